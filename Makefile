@@ -1,0 +1,92 @@
+# clientlens: which clients make money, which are toxic, and what the spiral brings next.
+#   make report   sets itself up, builds the demo company if data/raw/ is empty, runs the chain, publishes HTML
+#   make test     runs the test suite
+# Any parameter of config/params.yaml can be overridden: make report PERIOD_END=2025Q4 REPORT_LANG=ru
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The project's src/ comes first, so a copy of the project runs its own code.
+RUN := PYTHONPATH=$(CURDIR)/src $(PY)
+SETUP_STAMP := $(VENV)/.clientlens-setup
+
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
+STAGES := $(basename $(notdir $(NOTEBOOKS)))
+EXECUTED := $(STAGES:%=build/executed/%.ipynb)
+SRC_FILES := $(shell find src -name '*.py' 2>/dev/null)
+REPORT_ASSETS := $(wildcard src/clientlens/report/*.py src/clientlens/report/static/* src/clientlens/report/templates/*/*)
+
+.PHONY: help setup report publish demo-data test lab clean distclean lock FORCE
+
+help: ## List the targets
+	@echo "clientlens - client profitability, toxicity and quarterly-spiral reports"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
+	@echo
+	@echo "Override any parameter of config/params.yaml in upper case, e.g. make report PERIOD_END=2025Q4"
+
+setup: $(SETUP_STAMP) ## Create .venv from the pinned requirements.lock and register the project's Jupyter kernel
+
+$(SETUP_STAMP): requirements.lock pyproject.toml
+	@echo "Setting up the project environment in $(VENV)/ (first run only, a few minutes)..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@$(PY) -m ipykernel install --sys-prefix --name clientlens --display-name "clientlens (project)" >/dev/null
+	@touch $@
+
+report: $(SETUP_STAMP) ## Run the whole chain and publish reports/index.html (builds the demo company if data/raw/ is empty)
+	@if [ -z "$$(find data/raw -type f ! -name '.*' -print -quit 2>/dev/null)" ]; then \
+	  echo "data/raw/ is empty: building the demo company first (make demo-data)"; \
+	  $(MAKE) --no-print-directory demo-data || exit 1; \
+	fi
+	@$(MAKE) --no-print-directory publish
+
+publish: reports/index.html
+
+# Parameters and the raw-file inventory are rewritten only when they change,
+# so Make reruns the stages that read them only then.
+build/params.json build/raw_inventory.json &: FORCE | $(SETUP_STAMP)
+	@$(RUN) -m clientlens.pipeline prepare $(MAKEOVERRIDES)
+
+# Which src modules each notebook imports, and the chain order (generated).
+build/deps.mk: $(NOTEBOOKS) $(SRC_FILES) | $(SETUP_STAMP)
+	@$(RUN) -m clientlens.pipeline deps
+	@touch $@
+
+ifneq ($(filter publish build/%,$(MAKECMDGOALS)),)
+-include build/deps.mk
+endif
+
+build/executed/%.ipynb: notebooks/%.ipynb notebooks/%.py build/params.json | $(SETUP_STAMP)
+	@$(RUN) -m clientlens.pipeline stage $*
+
+reports/index.html: $(EXECUTED) $(REPORT_ASSETS)
+	@$(RUN) -m clientlens.pipeline publish
+
+demo-data: $(SETUP_STAMP) ## Write the demo company into data/raw/ (CLIENTS=200 YEARS=3 SEED=42)
+	@$(RUN) -m clientlens.pipeline demo $(MAKEOVERRIDES)
+
+test: $(SETUP_STAMP) ## Run the test suite (unit tests and the end-to-end chain)
+	@$(RUN) -m pytest $(PYTEST_ARGS)
+
+lab: $(SETUP_STAMP) ## Open JupyterLab on the project's kernel
+	@PYTHONPATH=$(CURDIR)/src $(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+clean: ## Remove what the build made (build/, data/processed/, reports/); never data/raw/
+	rm -rf build
+	find data/processed reports -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true
+
+distclean: clean ## Also remove the environment (.venv/)
+	rm -rf $(VENV)
+
+lock: ## Re-pin the dependencies: requirements.lock and environment.yml from requirements.in
+	rm -rf build/lock-venv
+	$(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/pip install --quiet -r requirements.in
+	build/lock-venv/bin/pip freeze --exclude-editable | sort -f > requirements.lock
+	$(RUN) -m clientlens.lockfile
+	rm -rf build/lock-venv

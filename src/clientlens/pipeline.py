@@ -1,0 +1,307 @@
+"""The commands the Makefile runs: one stage, publishing, the demo company, dependencies.
+
+    python -m clientlens.pipeline prepare [KEY=VALUE ...]   stamps Make compares (params, raw files)
+    python -m clientlens.pipeline stage 02-pnl             executes one notebook with papermill
+    python -m clientlens.pipeline publish                  renders HTML and publishes it atomically
+    python -m clientlens.pipeline demo [CLIENTS=.. ...]    writes the demo company into data/raw
+    python -m clientlens.pipeline deps                     Make rules: which src modules each stage uses
+
+Every failure ends in one line on stderr and a non-zero exit, never a traceback wall.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from clientlens import config
+from clientlens.config import BUILD_DIR, NOTEBOOKS_DIR, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR, REPORTS_DIR
+
+KERNEL_NAME = "clientlens"
+PARAMS_FILE = BUILD_DIR / "params.json"
+RAW_INVENTORY_FILE = BUILD_DIR / "raw_inventory.json"
+EXECUTED_DIR = BUILD_DIR / "executed"
+FAILED_DIR = BUILD_DIR / "failed"
+SITE_DIR = BUILD_DIR / "site"
+
+# Make's own variables, and short names for the demo's size, accepted on the command line.
+MAKE_ONLY = {"VENV", "PYTHON", "PYTEST_ARGS"}
+ALIASES = {"CLIENTS": "demo_clients", "YEARS": "demo_years"}
+
+
+class PipelineError(RuntimeError):
+    """A failure the user can act on; its message is the one line they see."""
+
+
+def stages() -> list[str]:
+    return sorted(p.stem for p in NOTEBOOKS_DIR.glob("[0-9][0-9]-*.ipynb"))
+
+
+def _normalise_overrides(words: Iterable[str]) -> list[str]:
+    out = []
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or key in MAKE_ONLY:
+            continue
+        out.append(f"{ALIASES.get(key, key)}={value}")
+    return out
+
+
+def effective_params(overrides: Iterable[str] = ()) -> dict[str, Any]:
+    return config.load_config(overrides=_normalise_overrides(overrides))
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write only when the content differs, so Make sees a new time only on a real change."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return True
+
+
+def raw_inventory(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
+    files = sorted(p for p in raw_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return [{"file": str(p.relative_to(raw_dir)), "bytes": p.stat().st_size,
+             "mtime_ns": p.stat().st_mtime_ns} for p in files]
+
+
+def prepare(overrides: Iterable[str]) -> None:
+    params = effective_params(overrides)
+    write_if_changed(PARAMS_FILE, json.dumps(params, indent=2, sort_keys=True, default=str) + "\n")
+    write_if_changed(RAW_INVENTORY_FILE, json.dumps(raw_inventory(), indent=2) + "\n")
+
+
+def load_params() -> dict[str, Any]:
+    if not PARAMS_FILE.exists():
+        raise PipelineError(f"{PARAMS_FILE.relative_to(PROJECT_ROOT)} is missing: run the chain with make report")
+    return json.loads(PARAMS_FILE.read_text(encoding="utf-8"))
+
+
+def check_kernel() -> None:
+    """The chain runs on this project's environment, never on someone's `python3` kernel."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        raise PipelineError(f"no Jupyter kernel named {KERNEL_NAME!r}: run make setup") from None
+    kernel_python = Path(spec.argv[0])
+    if kernel_python.parent.resolve() != Path(sys.executable).parent.resolve():
+        raise PipelineError(f"kernel {KERNEL_NAME!r} runs {kernel_python}, not this project's "
+                            f"environment ({sys.executable}): run make setup")
+
+
+def notebook_parameters(notebook: Path) -> dict[str, Any]:
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def stage_parameters(notebook: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """The values for the names a notebook's parameters cell declares."""
+    paths = {"raw_dir": str(RAW_DIR), "processed_dir": str(PROCESSED_DIR), "reports_dir": str(REPORTS_DIR)}
+    values = {}
+    for name in notebook_parameters(notebook):
+        if name in paths:
+            values[name] = paths[name]
+        elif name in params:
+            values[name] = params[name]
+        else:
+            raise PipelineError(f"{notebook.relative_to(PROJECT_ROOT)}: parameter {name!r} is not in "
+                                "config/params.yaml")
+    return values
+
+
+def failure_line(notebook: Path, kept: Path, error: Exception) -> str:
+    cell = getattr(error, "cell_index", None)
+    count = getattr(error, "exec_count", None)
+    ename = getattr(error, "ename", type(error).__name__)
+    evalue = str(getattr(error, "evalue", error)).strip().splitlines()
+    where = f"cell {cell}" if cell is not None else "a cell"
+    if count:
+        where += f" (In [{count}])"
+    detail = f"{ename}: {evalue[0] if evalue else ''}".strip().rstrip(":")
+    return (f"FAILED {notebook.relative_to(PROJECT_ROOT)} at {where}: {detail} "
+            f"- the executed notebook is kept at {kept.relative_to(PROJECT_ROOT)}")
+
+
+def run_stage(name: str) -> None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = NOTEBOOKS_DIR / f"{name}.ipynb"
+    if not notebook.exists() and not notebook.with_suffix(".py").exists():
+        raise PipelineError(f"no notebook {notebook.relative_to(PROJECT_ROOT)}")
+    check_kernel()
+    from clientlens.notebooks import sync_pair
+
+    sync_pair(notebook)
+    params = load_params()
+    values = stage_parameters(notebook, params)
+    running = BUILD_DIR / "running" / notebook.name
+    running.parent.mkdir(parents=True, exist_ok=True)
+    print(f"-> {name}: running {notebook.relative_to(PROJECT_ROOT)}", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(running), parameters=values, kernel_name=KERNEL_NAME,
+            cwd=str(NOTEBOOKS_DIR), progress_bar=False, stderr_file=sys.stderr,
+        )
+    except PapermillExecutionError as error:
+        kept = FAILED_DIR / notebook.name
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(running, kept)
+        raise PipelineError(failure_line(notebook, kept, error)) from None
+    except Exception as error:  # kernel died, notebook unreadable: still one line
+        kept = FAILED_DIR / notebook.name
+        if running.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(running, kept)
+        raise PipelineError(failure_line(notebook, kept, error)) from None
+    EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
+    (FAILED_DIR / notebook.name).unlink(missing_ok=True)
+    running.replace(EXECUTED_DIR / notebook.name)
+    print(f"   {name}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+
+def lineage_for_publication() -> "Lineage":
+    from clientlens.report.publish import Lineage, git_commit, now_utc
+
+    params = load_params()
+    manifest_path = PROCESSED_DIR / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    period_end = params.get("period_end")
+    panel_meta = PROCESSED_DIR / "panel_meta.json"
+    if panel_meta.exists():
+        period_end = json.loads(panel_meta.read_text(encoding="utf-8")).get("period_end", period_end)
+    return Lineage(
+        data_as_of=manifest.get("data_max_date"),
+        period_end=period_end,
+        params=params,
+        git_commit=git_commit(PROJECT_ROOT),
+        inputs=manifest.get("inputs", []),
+        built_at=now_utc(),
+    )
+
+
+def run_publish() -> None:
+    from clientlens.report.publish import build_site, publish
+
+    missing = [s for s in stages() if not (EXECUTED_DIR / f"{s}.ipynb").exists()]
+    if missing:
+        raise PipelineError(f"cannot publish: stages not run yet: {', '.join(missing)}")
+    params = load_params()
+    pages = build_site(EXECUTED_DIR, SITE_DIR, lineage_for_publication(), params.get("report_lang", "en"))
+    publish(SITE_DIR, REPORTS_DIR)
+    print(f"published {len(pages)} pages: {REPORTS_DIR.relative_to(PROJECT_ROOT)}/index.html",
+          file=sys.stderr)
+
+
+def run_demo(overrides: Iterable[str]) -> None:
+    from clientlens import demo
+
+    params = effective_params(overrides)
+    RAW_DIR.mkdir(parents=True, exist_ok=True)
+    demo.generate(RAW_DIR, config.DEMO_TRUTH_FILE, clients=int(params["demo_clients"]),
+                  years=int(params["demo_years"]), seed=int(params["seed"]),
+                  end_quarter=str(params["demo_end_quarter"]), progress=True)
+
+
+# --- dependencies -------------------------------------------------------------
+
+def _imported_modules(source: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("clientlens"):
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("clientlens"))
+    return found
+
+
+def module_file(module: str) -> Path | None:
+    base = PROJECT_ROOT / "src" / Path(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def source_dependencies(entry_sources: Iterable[str]) -> set[Path]:
+    """Every src file reachable through clientlens imports from the given sources."""
+    seen: set[Path] = set()
+    queue = [m for s in entry_sources for m in _imported_modules(s)]
+    while queue:
+        module = queue.pop()
+        parts = module.split(".")
+        for i in range(1, len(parts) + 1):  # a module's packages run their __init__ too
+            path = module_file(".".join(parts[:i]))
+            if path is None or path in seen:
+                continue
+            seen.add(path)
+            queue.extend(_imported_modules(path.read_text(encoding="utf-8")))
+    return seen
+
+
+def notebook_code(notebook: Path) -> str:
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            lines += [ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    return "\n".join(lines)
+
+
+def make_dependencies() -> str:
+    """Make rules: each stage depends on the src files it imports and on the stage before it;
+    the first stage reads the raw files."""
+    out = ["# Generated by `python -m clientlens.pipeline deps`: the src files each stage imports."]
+    previous = "build/raw_inventory.json"
+    for name in stages():
+        files = sorted(source_dependencies([notebook_code(NOTEBOOKS_DIR / f"{name}.ipynb")]))
+        rel = " ".join(str(p.relative_to(PROJECT_ROOT)) for p in files)
+        out.append(f"build/executed/{name}.ipynb: {previous} {rel}".rstrip())
+        previous = f"build/executed/{name}.ipynb"
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "prepare":
+            prepare(rest)
+        elif command == "stage":
+            run_stage(rest[0])
+        elif command == "publish":
+            run_publish()
+        elif command == "demo":
+            run_demo(rest)
+        elif command == "deps":
+            write_if_changed(BUILD_DIR / "deps.mk", make_dependencies())
+        elif command == "stages":
+            print(" ".join(stages()))
+        else:
+            print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
+            return 2
+    except (PipelineError, config.ConfigError) as error:
+        print(f"make report: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Plots: each takes a computed table and returns a matplotlib Figure."""

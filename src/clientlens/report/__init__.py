@@ -1,0 +1,1 @@
+"""Publishing: HTML pages, tables, words."""

@@ -1,0 +1,270 @@
+"""Executed notebooks -> self-contained HTML pages, published atomically.
+
+Pages carry no code and no prompts, a table of contents, every image and style
+inline, and a lineage footer. Their Content-Security-Policy allows no request to
+any host and no script but the project's own table script, so a page forwarded by
+mail cannot call out or run anything a client's name smuggled in.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from clientlens.report.i18n import t
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
+
+
+@dataclass
+class Lineage:
+    """Where a page's numbers come from."""
+
+    data_as_of: str | None
+    period_end: str | None
+    params: dict[str, Any]
+    git_commit: str
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    built_at: str = ""
+
+
+def git_commit(project_root: Path) -> str:
+    """The commit the code is at, marked `+changes` when the work tree differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root, capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return "unknown (not a git checkout)"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=project_root, capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + (" +changes" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (git not available)"
+
+
+def script_hash(script: str) -> str:
+    return base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+
+
+def content_security_policy(script: str) -> str:
+    return ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+            f"script-src 'sha256-{script_hash(script)}'; base-uri 'none'; form-action 'none'")
+
+
+def lineage_html(lineage: Lineage, lang: str) -> str:
+    e = html.escape
+    rows = [
+        (t("data_as_of", lang), lineage.data_as_of or t("unknown", lang)),
+        (t("period_end", lang), lineage.period_end or t("unknown", lang)),
+        (t("git_commit", lang), lineage.git_commit),
+        (t("built_at", lang), lineage.built_at),
+    ]
+    out = [f'<footer class="cl-lineage" id="lineage"><h2>{e(t("lineage", lang))}</h2><table>']
+    out += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows]
+    out.append("</table>")
+    out.append(f"<details><summary>{e(t('parameters', lang))}</summary><pre>"
+               f"{e(json.dumps(lineage.params, indent=2, ensure_ascii=False, sort_keys=True, default=str))}"
+               "</pre></details>")
+    out.append(f"<details><summary>{e(t('inputs', lang))} ({len(lineage.inputs)})</summary>"
+               f"<table><tr><th>{e(t('file', lang))}</th><th>{e(t('bytes', lang))}</th>"
+               f"<th>{e(t('sha256', lang))}</th></tr>")
+    for item in lineage.inputs:
+        out.append(f"<tr><td>{e(str(item.get('file', '')))}</td><td>{e(str(item.get('bytes', '')))}</td>"
+                   f"<td><code>{e(str(item.get('sha256', '')))}</code></td></tr>")
+    out.append("</table></details>")
+    out.append(f'<p class="cl-note">{e(t("audit_note", lang))}</p></footer>')
+    return "\n".join(out)
+
+
+def _strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop what leadership should not see: stderr chatter, and cells tagged remove-cell."""
+    cells = []
+    for cell in nb.cells:
+        if "remove-cell" in cell.get("metadata", {}).get("tags", []):
+            continue
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def page_title(nb: nbformat.NotebookNode, fallback: str) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
+def page_summary(nb: nbformat.NotebookNode) -> str:
+    """The first plain paragraph of the first markdown cell: what the page answers."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for para in cell.source.split("\n\n"):
+                para = para.strip()
+                if para and not para.startswith("#"):
+                    return re.sub(r"[*_`]", "", para)
+            return ""
+    return ""
+
+
+def add_table_of_contents(page: str, lang: str) -> str:
+    """Insert a contents list of the page's h2/h3 headings after its title."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    main = soup.find("main")
+    headings = [h for h in main.find_all(["h2", "h3"]) if not h.find_parent("footer")]
+    for anchor in main.select("a.anchor-link"):
+        anchor.decompose()
+    if not headings:
+        return str(soup)
+    nav = soup.new_tag("nav", attrs={"class": "cl-toc", "aria-label": t("contents", lang)})
+    title = soup.new_tag("div", attrs={"class": "cl-toc-title"})
+    title.string = t("contents", lang)
+    nav.append(title)
+    top = soup.new_tag("ol")
+    nav.append(top)
+    current_sub = None
+    used: set[str] = set()
+    for number, heading in enumerate(headings, 1):
+        ident = heading.get("id") or f"section-{number}"
+        while ident in used:
+            ident += "-x"
+        used.add(ident)
+        heading["id"] = ident
+        item = soup.new_tag("li")
+        link = soup.new_tag("a", href=f"#{ident}")
+        link.string = heading.get_text(" ", strip=True)
+        item.append(link)
+        if heading.name == "h2" or current_sub is None and heading.name == "h3":
+            top.append(item)
+            current_sub = None
+            if heading.name == "h2":
+                current_sub = soup.new_tag("ol")
+                item.append(current_sub)
+        else:
+            current_sub.append(item)
+    for sub in nav.find_all("ol"):
+        if not sub.find("li"):
+            sub.decompose()
+    first_h1 = main.find("h1")
+    if first_h1 is not None:
+        first_h1.insert_after(nav)
+    else:
+        main.insert(0, nav)
+    return str(soup)
+
+
+def render_page(executed: Path, lineage: Lineage, lang: str) -> tuple[str, str, str]:
+    """(html, title, summary) of one executed notebook."""
+    from nbconvert import HTMLExporter
+
+    nb = _strip_for_readers(nbformat.read(executed, as_version=4))
+    title = page_title(nb, executed.stem)
+    script = (STATIC_DIR / "report.js").read_text(encoding="utf-8")
+    exporter = HTMLExporter(
+        template_name="clientlens",
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    resources = {
+        "clientlens": {
+            "lang": lang,
+            "title": title,
+            "css": (STATIC_DIR / "report.css").read_text(encoding="utf-8"),
+            "script": script,
+            "csp": content_security_policy(script),
+            "home_label": t("home", lang),
+            "lineage_html": lineage_html(lineage, lang),
+        }
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return add_table_of_contents(body, lang), title, page_summary(nb)
+
+
+def render_index(pages: list[dict[str, str]], lineage: Lineage, lang: str) -> str:
+    e = html.escape
+    css = (STATIC_DIR / "report.css").read_text(encoding="utf-8")
+    items = "\n".join(
+        f'<li><a href="{e(p["file"])}">{e(p["title"])}</a><div class="cl-note">{e(p["summary"])}</div></li>'
+        for p in pages)
+    policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'"
+    return f"""<!DOCTYPE html>
+<html lang="{e(lang)}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta http-equiv="Content-Security-Policy" content="{e(policy)}">
+<title>{e(t("index_title", lang))}</title><style>{css}</style></head>
+<body><header class="cl-topbar"><a href="index.html">{e(t("home", lang))}</a></header>
+<main class="cl-page"><h1>{e(t("index_title", lang))}</h1>
+<p class="cl-note">{e(t("built_at", lang))}: {e(lineage.built_at)} · {e(t("data_as_of", lang))}: {e(lineage.data_as_of or t("unknown", lang))}</p>
+<ul class="cl-index-list">
+{items}
+</ul>
+{lineage_html(lineage, lang)}
+</main></body></html>
+"""
+
+
+def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str) -> list[dict[str, str]]:
+    """Render every executed notebook, the index, and copies of the notebooks, into site_dir."""
+    if site_dir.exists():
+        shutil.rmtree(site_dir)
+    (site_dir / "executed").mkdir(parents=True)
+    pages = []
+    for executed in sorted(executed_dir.glob("*.ipynb")):
+        page, title, summary = render_page(executed, lineage, lang)
+        name = re.sub(r"^\d+-", "", executed.stem) + ".html"
+        (site_dir / name).write_text(page, encoding="utf-8")
+        shutil.copy2(executed, site_dir / "executed" / executed.name)
+        pages.append({"file": name, "title": title, "summary": summary, "notebook": executed.name})
+    (site_dir / "index.html").write_text(render_index(pages, lineage, lang), encoding="utf-8")
+    (site_dir / "pages.json").write_text(json.dumps(pages, indent=2, ensure_ascii=False), encoding="utf-8")
+    return pages
+
+
+def publish(site_dir: Path, reports_dir: Path) -> None:
+    """Move a fully built site into reports/ so that readers never see half a run.
+
+    Each file lands by an atomic rename; index.html, the entry point, lands last.
+    Pages the new site no longer has are removed only after the new ones are in place.
+    """
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    new_files = sorted(p.relative_to(site_dir) for p in site_dir.rglob("*") if p.is_file())
+    staged = []
+    for rel in new_files:
+        target = reports_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.publishing")
+        shutil.copy2(site_dir / rel, tmp)
+        staged.append((tmp, target))
+    staged.sort(key=lambda pair: pair[1].name == "index.html")
+    for tmp, target in staged:
+        os.replace(tmp, target)
+    keep = {reports_dir / rel for rel in new_files}
+    for old in list(reports_dir.glob("*.html")) + list((reports_dir / "executed").glob("*.ipynb")):
+        if old not in keep:
+            old.unlink()
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,164 @@
+"""The client-quarter panel on tables small enough to check by hand."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from clientlens.panel import PANEL_FILE, auto_period_end, build_panel
+from clientlens.panel_columns import PANEL_COLUMNS
+
+D = dt.date
+
+
+def write(processed, name, rows):
+    pd.DataFrame(rows).to_parquet(processed / f"{name}.parquet", index=False)
+
+
+@pytest.fixture
+def time_only(tmp_path):
+    """Two clients, time entries only: the minimum input."""
+    write(tmp_path, "clients", [{"client_id": "A", "client_name": "Acme", "exit_date": None, "exit_reason": None},
+                                {"client_id": "B", "client_name": "Beta", "exit_date": None, "exit_reason": None}])
+    entries = [
+        # client, date, hours, billable, bill amount, cost, work type, rework, after hours, person
+        ("A", D(2025, 1, 10), 10.0, True, 1000.0, 400.0, "feature", False, False, "ann"),
+        ("A", D(2025, 2, 11), 2.0, False, 0.0, 80.0, "communication", False, True, "ann"),
+        ("A", D(2025, 3, 12), 3.0, False, 0.0, 120.0, "feature", True, False, "bob"),
+        ("A", D(2025, 3, 13), 1.5, False, 0.0, 60.0, "presale", False, False, "bob"),
+        ("A", D(2025, 3, 14), 4.0, False, 0.0, 160.0, "ux", False, False, "bob"),
+        ("A", D(2025, 7, 1), 5.0, True, 600.0, 200.0, "ux", False, False, "ann"),
+        ("B", D(2025, 4, 2), 8.0, True, 800.0, 320.0, "stability", False, None, "cid"),
+    ]
+    write(tmp_path, "time_entries", [
+        {"entry_id": f"e{i}", "client_id": c, "date": d, "hours": h, "billable": b, "billable_amount": ba,
+         "cost_amount": ca, "work_type": w, "rework": r, "after_hours": ah, "person": p}
+        for i, (c, d, h, b, ba, ca, w, r, ah, p) in enumerate(entries)])
+    (tmp_path / "manifest.json").write_text(json.dumps({"data_max_date": "2025-09-30"}))
+    return tmp_path
+
+
+def load(processed):
+    return pd.read_parquet(processed / PANEL_FILE).set_index(["client_id", "quarter"])
+
+
+def test_time_only_panel_by_hand(time_only):
+    meta = build_panel(time_only)
+    panel = load(time_only)
+    assert list(pd.read_parquet(time_only / PANEL_FILE).columns) == list(PANEL_COLUMNS)
+    assert meta["period_end"] == "2025Q3"
+    # A: 2025Q1..Q3 (Q2 has no activity but stays in the panel), B: 2025Q2..Q3
+    assert list(panel.loc["A"].index) == ["2025Q1", "2025Q2", "2025Q3"]
+    assert list(panel.loc["B"].index) == ["2025Q2", "2025Q3"]
+    a1 = panel.loc[("A", "2025Q1")]
+    assert a1.hours == pytest.approx(20.5)
+    assert a1.billable_hours == pytest.approx(10)
+    assert a1.revenue == pytest.approx(1000)  # no invoices: revenue is billable value
+    assert a1.delivery_cost == pytest.approx(400 + 80 + 120 + 60 + 160)
+    assert a1.cost_billable == pytest.approx(400)
+    assert a1.cost_communication == pytest.approx(80)
+    assert a1.cost_rework == pytest.approx(120)
+    assert a1.cost_presale == pytest.approx(60)
+    assert a1.cost_unbilled_scope == pytest.approx(160)
+    # the split is a split: categories add up to the delivery cost
+    assert a1.cost_billable + a1.cost_communication + a1.cost_rework + a1.cost_presale + \
+        a1.cost_unbilled_scope == pytest.approx(a1.delivery_cost)
+    assert a1.after_hours_hours == pytest.approx(2)
+    assert a1.people_count == 2
+    assert a1.value_feature == pytest.approx(1000) and a1.value_ux == 0
+    assert a1.hours_ux == pytest.approx(4) and a1.hours_presale == pytest.approx(1.5)
+    assert not panel.loc[("A", "2025Q2")].is_active and panel.loc[("A", "2025Q3")].is_active
+    # B's only entry has no after-hours information: not measured, not zero
+    assert pd.isna(panel.loc[("B", "2025Q2")].after_hours_hours)
+    # tables that were not supplied are not measured
+    for col in ("revenue_billed", "days_late_mean", "requests_total", "nps_mean", "our_communicator",
+                "active_contracts", "shelved_count", "team_score_mean"):
+        assert panel[col].isna().all(), col
+
+
+def test_revenue_reconciles_to_raw_to_the_cent(time_only):
+    build_panel(time_only)
+    panel = pd.read_parquet(time_only / PANEL_FILE)
+    raw = pd.read_parquet(time_only / "time_entries.parquet")
+    assert round(panel.revenue.sum(), 2) == round(raw.loc[raw.billable, "billable_amount"].sum(), 2)
+    assert round(panel.delivery_cost.sum(), 2) == round(raw.cost_amount.sum(), 2)
+
+
+def test_invoices_requests_contacts(time_only):
+    write(time_only, "invoices", [
+        # issued Q1, due Q1, paid 20 days late in Q2
+        {"invoice_id": "i1", "client_id": "A", "issue_date": D(2025, 1, 31), "due_date": D(2025, 3, 2),
+         "paid_date": D(2025, 3, 22), "amount": 1000.0},
+        # issued Q3, due Q3 (Sep 1), unpaid at period end (Sep 30): 29 days overdue
+        {"invoice_id": "i2", "client_id": "A", "issue_date": D(2025, 7, 31), "due_date": D(2025, 9, 1),
+         "paid_date": None, "amount": 600.0},
+        {"invoice_id": "i3", "client_id": "B", "issue_date": D(2025, 4, 30), "due_date": D(2025, 5, 30),
+         "paid_date": D(2025, 5, 20), "amount": 800.0},
+    ])
+    write(time_only, "requests", [
+        # Friday 21:30, urgent: after hours
+        {"request_id": "r1", "client_id": "A", "request_type": "change_request",
+         "created_at": dt.datetime(2025, 1, 17, 21, 30), "urgency": "urgent", "approval_lead_days": 40.0,
+         "became_order": None, "contradicts_earlier": True, "planned": False, "accepted": True,
+         "followed_up": None},
+        {"request_id": "r2", "client_id": "A", "request_type": "estimate_request",
+         "created_at": dt.datetime(2025, 2, 3, 10, 0), "urgency": "normal", "approval_lead_days": 20.0,
+         "became_order": False, "contradicts_earlier": False, "planned": None, "accepted": None,
+         "followed_up": None},
+        {"request_id": "r3", "client_id": "A", "request_type": "support",
+         "created_at": dt.datetime(2025, 2, 10, 11, 0), "urgency": "high", "approval_lead_days": None,
+         "became_order": None, "contradicts_earlier": False, "planned": None, "accepted": None,
+         "followed_up": False},
+    ])
+    write(time_only, "contacts", [
+        {"client_id": "A", "quarter": q, "client_contact": cc, "our_communicator": oc,
+         "communicator_role": "account_manager"}
+        for q, cc, oc in [("2025Q1", "Kim", "Max"), ("2025Q2", "Lee", "Max"), ("2025Q3", "Lee", "Max")]])
+    build_panel(time_only)
+    panel = load(time_only)
+    a1, a3 = panel.loc[("A", "2025Q1")], panel.loc[("A", "2025Q3")]
+    assert a1.revenue == pytest.approx(1000) and a1.revenue_billed == pytest.approx(1000)
+    assert a1.revenue_collected == pytest.approx(1000)  # paid Mar 22, inside Q1
+    assert a1.invoices_due == 1 and a1.invoices_paid_late == 1 and a1.days_late_mean == pytest.approx(20)
+    assert a3.days_late_mean == pytest.approx(29) and a3.overdue_unpaid_amount == pytest.approx(600)
+    assert panel.loc[("B", "2025Q2")].days_late_mean == 0
+    assert a1.requests_total == 3 and a1.change_requests == 1 and a1.estimate_requests == 1
+    assert a1.urgent_after_hours_requests == 1  # r3 is high, but on a Monday at 11:00
+    assert a1.contradicting_requests == 1 and a1.unplanned_accepted == 1
+    assert a1.estimates_without_order == 1 and a1.support_without_followup == 1
+    assert a1.approval_days_mean == pytest.approx(30)
+    assert panel.loc[("A", "2025Q2")].requests_total == 0  # measured, none raised
+    assert list(panel.loc["A"].client_contact_changed) == [False, True, False]
+    assert list(panel.loc["A"].communicator_tenure_quarters) == [1, 2, 3]
+    assert pd.isna(panel.loc[("B", "2025Q2")].our_communicator)
+
+
+def test_exit_ends_the_clients_rows(time_only):
+    clients = pd.read_parquet(time_only / "clients.parquet")
+    clients.loc[clients.client_id == "A", ["exit_date", "exit_reason"]] = [D(2025, 5, 15), "insourcing"]
+    clients.to_parquet(time_only / "clients.parquet", index=False)
+    build_panel(time_only)
+    panel = load(time_only)
+    assert list(panel.loc["A"].index) == ["2025Q1", "2025Q2"]
+    assert panel.loc[("A", "2025Q2")].exited and panel.loc[("A", "2025Q2")].exit_reason == "insourcing"
+
+
+def test_period_end_cuts_later_data(time_only):
+    build_panel(time_only, period_end="2025Q2")
+    panel = load(time_only)
+    assert panel.index.get_level_values("quarter").max() == "2025Q2"
+
+
+@pytest.mark.parametrize("max_date, expected", [
+    (D(2025, 9, 30), "2025Q3"), (D(2025, 9, 29), "2025Q2"), (D(2025, 10, 1), "2025Q3"), (D(2026, 1, 1), "2025Q4")])
+def test_auto_period_end_is_last_complete_quarter(max_date, expected):
+    assert auto_period_end(max_date) == expected
+
+
+def test_panel_is_deterministic(time_only):
+    build_panel(time_only)
+    first = (time_only / PANEL_FILE).read_bytes()
+    build_panel(time_only)
+    assert (time_only / PANEL_FILE).read_bytes() == first

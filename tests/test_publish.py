@@ -1,0 +1,125 @@
+"""Publishing: code-free, offline, escaped pages with contents and lineage; atomic."""
+import base64
+import hashlib
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+
+from clientlens.report import display
+from clientlens.report.publish import Lineage, build_site, content_security_policy, publish
+
+PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+EVIL = '<script>alert(1)</script>'
+OUTSIDE_URL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""",
+                         re.IGNORECASE)
+
+
+def executed_notebook(tmp_path, name="02-pnl"):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Client P&L\n\nWho makes money once every cost is counted."),
+        nbformat.v4.new_code_cell("secret_code_marker = 1", execution_count=1),
+        nbformat.v4.new_markdown_cell("## Whale curve\n\n### Detail"),
+        nbformat.v4.new_markdown_cell("## Clients"),
+    ]
+    table = display.table_html(pd.DataFrame({"client": [EVIL, "=HYPERLINK(\"http://x\",\"y\")"],
+                                             "margin": [1.5, float("nan")]}))
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": table, "text/plain": "table"}),
+        nbformat.v4.new_output("display_data", data={"image/png": PNG_1PX, "text/plain": "fig"}),
+        nbformat.v4.new_output("stream", name="stderr", text="a noisy warning"),
+    ]
+    executed = tmp_path / "executed"
+    executed.mkdir(exist_ok=True)
+    nbformat.write(nb, executed / f"{name}.ipynb")
+    return executed
+
+
+LINEAGE = Lineage(data_as_of="2026-09-30", period_end="2026Q3", params={"seed": 42, "report_lang": "en"},
+                  git_commit="abc123", inputs=[{"file": "time_entries.csv", "bytes": 10, "sha256": "f" * 64}],
+                  built_at="2026-11-22 10:00 UTC")
+
+
+@pytest.fixture
+def site(tmp_path):
+    build_site(executed_notebook(tmp_path), tmp_path / "site", LINEAGE, "en")
+    return tmp_path / "site"
+
+
+def test_page_has_no_code_no_prompts_no_stderr(site):
+    page = (site / "pnl.html").read_text()
+    assert "secret_code_marker" not in page
+    assert "In&nbsp;[" not in page and "In [" not in page and "Out[" not in page
+    assert "a noisy warning" not in page
+    assert not BeautifulSoup(page, "html.parser").select(".jp-CodeCell .jp-InputArea, .highlight, pre code")
+
+
+def test_page_makes_no_outside_request(site):
+    for page in site.glob("*.html"):
+        text = page.read_text()
+        assert not OUTSIDE_URL.search(text), page.name
+        assert "require.js" not in text and "mathjax" not in text.lower() and "mermaid" not in text
+
+
+def test_data_is_escaped_and_only_our_script_may_run(site):
+    page = (site / "pnl.html").read_text()
+    soup = BeautifulSoup(page, "html.parser")
+    scripts = soup.find_all("script")
+    assert len(scripts) == 1  # the table script; the client named <script> is text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    policy = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"]
+    digest = base64.b64encode(hashlib.sha256(scripts[0].string.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in policy and "default-src 'none'" in policy
+
+
+def test_images_are_inline(site):
+    soup = BeautifulSoup((site / "pnl.html").read_text(), "html.parser")
+    images = soup.find_all("img")
+    assert images and all(img["src"].startswith("data:image/png;base64,") for img in images)
+
+
+def test_table_of_contents_links_every_section(site):
+    soup = BeautifulSoup((site / "pnl.html").read_text(), "html.parser")
+    toc = soup.select_one("nav.cl-toc")
+    targets = [a["href"][1:] for a in toc.find_all("a")]
+    assert [a.get_text() for a in toc.find_all("a")] == ["Whale curve", "Detail", "Clients"]
+    assert all(soup.find(id=t) is not None for t in targets)
+
+
+def test_lineage_footer(site):
+    soup = BeautifulSoup((site / "pnl.html").read_text(), "html.parser")
+    footer = soup.select_one("footer.cl-lineage").get_text(" ")
+    for expected in ("2026-09-30", "abc123", "time_entries.csv", "f" * 64, "2026Q3", '"seed": 42'):
+        assert expected in footer
+
+
+def test_missing_values_say_not_measured(site):
+    assert "not measured" in (site / "pnl.html").read_text()
+
+
+def test_index_links_every_page_and_says_when_built(site):
+    soup = BeautifulSoup((site / "index.html").read_text(), "html.parser")
+    links = [a["href"] for a in soup.select(".cl-index-list a")]
+    assert links == ["pnl.html"] and (site / "pnl.html").exists()
+    assert "2026-11-22 10:00 UTC" in soup.get_text()
+
+
+def test_publish_replaces_and_prunes(tmp_path, site):
+    reports = tmp_path / "reports"
+    (reports / "executed").mkdir(parents=True)
+    (reports / "old-page.html").write_text("stale")
+    (reports / "screenshot.png").write_bytes(b"keep me")
+    publish(site, reports)
+    assert (reports / "pnl.html").read_text() == (site / "pnl.html").read_text()
+    assert (reports / "executed" / "02-pnl.ipynb").exists()
+    assert not (reports / "old-page.html").exists()
+    assert (reports / "screenshot.png").exists()
+    assert not list(reports.rglob(".*.publishing"))
+
+
+def test_csp_forbids_every_host():
+    policy = content_security_policy("1+1")
+    assert "default-src 'none'" in policy and "http" not in policy
