@@ -168,7 +168,7 @@ TIME_ENTRIES = Table(
         Column("project", "str", "Project name.", aliases=("проект",)),
         Column("task", "str", "Task, activity or tags; mapped to a work type by config.",
                aliases=("activity", "задача")),
-        Column("person", "str", "Who did the work.", required=True, nullable=False,
+        Column("person", "str", "Who did the work (optional: a minimal export may not say).",
                aliases=("user", "employee", "сотрудник", "исполнитель")),
         Column("role", "str", "Their role (developer, designer, account_manager...).",
                aliases=("роль",)),
@@ -365,3 +365,19 @@ def render_markdown() -> str:
             out.append(f"\n`{later}` may not be before `{earlier}`.")
         out.append("")
     return "\n".join(out)
+
+
+DOC_MARKER = "<!-- tables: generated from src/clientlens/contract.py; do not edit below by hand -->"
+
+
+def write_doc(path=None) -> None:
+    """Refresh the generated part of docs/data-contract.md."""
+    from clientlens.config import PROJECT_ROOT
+
+    path = path or PROJECT_ROOT / "docs" / "data-contract.md"
+    head = path.read_text(encoding="utf-8").split(DOC_MARKER)[0]
+    path.write_text(head + DOC_MARKER + "\n\n" + render_markdown(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_doc()

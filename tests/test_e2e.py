@@ -1,0 +1,176 @@
+"""The whole chain, as a user runs it: `make report` in a fresh copy of the project.
+
+A copy of the repository's files goes into a temporary directory; `make report` builds a small
+demo company there (data/raw/ is empty), runs every notebook and publishes. The tests then read
+the pages as leadership would, run Make again (nothing to do), touch one notebook (it and the
+stages after it rerun), force a failure (the published reports stay as they were), and rebuild
+from scratch (identical processed data).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from clientlens.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.e2e
+
+VENV = Path(sys.executable).parent.parent
+DEMO_SIZE = ["CLIENTS=40", "YEARS=2"]
+OUTSIDE_URL = re.compile(r"""(?:src|href|action|srcset)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""",
+                         re.IGNORECASE)
+
+
+def tracked_files() -> list[str]:
+    """What a fresh clone would hold: git's files, or every source file outside a checkout."""
+    listing = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                             cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if listing.returncode == 0 and listing.stdout.strip():
+        return [f for f in listing.stdout.splitlines() if (PROJECT_ROOT / f).is_file()]
+    raise RuntimeError("the end-to-end test copies the project's git files; run it in a checkout")
+
+
+def make(project: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return subprocess.run(["make", "--no-print-directory", *args, f"VENV={VENV}", *DEMO_SIZE],
+                          cwd=project, capture_output=True, text=True, env=env, timeout=1800)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def snapshot(folder: Path, pattern: str = "*") -> dict[str, str]:
+    return {str(p.relative_to(folder)): digest(p) for p in sorted(folder.rglob(pattern)) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("fresh-clone")
+    for rel in tracked_files():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT_ROOT / rel, target)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], cwd=root,
+                   check=True)
+    run = make(root, "report")
+    assert run.returncode == 0, f"make report failed:\n{run.stdout}\n{run.stderr}"
+    root.joinpath("first-run.log").write_text(run.stdout + run.stderr)
+    return root
+
+
+def stage_names(project: Path) -> list[str]:
+    return sorted(p.stem for p in (project / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+
+def pages(project: Path) -> list[Path]:
+    return sorted((project / "reports").glob("*.html"))
+
+
+def test_empty_raw_builds_the_demo_company_and_says_so(project):
+    log = (project / "first-run.log").read_text()
+    assert "data/raw/ is empty: building the demo company" in log
+    assert (project / "data" / "raw" / "time_entries.csv").exists()
+
+
+def test_every_stage_is_published(project):
+    published = {p.name for p in pages(project)}
+    expected = {re.sub(r"^\d+-", "", s) + ".html" for s in stage_names(project)} | {"index.html"}
+    assert published == expected
+    executed = {p.stem for p in (project / "reports" / "executed").glob("*.ipynb")}
+    assert executed == set(stage_names(project))
+
+
+def test_index_links_every_page(project):
+    soup = BeautifulSoup((project / "reports" / "index.html").read_text(), "html.parser")
+    links = {a["href"] for a in soup.select(".cl-index-list a")}
+    assert links == {p.name for p in pages(project)} - {"index.html"}
+
+
+@pytest.mark.parametrize("check", ["no_code", "offline", "lineage"])
+def test_pages_as_leadership_reads_them(project, check):
+    for page in pages(project):
+        text = page.read_text()
+        soup = BeautifulSoup(text, "html.parser")
+        if check == "no_code":
+            assert not soup.select(".jp-CodeCell .jp-InputArea, .highlight"), page.name
+            assert "import " not in soup.get_text() or page.name == "index.html", page.name
+            assert not re.search(r"In\s*\[\d*\]", soup.get_text()), page.name
+        elif check == "offline":
+            assert not OUTSIDE_URL.search(text), page.name
+            assert all(img["src"].startswith("data:") for img in soup.find_all("img")), page.name
+        else:
+            footer = soup.select_one("footer.cl-lineage")
+            assert footer is not None, page.name
+            footer_text = footer.get_text(" ")
+            assert re.search(r"\d{4}-\d{2}-\d{2}", footer_text)  # data as-of date
+            assert re.search(r"[0-9a-f]{40}", footer_text)  # git commit
+            assert re.search(r"[0-9a-f]{64}", footer_text)  # input checksums
+            assert "time_entries.csv" in footer_text
+
+
+def test_second_run_does_no_work(project):
+    before = snapshot(project / "build" / "executed")
+    run = make(project, "report")
+    assert run.returncode == 0, run.stderr
+    assert "running" not in run.stderr and "published" not in run.stderr, run.stderr
+    assert snapshot(project / "build" / "executed") == before
+
+
+def test_touching_one_notebook_reruns_it_and_later_stages_only(project):
+    stages = stage_names(project)
+    middle = stages[len(stages) // 2]
+    (project / "notebooks" / f"{middle}.ipynb").touch()
+    run = make(project, "report")
+    assert run.returncode == 0, run.stderr
+    ran = re.findall(r"-> (\S+): running", run.stderr)
+    assert ran == [s for s in stages if s >= middle]
+
+
+def test_a_failing_notebook_names_its_cell_and_leaves_reports_intact(project):
+    stages = stage_names(project)
+    victim = stages[2]
+    published = snapshot(project / "reports")
+    for suffix in (".py", ".ipynb"):
+        path = project / "notebooks" / f"{victim}{suffix}"
+        path.with_name(path.name + ".bak").write_bytes(path.read_bytes())
+    twin = project / "notebooks" / f"{victim}.py"
+    twin.write_text(twin.read_text() + '\n# %%\nraise ValueError("planted failure")\n')
+    try:
+        run = make(project, "report")
+        assert run.returncode != 0
+        lines = [ln for ln in run.stderr.splitlines() if ln.startswith("make report: FAILED")]
+        assert len(lines) == 1, run.stderr
+        assert f"notebooks/{victim}.ipynb" in lines[0] and "cell" in lines[0]
+        assert "ValueError: planted failure" in lines[0]
+        kept = re.search(r"kept at (\S+)", lines[0]).group(1)
+        assert (project / kept).exists()
+        assert "Traceback" not in run.stderr
+        assert snapshot(project / "reports") == published
+    finally:
+        for suffix in (".py", ".ipynb"):
+            path = project / "notebooks" / f"{victim}{suffix}"
+            path.write_bytes(path.with_name(path.name + ".bak").read_bytes())
+            path.with_name(path.name + ".bak").unlink()
+        (project / "notebooks" / f"{victim}.ipynb").touch()
+
+
+def test_rebuild_gives_identical_processed_data(project):
+    before = snapshot(project / "data" / "processed", "*.parquet")
+    assert before
+    run = make(project, "clean")
+    assert run.returncode == 0 and not (project / "data" / "processed" / "client_quarter.parquet").exists()
+    assert (project / "data" / "raw" / "time_entries.csv").exists(), "make clean must keep data/raw/"
+    run = make(project, "report")
+    assert run.returncode == 0, run.stderr
+    assert snapshot(project / "data" / "processed", "*.parquet") == before
