@@ -131,10 +131,24 @@ def show_table(df: pd.DataFrame, **kwargs: Any) -> None:
     show(table_html(df, **kwargs))
 
 
-def show_figure(fig: Any) -> None:
-    """Display a matplotlib figure as an inline PNG and free it."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+def figure_html(fig: Any, alt: str = "") -> str:
+    """A figure as an inline PNG <img>, its alt text the chart's title."""
+    import base64
+    import io
 
-    display(fig)
+    if not alt:
+        titles = [ax.get_title() for ax in fig.get_axes() if ax.get_title()]
+        alt = titles[0] if titles else (fig._suptitle.get_text() if fig._suptitle else "chart")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight",
+                metadata={"Software": None})  # no version stamp: identical runs, identical bytes
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img class="cl-figure" src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def show_figure(fig: Any, alt: str = "") -> None:
+    """Display a matplotlib figure as an inline PNG, then free it."""
+    import matplotlib.pyplot as plt
+
+    show(figure_html(fig, alt))
     plt.close(fig)

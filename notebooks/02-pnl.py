@@ -1,0 +1,140 @@
+# %% [markdown]
+# # Client P&L: who makes us money once every cost is counted
+#
+# Revenue alone misleads: a large client can lose money once communication and approvals,
+# presale estimates, rework and scope done for free are counted. This page puts a P&L on every
+# client, draws the whale curve (cumulative profit against clients ranked by profit), measures
+# how concentrated the business is, and values each relationship over its lifetime.
+#
+# **Reads:** `data/processed/client_quarter.parquet`, `contracts.parquet` (renewals, when
+# supplied). **Writes:** `data/processed/pnl_clients.parquet` (one row per client, with ABC class
+# and lifetime value), `data/processed/pnl_quarters.parquet` (per client and quarter).
+
+# %% tags=["parameters"]
+processed_dir = "../data/processed"
+reporting_currency = "USD"
+overhead_rate = 0.12
+overhead_base = "delivery_cost"
+lapse_quarters = 2
+discount_rate = 0.10
+ltv_horizon_years = None
+abc_cutoffs = [0.8, 0.95]
+report_lang = "en"
+
+# %%
+import pandas as pd
+
+from clientlens import ltv, pnl
+from clientlens.plots import pnl_plots
+from clientlens.plots.theme import set_theme
+from clientlens.processed import load_panel, load_table, save_table
+from clientlens.report import display as d
+
+set_theme()
+panel, meta = load_panel(processed_dir)
+period_end = meta["period_end"]
+quarters = pnl.client_quarter_pnl(panel, overhead_rate, overhead_base=overhead_base, period_end=period_end)
+clients = pnl.client_pnl(panel, overhead_rate, overhead_base=overhead_base, period_end=period_end,
+                         lapse_quarters=lapse_quarters)
+classes = pnl.abc_classes(clients, abc_cutoffs)
+clients = clients.merge(classes[["client_id", "abc_class"]], on="client_id", how="left")
+curve = pnl.whale_curve(clients)
+top = pnl.top_share(clients, 0.2)
+conc = pnl.concentration(clients)
+model = ltv.retention_model(panel, load_table(processed_dir, "contracts"), period_end=period_end,
+                            lapse_quarters=lapse_quarters)
+values = ltv.client_ltv(clients, model, discount_rate, horizon_years=ltv_horizon_years)
+clients = clients.merge(values[["client_id", "retention_next", "expected_periods", "ltv_projected",
+                                "ltv_total"]], on="client_id", how="left")
+save_table(clients.sort_values("client_id"), processed_dir, "pnl_clients")
+save_table(quarters.sort_values(["client_id", "quarter_index"]), processed_dir, "pnl_quarters")
+
+# %% [markdown]
+# ## The portfolio in four numbers
+
+# %%
+cur = reporting_currency
+d.show(d.kpi_html([
+    ("revenue, lifetime", d.fmt_money(clients.revenue.sum(), cur, report_lang)),
+    ("margin after every cost", d.fmt_money(clients.margin.sum(), cur, report_lang)),
+    ("margin %", d.fmt_pct(clients.margin.sum() / clients.revenue.sum(), 1, report_lang)),
+    ("profit from the top 20% of clients", d.fmt_pct(top["profit_share"], 0, report_lang)),
+    ("clients losing money", f"{int(clients.is_loss_making.sum())} of {len(clients)}"),
+]))
+d.show(d.paragraph_html(
+    f"Period analysed: {clients.first_quarter.min()} to {period_end}. Margin = revenue - delivery cost "
+    f"(every hour at its cost rate, billable or not) - overhead ({overhead_rate:.0%} of {overhead_base}).",
+    note=True))
+
+# %% [markdown]
+# ## The whale curve
+#
+# Clients ranked from most to least profitable. The curve rises above 100% where the best
+# clients earn more than the whole portfolio keeps; the falling tail is what loss-making
+# clients give back.
+
+# %%
+d.show_figure(pnl_plots.plot_whale_curve(curve))
+summary = pnl.whale_summary(curve)
+d.show(d.paragraph_html(
+    f"The curve peaks at {summary['peak_share']:.0%} of total profit after the best "
+    f"{int(summary['peak_rank'])} clients; {int(summary['n_loss_making'])} loss-making clients then give back "
+    f"{d.fmt_money(-summary['loss_margin'], cur, report_lang)}."))
+
+# %% [markdown]
+# ## From revenue to margin
+#
+# Where the money goes, portfolio-wide: delivery of billable work, then each kind of cost the
+# clients do not pay for.
+
+# %%
+d.show_figure(pnl_plots.plot_waterfall(pnl.portfolio_waterfall(clients)))
+
+# %% [markdown]
+# ## Margin against revenue
+#
+# Every client; the few that matter most are named. Below the line: clients that cost more
+# than they pay.
+
+# %%
+d.show_figure(pnl_plots.plot_margin_scatter(clients))
+
+# %% [markdown]
+# ## ABC classes and concentration
+#
+# Class A: the clients that together make the first 80% of positive profit; B: up to 95%;
+# C: the rest that make money; D: loss-making. Concentration uses the Herfindahl-Hirschman
+# index of revenue shares (0-10,000; above 2,500 is highly concentrated).
+
+# %%
+d.show_table(pnl.abc_summary(classes), lang=report_lang, searchable=False)
+d.show(d.kpi_html([
+    ("largest client's share of revenue", d.fmt_pct(conc["largest_revenue_share"], 1, report_lang)),
+    ("top 5 clients' share of revenue", d.fmt_pct(conc["top5_revenue_share"], 0, report_lang)),
+    ("HHI of revenue", d.fmt_number(conc["hhi"], 0, report_lang)),
+    ("effective number of clients", d.fmt_number(conc["effective_clients"], 0, report_lang)),
+]))
+
+# %% [markdown]
+# ## Lifetime value
+#
+# Profit to date plus the discounted profit still to come. Retention comes from a
+# shifted-beta-geometric model (Fader and Hardie, 2007) fitted to renewal history.
+
+# %%
+d.show_table(model.summary().rename("value").reset_index().rename(columns={"index": "retention model"})
+             .astype(str), lang=report_lang, searchable=False)
+
+# %% [markdown]
+# ## Every client
+
+# %%
+table = clients.sort_values("margin", ascending=False)[[
+    "client_name", "abc_class", "status", "revenue", "delivery_cost", "cost_non_billable", "overhead",
+    "margin", "margin_pct", "effective_rate", "dso", "margin_last4", "ltv_projected", "ltv_total"]]
+d.show_table(table.rename(columns={"client_name": "client", "abc_class": "class",
+                                   "cost_non_billable": "non-billable cost", "margin_pct": "margin %",
+                                   "effective_rate": "revenue per hour", "dso": "DSO, days",
+                                   "margin_last4": "margin, last 4 quarters",
+                                   "ltv_projected": "projected value", "ltv_total": "lifetime value"}),
+             lang=report_lang)

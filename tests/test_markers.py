@@ -1,0 +1,255 @@
+"""Markers: each one on a hand-made panel, with the expected value worked out by hand."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clientlens.config import CONFIG_FILE, ConfigError, load_config
+from clientlens.contract import TABLES
+from clientlens.markers import (DEFAULTS, MARKERS, MARKER_BY_NAME, compute_markers,
+                                default_params, marker_docs, measured_markers, quarter_index_of,
+                                quarter_label, reason_text, toxicity_params, window_sum)
+from clientlens.panel_columns import COLUMN_SOURCE, PANEL_COLUMNS
+
+Q0 = quarter_index_of("2024Q1")
+
+
+def panel(rows_by_client: dict[str, list[dict]], start: int = Q0) -> pd.DataFrame:
+    """One client-quarter row per dict, quarters consecutive from `start`."""
+    rows = []
+    for cid, quarters in rows_by_client.items():
+        for k, values in enumerate(quarters):
+            qi = start + k
+            rows.append({"client_id": cid, "client_name": f"{cid} Ltd", "quarter": quarter_label(qi),
+                         "quarter_index": qi, "is_active": True, **values})
+    return pd.DataFrame(rows)
+
+
+def value(frame: pd.DataFrame, client: str, quarter: str, marker: str) -> float:
+    row = frame.loc[(frame["client_id"] == client) & (frame["quarter"] == quarter)]
+    assert len(row) == 1
+    return float(row[marker].iloc[0])
+
+
+P = default_params()
+
+
+# --------------------------------------------------------------------------- each marker
+def test_late_payment_is_weighted_by_invoices_due():
+    p = panel({"A": [{"days_late_mean": 10.0, "invoices_due": 2},
+                     {"days_late_mean": 40.0, "invoices_due": 1},
+                     {"days_late_mean": np.nan, "invoices_due": 0}]})
+    q1 = compute_markers(p, P, window=1)
+    assert value(q1, "A", "2024Q1", "late_payment") == pytest.approx(10.0)
+    assert value(q1, "A", "2024Q2", "late_payment") == pytest.approx(40.0)
+    assert np.isnan(value(q1, "A", "2024Q3", "late_payment"))  # no invoice due: nothing to judge
+    w4 = compute_markers(p, P, window=4)
+    # (10*2 + 40*1) / 3 invoices = 20 days
+    assert value(w4, "A", "2024Q3", "late_payment") == pytest.approx(20.0)
+
+
+def test_estimate_shopping_share_and_min_events():
+    p = panel({"A": [{"estimate_requests": 4, "estimates_without_order": 3},
+                     {"estimate_requests": 2, "estimates_without_order": 2}]})
+    q1 = compute_markers(p, P, window=1)
+    assert value(q1, "A", "2024Q1", "estimate_no_order") == pytest.approx(0.75)
+    assert np.isnan(value(q1, "A", "2024Q2", "estimate_no_order"))  # 2 < min_events=3
+    w4 = compute_markers(p, P, window=4)
+    assert value(w4, "A", "2024Q2", "estimate_no_order") == pytest.approx(5 / 6)
+
+
+def test_presale_cost_share():
+    p = panel({"A": [{"cost_presale": 200.0, "delivery_cost": 1000.0},
+                     {"cost_presale": 0.0, "delivery_cost": 1000.0}]})
+    assert value(compute_markers(p, P, 1), "A", "2024Q1", "presale_cost_share") == pytest.approx(0.2)
+    assert value(compute_markers(p, P, 4), "A", "2024Q2", "presale_cost_share") == pytest.approx(0.1)
+
+
+def test_team_rejection_score_and_escalations():
+    p = panel({"A": [{"team_score_mean": 2.0, "escalations": 2},
+                     {"team_score_mean": np.nan, "escalations": 0},
+                     {"team_score_mean": 3.0, "escalations": 1}]})
+    w4 = compute_markers(p, P, 4)
+    assert value(w4, "A", "2024Q3", "team_score") == pytest.approx(2.5)  # mean of 2 and 3
+    assert value(w4, "A", "2024Q3", "escalations") == pytest.approx(1.0)  # 3 over 3 quarters
+
+
+def test_shelved_and_missed_deadline_shares():
+    p = panel({"A": [{"delivered_count": 4, "shelved_count": 1, "missed_deadlines": 2},
+                     {"delivered_count": 6, "shelved_count": 3, "missed_deadlines": 0}]})
+    q1 = compute_markers(p, P, 1)
+    assert value(q1, "A", "2024Q1", "shelved_share") == pytest.approx(0.25)
+    assert value(q1, "A", "2024Q1", "missed_deadlines") == pytest.approx(0.5)
+    w4 = compute_markers(p, P, 4)
+    assert value(w4, "A", "2024Q2", "shelved_share") == pytest.approx(0.4)
+    assert value(w4, "A", "2024Q2", "missed_deadlines") == pytest.approx(0.2)
+
+
+def test_disrespect_after_hours_share_and_contradicting_requests():
+    p = panel({"A": [{"requests_total": 10, "urgent_after_hours_requests": 4,
+                      "change_requests": 10, "contradicting_requests": 3}]})
+    q1 = compute_markers(p, P, 1)
+    assert value(q1, "A", "2024Q1", "urgent_after_hours") == pytest.approx(0.4)
+    assert value(q1, "A", "2024Q1", "contradicting") == pytest.approx(0.3)
+    assert value(q1, "A", "2024Q1", "aux_contradicting") == pytest.approx(3)
+
+
+def test_long_approvals_mean_of_quarters():
+    p = panel({"A": [{"approval_days_mean": 20.0}, {"approval_days_mean": 60.0}]})
+    assert value(compute_markers(p, P, 4), "A", "2024Q2", "approval_days") == pytest.approx(40.0)
+
+
+def test_budget_cut_signed_value_year_on_year():
+    # signings of 100 (Q1 2024), 100 (Q3 2024), 40 (Q1 2025), then nothing
+    rows = [{"contract_value_signed": v} for v in (100.0, 0.0, 100.0, 0.0, 40.0, 0, 0, 0, 0)]
+    m = compute_markers(panel({"A": rows}), P, 4)
+    assert np.isnan(value(m, "A", "2024Q4", "budget_cut"))  # no year before to compare with
+    assert value(m, "A", "2025Q1", "budget_cut") == pytest.approx(1 - 140 / 100)  # grew
+    assert value(m, "A", "2025Q3", "budget_cut") == pytest.approx(1 - 40 / 200)
+    assert value(m, "A", "2025Q4", "budget_cut") == pytest.approx(0.8)
+    assert np.isnan(value(m, "A", "2026Q1", "budget_cut"))  # nothing signed lately: not a cut
+    q1 = compute_markers(panel({"A": rows}), P, 1)  # a year-long window whatever `window` is
+    assert value(q1, "A", "2025Q3", "budget_cut") == pytest.approx(0.8)
+
+
+def test_falling_orders_and_requests_against_previous_quarters():
+    rows = [{"billable_hours": 100.0, "requests_total": 8} for _ in range(4)]
+    rows.append({"billable_hours": 40.0, "requests_total": 2})
+    p = panel({"A": rows})
+    q1 = compute_markers(p, P, 1)
+    # this quarter against the mean of the four before: 1 - 40/100
+    assert value(q1, "A", quarter_label(Q0 + 4), "falling_orders") == pytest.approx(0.6)
+    assert value(q1, "A", quarter_label(Q0 + 4), "falling_requests") == pytest.approx(0.75)
+    assert np.isnan(value(q1, "A", "2024Q2", "falling_orders"))  # one quarter of history only
+    w2 = compute_markers(p, P, 2)
+    # last two (100, 40) against the four before them (only three exist: 100 each)
+    assert value(w2, "A", quarter_label(Q0 + 4), "falling_orders") == pytest.approx(1 - 70 / 100)
+
+
+def test_falling_requests_needs_enough_requests():
+    p = panel({"A": [{"requests_total": 1}, {"requests_total": 1}, {"requests_total": 0}]})
+    assert np.isnan(value(compute_markers(p, P, 1), "A", "2024Q3", "falling_requests"))
+
+
+def test_contact_churn_counts_changes_in_the_last_year():
+    flags = [False, True, False, True, True, False]
+    p = panel({"A": [{"client_contact_changed": f} for f in flags]})
+    q1 = compute_markers(p, P, 1)
+    assert value(q1, "A", quarter_label(Q0 + 3), "contact_churn") == 2
+    assert value(q1, "A", quarter_label(Q0 + 4), "contact_churn") == 3  # T, F, T, T
+    assert value(q1, "A", quarter_label(Q0 + 5), "contact_churn") == 2  # F, T, T, F
+
+
+def test_satisfaction_nps_and_csat():
+    p = panel({"A": [{"nps_mean": 9.0, "csat_mean": 4.0}, {"nps_mean": 5.0, "csat_mean": np.nan}]})
+    w4 = compute_markers(p, P, 4)
+    assert value(w4, "A", "2024Q2", "nps") == pytest.approx(7.0)
+    assert value(w4, "A", "2024Q2", "csat") == pytest.approx(4.0)
+
+
+def test_economic_marker_margin_and_non_billable_share():
+    p = panel({"A": [{"revenue": 1000.0, "delivery_cost": 1200.0, "hours": 100.0, "billable_hours": 80.0}],
+               "B": [{"revenue": 0.0, "delivery_cost": 500.0, "hours": 10.0, "billable_hours": 0.0}]})
+    q1 = compute_markers(p, P, 1)
+    assert value(q1, "A", "2024Q1", "gross_margin") == pytest.approx(-0.2)
+    assert value(q1, "A", "2024Q1", "non_billable_share") == pytest.approx(0.2)
+    assert value(q1, "B", "2024Q1", "gross_margin") == pytest.approx(-1.0)  # cost, no money
+    assert value(q1, "B", "2024Q1", "non_billable_share") == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- not measured
+def test_marker_without_source_is_not_measured():
+    p = panel({"A": [{"revenue": 100.0, "delivery_cost": 50.0, "hours": 10.0, "billable_hours": 9.0,
+                      "days_late_mean": None, "invoices_due": None}]})
+    m = compute_markers(p, P, 1)
+    assert np.isnan(value(m, "A", "2024Q1", "late_payment"))
+    assert np.isnan(value(m, "A", "2024Q1", "nps"))  # the column is absent altogether
+    measured = measured_markers(p)
+    assert measured["gross_margin"] and not measured["late_payment"] and not measured["nps"]
+
+
+def test_no_look_ahead_and_as_of():
+    rows = [{"billable_hours": 100.0, "days_late_mean": 5.0, "invoices_due": 1} for _ in range(6)]
+    p = panel({"A": rows})
+    changed = p.copy()
+    changed.loc[changed["quarter_index"] > Q0 + 3, ["billable_hours", "days_late_mean"]] = [0.0, 90.0]
+    a = compute_markers(p, P, 4)
+    b = compute_markers(changed, P, 4)
+    upto = a["quarter_index"] <= Q0 + 3
+    pd.testing.assert_frame_equal(a.loc[upto], b.loc[upto])
+    cut = compute_markers(changed, P, 4, as_of=quarter_label(Q0 + 3))
+    assert cut["quarter_index"].max() == Q0 + 3
+
+
+def test_gap_quarters_are_skipped_not_zero():
+    p = panel({"A": [{"days_late_mean": 10.0, "invoices_due": 1}]})
+    later = panel({"A": [{"days_late_mean": 30.0, "invoices_due": 1}]}, start=Q0 + 2)
+    m = compute_markers(pd.concat([p, later]), P, 4)
+    assert value(m, "A", quarter_label(Q0 + 2), "late_payment") == pytest.approx(20.0)
+
+
+def test_duplicate_rows_are_an_error():
+    p = panel({"A": [{"revenue": 1.0}]})
+    with pytest.raises(ValueError, match="more than one row"):
+        compute_markers(pd.concat([p, p]), P, 1)
+
+
+def test_window_sum_counts():
+    W = np.array([[1.0], [np.nan], [3.0], [4.0]])
+    s, n = window_sum(W, 2)
+    assert s[0, 0] == 1.0
+    assert s[1, 0] == 1.0 and s[2, 0] == 3.0 and s[3, 0] == 7.0
+    assert n[:, 0].tolist() == [1, 1, 1, 2]
+    s, _ = window_sum(W, 2, shift=1)
+    assert np.isnan(s[0, 0]) and s[3, 0] == 3.0
+
+
+# --------------------------------------------------------------------------- registry & config
+def test_registry_is_complete_and_consistent():
+    tp = DEFAULTS["toxicity"]
+    groups = {m.group for m in MARKERS}
+    for g in ("estimate shopping", "team rejection", "work shelved", "late payment", "disrespect",
+              "long approvals", "budget cuts", "fewer orders", "client contact churn",
+              "satisfaction", "promises kept", "economic marker"):
+        assert g in groups
+    for m in MARKERS:
+        assert m.definition and m.definition_ru and m.unit and m.label_en and m.label_ru
+        assert m.threshold_key in tp and m.weight_key in tp["weights"] and m.name in tp["baseline"]
+        for col in m.columns:
+            assert col in PANEL_COLUMNS, col
+            table = COLUMN_SOURCE.get(col, "time_entries")
+            assert table in TABLES
+            assert table in m.source or col in ("revenue",), (m.name, col, table)
+    docs = marker_docs(P)
+    assert len(docs) == len(MARKERS) and docs["threshold"].notna().all()
+    assert marker_docs(P, lang="ru")["label"].iloc[0] == MARKERS[0].label_ru
+
+
+def test_incomplete_or_contradictory_config_is_an_error():
+    p = default_params()
+    del p["toxicity"]["weights"]["late_payment"]
+    with pytest.raises(ConfigError, match="toxicity.weights.late_payment"):
+        toxicity_params(p)
+    p = default_params()
+    p["toxicity"]["late_days"] = 2  # below its baseline of 5: higher is worse
+    with pytest.raises(ConfigError, match="late_days"):
+        toxicity_params(p)
+    with pytest.raises(ConfigError):
+        toxicity_params({})
+
+
+def test_reason_wording_en_ru():
+    m = MARKER_BY_NAME["late_payment"]
+    assert reason_text(m, 38.2, lang="en") == "pays 38 days late on average"
+    assert reason_text(m, 38.2, lang="ru") == "платит в среднем на 38 дн. позже срока"
+    t = MARKER_BY_NAME["team_score"]
+    assert reason_text(t, 2.25, lang="ru") == "команда оценивает работу с клиентом на 2,2 из 5"
+
+
+def test_project_config_carries_the_markers_keys():
+    params = load_config(CONFIG_FILE)
+    tox = params.get("toxicity", {})
+    if not isinstance(tox.get("weights"), dict):
+        pytest.skip("config/params.yaml does not have the structured toxicity section yet")
+    toxicity_params(params)  # raises, naming the missing keys

@@ -1,0 +1,201 @@
+"""The composite score: hand-computed scores, renormalisation over measured markers, reasons."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import rankdata
+
+from clientlens.markers import MARKERS, default_params, quarter_index_of, quarter_label
+from clientlens.toxicity import (contributions_long, current_toxicity, marker_severity,
+                                 score_from_markers, toxicity_reasons, toxicity_scores)
+
+Q0 = quarter_index_of("2024Q1")
+
+
+def markers_row(**values: float) -> pd.DataFrame:
+    """A one-row compute_markers()-like table: the given markers, every other one NaN."""
+    row = {"client_id": "A", "client_name": "A Ltd", "quarter": "2024Q1", "quarter_index": Q0,
+           "window": 1}
+    row.update({m.name: np.nan for m in MARKERS})
+    row.update(values)
+    return pd.DataFrame([row])
+
+
+def panel(rows_by_client: dict[str, list[dict]]) -> pd.DataFrame:
+    rows = []
+    for cid, quarters in rows_by_client.items():
+        for k, values in enumerate(quarters):
+            rows.append({"client_id": cid, "client_name": f"{cid} Ltd", "quarter": quarter_label(Q0 + k),
+                         "quarter_index": Q0 + k, "is_active": True, **values})
+    return pd.DataFrame(rows)
+
+
+BASE = {"revenue": 1000.0, "delivery_cost": 700.0, "hours": 100.0, "billable_hours": 90.0,
+        "cost_presale": 0.0, "days_late_mean": 30.0, "invoices_due": 2}
+
+
+def test_severity_is_linear_between_baseline_and_threshold():
+    p = default_params()  # late payment: baseline 5, threshold 30; team score: 3.75 -> 2.5
+    sev = marker_severity(markers_row(late_payment=17.5, team_score=3.125), p)
+    assert sev.at[0, "late_payment"] == pytest.approx(0.5)
+    assert sev.at[0, "team_score"] == pytest.approx(0.5)  # lower is worse
+    sev = marker_severity(markers_row(late_payment=90.0, team_score=4.8), p)
+    assert sev.at[0, "late_payment"] == 1.0 and sev.at[0, "team_score"] == 0.0
+    assert np.isnan(sev.at[0, "nps"])
+
+
+def test_score_by_hand_and_points_add_up():
+    p = default_params()  # weights: late_payment 2, urgent_after_hours 2
+    s = score_from_markers(markers_row(late_payment=30.0, urgent_after_hours=0.05), p)
+    # 100 * (2*1 + 2*0) / (2 + 2)
+    assert s.at[0, "score"] == pytest.approx(50.0)
+    assert s.at[0, "pts_late_payment"] == pytest.approx(50.0)
+    assert s.at[0, "pts_urgent_after_hours"] == pytest.approx(0.0)
+    assert s.at[0, "n_measured"] == 2
+    assert bool(s.at[0, "is_red"])
+    assert np.isnan(s.at[0, "pts_nps"])
+    s = score_from_markers(markers_row(late_payment=17.5), p)
+    assert s.at[0, "score"] == pytest.approx(50.0)  # renormalised: the only measured marker
+    s = score_from_markers(markers_row(), p)
+    assert np.isnan(s.at[0, "score"]) and not bool(s.at[0, "is_red"])
+
+
+def test_not_measured_sources_take_no_part():
+    p = default_params()
+    only_time_and_invoices = panel({"A": [dict(BASE)]})
+    s = toxicity_scores(only_time_and_invoices, p, window=1)
+    # measured: presale share 0 (w 1), late 30 days (sev 1, w 2), margin 30% (sev 0, w 1),
+    # non-billable 10% (sev 0, w 0.5): 100 * 2 / 4.5
+    assert s.at[0, "score"] == pytest.approx(100 * 2 / 4.5)
+    assert s.at[0, "n_measured"] == 4
+    # the requests table supplied but empty (NULL) changes nothing
+    nulls = panel({"A": [dict(BASE, requests_total=None, urgent_after_hours_requests=None,
+                              change_requests=None, contradicting_requests=None)]})
+    assert toxicity_scores(nulls, p, window=1).at[0, "score"] == pytest.approx(100 * 2 / 4.5)
+    # now measured: 2 of 10 requests urgent after hours (sev 1, w 2); change requests 0 -> no basis
+    with_requests = panel({"A": [dict(BASE, requests_total=10, urgent_after_hours_requests=2,
+                                      change_requests=0, contradicting_requests=0)]})
+    s = toxicity_scores(with_requests, p, window=1)
+    assert s.at[0, "score"] == pytest.approx(100 * 4 / 6.5)
+    assert np.isnan(s.at[0, "contradicting"])
+
+
+def test_config_change_changes_the_score():
+    pn = panel({"A": [dict(BASE)]})
+    base = toxicity_scores(pn, default_params(), window=1).at[0, "score"]
+    p = default_params()
+    p["toxicity"]["late_days"] = 55  # 30 days late is now half way: (30-5)/(55-5)
+    assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(100 * 1 / 4.5)
+    p = default_params()
+    p["toxicity"]["weights"]["late_payment"] = 4.0
+    assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(100 * 4 / 6.5)
+    p = default_params()
+    p["toxicity"]["baseline"]["gross_margin"] = 0.5  # 30% margin now counts: (0.3-0.5)/(0-0.5)
+    assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(100 * 2.4 / 4.5)
+    assert base == pytest.approx(100 * 2 / 4.5)
+    p = default_params()
+    p["toxicity_red"] = 50
+    assert not toxicity_scores(pn, p, window=1).at[0, "is_red"]
+
+
+def test_reasons_in_plain_words_en_and_ru():
+    pn = panel({"A": [dict(BASE, requests_total=10, urgent_after_hours_requests=2,
+                           change_requests=10, contradicting_requests=3)]})
+    s = toxicity_scores(pn, default_params(), window=1)
+    en = toxicity_reasons(s, default_params(), lang="en").at[0, "reasons"]
+    assert en == ("pays 30 days late on average; "
+                  "20% of requests are urgent and raised after hours; "
+                  "3 contradicting change requests this quarter (30% of change requests)")
+    ru = toxicity_reasons(s, default_params(), lang="ru").at[0, "reasons"]
+    assert ru == ("платит в среднем на 30 дн. позже срока; "
+                  "20% запросов — срочные и в нерабочее время; "
+                  "противоречащих правок в этом квартале: 3 (30% запросов на изменения)")
+    w4 = toxicity_scores(pn, default_params(), window=4)
+    assert "in the last 4 quarters" in toxicity_reasons(w4, default_params()).at[0, "reasons"]
+    one = panel({"A": [dict(BASE, requests_total=10, urgent_after_hours_requests=0,
+                            change_requests=4, contradicting_requests=1)]})
+    s1 = toxicity_scores(one, default_params(), window=1)
+    assert "1 contradicting change request this quarter (25% of change requests)" in \
+        toxicity_reasons(s1, default_params()).at[0, "reasons"]
+    with pytest.raises(ValueError):
+        toxicity_reasons(s, default_params(), lang="de")
+
+
+def test_a_red_client_always_has_a_reason():
+    p = default_params()
+    p["toxicity_red"] = 10
+    s = score_from_markers(markers_row(late_payment=15.0), p)  # severity 0.4 < 0.5, score 40
+    assert bool(s.at[0, "is_red"])
+    r = toxicity_reasons(s, p)
+    assert r.at[0, "reasons"] == "pays 15 days late on average"
+    assert r.at[0, "reason_markers"] == "late_payment"
+
+
+def test_current_toxicity_state_exits_and_contributions():
+    rows_a = [dict(BASE) for _ in range(3)] + [dict(BASE, is_active=False, days_late_mean=90.0)]
+    rows_b = [dict(BASE, days_late_mean=0.0),
+              dict(BASE, days_late_mean=0.0, exited=True, exit_reason="insourcing")]
+    pn = panel({"A": rows_a, "B": rows_b})
+    cur = current_toxicity(pn, default_params()).set_index("client_id")
+    assert cur.at["A", "quarter"] == "2024Q3"  # its last active quarter, not the quiet one
+    assert cur.at["A", "last_quarter"] == "2024Q4" and cur.at["A", "quarters_inactive"] == 1
+    assert cur.at["A", "score"] > cur.at["B", "score"]
+    assert cur.at["A", "reasons"].startswith("pays 30 days late")
+    assert bool(cur.at["B", "exited"]) and cur.at["B", "exit_reason"] == "insourcing"
+    assert cur.at["B", "exit_quarter"] == "2024Q2" and not bool(cur.at["A", "exited"])
+    assert cur.at["A", "revenue_window"] == pytest.approx(3000.0)
+    assert cur.at["A", "top_marker"] == "late_payment"
+    long = contributions_long(cur.reset_index())
+    sums = long.groupby("client_id")["points"].sum()
+    assert sums["A"] == pytest.approx(cur.at["A", "score"])
+    assert set(long["marker"]) == {m.name for m in MARKERS}
+    ru = current_toxicity(pn, default_params(), lang="ru").set_index("client_id")
+    assert ru.at["A", "reasons"].startswith("платит в среднем")
+    early = current_toxicity(pn, default_params(), as_of="2024Q1").set_index("client_id")
+    assert early.at["B", "exited"] == False  # noqa: E712 - the exit comes later
+
+
+def _planted(n: int = 80, toxic: int = 12, quarters: int = 6, seed: int = 5):
+    """Toxic clients each show three of six planted behaviours; the rest are noisy normals."""
+    rng = np.random.default_rng(seed)
+    rows, bad = [], set()
+    for i in range(n):
+        cid = f"C{i:03d}"
+        signs = set(rng.choice(6, 3, replace=False)) if i < toxic else set()
+        if signs:
+            bad.add(cid)
+        size = rng.lognormal(0, 0.7)
+        for k in range(quarters):
+            reqs = rng.poisson(15 * size) + 1
+            chg = rng.binomial(reqs, 0.4)
+            est = rng.poisson(2 * size)
+            hours = 300 * size * rng.uniform(0.8, 1.2)
+            rows.append({
+                "client_id": cid, "client_name": cid, "quarter": quarter_label(Q0 + k),
+                "quarter_index": Q0 + k, "is_active": True,
+                "revenue": hours * 0.85 * 100, "delivery_cost": hours * 70 * rng.uniform(0.8, 1.2),
+                "hours": hours, "billable_hours": hours * 0.85,
+                "cost_presale": hours * (0.15 if 5 in signs else 0.02) * 70,
+                "invoices_due": 2, "days_late_mean": rng.exponential(35 if 0 in signs else 5),
+                "requests_total": reqs, "change_requests": chg,
+                "urgent_after_hours_requests": rng.binomial(reqs, 0.3 if 1 in signs else 0.04),
+                "contradicting_requests": rng.binomial(chg, 0.25 if 2 in signs else 0.04),
+                "approval_days_mean": rng.gamma(4, (45 if 3 in signs else 9) / 4),
+                "team_score_mean": float(np.clip(rng.normal(2.2 if 4 in signs else 3.9, 0.5), 1, 5)),
+                "escalations": rng.poisson(1.0 if 4 in signs else 0.1),
+                "estimate_requests": est,
+                "estimates_without_order": rng.binomial(est, 0.85 if 5 in signs else 0.35),
+                "nps_mean": float(np.clip(rng.normal(8.0, 1.0), 0, 10)),
+            })
+    return pd.DataFrame(rows), bad
+
+
+def test_planted_toxic_clients_rank_first():
+    pn, bad = _planted()
+    cur = current_toxicity(pn, default_params())
+    y = cur["client_id"].isin(bad).to_numpy()
+    r = rankdata(cur["score"].to_numpy())
+    auc = (r[y].sum() - y.sum() * (y.sum() + 1) / 2) / (y.sum() * (~y).sum())
+    assert auc >= 0.9
+    assert cur.loc[y, "is_red"].mean() >= 0.5 and cur.loc[~y, "is_red"].mean() <= 0.1
