@@ -335,3 +335,27 @@ def warning_backtest(panel: pd.DataFrame, churn_quarters: Mapping[Any, str] | pd
         "alert_rate": float(sig.loc[live, "any_warning"].mean()) if live.any() else float("nan"),
         "lookback_quarters": lookback,
     }
+
+
+def observed_stops(panel: pd.DataFrame, lapse_quarters: int = 2,
+                   include_insourcing: bool = False) -> pd.Series:
+    """client_id -> the quarter a client stopped, as the data show it (no planted truth).
+
+    An exit recorded in clients.exit_date stops the client in its exit quarter; a client
+    with no activity in its last `lapse_quarters` quarters stopped the quarter after its last
+    active one. In-sourcing exits are healthy endings, not losses, and are left out unless
+    asked for. Used to replay the warnings against what actually happened.
+    """
+    p = panel.sort_values(["client_id", "quarter_index"])
+    stops: dict[Any, str] = {}
+    last_quarter = int(p["quarter_index"].max()) if len(p) else 0
+    for cid, rows in p.groupby("client_id", sort=False):
+        exits = rows.loc[rows["exited"].fillna(False).astype(bool)]
+        if len(exits):
+            if include_insourcing or exits["exit_reason"].iloc[0] != "insourcing":
+                stops[cid] = exits["quarter"].iloc[0]
+            continue
+        active = rows.loc[rows["is_active"].fillna(False).astype(bool), "quarter_index"]
+        if len(active) and last_quarter - int(active.max()) >= lapse_quarters:
+            stops[cid] = quarter_label(int(active.max()) + 1)
+    return pd.Series(stops, name="stop_quarter", dtype="object")

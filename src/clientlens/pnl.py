@@ -603,3 +603,22 @@ def portfolio_waterfall(client_pnl: pd.DataFrame) -> pd.DataFrame:
     out["kind"] = np.where(out["step"].isin(["revenue", "margin"]), "total",
                            np.where(out["amount"] < 0, "decrease", "increase"))
     return out[["step", "label", "amount", "start", "end", "kind", "measured"]]
+
+
+def trailing_pnl(quarters: pd.DataFrame, window: int = 4) -> pd.DataFrame:
+    """Revenue, margin and margin % over the trailing `window` quarters, per client-quarter.
+
+    Takes client_quarter_pnl(). Single quarters are noisy (an invoice lands in one quarter, the
+    work in another); a year's window is what the segment map judges a client by.
+    Columns: client_id, quarter, quarter_index, revenue, margin, margin_pct (NULL when the
+    window's revenue is 0).
+    """
+    q = quarters.sort_values(["client_id", "quarter_index"])
+    rolled = (q.groupby("client_id")[["revenue", "margin"]]
+              .rolling(window, min_periods=1).sum().reset_index(level=0, drop=True))
+    out = q[["client_id", "quarter", "quarter_index"]].copy()
+    out["revenue"] = rolled["revenue"].to_numpy()
+    out["margin"] = rolled["margin"].to_numpy()
+    revenue = out["revenue"].where(out["revenue"] != 0)
+    out["margin_pct"] = out["margin"] / revenue
+    return out.reset_index(drop=True)

@@ -1,0 +1,88 @@
+# %% [markdown]
+# # Toxicity: which clients are more trouble than money
+#
+# The firms in our sources part with clients that pay late, demand "right now" on a Friday
+# night, take months to approve a simple item, contradict their own requests, ask for estimate
+# after estimate and never order, or shelve what was built. Each of these is measured here per
+# client and quarter, then combined into one score from 0 to 100, with every point traced to
+# its marker and every red client given its reasons in plain words.
+#
+# **Reads:** `data/processed/client_quarter.parquet`. **Writes:**
+# `data/processed/toxicity_clients.parquet` (each client's current score, points per marker and
+# reasons), `data/processed/toxicity_quarters.parquet` (the score per client and quarter).
+
+# %% tags=["parameters"]
+processed_dir = "../data/processed"
+reporting_currency = "USD"
+toxicity = {}
+toxicity_red = 30
+communicator_max_quarters = 8
+overhead_rate = 0.12
+report_lang = "en"
+
+# %%
+import pandas as pd
+
+from clientlens import markers
+from clientlens import toxicity as tox
+from clientlens.plots import toxicity_plots
+from clientlens.plots.theme import set_theme
+from clientlens.processed import load_panel, save_table
+from clientlens.report import display as d
+
+set_theme()
+params = {"toxicity": toxicity, "toxicity_red": toxicity_red, "overhead_rate": overhead_rate,
+          "communicator_max_quarters": communicator_max_quarters}
+panel, meta = load_panel(processed_dir)
+current = tox.current_toxicity(panel, params, as_of=meta["period_end"], lang=report_lang)
+history = tox.toxicity_scores(panel, params, as_of=meta["period_end"])
+save_table(current.sort_values("client_id"), processed_dir, "toxicity_clients")
+save_table(history.sort_values(["client_id", "quarter_index"]), processed_dir, "toxicity_quarters")
+active = current.loc[~current.exited.fillna(False).astype(bool)]
+red = active.loc[active.is_red.fillna(False).astype(bool)]
+
+# %% [markdown]
+# ## The red list
+
+# %%
+d.show(d.kpi_html([
+    ("red clients (score >= %d)" % toxicity_red, f"{len(red)} of {len(active)}"),
+    ("their revenue, last 4 quarters", d.fmt_money(red.revenue_window.sum(), reporting_currency, report_lang)),
+    ("share of revenue", d.fmt_pct(red.revenue_window.sum() / max(active.revenue_window.sum(), 1e-9), 0,
+                                   report_lang)),
+]))
+d.show_table(red.sort_values("score", ascending=False)[["client_name", "score", "revenue_window", "reasons"]]
+             .rename(columns={"client_name": "client", "revenue_window": "revenue, last 4 quarters"}),
+             lang=report_lang)
+
+# %% [markdown]
+# ## The markers, client by client
+#
+# The most toxic clients against every marker: the darker the cell, the closer the marker is to
+# its threshold. Grey: not measured (the data that feeds it was not supplied).
+
+# %%
+d.show_figure(toxicity_plots.plot_marker_heatmap(active, top_n=30, lang=report_lang))
+
+# %% [markdown]
+# ## Where the score comes from
+#
+# Each marker counts nothing at its baseline and in full at its threshold; the score is the
+# weighted mean over the markers measured for the client, times 100. Thresholds, baselines and
+# weights live in `config/params.yaml` under `toxicity`.
+
+# %%
+measured = markers.measured_markers(panel)
+docs = markers.marker_docs(params, lang=report_lang)
+docs["measured"] = docs.marker.map(measured)
+d.show_table(docs[["label", "definition", "unit", "source", "threshold", "baseline", "weight", "measured"]]
+             .rename(columns={"label": "marker"}), lang=report_lang, searchable=False)
+
+# %% [markdown]
+# ## Every client's score
+
+# %%
+d.show_table(current.sort_values("score", ascending=False)[
+    ["client_name", "score", "is_red", "n_measured", "top_marker", "reasons"]]
+    .rename(columns={"client_name": "client", "is_red": "red", "n_measured": "markers measured",
+                     "top_marker": "largest marker"}), lang=report_lang)

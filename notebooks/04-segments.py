@@ -1,0 +1,111 @@
+# %% [markdown]
+# # Segments: what to do with each client
+#
+# One map of profitability against toxicity, and an action for every client in the terms our
+# sources use: grow and protect the profitable and pleasant; renegotiate or reprice the
+# profitable but difficult; rotate a communicator who has become the client's agent; reduce the
+# cost to serve where the money does not cover the time; and part ways gracefully, recommending
+# an alternative, with clients that are both toxic and unprofitable. A client that builds its
+# own IT team and takes the work in-house is a healthy ending, not a failure. Below the map:
+# who moved between segments this quarter, and the early warnings of clients quietly leaving.
+#
+# **Reads:** `client_quarter.parquet`, `pnl_clients.parquet`, `pnl_quarters.parquet`,
+# `toxicity_clients.parquet`. **Writes:** `data/processed/segments.parquet` (segment, action and
+# reasons per client), `data/processed/segment_history.parquet`,
+# `data/processed/early_warnings.parquet`.
+
+# %% tags=["parameters"]
+processed_dir = "../data/processed"
+reporting_currency = "USD"
+toxicity = {}
+toxicity_red = 30
+segments = {}
+early_warning = {}
+communicator_max_quarters = 8
+overhead_rate = 0.12
+lapse_quarters = 2
+report_lang = "en"
+
+# %%
+import pandas as pd
+
+from clientlens import early_warning as ew
+from clientlens import pnl
+from clientlens import segments as seg
+from clientlens.config import shift_quarter
+from clientlens.plots import toxicity_plots
+from clientlens.plots.theme import set_theme
+from clientlens.processed import load_panel, load_table, save_table
+from clientlens.report import display as d
+
+set_theme()
+params = {"toxicity": toxicity, "toxicity_red": toxicity_red, "segments": segments,
+          "early_warning": early_warning, "communicator_max_quarters": communicator_max_quarters,
+          "overhead_rate": overhead_rate}
+panel, meta = load_panel(processed_dir)
+period_end = meta["period_end"]
+clients_pnl = load_table(processed_dir, "pnl_clients")
+current = load_table(processed_dir, "toxicity_clients")
+placed = seg.assign_segments(current, clients_pnl, params, lang=report_lang, margin="margin_last4",
+                             margin_pct="margin_pct_last4", revenue="revenue_last4")
+history = seg.segment_history(panel, params, lang=report_lang,
+                              pnl_by_quarter=pnl.trailing_pnl(load_table(processed_dir, "pnl_quarters")))
+warnings = ew.early_warnings(panel, period_end, params, lang=report_lang)
+save_table(placed.sort_values("client_id"), processed_dir, "segments")
+save_table(history.sort_values(["client_id", "quarter_index"]), processed_dir, "segment_history")
+save_table(warnings, processed_dir, "early_warnings")
+
+# %% [markdown]
+# ## The segment map
+#
+# Margin over the last four quarters (x) against the toxicity score (y), each client sized by
+# revenue. The lines are the cut-offs from `config/params.yaml`.
+
+# %%
+d.show_figure(toxicity_plots.plot_segment_map(placed, params, lang=report_lang))
+d.show_table(seg.segment_summary(placed, lang=report_lang), lang=report_lang, searchable=False)
+
+# %% [markdown]
+# ## Actions, client by client
+
+# %%
+d.show_table(placed[["client_name", "segment_label", "action", "why", "revenue", "margin_pct", "score"]]
+             .rename(columns={"client_name": "client", "segment_label": "segment", "margin_pct": "margin %",
+                              "revenue": "revenue, last 4 quarters", "score": "toxicity"}), lang=report_lang)
+
+# %% [markdown]
+# ## Who moved this quarter
+
+# %%
+previous = shift_quarter(period_end, -1)
+d.show_figure(toxicity_plots.plot_migration_matrix(seg.migration_matrix(history, previous, period_end,
+                                                                        lang=report_lang), lang=report_lang))
+moves = seg.segment_moves(history, previous, period_end, lang=report_lang)
+d.show_table(moves[["client_name", "from_label", "to_label", "direction"]]
+             .rename(columns={"client_name": "client", "from_label": "from", "to_label": "to"}), lang=report_lang)
+
+# %% [markdown]
+# ## Early warnings: who may be leaving quietly
+#
+# Falling orders and requests, rising payment delays, falling satisfaction and a new contact on
+# the client's side, ranked by the revenue at risk (the last four quarters' revenue).
+
+# %%
+d.show_table(warnings[["rank", "client_name", "revenue_at_risk", "signals", "reasons"]]
+             .rename(columns={"client_name": "client", "revenue_at_risk": "revenue at risk"}), lang=report_lang)
+
+# %% [markdown]
+# ### How well the warnings worked in the past
+#
+# Replaying the warnings quarter by quarter over the history, against the clients that did stop
+# (a recorded exit other than in-sourcing, or no activity for the last quarters).
+
+# %%
+stops = ew.observed_stops(panel, lapse_quarters)
+quality = ew.warning_backtest(panel, stops, params)
+d.show(d.kpi_html([
+    ("clients that stopped", f"{quality['stopped_clients']}"),
+    ("warned at least a quarter ahead", d.fmt_pct(quality["recall"], 0, report_lang)),
+    ("median warning lead, quarters", d.fmt_number(quality["median_lead_quarters"], 0, report_lang)),
+    ("warned clients that did stop (precision)", d.fmt_pct(quality.get("precision_clients"), 0, report_lang)),
+]))

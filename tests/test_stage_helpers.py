@@ -1,0 +1,43 @@
+"""Small functions the notebooks lean on, checked on hand-made tables."""
+import pandas as pd
+import pytest
+
+from clientlens.early_warning import observed_stops
+from clientlens.pnl import trailing_pnl
+
+
+def test_trailing_pnl_sums_the_window_by_hand():
+    quarters = pd.DataFrame({
+        "client_id": ["A"] * 5 + ["B"],
+        "quarter": ["2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2025Q1"],
+        "quarter_index": [8100, 8101, 8102, 8103, 8104, 8100],
+        "revenue": [100.0, 0.0, 50.0, 50.0, 200.0, 0.0],
+        "margin": [10.0, -20.0, 5.0, 5.0, 60.0, -5.0],
+    })
+    out = trailing_pnl(quarters, window=4).set_index(["client_id", "quarter"])
+    assert out.loc[("A", "2025Q2"), "revenue"] == 100 and out.loc[("A", "2025Q2"), "margin"] == -10
+    # 2026Q1 window: Q2..Q1 = 0+50+50+200 revenue, -20+5+5+60 margin
+    assert out.loc[("A", "2026Q1"), "revenue"] == 300 and out.loc[("A", "2026Q1"), "margin"] == 50
+    assert out.loc[("A", "2026Q1"), "margin_pct"] == pytest.approx(50 / 300)
+    assert pd.isna(out.loc[("B", "2025Q1"), "margin_pct"])  # no revenue: margin % not defined
+
+
+def panel_rows(client, active, exited_at=None, reason=None):
+    rows = []
+    for i, is_active in enumerate(active):
+        q = f"2025Q{i + 1}" if i < 4 else f"2026Q{i - 3}"
+        rows.append({"client_id": client, "quarter": q, "quarter_index": 8100 + i, "is_active": is_active,
+                     "exited": exited_at == q, "exit_reason": reason if exited_at == q else None})
+    return rows
+
+
+def test_observed_stops_from_exits_and_lapses():
+    panel = pd.DataFrame(
+        panel_rows("steady", [True] * 6)
+        + panel_rows("lapsed", [True, True, True, True, False, False])
+        + panel_rows("paused", [True, True, True, True, True, False])
+        + panel_rows("churned", [True, True, True], exited_at="2025Q3", reason="churn")
+        + panel_rows("insourced", [True, True], exited_at="2025Q2", reason="insourcing"))
+    stops = observed_stops(panel, lapse_quarters=2)
+    assert stops.to_dict() == {"lapsed": "2026Q1", "churned": "2025Q3"}
+    assert observed_stops(panel, 2, include_insourcing=True)["insourced"] == "2025Q2"
