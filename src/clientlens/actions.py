@@ -1,0 +1,128 @@
+"""The actions leadership can assign: one per client, ranked by the money at stake.
+
+Each action comes from a finding of an earlier stage (a segment, an early warning, a spiral
+mistake) and is worded so a director can hand it to someone: what to do, with whom, and the
+evidence ("Rotate the communicator at Client X: same account manager for 9 quarters; approvals
+now take 47 days"). The money at stake is what the action protects or saves over a year:
+the revenue at risk for a client that may leave, the loss avoided for one that loses money,
+the margin recovered for one that costs too much to serve.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+ACTION_COLUMNS = ["rank", "client_id", "client_name", "kind", "action", "evidence", "value", "value_basis"]
+
+WORDS = {
+    "en": {
+        "reprice": "Renegotiate or reprice with {client}",
+        "rotate": "Rotate the communicator at {client}",
+        "reduce": "Reduce the cost to serve {client}",
+        "part": "Part ways gracefully with {client} and recommend an alternative",
+        "quiet": "Call the decision maker at {client}",
+        "warning": "Meet the decision maker at {client} before they leave",
+        "spiral": "Fix the spiral at {client}",
+        "revenue": "revenue at risk over a year",
+        "loss": "loss avoided over a year",
+        "recover": "margin recovered over a year",
+        "communicator": "same communicator ({who}) for {n} quarters",
+        "technical": "the communicator ({who}) is a technical specialist",
+    },
+    "ru": {
+        "reprice": "Пересмотреть условия или цены с {client}",
+        "rotate": "Сменить коммуникатора у {client}",
+        "reduce": "Снизить стоимость обслуживания {client}",
+        "part": "Расстаться с {client} по-хорошему и порекомендовать замену",
+        "quiet": "Позвонить лицу, принимающему решения, в {client}",
+        "warning": "Встретиться с лицом, принимающим решения, в {client}, пока клиент не ушёл",
+        "spiral": "Исправить спираль у {client}",
+        "revenue": "выручка под риском за год",
+        "loss": "предотвращённый убыток за год",
+        "recover": "восстановленная маржа за год",
+        "communicator": "один и тот же коммуникатор ({who}) {n} кв.",
+        "technical": "коммуникатор ({who}) — технический специалист",
+    },
+}
+
+
+def _num(value: Any) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if math.isnan(value) else value
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def segment_actions(segments: pd.DataFrame, target_margin_pct: float, lang: str = "en") -> pd.DataFrame:
+    """An action for every client whose segment asks for one (core clients and endings do not)."""
+    w = WORDS[lang]
+    rows = []
+    for row in segments.itertuples(index=False):
+        revenue, margin = _num(row.revenue), _num(row.margin)
+        reasons = _text(getattr(row, "reasons", "")) or _text(row.why)
+        key = row.segment
+        if key == "difficult":
+            kind, value, basis = "reprice", revenue, w["revenue"]
+        elif key == "stale_communicator":
+            kind, value, basis = "rotate", revenue, w["revenue"]
+            who = _text(getattr(row, "our_communicator", ""))
+            tenure = _num(getattr(row, "communicator_tenure_quarters", 0))
+            lead = (w["technical"].format(who=who) if _text(getattr(row, "communicator_role", "")) == "technical"
+                    else w["communicator"].format(who=who, n=int(tenure)))
+            reasons = f"{lead}; {reasons}" if reasons else lead
+        elif key == "costly":
+            kind, basis = "reduce", w["recover"]
+            value = max(0.0, target_margin_pct * revenue - margin)
+        elif key == "toxic_unprofitable":
+            kind, value, basis = "part", max(0.0, -margin), w["loss"]
+        elif key == "gone_quiet":
+            kind, value, basis = "quiet", revenue, w["revenue"]
+        else:
+            continue
+        rows.append({"client_id": row.client_id, "client_name": row.client_name, "kind": kind,
+                     "action": w[kind].format(client=row.client_name), "evidence": reasons,
+                     "value": value, "value_basis": basis})
+    return pd.DataFrame(rows, columns=ACTION_COLUMNS[1:])
+
+
+def warning_actions(warnings: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    w = WORDS[lang]
+    rows = [{"client_id": r.client_id, "client_name": r.client_name, "kind": "warning",
+             "action": w["warning"].format(client=r.client_name), "evidence": _text(r.reasons),
+             "value": _num(r.revenue_at_risk), "value_basis": w["revenue"]}
+            for r in warnings.itertuples(index=False)]
+    return pd.DataFrame(rows, columns=ACTION_COLUMNS[1:])
+
+
+def spiral_actions(mistakes: pd.DataFrame, revenue_by_client: pd.Series, lang: str = "en") -> pd.DataFrame:
+    """One action per client with a detected spiral mistake (mistakes_by_client rows)."""
+    w = WORDS[lang]
+    detected = mistakes.loc[mistakes["status"] == "detected"]
+    rows = []
+    for cid, group in detected.groupby("client_id", sort=True):
+        first = group.iloc[0]
+        evidence = "; ".join(f"{_text(g.label)}: {_text(g.evidence)}" for g in group.itertuples(index=False))
+        rows.append({"client_id": cid, "client_name": first.client_name, "kind": "spiral",
+                     "action": w["spiral"].format(client=first.client_name), "evidence": evidence,
+                     "value": _num(revenue_by_client.get(cid, 0.0)), "value_basis": w["revenue"]})
+    return pd.DataFrame(rows, columns=ACTION_COLUMNS[1:])
+
+
+def top_actions(candidates: list[pd.DataFrame], n: int = 10) -> pd.DataFrame:
+    """The n most valuable actions, at most one per client (its most valuable)."""
+    frames = [c for c in candidates if c is not None and len(c)]
+    if not frames:
+        return pd.DataFrame(columns=ACTION_COLUMNS)
+    every = pd.concat(frames, ignore_index=True)
+    every = every.loc[every["value"] > 0]
+    best = (every.sort_values(["value", "client_id"], ascending=[False, True], kind="mergesort")
+            .drop_duplicates("client_id", keep="first").head(n).reset_index(drop=True))
+    best.insert(0, "rank", range(1, len(best) + 1))
+    return best[ACTION_COLUMNS]
