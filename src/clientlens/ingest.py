@@ -1,0 +1,420 @@
+"""The ingest stage: raw exports in, typed canonical tables and a quarantine out, nothing lost.
+
+    result = run_ingest(raw_dir, processed_dir, params, progress=False)
+
+Each input file is read once by DuckDB into a stage of typed columns plus the
+list of rules each row breaks (readers.rules). Rules that span rows or tables
+(duplicate keys, unknown clients and contracts) run on the stages, then the
+accepted rows of every table are written as Parquet in a fixed order, every
+rejected row goes to the quarantine with file, row, column, value and reason,
+and the ingest summary proves per file that rows read = accepted + quarantined.
+
+A problem no row-level quarantine can fix (a missing required column, an
+unreadable, empty or unrecognised file, an amount in a currency without a rate)
+stops the run with a one-line IngestError before anything is written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+
+from clientlens import config
+from clientlens.contract import TABLES, Table
+from clientlens.readers import FileMapping, RawSource, find_inputs, open_source, recognise
+from clientlens.readers.derive import (DeriveParams, clean_rows, derive_params, final_select,
+                                       work_text_map_sql)
+from clientlens.readers.errors import IngestError, display_path
+from clientlens.readers.sniff import hash_file
+from clientlens.readers.parse import SQL_TYPES, detect_hints, install_macros
+from clientlens.readers.rules import stage_columns, stage_sql
+from clientlens.readers.source import lit, q
+
+__all__ = ["IngestError", "IngestResult", "run_ingest"]
+
+# Tables whose accepted rows others refer to come first.
+TABLE_ORDER = ("fx_rates", "clients", "people", "contracts", "deliverables", "invoices",
+               "time_entries", "requests", "surveys", "team_feedback", "contacts")
+ORDERED_TABLES = TABLE_ORDER + tuple(t for t in TABLES if t not in TABLE_ORDER)
+MEMORY_LIMIT = "3GB"
+QUARANTINE_COLUMNS = ("file", "table", "row", "column", "value", "reason")
+SUMMARY_COLUMNS = ("file", "table", "format", "encoding", "rows_read", "rows_accepted",
+                   "rows_quarantined")
+
+
+@dataclass
+class IngestResult:
+    summary: pd.DataFrame  # one row per input file (ingest_summary.parquet)
+    measured_tables: list[str]  # tables supplied by at least one file, contract order
+    quarantine_count: int  # rows quarantined (a row breaking several rules counts once)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StagedFile:
+    index: int
+    source: RawSource
+    mapping: FileMapping
+    rows_read: int
+
+
+# --- staging ---------------------------------------------------------------------
+def _duckdb_message(exc: Exception) -> str:
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    useful = [ln for ln in lines[:4] if not ln.startswith(("Possible fixes", "*"))]
+    return " ".join(useful)[:300]
+
+
+def _run_with_fallback(con: duckdb.DuckDBPyConnection, source: RawSource, run) -> Any:
+    """Run a read of the file; DuckDB's parallel reader refuses a few layouts, then read serially."""
+    try:
+        return run(source.relation)
+    except duckdb.Error as exc:
+        if source.fallback_relation and "parallel" in str(exc).lower():
+            try:
+                return run(source.fallback_relation)
+            except duckdb.Error as exc2:
+                exc = exc2
+        shown = display_path(source.path)
+        line = re.search(r"CSV Error on Line: (\d+)", str(exc))
+        if line and "Expected Number of Columns" in str(exc):
+            raise IngestError(f"{shown}: line {line.group(1)} has far more fields than the header "
+                              f"({len(source.headers)} columns); check the separator and quotes") from exc
+        raise IngestError(f"{shown}: cannot read the file ({_duckdb_message(exc)})") from exc
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str, tmp: Path,
+               as_of) -> StagedFile:
+    source = open_source(path, name, tmp, con)
+    mapping = recognise(source)
+    table = TABLES[mapping.table]
+    exprs = {**mapping.columns, **mapping.hidden}
+    sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
+    hints = _run_with_fallback(con, source, lambda rel: detect_hints(con, rel, sampled))
+    stage = q(f"s{index}")
+    _run_with_fallback(con, source, lambda rel: con.execute(
+        f"CREATE TABLE {stage} AS {stage_sql(table, mapping, source, hints, as_of, rel)}"))
+    row = "_row" if source.row_column else f"rowid + {source.first_row}"
+    rest = "* EXCLUDE (_row)" if source.row_column else "*"
+    con.execute(f"CREATE VIEW {q(f'v{index}')} AS SELECT {index} AS _file, CAST({row} AS BIGINT) "
+                f"AS _row, {rest} FROM {stage}")
+    rows = con.execute(f"SELECT count(*) FROM {stage} WHERE NOT _blank").fetchall()[0][0]
+    return StagedFile(index, source, mapping, rows)
+
+
+# --- rules across rows and tables ------------------------------------------------
+def _add_violations(con: duckdb.DuckDBPyConnection, table: str, select: str) -> None:
+    """Insert (file_no, row, col, val, reason, ord) rows produced by `select`."""
+    con.execute(f"INSERT INTO quarantine_rows SELECT file_no, row, {lit(table)}, col, val, reason, ord "
+                f"FROM ({select})")
+
+
+def check_references(con: duckdb.DuckDBPyConnection, table: Table, supplied: set[str]) -> None:
+    for col in table.columns:
+        if not col.references:
+            continue
+        ref_table, ref_col = col.references.split(".")
+        if ref_table not in supplied:
+            continue
+        noun = ref_col.removesuffix("_id")
+        reason = f"'unknown {noun} ''' || a.{q(col.name)} || ''''"
+        if ref_table == "clients":
+            missing = ("a.client_id NOT IN (SELECT k FROM client_lookup) "
+                       "AND lower(a.client_id) NOT IN (SELECT k FROM client_lookup)")
+        else:
+            keys = (f"(SELECT DISTINCT {q(ref_col)} AS k FROM {q('t_' + ref_table)} "
+                    f"WHERE _viol IS NULL AND NOT _blank)")
+            missing = f"a.{q(col.name)} NOT IN (SELECT k FROM {keys} WHERE k IS NOT NULL)"
+        order = 5000 + table.column_names.index(col.name)
+        _add_violations(con, table.name, (
+            f"SELECT a._file AS file_no, a._row AS row, {lit(col.name)} AS col, a.{q(col.name)} AS val, "
+            f"{reason} AS reason, {order} AS ord FROM {clean_rows(table.name)} a "
+            f"WHERE a.{q(col.name)} IS NOT NULL AND {missing}"))
+
+
+def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """Later rows repeating a key are quarantined; the first occurrence (file order, row) stays.
+
+    Grouping first keeps this a hash aggregate over the keys, not a sort of the table.
+    """
+    if not table.key:
+        return
+    keys = [q(k) for k in table.key]
+    label = "+".join(table.key)
+    not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    value = " || ' / ' || ".join(f"CAST(a.{k} AS VARCHAR)" for k in keys)
+    join_on = " AND ".join(f"d.{k} = a.{k}" for k in keys)
+    first = "_file * 10000000000 + _row"
+    _add_violations(con, table.name, (
+        f"WITH ok AS (SELECT _file, _row, {', '.join(keys)} FROM {clean_rows(table.name)} WHERE {not_null}), "
+        f"dup AS (SELECT {', '.join(keys)}, min({first}) AS first FROM ok GROUP BY ALL "
+        f"HAVING count(*) > 1) "
+        f"SELECT a._file AS file_no, a._row AS row, {lit(table.key[0])} AS col, {value} AS val, "
+        f"'duplicate {label} also on row ' || (d.first % 10000000000) || "
+        f"CASE WHEN d.first // 10000000000 <> a._file THEN ' of ' || f.name ELSE '' END AS reason, "
+        f"9000 AS ord FROM ok a JOIN dup d ON {join_on} "
+        f"JOIN input_files f ON f._file = d.first // 10000000000 "
+        f"WHERE a._file * 10000000000 + a._row <> d.first"))
+
+
+def build_client_lookup(con: duckdb.DuckDBPyConnection, supplied: bool) -> None:
+    """Client id or name (exact, then any case) -> client id, for files that name clients."""
+    if not supplied:
+        con.execute("CREATE TABLE client_lookup (k VARCHAR, client_id VARCHAR)")
+        return
+    con.execute(
+        "CREATE TABLE client_lookup AS SELECT k, arg_min(client_id, p) AS client_id FROM ("
+        f"SELECT client_id AS k, client_id, 1 AS p FROM {clean_rows('clients')} "
+        f"UNION ALL SELECT client_name, client_id, 2 FROM {clean_rows('clients')} "
+        f"UNION ALL SELECT lower(client_id), client_id, 3 FROM {clean_rows('clients')} "
+        f"UNION ALL SELECT lower(client_name), client_id, 4 FROM {clean_rows('clients')}) "
+        "WHERE k IS NOT NULL GROUP BY k")
+
+
+def check_currencies(con: duckdb.DuckDBPyConnection, table: Table, reporting: str,
+                     raw_dir: Path) -> None:
+    if not any(c.type == "money" for c in table.columns):
+        return
+    row = con.execute(
+        f"SELECT f.path, a.currency FROM {clean_rows(table.name)} a JOIN input_files f "
+        f"ON f._file = a._file WHERE a.currency IS NOT NULL AND a.currency <> {lit(reporting)} "
+        f"AND a.currency NOT IN (SELECT currency FROM fx) ORDER BY a._file, a._row LIMIT 1").fetchall()
+    if row:
+        row = row[0]
+        fx_file = display_path(raw_dir / "fx_rates.csv")
+        raise IngestError(f"{display_path(Path(row[0]))}: amounts in {row[1]} but fx_rates has no "
+                          f"{row[1]} rate (add it to {fx_file})")
+
+
+# --- outputs ---------------------------------------------------------------------
+def _copy(con: duckdb.DuckDBPyConnection, select: str, dest: Path) -> None:
+    con.execute(f"COPY ({select}) TO {lit(dest)} (FORMAT parquet, COMPRESSION zstd)")
+
+
+def _expected_arrow_type(sql_type: str) -> str:
+    return {"VARCHAR": "string", "BIGINT": "int64", "DOUBLE": "double", "DATE": "date32[day]",
+            "TIMESTAMP": "timestamp[us]", "TIME": "time64[us]", "BOOLEAN": "bool"}[sql_type]
+
+
+def assert_schema(path: Path, table: Table) -> None:
+    """The written file has exactly the contract's columns and types (cheap: metadata only)."""
+    schema = pq.read_schema(path)
+    got = [(f.name, str(f.type)) for f in schema]
+    want = [(c.name, _expected_arrow_type(SQL_TYPES[c.type])) for c in table.columns]
+    got = [(n, "string" if t == "large_string" else t) for n, t in got]
+    if got != want:
+        raise RuntimeError(f"internal error: {path.name} schema {got} differs from contract {want}")
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str], p: DeriveParams,
+                 progress: bool) -> list[str]:
+    written = []
+    for name in ORDERED_TABLES:
+        if name not in supplied:
+            continue
+        started = time.monotonic()
+        select = final_select(name, p, "clients" in supplied)
+        if name == "people":
+            con.execute(f"CREATE OR REPLACE TABLE final_people AS {select}")
+            select = "SELECT * FROM final_people"
+        if name == "time_entries":
+            con.execute(f"CREATE OR REPLACE TABLE work_text_map AS {work_text_map_sql(p)}")
+        _copy(con, select, out / f"{name}.parquet")
+        assert_schema(out / f"{name}.parquet", TABLES[name])
+        written.append(name)
+        if progress:
+            print(f"ingest: wrote {name}.parquet in {time.monotonic() - started:.1f}s", flush=True)
+    if "clients" not in supplied:
+        named = [t for t in supplied if "client_id" in TABLES[t].column_names]
+        union = " UNION ".join(f"SELECT client_id FROM {clean_rows(t)}" for t in sorted(named))
+        cols = ", ".join(
+            "client_id" if c.name == "client_id" else "client_id AS client_name"
+            if c.name == "client_name" else f"NULL::{SQL_TYPES[c.type]} AS {q(c.name)}"
+            for c in TABLES["clients"].columns)
+        source = union or "SELECT NULL::VARCHAR AS client_id WHERE false"
+        _copy(con, f"SELECT {cols} FROM (SELECT DISTINCT client_id FROM ({source})) "
+                   f"WHERE client_id IS NOT NULL ORDER BY client_id",
+              out / "clients.parquet")
+        assert_schema(out / "clients.parquet", TABLES["clients"])
+        written.append("clients")
+    return written
+
+
+def _escape_formula(column: str) -> str:
+    return (f"CASE WHEN regexp_matches({column}, '^[=+\\-@\\t\\r]') THEN '''' || {column} "
+            f"ELSE {column} END AS {column}")
+
+
+def write_quarantine(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+    select = ("SELECT f.name AS file, r.tbl AS \"table\", r.row AS row, r.col AS \"column\", "
+              "r.val AS value, r.reason AS reason FROM quarantine_rows r "
+              "JOIN input_files f ON f._file = r.file_no "
+              "ORDER BY r.file_no, r.row, r.ord, r.reason, r.val")
+    con.execute(f"CREATE TABLE quarantine_out AS {select}")
+    _copy(con, "SELECT * FROM quarantine_out", out / "quarantine.parquet")
+    text = ", ".join(_escape_formula(q(c)) if c != "row" else q(c) for c in QUARANTINE_COLUMNS)
+    con.execute(f"COPY (SELECT {text} FROM quarantine_out) TO {lit(out / 'quarantine.csv')} "
+                f"(FORMAT csv, HEADER true)")
+
+
+def summarise(con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> pd.DataFrame:
+    """One line per file; accepted rows are counted, not inferred, so the identity is a real check."""
+    quarantined = dict(con.execute(
+        "SELECT file_no, count(DISTINCT row) FROM quarantine_rows GROUP BY file_no").fetchall())
+    accepted: dict[int, int] = {}
+    for table in sorted({sf.mapping.table for sf in staged}):
+        accepted.update(con.execute(
+            f"SELECT _file, count(*) FROM {clean_rows(table)} GROUP BY _file").fetchall())
+    rows = []
+    for sf in staged:
+        ok, bad = accepted.get(sf.index, 0), quarantined.get(sf.index, 0)
+        if sf.rows_read != ok + bad:
+            raise RuntimeError(f"internal error: {sf.source.name}: {sf.rows_read} rows read but "
+                               f"{ok} accepted + {bad} quarantined")
+        rows.append((sf.source.name, sf.mapping.table, sf.mapping.format, sf.source.encoding,
+                     sf.rows_read, ok, bad))
+    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return frame.astype({c: "int64" for c in SUMMARY_COLUMNS[4:]})
+
+
+def _date_range(con: duckdb.DuckDBPyConnection, out: Path, written: list[str]) -> tuple[str | None, str | None]:
+    parts = [f"SELECT {col} AS d FROM read_parquet({lit(out / (t + '.parquet'))})"
+             for t, col in (("time_entries", "date"), ("invoices", "issue_date")) if t in written]
+    if not parts:
+        return None, None
+    lo, hi = con.execute(f"SELECT min(d), max(d) FROM ({' UNION ALL '.join(parts)})").fetchall()[0]
+    return (lo.isoformat() if lo else None), (hi.isoformat() if hi else None)
+
+
+def _publish(tmp_out: Path, processed_dir: Path, written: list[str]) -> None:
+    """Move the finished files into place and drop tables no longer supplied."""
+    (processed_dir / "quarantine").mkdir(parents=True, exist_ok=True)
+    for name in TABLES:
+        stale = processed_dir / f"{name}.parquet"
+        if name not in written and stale.exists():
+            stale.unlink()
+    for path in sorted(tmp_out.iterdir()):
+        target = processed_dir / "quarantine" / path.name if path.name.startswith("quarantine.") \
+            else processed_dir / path.name
+        os.replace(path, target)
+
+
+# --- the stage -------------------------------------------------------------------
+def run_ingest(raw_dir: Path, processed_dir: Path, params: dict, progress: bool = False) -> IngestResult:
+    """Read every export in raw_dir, write canonical tables, quarantine, summary and manifest."""
+    raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
+    as_of = config.as_of_date(params)
+    derive = derive_params(params)
+    files = find_inputs(raw_dir)
+    if not files:
+        raise IngestError(f"{display_path(raw_dir)}: no input files (csv, xlsx or parquet)")
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=processed_dir) as tmpname:
+        tmp = Path(tmpname)
+        (tmp / "out").mkdir()
+        (tmp / "spill").mkdir()
+        con = duckdb.connect(config={"preserve_insertion_order": True, "memory_limit": MEMORY_LIMIT,
+                                     "temp_directory": str(tmp / "spill")})
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashes = [pool.submit(hash_file, path) for path in files]
+            try:
+                return _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
+                               hashes)
+            finally:
+                con.close()
+                for future in hashes:
+                    future.cancel()
+
+
+def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
+            hashes: list[Future]) -> IngestResult:
+    install_macros(con)
+    _check_patterns(con, derive)
+    staged: list[StagedFile] = []
+    for index, path in enumerate(files):
+        started = time.monotonic()
+        name = path.relative_to(raw_dir).as_posix()
+        sf = stage_file(con, index, path, name, tmp, as_of)
+        staged.append(sf)
+        if progress:
+            print(f"ingest: {name} -> {sf.mapping.table} ({sf.mapping.format}): {sf.rows_read:,} rows "
+                  f"in {time.monotonic() - started:.1f}s", flush=True)
+    con.execute("CREATE TABLE input_files (_file INTEGER, name VARCHAR, path VARCHAR)")
+    con.executemany("INSERT INTO input_files VALUES (?, ?, ?)",
+                    [[sf.index, sf.source.name, str(sf.source.path)] for sf in staged])
+    supplied = {sf.mapping.table for sf in staged}
+    for name, table in TABLES.items():
+        if table.required_table and name not in supplied:
+            raise IngestError(f"{display_path(raw_dir)}: no {name} file, and {name} is required "
+                              f"(name it {name}.csv, or drop in a Harvest, Toggl or Tempo export)")
+    for name in supplied:
+        views = [f"SELECT * FROM {q(f'v{sf.index}')}" for sf in staged if sf.mapping.table == name]
+        con.execute(f"CREATE VIEW {q('t_' + name)} AS {' UNION ALL BY NAME '.join(views)}")
+    con.execute("CREATE TABLE quarantine_rows (file_no INTEGER, row BIGINT, tbl VARCHAR, col VARCHAR, "
+                "val VARCHAR, reason VARCHAR, ord INTEGER)")
+    for name in supplied:
+        _add_violations(con, name, (
+            f"SELECT _file AS file_no, _row AS row, v.c AS col, v.v AS val, v.w AS reason, v.o AS ord "
+            f"FROM (SELECT _file, _row, unnest(_viol) AS v FROM {q('t_' + name)} "
+            f"WHERE _viol IS NOT NULL AND NOT _blank)"))
+    for name in ORDERED_TABLES:
+        if name in supplied:
+            check_references(con, TABLES[name], supplied)
+            check_duplicates(con, TABLES[name])
+        if name == "clients":
+            build_client_lookup(con, "clients" in supplied)
+    _build_fx(con, derive.reporting_currency, "fx_rates" in supplied)
+    for name in ORDERED_TABLES:
+        if name in supplied:
+            check_currencies(con, TABLES[name], derive.reporting_currency, raw_dir)
+    con.execute("CREATE TABLE final_people (person VARCHAR, role VARCHAR, cost_rate DOUBLE, "
+                "bill_rate DOUBLE, currency VARCHAR)")
+    out = tmp / "out"
+    written = write_tables(con, out, supplied, derive, progress)
+    write_quarantine(con, out)
+    summary = summarise(con, staged)
+    con.register("summary_frame", summary)
+    _copy(con, "SELECT * FROM summary_frame", out / "ingest_summary.parquet")
+    lo, hi = _date_range(con, out, written)
+    measured = [t for t in TABLES if t in supplied]
+    manifest = {
+        "reporting_currency": derive.reporting_currency,
+        "as_of": as_of.isoformat(),
+        "measured_tables": measured,
+        "inputs": [{"file": sf.source.name, "sha256": hashes[sf.index].result()[0],
+                    "bytes": hashes[sf.index].result()[1],
+                    "table": sf.mapping.table, "format": sf.mapping.format} for sf in staged],
+        "data_min_date": lo,
+        "data_max_date": hi,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
+    _publish(out, processed_dir, written)
+    return IngestResult(summary, measured, int(summary["rows_quarantined"].sum()), manifest)
+
+
+def _check_patterns(con: duckdb.DuckDBPyConnection, p: DeriveParams) -> None:
+    for pattern in [r for r, _w in p.work_type_rules] + ([p.rework_pattern] if p.rework_pattern else []):
+        try:
+            con.execute("SELECT regexp_matches('', ?)", [pattern])
+        except duckdb.Error as exc:
+            raise IngestError(f"config/params.yaml: pattern {pattern!r} is not a valid regular "
+                              f"expression ({_duckdb_message(exc)})") from exc
+
+
+def _build_fx(con: duckdb.DuckDBPyConnection, reporting: str, supplied: bool) -> None:
+    """Rates per currency; the reporting currency is always 1 whatever the file says."""
+    rows = (f"SELECT currency, rate FROM {clean_rows('fx_rates')} WHERE currency <> {lit(reporting)}"
+            if supplied else "SELECT NULL::VARCHAR AS currency, NULL::DOUBLE AS rate WHERE false")
+    con.execute(f"CREATE TABLE fx AS SELECT currency, rate FROM ({rows}) "
+                f"UNION ALL SELECT {lit(reporting)}, 1.0")

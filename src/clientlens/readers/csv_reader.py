@@ -1,0 +1,107 @@
+"""CSV and other delimited text: UTF-8 (with or without BOM) or CP1251, , ; tab or | separated.
+
+The fast path hands the file straight to DuckDB's parallel reader. Two kinds of
+file take a slower exact path through Python's csv module instead, because
+DuckDB would silently lose track of them: blank lines between records (DuckDB
+skips them, shifting every later spreadsheet row number) and unbalanced quotes
+(DuckDB reads the rest of the file as one field). CP1251 text is transcoded to
+a temporary UTF-8 file in chunks, since DuckDB reads only UTF-8 without an
+extension download.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from pathlib import Path
+
+from clientlens.readers.errors import IngestError, display_path
+from clientlens.readers.sniff import CHUNK, FileScan, find_header, read_head, scan_file
+from clientlens.readers.source import RawSource, lit
+
+# Extra columns that catch fields past the header, so a row with one or a few
+# too many fields is quarantined instead of stopping the run.
+OVERFLOW = 4
+
+
+def safe_name(name: str) -> str:
+    """A temporary file name derived from the input's name."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def transcode(path: Path, encoding: str, dest: Path) -> None:
+    """Copy a text file into UTF-8, chunk by chunk (constant memory); bad bytes become U+FFFD."""
+    with open(path, encoding=encoding, errors="replace", newline="") as src, \
+            open(dest, "w", encoding="utf-8", newline="") as out:
+        while chunk := src.read(CHUNK):
+            out.write(chunk)
+
+
+def renumber(path: Path, encoding: str, delimiter: str, header_index: int, width: int,
+             dest: Path) -> None:
+    """Rewrite the records below the header as UTF-8 CSV with their spreadsheet row first.
+
+    Fully empty records are dropped here (they are not rows a person would count),
+    and any fields past the header are joined into one overflow field.
+    """
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with open(path, encoding=encoding, errors="replace", newline="") as src, \
+            open(dest, "w", encoding="utf-8", newline="") as out:
+        reader = csv.reader(src, delimiter=delimiter, strict=True)
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["_row", *(f"c{i}" for i in range(width + 1))])
+        try:
+            for index, record in enumerate(reader):
+                if index <= header_index or not any(f.strip() for f in record):
+                    continue
+                head, rest = record[:width], record[width:]
+                head += [""] * (width - len(head))
+                writer.writerow([index + 1, *head, delimiter.join(rest)])
+        except csv.Error as exc:
+            raise IngestError(f"{display_path(path)}: line {reader.line_num}: cannot read the CSV "
+                              f"({exc}); look for an unclosed quote") from exc
+
+
+def _read_csv_sql(path: Path, columns: list[tuple[str, str]], delimiter: str, skip: int,
+                  parallel: bool) -> str:
+    spec = "{" + ", ".join(f"{lit(n)}: {lit(t)}" for n, t in columns) + "}"
+    return (f"read_csv({lit(path)}, header=true, skip={skip}, auto_detect=false, columns={spec}, "
+            f"delim={lit(delimiter)}, quote='\"', escape='\"', null_padding=true, strict_mode=true, "
+            f"parallel={'true' if parallel else 'false'}, max_line_size=16777216)")
+
+
+def open_csv(path: Path, name: str, tmpdir: Path, scan: FileScan | None = None) -> RawSource:
+    scan = scan or scan_file(path)
+    shown = display_path(path)
+    if scan.size == 0:
+        raise IngestError(f"{shown}: empty file (0 bytes); export it again or remove it")
+    head = read_head(path, scan.codec)
+    if "\x00" in head and scan.encoding != "utf-16":
+        raise IngestError(f"{shown}: not a text file (binary content); export it as CSV, XLSX or "
+                          f"Parquet")
+    header = find_header(head)
+    if header is None:
+        raise IngestError(f"{shown}: no header row (the file holds only blank lines)")
+    headers = tuple(h.strip() for h in header.fields)
+    width = len(headers)
+    exact = scan.inner_blank_lines or scan.odd_quotes or scan.encoding == "utf-16"
+    if exact:
+        dest = tmpdir / f"{safe_name(name)}-rows.csv"
+        renumber(path, scan.codec, header.delimiter, header.index, width, dest)
+        cols = [("_row", "BIGINT")] + [(f"c{i}", "VARCHAR") for i in range(width + 1)]
+        fast = _read_csv_sql(dest, cols, ",", 0, True)
+        slow = _read_csv_sql(dest, cols, ",", 0, False)
+        return RawSource(path, name, "csv", scan.encoding, headers, fast,
+                         row_column=True, overflow=(f"c{width}",), fallback_relation=slow)
+    readable = path
+    if not scan.duckdb_reads_directly:
+        readable = tmpdir / f"{safe_name(name)}-utf8.csv"
+        transcode(path, scan.codec, readable)
+    cols = [(f"c{i}", "VARCHAR") for i in range(width + OVERFLOW)]
+    fast = _read_csv_sql(readable, cols, header.delimiter, header.index, True)
+    slow = _read_csv_sql(readable, cols, header.delimiter, header.index, False)
+    return RawSource(path, name, "csv", scan.encoding, headers, fast,
+                     first_row=header.index + 2,
+                     overflow=tuple(f"c{i}" for i in range(width, width + OVERFLOW)),
+                     fallback_relation=slow)
+

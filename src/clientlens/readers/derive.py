@@ -1,0 +1,142 @@
+"""The accepted rows of a table as its canonical output: converted, resolved, filled in.
+
+Money is converted to the reporting currency (the original `currency` stays),
+client names are resolved to client ids, missing ids are made from file and row,
+and time entries get every derived column (billable, amounts, after-hours, work
+type, rework) from the rules in config/params.yaml.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from clientlens.contract import TABLES, WORK_TYPES, Table
+from clientlens.readers.errors import IngestError
+from clientlens.readers.parse import SQL_TYPES
+from clientlens.readers.source import lit, q
+
+
+@dataclass(frozen=True)
+class DeriveParams:
+    reporting_currency: str
+    office_start: dt.time
+    office_end: dt.time
+    work_type_rules: tuple[tuple[str, str], ...]  # (pattern, work_type), first match wins
+    rework_pattern: str
+
+
+def derive_params(params: dict) -> DeriveParams:
+    """The derivation settings, checked so a typo in params.yaml stops the run early."""
+    where = "config/params.yaml"
+    hours = params.get("office_hours") or {}
+    try:
+        start = dt.time.fromisoformat(str(hours.get("start", "09:00")))
+        end = dt.time.fromisoformat(str(hours.get("end", "19:00")))
+    except ValueError as exc:
+        raise IngestError(f"{where}: office_hours start/end must be HH:MM ({exc})") from exc
+    rules = []
+    for rule in params.get("work_type_rules") or []:
+        if not isinstance(rule, dict) or "pattern" not in rule or "work_type" not in rule:
+            raise IngestError(f"{where}: each work_type_rules entry needs pattern and work_type "
+                              f"(got {rule!r})")
+        if rule["work_type"] not in WORK_TYPES:
+            raise IngestError(f"{where}: work_type_rules maps to {rule['work_type']!r}, which is not "
+                              f"one of {', '.join(WORK_TYPES)}")
+        rules.append((str(rule["pattern"]), str(rule["work_type"])))
+    return DeriveParams(str(params.get("reporting_currency", "USD")).upper(), start, end,
+                        tuple(rules), str(params.get("rework_pattern") or ""))
+
+
+def clean_rows(table: str) -> str:
+    """SQL of a table's rows that broke no rule (so far)."""
+    return (f"(SELECT * FROM {q('t_' + table)} x WHERE NOT x._blank AND NOT EXISTS "
+            f"(SELECT 1 FROM quarantine_rows r WHERE r.tbl = {lit(table)} AND r.file_no = x._file "
+            f"AND r.row = x._row))")
+
+
+def _work_type_case(text: str, rules: tuple[tuple[str, str], ...]) -> str:
+    if not rules:
+        return "NULL::VARCHAR"
+    whens = " ".join(f"WHEN regexp_matches({text}, {lit(p)}, 'i') THEN {lit(w)}" for p, w in rules)
+    return f"(CASE {whens} END)"
+
+
+def _cast(expr: str, table: Table, column: str) -> str:
+    return f"CAST({expr} AS {SQL_TYPES[table.column(column).type]}) AS {q(column)}"
+
+
+def final_select(table_name: str, p: DeriveParams, clients_supplied: bool) -> str:
+    """SELECT of the canonical output rows of a table, in a fixed order."""
+    table = TABLES[table_name]
+    names = table.column_names
+    money = [c.name for c in table.columns if c.type == "money"]
+    joins = ["JOIN input_files f ON f._file = a._file"]
+    if money:
+        joins.append(f"LEFT JOIN fx ON fx.currency = coalesce(a.currency, {lit(p.reporting_currency)})")
+    derived_key = (table.key[0] if len(table.key) == 1 and not table.column(table.key[0]).required
+                   else None)
+    exprs: dict[str, str] = {c: f"a.{q(c)}" for c in names}
+    for c in money:
+        exprs[c] = f"a.{q(c)} * fx.rate"
+    if derived_key:
+        exprs[derived_key] = f"coalesce(a.{q(derived_key)}, f.name || ':' || a._row)"
+    refs_client = any(c.references == "clients.client_id" for c in table.columns)
+    if refs_client and clients_supplied:
+        joins.append("LEFT JOIN client_lookup l1 ON l1.k = a.client_id")
+        joins.append("LEFT JOIN client_lookup l2 ON l2.k = lower(a.client_id)")
+        exprs["client_id"] = "coalesce(l1.client_id, l2.client_id, a.client_id)"
+    if table_name == "time_entries":
+        return _time_entries_select(table, p, exprs, joins)
+    order = ", ".join([q(k) for k in table.key] + ["_file", "_row"])
+    cols = ", ".join(_cast(q(c), table, c) for c in names)
+    return (f"SELECT {cols} FROM (SELECT {', '.join(f'{e} AS {q(c)}' for c, e in exprs.items())}, "
+            f"a._file, a._row FROM {clean_rows(table_name)} a {' '.join(joins)}) ORDER BY {order}")
+
+
+def work_text_map_sql(p: DeriveParams) -> str:
+    """Work type and rework per distinct (work text, task, project): the regexes run once per
+    distinct text instead of once per row, which matters at tens of millions of entries."""
+    rules = p.work_type_rules
+    rework = (f"regexp_matches(concat_ws(' ', task, _work_text), {lit(p.rework_pattern)}, 'i')"
+              if p.rework_pattern else "false")
+    return (f"SELECT _work_text, task, project, coalesce({_work_type_case('_work_text', rules)}, "
+            f"{_work_type_case('task', rules)}, {_work_type_case('project', rules)}) AS work_type, "
+            f"{rework} AS rework FROM (SELECT DISTINCT _work_text, task, project "
+            f"FROM {clean_rows('time_entries')} WHERE work_type IS NULL OR rework IS NULL)")
+
+
+def _time_entries_select(table: Table, p: DeriveParams, exprs: dict[str, str],
+                         joins: list[str]) -> str:
+    """Time entries with every derived column filled; kept in input order (file, row).
+
+    Input order rather than a sort by entry_id: at tens of millions of rows a sort
+    costs more than the rest of ingest, and file order is just as deterministic.
+    """
+    joins = joins + ["LEFT JOIN final_people pp ON pp.person = a.person"]
+    rate = "fx.rate"
+    inner = dict(exprs)
+    inner["role"] = "coalesce(a.role, pp.role)"
+    inner["bill_rate"] = f"coalesce(a.bill_rate * {rate}, pp.bill_rate)"
+    inner["cost_rate"] = f"coalesce(a.cost_rate * {rate}, pp.cost_rate)"
+    # Not stated: billable when the row bills money (an amount, billed hours or its own rate).
+    inner["billable"] = ("coalesce(a.billable, a.billable_amount > 0, a._billed_hours > 0, "
+                         "a.bill_rate > 0, false)")
+    inner["_amount_given"] = f"a.billable_amount * {rate}"
+    inner["_cost_given"] = f"a.cost_amount * {rate}"
+    inner["_billed_hours"] = "coalesce(a._billed_hours, a.hours)"
+    weekend = "isodow(a.date) IN (6, 7)"
+    inner["after_hours"] = (f"coalesce(a.after_hours, CASE WHEN a.start_time IS NOT NULL THEN "
+                            f"a.start_time < TIME {lit(p.office_start.isoformat())} OR "
+                            f"a.start_time >= TIME {lit(p.office_end.isoformat())} OR {weekend} END)")
+    inner["work_type"] = "coalesce(a.work_type, w.work_type, 'other')"
+    inner["rework"] = "coalesce(a.rework, w.rework, false)"
+    joins.append("LEFT JOIN work_text_map w ON w._work_text IS NOT DISTINCT FROM a._work_text "
+                 "AND w.task IS NOT DISTINCT FROM a.task AND w.project IS NOT DISTINCT FROM a.project")
+    outer = {c: q(c) for c in table.column_names}
+    outer["billable_amount"] = ("CASE WHEN _amount_given IS NOT NULL THEN _amount_given "
+                                "WHEN billable THEN _billed_hours * bill_rate ELSE 0 END")
+    outer["cost_amount"] = "coalesce(_cost_given, hours * cost_rate)"
+    cols = ", ".join(_cast(outer[c], table, c) for c in table.column_names)
+    inner_sql = ", ".join(f"{e} AS {q(c)}" for c, e in inner.items())
+    return (f"SELECT {cols} FROM (SELECT {inner_sql}, a._file, a._row FROM "
+            f"{clean_rows('time_entries')} a {' '.join(joins)}) ORDER BY _file, _row")

@@ -1,0 +1,117 @@
+"""Contract rules as SQL: one pass per file types every cell and lists its broken rules.
+
+The stage query reads a file's relation once and yields, per record, the typed
+canonical columns plus `_viol`: a list of (column, value, reason, order) for
+every rule the row breaks, NULL for a clean row. Rules that need other rows
+(duplicate keys, references to other tables) run later on these stages.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from clientlens.contract import Column, Table
+from clientlens.readers.adapters import FileMapping
+from clientlens.readers.parse import (SQL_TYPES, Hints, cleaned_number_sql, is_numeric, parse_reason,
+                                      typed_sql)
+from clientlens.readers.source import RawSource, lit, q
+
+VIOLATION_TYPE = "STRUCT(c VARCHAR, v VARCHAR, w VARCHAR, o INTEGER)[]"
+
+# Columns no export can carry in the contract's terms but derivation needs.
+HIDDEN_COLUMNS = (
+    Column("_work_text", "str", "Task, tags and activity text of an adapter row."),
+    Column("_billed_hours", "float", "Hours billed (Tempo).", min=0, unit="hours"),
+)
+
+# Columns where 0 is as wrong as a negative number, with the words for each.
+STRICTLY_POSITIVE = {
+    ("time_entries", "hours"): ("zero hours", "negative hours"),
+    ("fx_rates", "rate"): ("rate is 0", "negative rate"),
+}
+OVERFLOW_COLUMN = "(extra fields)"
+
+
+def raw_name(column: str) -> str:
+    return q(f"raw:{column}")
+
+
+def stage_columns(table: Table) -> tuple[Column, ...]:
+    return table.columns + HIDDEN_COLUMNS
+
+
+def _violation(column: str, value: str, reason: str, order: int) -> str:
+    return f"{{'c': {lit(column)}, 'v': {value}, 'w': {lit(reason)}, 'o': {order}}}"
+
+
+def column_rules(table: Table, col: Column, order: int, as_of: dt.date) -> list[tuple[str, str]]:
+    """(predicate, violation struct) for each single-cell rule of a column."""
+    raw, typed = raw_name(col.name), q(col.name)
+    name = col.name.lstrip("_")
+    out: list[tuple[str, str]] = []
+    if not col.nullable:
+        out.append((f"{raw} IS NULL", _violation(name, raw, f"{name} is empty", order)))
+    if col.type != "str" or col.name == "currency":
+        out.append((f"{raw} IS NOT NULL AND {typed} IS NULL",
+                    _violation(name, raw, parse_reason(col), order + 1)))
+    positive = STRICTLY_POSITIVE.get((table.name, col.name))
+    if positive:
+        out.append((f"{typed} = 0", _violation(name, raw, positive[0], order + 2)))
+        out.append((f"{typed} < 0", _violation(name, raw, positive[1], order + 2)))
+    elif col.min is not None:
+        out.append((f"{typed} < {col.min!r}", _violation(name, raw, f"{name} below {col.min:g}",
+                                                          order + 2)))
+    if col.max is not None:
+        reason = f"more than {col.max:g} hours" if col.unit == "hours" else f"{name} above {col.max:g}"
+        out.append((f"{typed} > {col.max!r}", _violation(name, raw, reason, order + 3)))
+    if col.not_in_future:
+        out.append((f"CAST({typed} AS DATE) > DATE {lit(as_of.isoformat())}",
+                    _violation(name, raw, f"{name} in the future (after {as_of.isoformat()})",
+                               order + 4)))
+    return out
+
+
+def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hints,
+              as_of: dt.date, relation: str) -> str:
+    """SELECT yielding [_row,] typed columns, _blank and _viol for every record of a file."""
+    columns = stage_columns(table)
+    exprs = {**mapping.columns, **mapping.hidden}
+    every_field = [source.column(i) for i in range(len(source.headers))] + [q(c) for c in source.overflow]
+    raw = (["_row"] if source.row_column else []) + [
+        f"cl_text({exprs[c.name]}) AS {raw_name(c.name)}" for c in columns if c.name in exprs]
+    overflow = [q(c) for c in source.overflow]
+    extra = (f"CASE WHEN coalesce({', '.join(overflow)}) IS NOT NULL THEN "
+             f"nullif(concat_ws(' | ', {', '.join(f'cl_text({c})' for c in overflow)}), '') END"
+             if overflow else "NULL::VARCHAR")
+    raw.append(f"{extra} AS _extra")
+    blank = (f"coalesce({', '.join(f'cl_text({c})' for c in every_field)}) IS NULL"
+             if every_field else "true")
+    raw.append(f"{blank} AS _blank")
+    # Columns the file lacks are typed NULLs with no rules: a shorter query plans faster.
+    present = [c for c in columns if c.name in exprs]
+    cleaned = [f"{cleaned_number_sql(c, raw_name(c.name), hints)} AS {q('num:' + c.name)}"
+               for c in present if is_numeric(c)]
+    typed = [f"CAST({typed_sql(c, raw_name(c.name), hints, q('num:' + c.name) if is_numeric(c) else '')}"
+             f" AS {SQL_TYPES[c.type]}) AS {q(c.name)}" if c in present
+             else f"NULL::{SQL_TYPES[c.type]} AS {q(c.name)}" for c in columns]
+
+    rules: list[tuple[str, str]] = []
+    for index, col in enumerate(columns):
+        if col in present:
+            rules += column_rules(table, col, index * 10, as_of)
+    for earlier, later in table.ordered_dates:
+        if earlier not in exprs or later not in exprs:
+            continue
+        order = [c.name for c in columns].index(later) * 10 + 5
+        rules.append((f"{q(later)} < {q(earlier)}",
+                      _violation(later, raw_name(later), f"{later} before {earlier}", order)))
+    rules.append(("_extra IS NOT NULL",
+                  _violation(OVERFLOW_COLUMN, "_extra", "more fields than the header", 9999)))
+    any_broken = " OR ".join(f"({p})" for p, _v in rules)
+    listed = ", ".join(f"CASE WHEN {p} THEN {v} END" for p, v in rules)
+    viol = (f"CAST(CASE WHEN {any_broken} THEN list_filter([{listed}], lambda x: x IS NOT NULL) END "
+            f"AS {VIOLATION_TYPE}) AS _viol")
+    keep = (["_row"] if source.row_column else []) + [q(c.name) for c in columns] + ["_blank", viol]
+    base = f"SELECT {', '.join(raw)} FROM {relation}"
+    if cleaned:
+        base = f"SELECT *, {', '.join(cleaned)} FROM ({base})"
+    return f"SELECT {', '.join(keep)} FROM (SELECT *, {', '.join(typed)} FROM ({base}))"

@@ -1,0 +1,152 @@
+"""What a text file is before DuckDB reads it: encoding, separator, header line, hazards.
+
+One streaming pass over the bytes gives everything the fast DuckDB path must know: whether the text is valid UTF-8 (else CP1251),
+whether blank lines sit between records (DuckDB skips them, which would shift
+spreadsheet row numbers) and whether quotes are unbalanced (DuckDB would swallow
+the rest of the file into one field without a word).
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 8 << 20
+DELIMITERS = (",", ";", "\t", "|")
+HEADER_SEARCH_LINES = 30
+
+
+@dataclass(frozen=True)
+class FileScan:
+    size: int
+    encoding: str  # what the summary shows: utf-8, utf-8-sig, cp1251, utf-16, utf-8 (repaired)
+    inner_blank_lines: bool
+    odd_quotes: bool
+
+    @property
+    def codec(self) -> str:
+        """The Python codec that decodes the file (errors are replaced, never fatal)."""
+        return {"utf-8 (repaired)": "utf-8"}.get(self.encoding, self.encoding)
+
+    @property
+    def duckdb_reads_directly(self) -> bool:
+        return self.encoding in ("utf-8", "utf-8-sig")
+
+
+def scan_file(path: Path) -> FileScan:
+    """Size and text hazards of a file, in one pass at disk speed (hashing runs elsewhere)."""
+    size = 0
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8_ok = True
+    bom = False
+    quotes = 0
+    inner_blank = False
+    tail = b""
+    first = True
+    multibyte = False
+    utf16 = False
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            size += len(chunk)
+            if first:
+                bom = chunk.startswith(codecs.BOM_UTF8)
+                utf16 = chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+            if utf8_ok:
+                try:
+                    multibyte = len(decoder.decode(chunk)) < len(chunk) or multibyte
+                except UnicodeDecodeError as exc:
+                    utf8_ok = False
+                    # Valid multi-byte text before the first bad byte: a UTF-8 file with a
+                    # corrupt byte, not CP1251 (whose Cyrillic is almost never valid UTF-8).
+                    multibyte = multibyte or _has_multibyte(chunk[:exc.start])
+            quotes += chunk.count(b'"')
+            if not inner_blank:
+                data = tail + chunk
+                core = data.rstrip(b"\r\n")
+                leading_blank = first and core.startswith((b"\n", b"\r\n"))
+                if core and (b"\n\n" in core or b"\n\r\n" in core or leading_blank):
+                    inner_blank = True
+                tail = data[len(core):][-3:] if core else data[-3:]
+            first = False
+    if utf8_ok:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok = False
+    if utf16:
+        encoding = "utf-16"
+    elif bom:
+        encoding = "utf-8-sig"
+    elif utf8_ok:
+        encoding = "utf-8"
+    else:
+        encoding = "utf-8 (repaired)" if multibyte else "cp1251"
+    return FileScan(size, encoding, inner_blank, quotes % 2 == 1)
+
+
+def _has_multibyte(data: bytes) -> bool:
+    try:
+        return len(data.decode("utf-8", errors="ignore")) < len(data)
+    except UnicodeDecodeError:
+        return False
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    """sha256 and size of a file, for the manifest.
+
+    hashlib releases the GIL on large buffers, so ingest runs this in a thread while
+    DuckDB reads the same file.
+    """
+    sha = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+    return sha.hexdigest(), size
+
+
+def read_head(path: Path, codec: str, limit: int = 1 << 16) -> str:
+    """The first `limit` bytes of the file as text (enough for the header lines)."""
+    with open(path, "rb") as fh:
+        raw = fh.read(limit)
+    return raw.decode(codec, errors="replace").lstrip("\ufeff")
+
+
+def split_line(line: str, delimiter: str) -> list[str]:
+    try:
+        rows = list(csv.reader(io.StringIO(line), delimiter=delimiter))
+    except csv.Error:  # binary junk or a stray carriage return: split plainly
+        return line.split(delimiter)
+    return rows[0] if rows else []
+
+
+@dataclass(frozen=True)
+class HeaderLine:
+    index: int  # 0-based physical line of the header
+    delimiter: str
+    fields: list[str]
+
+
+def find_header(head: str) -> HeaderLine | None:
+    """The header: the first line with two or more non-empty fields under its best separator.
+
+    Title lines above a register ('Реестр счетов за 2025') are skipped this way. A
+    file whose lines all have one field is a one-column file: its first line is the header.
+    """
+    lines = re.split(r"\r?\n", head)[:HEADER_SEARCH_LINES]
+    first_nonempty: HeaderLine | None = None
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        delimiter = max(DELIMITERS, key=lambda d: (len(split_line(line, d)), -DELIMITERS.index(d)))
+        fields = split_line(line, delimiter)
+        if first_nonempty is None:
+            first_nonempty = HeaderLine(index, delimiter, fields)
+        if sum(1 for f in fields if f.strip()) >= 2:
+            return HeaderLine(index, delimiter, fields)
+    return first_nonempty

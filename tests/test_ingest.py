@@ -1,0 +1,235 @@
+"""The ingest stage end to end: outputs, derived columns, references, determinism, schema."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+
+from clientlens.contract import TABLES, Table
+from clientlens.ingest import IngestError, IngestResult, run_ingest
+from rawfiles import params, quarantine, read, summary, time_rows, write_csv
+
+PANDERA_TYPES = {"str": "str", "enum": "str", "quarter": "str", "float": "float64",
+                 "money": "float64", "int": "int64", "bool": "bool", "date": "object",
+                 "datetime": "datetime64[us]", "time": "object"}
+
+
+def contract_schema(table: Table) -> pa.DataFrameSchema:
+    """The typed output a table must have: contract columns, order, types, enums, ranges, keys."""
+    columns = {}
+    for c in table.columns:
+        checks = []
+        if c.values:
+            checks.append(pa.Check.isin(list(c.values)))
+        if c.min is not None:
+            checks.append(pa.Check.ge(c.min))
+        if c.max is not None:
+            checks.append(pa.Check.le(c.max))
+        dtype = PANDERA_TYPES[c.type]
+        columns[c.name] = pa.Column(None if dtype in ("object", "str", "bool") else dtype,
+                                    checks=checks, nullable=c.nullable)
+    unique = list(table.key) if table.key else None
+    return pa.DataFrameSchema(columns, ordered=True, strict=True, unique=unique, coerce=False)
+
+
+def write_company(raw: Path) -> None:
+    """A small firm that exercises every table and every cross-table rule."""
+    write_csv(raw, "clients.csv", [["client_id", "client_name", "industry", "acquired_date"],
+                                   ["C1", "Acme Corp", "retail", "2024-01-10"],
+                                   ["C2", "Beta LLC", "bank", "2024-06-01"]])
+    write_csv(raw, "people.csv", [["person", "role", "cost_rate", "bill_rate", "currency"],
+                                  ["Ann", "developer", 40, 100, ""], ["Bob", "designer", 50, 120, "EUR"]])
+    write_csv(raw, "fx_rates.csv", [["currency", "rate"], ["EUR", "1.5"], ["USD", "7"]])
+    write_csv(raw, "time_entries.csv", [
+        ["date", "start_time", "client", "person", "hours", "task", "project", "billable",
+         "bill_rate", "billable_amount", "currency", "work_type"],
+        ["2025-03-03", "08:00", "Acme Corp", "Ann", 2, "Estimate for new module", "", "", "", "", "", ""],
+        ["2025-03-08", "11:00", "C2", "Bob", 1, "", "Redesign", "yes", "", "", "EUR", ""],
+        ["2025-03-04", "", "acme corp", "Ann", 3, "rework of login bug", "", "no", "", "", "", ""],
+        ["2025-03-05", "12:00", "Acme Corp", "Ann", 4, "whatever", "", "", "", "300", "", "support"],
+        ["2025-03-06", "12:00", "Gamma", "Ann", 1, "", "", "", "", "", "", ""],
+    ])
+    write_csv(raw, "contracts.csv", [
+        ["contract_id", "client_id", "contract_type", "start_date", "end_date", "value", "currency",
+         "renewal_of"],
+        ["K1", "C1", "project", "2024-01-10", "2024-12-31", "1000", "EUR", ""],
+        ["K2", "C1", "Retainer", "2025-01-01", "", "2000", "", "K1"]])
+    write_csv(raw, "invoices.csv", [
+        ["invoice_id", "client_id", "contract_id", "issue_date", "due_date", "paid_date", "amount"],
+        ["I1", "Acme Corp", "K2", "2025-01-31", "2025-02-28", "2025-03-15", "500"],
+        ["I2", "Beta LLC", "", "2025-04-30", "2025-05-30", "", "-50"]])
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory) -> tuple[Path, IngestResult]:
+    base = tmp_path_factory.mktemp("company")
+    write_company(base / "raw")
+    result = run_ingest(base / "raw", base / "out", params(), progress=True)
+    return base / "out", result
+
+
+def test_result_and_summary(company) -> None:
+    out, result = company
+    assert result.measured_tables == ["clients", "contracts", "invoices", "time_entries", "people",
+                                      "fx_rates"]
+    s = summary(out)
+    assert list(s.columns) == ["file", "table", "format", "encoding", "rows_read", "rows_accepted",
+                               "rows_quarantined"]
+    assert (s.rows_read == s.rows_accepted + s.rows_quarantined).all()
+    assert s.set_index("file").loc["time_entries.csv", "rows_quarantined"] == 1
+    assert result.quarantine_count == 1
+    pd.testing.assert_frame_equal(s, result.summary)
+
+
+def test_unknown_client_quarantined_and_names_resolved(company) -> None:
+    out, _ = company
+    q = quarantine(out)
+    assert q[["file", "table", "row", "column", "value", "reason"]].values.tolist() == [
+        ["time_entries.csv", "time_entries", 6, "client_id", "Gamma", "unknown client 'Gamma'"]]
+    assert read(out, "time_entries")["client_id"].tolist() == ["C1", "C2", "C1", "C1"]
+    assert read(out, "invoices")["client_id"].tolist() == ["C1", "C2"]
+
+
+def test_time_entry_derivations(company) -> None:
+    out, _ = company
+    te = read(out, "time_entries").set_index("entry_id")
+    assert list(te.index) == ["time_entries.csv:2", "time_entries.csv:3", "time_entries.csv:4",
+                              "time_entries.csv:5"]
+    a, b, c, d = (te.iloc[i] for i in range(4))
+    # after hours: 08:00 before office hours; Saturday 11:00; no start time -> not measured
+    assert (a.after_hours, b.after_hours, d.after_hours) == (True, True, False)
+    assert pd.isna(c.after_hours)
+    assert (a.work_type, b.work_type, c.work_type, d.work_type) == ("presale", "ux", "stability",
+                                                                    "support")
+    assert (a.rework, c.rework) == (False, True)
+    # billable: Ann's row has no flag, amount or own rate -> not billable; Bob says yes
+    assert (a.billable, b.billable, c.billable, d.billable) == (False, True, False, True)
+    assert a.billable_amount == 0 and d.billable_amount == 300
+    assert b.bill_rate == pytest.approx(180.0)  # people: 120 EUR at 1.5
+    assert b.billable_amount == pytest.approx(180.0)
+    assert a.cost_amount == pytest.approx(80.0) and b.cost_amount == pytest.approx(75.0)
+    assert (a.role, b.role) == ("developer", "designer")
+
+
+def test_money_converted_currency_kept(company) -> None:
+    out, _ = company
+    k = read(out, "contracts")
+    assert k["value"].tolist() == [1500.0, 2000.0]
+    assert k["currency"].iloc[0] == "EUR" and pd.isna(k["currency"].iloc[1])
+    assert k["contract_type"].tolist() == ["project", "retainer"]
+    fx = read(out, "fx_rates")
+    assert fx["currency"].tolist() == ["EUR", "USD"]  # the file's own USD row is kept as data
+
+
+def test_outputs_match_the_contract_schema(company) -> None:
+    out, _ = company
+    for name in ("clients", "contracts", "invoices", "time_entries", "people", "fx_rates"):
+        contract_schema(TABLES[name]).validate(read(out, name))
+
+
+def test_manifest(company) -> None:
+    out, _ = company
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert m["reporting_currency"] == "USD" and m["as_of"] == "2026-06-30"
+    assert m["data_min_date"] == "2025-01-31" and m["data_max_date"] == "2025-04-30"
+    assert {i["file"] for i in m["inputs"]} == {"clients.csv", "people.csv", "fx_rates.csv",
+                                                 "time_entries.csv", "contracts.csv", "invoices.csv"}
+    assert all(len(i["sha256"]) == 64 and i["bytes"] > 0 and i["format"] == "canonical"
+               for i in m["inputs"])
+    assert m["measured_tables"] == ["clients", "contracts", "invoices", "time_entries", "people",
+                                    "fx_rates"]
+
+
+def test_manifest_hashes_are_the_files_sha256(company) -> None:
+    out, _ = company
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    raw = out.parent / "raw"
+    for item in m["inputs"]:
+        data = (raw / item["file"]).read_bytes()
+        assert item["sha256"] == hashlib.sha256(data).hexdigest() and item["bytes"] == len(data)
+
+
+def test_inputs_in_subfolders_and_non_inputs_ignored(tmp_path: Path) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    write_csv(raw / "2025", "time_entries.csv", time_rows(2))
+    write_csv(raw, ".hidden.csv", [["junk"]])
+    write_csv(raw, "~$time_entries.xlsx", [["junk"]])
+    (raw / "README.md").write_text("not data", encoding="utf-8")
+    result = run_ingest(raw, out, params())
+    assert result.summary["file"].tolist() == ["2025/time_entries.csv"]
+    assert read(out, "time_entries")["entry_id"].tolist() == ["t1", "t2"]
+
+
+def test_quarantine_csv_escapes_formulas(tmp_path: Path) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    rows = time_rows(3)
+    rows[1][4] = "=1+1"
+    rows[2][4] = "-3"
+    write_csv(raw, "time_entries.csv", rows)
+    run_ingest(raw, out, params())
+    text = (out / "quarantine" / "quarantine.csv").read_text(encoding="utf-8").splitlines()
+    assert text[0] == "file,table,row,column,value,reason"
+    assert text[1] == "time_entries.csv,time_entries,2,hours,'=1+1,not a number"
+    assert text[2] == "time_entries.csv,time_entries,3,hours,'-3,negative hours"
+    assert quarantine(out)["value"].tolist() == ["=1+1", "-3"]  # the parquet keeps values as given
+
+
+def test_clients_derived_when_not_supplied(tmp_path: Path) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    write_csv(raw, "time_entries.csv", time_rows(2, client="Zeta") + [["t9", "2025-03-09", "Acme", "A", 1]])
+    result = run_ingest(raw, out, params())
+    clients = read(out, "clients")
+    assert clients[["client_id", "client_name"]].values.tolist() == [["Acme", "Acme"], ["Zeta", "Zeta"]]
+    contract_schema(TABLES["clients"]).validate(clients)
+    assert "clients" not in result.measured_tables
+
+
+def test_ingest_is_deterministic(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_company(raw)
+    write_csv(raw, "time_entries_extra.csv", time_rows(40, client="C2"))
+    run_ingest(raw, tmp_path / "a", params())
+    run_ingest(raw, tmp_path / "b", params())
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert len(files) >= 9
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+def test_stale_tables_removed_and_failed_run_writes_nothing(tmp_path: Path) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    write_company(raw)
+    run_ingest(raw, out, params())
+    (raw / "contracts.csv").unlink()
+    (raw / "invoices.csv").unlink()
+    run_ingest(raw, out, params())
+    assert not (out / "contracts.parquet").exists() and (out / "time_entries.parquet").exists()
+    before = (out / "manifest.json").read_bytes()
+    write_csv(raw, "invoices.csv", [["invoice_id", "client_id"], ["I1", "C1"]])
+    with pytest.raises(IngestError, match="invoices.csv: missing required column 'issue_date'"):
+        run_ingest(raw, out, params())
+    assert (out / "manifest.json").read_bytes() == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".ingest-")]
+
+
+def test_progress_lines(tmp_path: Path, capsys) -> None:
+    raw = tmp_path / "raw"
+    write_csv(raw, "time_entries.csv", time_rows(2))
+    run_ingest(raw, tmp_path / "out", params(), progress=True)
+    assert "ingest: time_entries.csv -> time_entries (canonical): 2 rows in" in capsys.readouterr().out
+    run_ingest(raw, tmp_path / "out2", params())
+    assert capsys.readouterr().out == ""
+
+
+def test_bad_config_pattern_stops(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_csv(raw, "time_entries.csv", time_rows(1))
+    bad = params(work_type_rules=[{"pattern": "([", "work_type": "ux"}])
+    with pytest.raises(IngestError, match="config/params.yaml: pattern"):
+        run_ingest(raw, tmp_path / "out", bad)
+    with pytest.raises(IngestError, match="not one of"):
+        run_ingest(raw, tmp_path / "out", params(work_type_rules=[{"pattern": "x", "work_type": "fun"}]))
