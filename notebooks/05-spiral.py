@@ -1,0 +1,116 @@
+# %% [markdown]
+# # The quarterly spiral: where each client is, the mistakes, and the next four quarters
+#
+# A client's money comes in phases: functionality first (the MVP, the easiest money), then UX,
+# then stability (once the client counts failures), then support, which shapes the next
+# contract; with the client's trust earned, a new functionality contract turns the spiral again.
+# This page places every client on that spiral from the kind of work billed each quarter,
+# detects the known mistakes that lose clients, models the flow between phases as a Markov
+# chain, and forecasts revenue for the next four quarters, with a backtest against the naive
+# forecast (last quarter carried forward), whatever it says.
+#
+# **Reads:** `client_quarter.parquet`. **Writes:** `data/processed/spiral_positions.parquet`,
+# `spiral_mistakes.parquet`, `spiral_chain.parquet`, `forecast_clients.parquet`,
+# `forecast_portfolio.parquet`, `forecast_backtest.parquet`.
+
+# %% tags=["parameters"]
+processed_dir = "../data/processed"
+reporting_currency = "USD"
+seed = 42
+forecast_quarters = 4
+monte_carlo_runs = 2000
+communicator_max_quarters = 8
+discount_rate = 0.10
+spiral = {}
+report_lang = "en"
+
+# %%
+from clientlens import forecast as fc
+from clientlens import markov
+from clientlens import spiral as sp
+from clientlens.plots import spiral_plots
+from clientlens.plots.theme import set_theme
+from clientlens.processed import load_panel, save_table
+from clientlens.report import display as d
+
+set_theme()
+panel, meta = load_panel(processed_dir)
+churn_after = spiral["churn_after_quarters"]
+levels = tuple(spiral["interval_levels"])
+states = sp.client_states(panel, period_end=meta["period_end"], churn_after_quarters=churn_after)
+positions = sp.client_positions(sp.spiral_positions(states))
+events = sp.mistake_events(panel, states, **sp.mistake_thresholds(spiral, communicator_max_quarters))
+mistakes = sp.mistakes_by_client(panel, events)
+chain = markov.fit_chain(states, ci=spiral["transition_ci"])
+future = fc.monte_carlo_forecast(states, chain, horizon=forecast_quarters, runs=monte_carlo_runs, seed=seed,
+                                 levels=levels)
+check = fc.backtest(panel, holdout=spiral["backtest_quarters"], runs=monte_carlo_runs, seed=seed, levels=levels,
+                    churn_after_quarters=churn_after, period_end=meta["period_end"])
+for name, table in [("spiral_positions", positions), ("spiral_mistakes", mistakes), ("spiral_chain", chain),
+                    ("forecast_clients", future.clients), ("forecast_portfolio", future.portfolio),
+                    ("forecast_backtest", check.summary)]:
+    save_table(table, processed_dir, name)
+
+# %% [markdown]
+# ## Where the clients are
+
+# %%
+d.show_figure(spiral_plots.positions_chart(positions))
+d.show_figure(spiral_plots.phase_mix_chart(sp.phase_revenue_by_quarter(sp.phase_split(panel))))
+
+# %% [markdown]
+# ## How clients move between phases
+#
+# Each cell: the probability that a client in the row's phase this quarter is in the column's
+# phase next quarter, estimated from the whole history, with its 90% interval.
+
+# %%
+d.show_figure(spiral_plots.transition_heatmap(chain))
+
+# %% [markdown]
+# ## The mistakes we make
+#
+# Each detection cites the quarters and the numbers behind it. A mistake whose data was not
+# supplied is "not measured".
+
+# %%
+d.show_figure(spiral_plots.mistakes_bar_chart(sp.mistake_counts(mistakes)))
+detected = mistakes.loc[mistakes.status == "detected"].sort_values(["mistake", "client_name"])
+d.show_table(detected[["client_name", "label", "quarters", "evidence"]]
+             .rename(columns={"client_name": "client", "label": "mistake"}), lang=report_lang)
+
+# %% [markdown]
+# ## Revenue for the next four quarters
+#
+# The fan shows the forecast's 80% and 95% ranges from simulated futures of every live client.
+# The backtest fits the model on history up to four quarters before the end, forecasts those
+# quarters, and compares with what happened and with the naive forecast.
+
+# %%
+d.show_figure(spiral_plots.forecast_fan_chart(fc.portfolio_history(states), future.portfolio, check.portfolio,
+                                              levels=levels))
+d.show_table(future.portfolio[["quarter", "revenue_mean", "revenue_lo_80", "revenue_hi_80", "live_clients_mean"]]
+             .rename(columns={"revenue_mean": "expected revenue", "revenue_lo_80": "80% low",
+                              "revenue_hi_80": "80% high", "live_clients_mean": "clients still with us"}),
+             lang=report_lang, searchable=False)
+d.show_table(check.summary, lang=report_lang, searchable=False)
+
+# %% [markdown]
+# ## If one mistake were avoided
+
+# %%
+scenario = fc.scenario_avoid_mistake(panel, spiral["scenario_mistake"], states=states, by_client=mistakes,
+                                     horizon=forecast_quarters, runs=monte_carlo_runs, seed=seed,
+                                     churn_after_quarters=churn_after)
+d.show(d.paragraph_html(scenario.assumption, note=True))
+d.show_table(scenario.portfolio, lang=report_lang, searchable=False)
+
+# %% [markdown]
+# ## What a client is worth on the spiral
+#
+# Expected discounted revenue from each phase until the client leaves (Pfeifer and Carraway,
+# 2000: V = (I - P/(1+d))^-1 R).
+
+# %%
+d.show_table(markov.state_clv(chain, markov.state_revenue(states, chain), discount_rate), lang=report_lang,
+             searchable=False)

@@ -1,0 +1,82 @@
+# %% [markdown]
+# # Clients: the answers for leadership
+#
+# Who makes us money once every cost is counted, who is more trouble than money or about to
+# leave, what to do with each client, and what the next quarters bring. Every figure on this
+# page comes from the detailed page that computes it (P&L, toxicity, segments, spiral).
+#
+# **Reads:** `pnl_clients.parquet`, `segments.parquet`, `early_warnings.parquet`,
+# `forecast_portfolio.parquet`, `spiral_mistakes.parquet`. **Writes:**
+# `data/processed/leadership_actions.parquet` (the ranked actions), `leadership_kpis.json`.
+
+# %% tags=["parameters"]
+processed_dir = "../data/processed"
+reporting_currency = "USD"
+segments = {}
+toxicity_red = 30
+communicator_max_quarters = 8
+report_lang = "en"
+
+# %%
+import json
+from pathlib import Path
+
+from clientlens import actions, leadership, pnl
+from clientlens.plots import pnl_plots, toxicity_plots
+from clientlens.plots.theme import set_theme
+from clientlens.processed import load_table, save_table
+from clientlens.report import display as d
+
+set_theme()
+cur = reporting_currency
+map_params = {"segments": segments, "toxicity_red": toxicity_red,
+              "communicator_max_quarters": communicator_max_quarters}
+pnl_clients = load_table(processed_dir, "pnl_clients")
+placed = load_table(processed_dir, "segments")
+warnings = load_table(processed_dir, "early_warnings")
+forecast = load_table(processed_dir, "forecast_portfolio")
+mistakes = load_table(processed_dir, "spiral_mistakes")
+head = leadership.headline(pnl_clients, placed, warnings, forecast)
+revenue_by_client = pnl_clients.set_index("client_id")["revenue_last4"]
+ranked = actions.top_actions([
+    actions.segment_actions(placed, segments["profitable_margin_pct"], report_lang),
+    actions.warning_actions(warnings, report_lang),
+    actions.spiral_actions(mistakes, revenue_by_client, report_lang) if mistakes is not None else None,
+], n=10)
+save_table(ranked, processed_dir, "leadership_actions")
+Path(processed_dir, "leadership_kpis.json").write_text(json.dumps(head.as_dict(), indent=2, sort_keys=True))
+
+# %%
+forecast_text = (f"{d.fmt_money(head.forecast_mean, cur, report_lang)} "
+                 f"({d.fmt_money(head.forecast_lo, '', report_lang)}-{d.fmt_money(head.forecast_hi, '', report_lang)})"
+                 if head.forecast_mean is not None else d.fmt_money(None, cur, report_lang))
+d.show(d.kpi_html([
+    ("revenue, last 4 quarters", d.fmt_money(head.revenue_last4, cur, report_lang)),
+    ("margin after every cost, last 4 quarters", d.fmt_pct(head.margin_pct_last4, 1, report_lang)),
+    ("profit from the top 20% of clients", d.fmt_pct(head.top20_profit_share, 0, report_lang)),
+    (f"clients at risk (of {head.clients_active} active)", f"{head.clients_at_risk}"),
+    ("revenue at risk, a year", d.fmt_money(head.revenue_at_risk, cur, report_lang)),
+    (f"forecast {head.forecast_quarter or ''} ({head.forecast_level or ''}% range)", forecast_text),
+]))
+
+# %% [markdown]
+# ## The ten most valuable actions
+
+# %%
+d.show_table(ranked[["rank", "action", "evidence", "value", "value_basis"]]
+             .rename(columns={"value": f"at stake, {cur}", "value_basis": "what is at stake"}),
+             lang=report_lang, searchable=False)
+
+# %% [markdown]
+# ## Who makes the money: the whale curve
+
+# %%
+d.show_figure(pnl_plots.plot_whale_curve(pnl.whale_curve(pnl_clients)))
+
+# %% [markdown]
+# ## What to do with each client: the segment map
+
+# %%
+d.show_figure(toxicity_plots.plot_segment_map(placed, map_params, lang=report_lang))
+d.show_table(placed.loc[placed.segment != "core", ["client_name", "segment_label", "action", "why"]]
+             .rename(columns={"client_name": "client", "segment_label": "segment"}), lang=report_lang)
