@@ -10,7 +10,7 @@
 # forecast (last quarter carried forward), whatever it says.
 #
 # **Reads:** `client_quarter.parquet`. **Writes:** `data/processed/spiral_positions.parquet`,
-# `spiral_mistakes.parquet`, `spiral_chain.parquet`, `forecast_clients.parquet`,
+# `spiral_mistakes.parquet`, `spiral_mistake_churn.parquet`, `spiral_chain.parquet`, `forecast_clients.parquet`,
 # `forecast_portfolio.parquet`, `forecast_backtest.parquet`.
 
 # %% tags=["parameters"]
@@ -46,7 +46,9 @@ future = fc.monte_carlo_forecast(states, chain, horizon=forecast_quarters, runs=
                                  levels=levels)
 check = fc.backtest(panel, holdout=spiral["backtest_quarters"], runs=monte_carlo_runs, seed=seed, levels=levels,
                     churn_after_quarters=churn_after, period_end=meta["period_end"])
+uplift = fc.mistake_churn_uplift(states, mistakes)
 for name, table in [("spiral_positions", positions), ("spiral_mistakes", mistakes), ("spiral_chain", chain),
+                    ("spiral_mistake_churn", uplift),
                     ("forecast_clients", future.clients), ("forecast_portfolio", future.portfolio),
                     ("forecast_backtest", check.summary)]:
     save_table(table, processed_dir, name)
@@ -78,6 +80,11 @@ d.show_figure(spiral_plots.mistakes_bar_chart(sp.mistake_counts(mistakes)))
 detected = mistakes.loc[mistakes.status == "detected"].sort_values(["mistake", "client_name"])
 d.show_table(detected[["client_name", "label", "quarters", "evidence"]]
              .rename(columns={"client_name": "client", "label": "mistake"}), lang=report_lang)
+d.show(d.paragraph_html("What each mistake costs: quarterly churn of the clients who made it against those "
+                        "who did not, in this firm's own history.", note=True))
+d.show_table(uplift.rename(columns={"churn_with": "churn per quarter, made it",
+                                    "churn_without": "churn per quarter, did not", "uplift": "added churn"}),
+             lang=report_lang, searchable=False)
 
 # %% [markdown]
 # ## Revenue for the next four quarters

@@ -6,7 +6,7 @@
 # page comes from the detailed page that computes it (P&L, toxicity, segments, spiral).
 #
 # **Reads:** `pnl_clients.parquet`, `segments.parquet`, `early_warnings.parquet`,
-# `forecast_portfolio.parquet`, `spiral_mistakes.parquet`. **Writes:**
+# `forecast_portfolio.parquet`, `spiral_mistakes.parquet`, `spiral_mistake_churn.parquet`. **Writes:**
 # `data/processed/leadership_actions.parquet` (the ranked actions), `leadership_kpis.json`.
 
 # %% tags=["parameters"]
@@ -18,9 +18,6 @@ communicator_max_quarters = 8
 report_lang = "en"
 
 # %%
-import json
-from pathlib import Path
-
 from clientlens import actions, leadership, pnl
 from clientlens.plots import pnl_plots, toxicity_plots
 from clientlens.plots.theme import set_theme
@@ -36,15 +33,17 @@ placed = load_table(processed_dir, "segments")
 warnings = load_table(processed_dir, "early_warnings")
 forecast = load_table(processed_dir, "forecast_portfolio")
 mistakes = load_table(processed_dir, "spiral_mistakes")
+churn = load_table(processed_dir, "spiral_mistake_churn")
 head = leadership.headline(pnl_clients, placed, warnings, forecast)
 revenue_by_client = pnl_clients.set_index("client_id")["revenue_last4"]
 ranked = actions.top_actions([
     actions.segment_actions(placed, segments["profitable_margin_pct"], report_lang),
     actions.warning_actions(warnings, report_lang),
-    actions.spiral_actions(mistakes, revenue_by_client, report_lang) if mistakes is not None else None,
+    actions.spiral_actions(mistakes, revenue_by_client, churn.set_index("mistake")["uplift"], report_lang)
+    if mistakes is not None else None,
 ], n=10)
 save_table(ranked, processed_dir, "leadership_actions")
-Path(processed_dir, "leadership_kpis.json").write_text(json.dumps(head.as_dict(), indent=2, sort_keys=True))
+leadership.save_headline(head, processed_dir)
 
 # %%
 forecast_text = (f"{d.fmt_money(head.forecast_mean, cur, report_lang)} "

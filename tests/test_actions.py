@@ -29,12 +29,15 @@ def test_segment_actions_by_hand():
 def test_top_actions_keeps_the_most_valuable_per_client_in_order():
     warnings = pd.DataFrame({"client_id": ["B", "A"], "client_name": ["Beta", "Acme"],
                              "revenue_at_risk": [700.0, 900.0], "reasons": ["requests down 60%", "NPS down 3"]})
-    mistakes = pd.DataFrame({"client_id": ["D"], "client_name": ["Delta"], "status": ["detected"],
-                             "label": ["Functionality without UX"], "evidence": ["2025Q1-2025Q3 feature only"]})
+    mistakes = pd.DataFrame({"client_id": ["D", "D"], "client_name": ["Delta", "Delta"],
+                             "status": ["detected", "detected"], "mistake": ["feature_without_ux", "early_free_delivery"],
+                             "label": ["Functionality without UX", "Early for free"], "evidence": ["feature only", "x2"]})
+    uplift = pd.Series({"feature_without_ux": 0.25, "early_free_delivery": 0.0})
     top = top_actions([segment_actions(segments(), 0.10), warning_actions(warnings),
-                       spiral_actions(mistakes, pd.Series({"D": 1000.0}))], n=3)
+                       spiral_actions(mistakes, pd.Series({"D": 1000.0}), uplift)], n=3)
     assert list(top["rank"]) == [1, 2, 3]
-    assert list(top["client_id"]) == ["D", "A", "B"]  # 1000 (spiral), 900 (warning), 700 (warning beats reprice)
+    # 1000 x min(1, 4 x 0.25) = 1000 (spiral), 900 (warning), 700 (warning beats reprice)
+    assert list(top["client_id"]) == ["D", "A", "B"]
     assert top.loc[top.client_id == "B", "kind"].item() == "warning"
     assert top.client_id.is_unique
 
@@ -42,3 +45,11 @@ def test_top_actions_keeps_the_most_valuable_per_client_in_order():
 def test_russian_wording():
     acts = segment_actions(segments(), 0.10, lang="ru").set_index("client_id")
     assert acts.loc["C", "action"].startswith("Расстаться с Gamma")
+
+
+def test_a_mistake_that_adds_no_churn_puts_nothing_at_stake():
+    mistakes = pd.DataFrame({"client_id": ["D"], "client_name": ["Delta"], "status": ["detected"],
+                             "mistake": ["early_free_delivery"], "label": ["Early for free"], "evidence": ["x2"]})
+    acts = spiral_actions(mistakes, pd.Series({"D": 1000.0}), pd.Series({"early_free_delivery": 0.0}))
+    assert acts.value.tolist() == [0.0]
+    assert top_actions([acts]).empty

@@ -28,6 +28,7 @@ WORDS = {
         "revenue": "revenue at risk over a year",
         "loss": "loss avoided over a year",
         "recover": "margin recovered over a year",
+        "churn": "revenue put at risk by the mistake's added churn, a year",
         "communicator": "same communicator ({who}) for {n} quarters",
         "technical": "the communicator ({who}) is a technical specialist",
     },
@@ -42,6 +43,7 @@ WORDS = {
         "revenue": "выручка под риском за год",
         "loss": "предотвращённый убыток за год",
         "recover": "восстановленная маржа за год",
+        "churn": "выручка под риском из-за ошибки (рост оттока), за год",
         "communicator": "один и тот же коммуникатор ({who}) {n} кв.",
         "technical": "коммуникатор ({who}) — технический специалист",
     },
@@ -101,17 +103,24 @@ def warning_actions(warnings: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ACTION_COLUMNS[1:])
 
 
-def spiral_actions(mistakes: pd.DataFrame, revenue_by_client: pd.Series, lang: str = "en") -> pd.DataFrame:
-    """One action per client with a detected spiral mistake (mistakes_by_client rows)."""
+def spiral_actions(mistakes: pd.DataFrame, revenue_by_client: pd.Series, churn_uplift: pd.Series,
+                   lang: str = "en") -> pd.DataFrame:
+    """One action per client with a detected spiral mistake (mistakes_by_client rows).
+
+    The money at stake is the revenue a year of the added churn risk puts in doubt: the
+    client's revenue times four quarters of the extra churn its worst mistake brings
+    (churn_uplift: mistake -> extra churn per quarter, from the firm's own history).
+    """
     w = WORDS[lang]
     detected = mistakes.loc[mistakes["status"] == "detected"]
     rows = []
     for cid, group in detected.groupby("client_id", sort=True):
         first = group.iloc[0]
+        risk = min(1.0, 4 * max(_num(churn_uplift.get(m, 0.0)) for m in group["mistake"]))
         evidence = "; ".join(f"{_text(g.label)}: {_text(g.evidence)}" for g in group.itertuples(index=False))
         rows.append({"client_id": cid, "client_name": first.client_name, "kind": "spiral",
                      "action": w["spiral"].format(client=first.client_name), "evidence": evidence,
-                     "value": _num(revenue_by_client.get(cid, 0.0)), "value_basis": w["revenue"]})
+                     "value": _num(revenue_by_client.get(cid, 0.0)) * risk, "value_basis": w["churn"]})
     return pd.DataFrame(rows, columns=ACTION_COLUMNS[1:])
 
 

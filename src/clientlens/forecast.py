@@ -533,3 +533,19 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str = "no_stabilisation
          f"scenario minus baseline over {horizon} quarters"),
     ], columns=["name", "value", "note"])
     return Scenario(port, params, assumption)
+
+
+def mistake_churn_uplift(states: pd.DataFrame, by_client: pd.DataFrame) -> pd.DataFrame:
+    """Per mistake: quarterly churn of clients who made it against those who did not.
+
+    Columns: mistake, churn_with, churn_without, uplift (with - without, floored at 0: a
+    mistake whose makers churn no more than the rest adds no risk). What a mistake costs a
+    client is then valued as its revenue times the added churn over a year.
+    """
+    rows = []
+    for mistake in MISTAKES:
+        h = churn_hazards(states, by_client, mistake)
+        with_, without = h["with"], h["without"]
+        uplift = max(0.0, with_ - without) if np.isfinite(with_) and np.isfinite(without) else 0.0
+        rows.append({"mistake": mistake, "churn_with": with_, "churn_without": without, "uplift": uplift})
+    return pd.DataFrame(rows)

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import tempfile
+import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -233,7 +234,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str], 
         assert_schema(out / f"{name}.parquet", TABLES[name])
         written.append(name)
         if progress:
-            print(f"ingest: wrote {name}.parquet in {time.monotonic() - started:.1f}s", flush=True)
+            print(f"ingest: wrote {name}.parquet in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
     if "clients" not in supplied:
         named = [t for t in supplied if "client_id" in TABLES[t].column_names]
         union = " UNION ".join(f"SELECT client_id FROM {clean_rows(t)}" for t in sorted(named))
@@ -348,7 +349,7 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
         staged.append(sf)
         if progress:
             print(f"ingest: {name} -> {sf.mapping.table} ({sf.mapping.format}): {sf.rows_read:,} rows "
-                  f"in {time.monotonic() - started:.1f}s", flush=True)
+                  f"in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
     con.execute("CREATE TABLE input_files (_file INTEGER, name VARCHAR, path VARCHAR)")
     con.executemany("INSERT INTO input_files VALUES (?, ?, ?)",
                     [[sf.index, sf.source.name, str(sf.source.path)] for sf in staged])

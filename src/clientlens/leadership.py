@@ -70,3 +70,12 @@ def headline(pnl_clients: pd.DataFrame, segments: pd.DataFrame, warnings: pd.Dat
         forecast_quarter=fq, forecast_mean=fmean, forecast_lo=flo, forecast_hi=fhi,
         forecast_level=level if fq else None,
     )
+
+
+def save_headline(head: Headline, processed_dir) -> None:
+    """leadership_kpis.json: the first screen's figures, for audit and for the KPI tests."""
+    import json
+    from pathlib import Path
+
+    (Path(processed_dir) / "leadership_kpis.json").write_text(
+        json.dumps(head.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")

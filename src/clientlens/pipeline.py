@@ -133,6 +133,18 @@ def failure_line(notebook: Path, kept: Path, error: Exception) -> str:
             f"- the executed notebook is kept at {kept.relative_to(PROJECT_ROOT)}")
 
 
+def ipc_kernel_manager():
+    """A kernel manager talking to the kernel over local sockets, not TCP ports: nothing
+    listens on the network, and the kernel has no reason to warn about plain-text TCP."""
+    from jupyter_client.manager import KernelManager
+    from traitlets import Unicode
+
+    class IPCKernelManager(KernelManager):
+        transport = Unicode("ipc")
+
+    return IPCKernelManager
+
+
 def run_stage(name: str) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -154,6 +166,7 @@ def run_stage(name: str) -> None:
         papermill.execute_notebook(
             str(notebook), str(running), parameters=values, kernel_name=KERNEL_NAME,
             cwd=str(NOTEBOOKS_DIR), progress_bar=False, stderr_file=sys.stderr,
+            kernel_manager_class=ipc_kernel_manager(),
         )
     except PapermillExecutionError as error:
         kept = FAILED_DIR / notebook.name

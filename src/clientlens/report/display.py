@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from clientlens.report.i18n import t
@@ -49,15 +51,21 @@ def fmt_pct(value: Any, digits: int = 0, lang: str = "en") -> str:
     return fmt_number(100 * value, digits, lang, "%")
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def _cell(value: Any, lang: str) -> tuple[str, str]:
     """(shown text, sort key) of one cell, both unescaped."""
     if _is_missing(value):
         return t("not_measured", lang), ""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
+        value = bool(value)
         return ("yes" if value else "no") if lang == "en" else ("да" if value else "нет"), str(int(value))
-    if isinstance(value, int):
-        return fmt_number(value, 0, lang), str(value)
-    if isinstance(value, float):
+    if isinstance(value, numbers.Integral):
+        return fmt_number(int(value), 0, lang), str(int(value))
+    if isinstance(value, numbers.Real):
+        value = float(value)
         digits = 0 if abs(value) >= 100 else (1 if abs(value) >= 10 else 2)
         return fmt_number(value, digits, lang), repr(value)
     return str(value), str(value)
@@ -85,7 +93,10 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int = MAX_ROWS_D
             href = links.get(col, {}).get(value) if not _is_missing(value) else None
             if href:
                 inner = f'<a href="{e(href)}">{inner}</a>'
-            klass = ' class="cl-not-measured"' if _is_missing(value) else ""
+            classes = ["cl-not-measured"] if _is_missing(value) else []
+            if _is_number(value) and not _is_missing(value):
+                classes.append("cl-num")
+            klass = f' class="{" ".join(classes)}"' if classes else ""
             cells.append(f'<td data-sort="{e(key)}"{klass}>{inner}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     parts = ['<div class="cl-table-block">']
