@@ -70,6 +70,8 @@ reports/index.html: $(EXECUTED) $(REPORT_ASSETS)
 demo-data: $(SETUP_STAMP) ## Write the demo company into data/raw/ (CLIENTS=200 YEARS=3 SEED=42)
 	@$(RUN) -m clientlens.pipeline demo $(MAKEOVERRIDES)
 
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: $(SETUP_STAMP) ## Run the test suite (unit tests and the end-to-end chain)
 	@$(RUN) -m pytest $(PYTEST_ARGS)
 

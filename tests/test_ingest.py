@@ -220,7 +220,7 @@ def test_progress_lines(tmp_path: Path, capsys) -> None:
     raw = tmp_path / "raw"
     write_csv(raw, "time_entries.csv", time_rows(2))
     run_ingest(raw, tmp_path / "out", params(), progress=True)
-    assert "ingest: time_entries.csv -> time_entries (canonical): 2 rows in" in capsys.readouterr().out
+    assert "ingest: time_entries.csv -> time_entries (canonical): 2 rows in" in capsys.readouterr().err
     run_ingest(raw, tmp_path / "out2", params())
     assert capsys.readouterr().out == ""
 
