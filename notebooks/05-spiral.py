@@ -25,6 +25,8 @@ spiral = {}
 report_lang = "en"
 
 # %%
+import pandas as pd
+
 from clientlens import forecast as fc
 from clientlens import markov
 from clientlens import spiral as sp
@@ -44,13 +46,14 @@ mistakes = sp.mistakes_by_client(panel, events)
 chain = markov.fit_chain(states, ci=spiral["transition_ci"])
 future = fc.monte_carlo_forecast(states, chain, horizon=forecast_quarters, runs=monte_carlo_runs, seed=seed,
                                  levels=levels)
-check = fc.backtest(panel, holdout=spiral["backtest_quarters"], runs=monte_carlo_runs, seed=seed, levels=levels,
-                    churn_after_quarters=churn_after, period_end=meta["period_end"])
+check, no_backtest = fc.backtest_if_possible(panel, holdout=spiral["backtest_quarters"], runs=monte_carlo_runs,
+                                             seed=seed, levels=levels, churn_after_quarters=churn_after,
+                                             period_end=meta["period_end"])
 uplift = fc.mistake_churn_uplift(states, mistakes)
 for name, table in [("spiral_positions", positions), ("spiral_mistakes", mistakes), ("spiral_chain", chain),
                     ("spiral_mistake_churn", uplift),
                     ("forecast_clients", future.clients), ("forecast_portfolio", future.portfolio),
-                    ("forecast_backtest", check.summary)]:
+                    ("forecast_backtest", check.summary if check else pd.DataFrame({"not_possible": [no_backtest]}))]:
     save_table(table, processed_dir, name)
 
 # %% [markdown]
@@ -94,13 +97,16 @@ d.show_table(uplift.rename(columns={"churn_with": "churn per quarter, made it",
 # quarters, and compares with what happened and with the naive forecast.
 
 # %%
-d.show_figure(spiral_plots.forecast_fan_chart(fc.portfolio_history(states), future.portfolio, check.portfolio,
-                                              levels=levels))
+d.show_figure(spiral_plots.forecast_fan_chart(fc.portfolio_history(states), future.portfolio,
+                                              check.portfolio if check else None, levels=levels))
 d.show_table(future.portfolio[["quarter", "revenue_mean", "revenue_lo_80", "revenue_hi_80", "live_clients_mean"]]
              .rename(columns={"revenue_mean": "expected revenue", "revenue_lo_80": "80% low",
                               "revenue_hi_80": "80% high", "live_clients_mean": "clients still with us"}),
              lang=report_lang, searchable=False)
-d.show_table(check.summary, lang=report_lang, searchable=False)
+if check:
+    d.show_table(check.summary, lang=report_lang, searchable=False)
+else:
+    d.show(d.paragraph_html(f"No backtest yet: {no_backtest}."))
 
 # %% [markdown]
 # ## If one mistake were avoided

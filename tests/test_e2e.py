@@ -8,61 +8,28 @@ from scratch (identical processed data).
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
-from clientlens.config import PROJECT_ROOT
+from e2e_support import copy_project, snapshot
+from e2e_support import make as make_in
 
 pytestmark = pytest.mark.e2e
 
-VENV = Path(sys.executable).parent.parent
 DEMO_SIZE = ["CLIENTS=40", "YEARS=2"]
 OUTSIDE_URL = re.compile(r"""(?:src|href|action|srcset)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""",
                          re.IGNORECASE)
 
 
-def tracked_files() -> list[str]:
-    """What a fresh clone would hold: git's files, or every source file outside a checkout."""
-    listing = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                             cwd=PROJECT_ROOT, capture_output=True, text=True)
-    if listing.returncode == 0 and listing.stdout.strip():
-        return [f for f in listing.stdout.splitlines() if (PROJECT_ROOT / f).is_file()]
-    raise RuntimeError("the end-to-end test copies the project's git files; run it in a checkout")
-
-
-def make(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    return subprocess.run(["make", "--no-print-directory", *args, f"VENV={VENV}", *DEMO_SIZE],
-                          cwd=project, capture_output=True, text=True, env=env, timeout=1800)
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def snapshot(folder: Path, pattern: str = "*") -> dict[str, str]:
-    return {str(p.relative_to(folder)): digest(p) for p in sorted(folder.rglob(pattern)) if p.is_file()}
+def make(project, *args):
+    return make_in(project, *args, *DEMO_SIZE)
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("fresh-clone")
-    for rel in tracked_files():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(PROJECT_ROOT / rel, target)
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], cwd=root,
-                   check=True)
+    root = copy_project(tmp_path_factory.mktemp("fresh-clone"))
     run = make(root, "report")
     assert run.returncode == 0, f"make report failed:\n{run.stdout}\n{run.stderr}"
     root.joinpath("first-run.log").write_text(run.stdout + run.stderr)
@@ -174,3 +141,13 @@ def test_rebuild_gives_identical_processed_data(project):
     run = make(project, "report")
     assert run.returncode == 0, run.stderr
     assert snapshot(project / "data" / "processed", "*.parquet") == before
+
+
+def test_a_parameter_from_the_command_line_reruns_the_chain(project):
+    run = make(project, "report", "PERIOD_END=2025Q3", "REPORT_LANG=ru")
+    assert run.returncode == 0, run.stderr
+    assert len(re.findall(r"-> (\S+): running", run.stderr)) == len(stage_names(project))
+    footer = BeautifulSoup((project / "reports" / "pnl.html").read_text(), "html.parser").select_one("footer")
+    assert "2025Q3" in footer.get_text() and "Происхождение данных" in footer.get_text()
+    typo = make(project, "report", "PERIOD_ED=2025Q3")
+    assert typo.returncode != 0 and "unknown parameter PERIOD_ED" in typo.stderr

@@ -41,3 +41,23 @@ def test_observed_stops_from_exits_and_lapses():
     stops = observed_stops(panel, lapse_quarters=2)
     assert stops.to_dict() == {"lapsed": "2026Q1", "churned": "2025Q3"}
     assert observed_stops(panel, 2, include_insourcing=True)["insourced"] == "2025Q2"
+
+
+def test_warning_backtest_with_no_client_stopping():
+    from clientlens.config import load_config
+    from clientlens.early_warning import warning_backtest
+
+    panel = pd.DataFrame(panel_rows("steady", [True] * 6)).assign(client_name="Steady", revenue=100.0,
+                                                                   billable_hours=10.0)
+    quality = warning_backtest(panel, observed_stops(panel, 2), load_config())
+    assert quality["stopped_clients"] == 0 and pd.isna(quality["recall"])
+
+
+def test_backtest_on_a_short_history_says_why_not():
+    from clientlens.forecast import backtest_if_possible
+
+    panel = pd.DataFrame(panel_rows("steady", [True] * 3)).assign(
+        client_name="Steady", revenue=100.0, hours=10.0, value_feature=100.0, value_ux=0.0, value_stability=0.0,
+        value_support=0.0, value_other=0.0)
+    result, why = backtest_if_possible(panel, holdout=4, runs=10)
+    assert result is None and "history" in why

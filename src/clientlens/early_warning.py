@@ -314,12 +314,13 @@ def warning_backtest(panel: pd.DataFrame, churn_quarters: Mapping[Any, str] | pd
     lt = warning_lead_times(panel, churn_quarters, params)
     sig = warning_signals(panel, params)
     last = int(sig["quarter_index"].max()) if len(sig) else 0
-    stop_at = sig["client_id"].map(stops)
+    # astype: with no stops at all, map() would keep the ids' text dtype
+    stop_at = sig["client_id"].map(stops).astype("float64")
     live = stop_at.isna() | (sig["quarter_index"] < stop_at)
     live &= ~sig["exited"]
     evaluable = live & (sig["quarter_index"] + lookback <= last)
     alerts = sig.loc[evaluable & sig["any_warning"]]
-    gap = alerts["client_id"].map(stops) - alerts["quarter_index"]
+    gap = alerts["client_id"].map(stops).astype("float64") - alerts["quarter_index"]
     hit = (gap >= 1) & (gap <= lookback)
     by_client = hit.groupby(alerts["client_id"]).any()
     return {

@@ -15,7 +15,7 @@
 """
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -549,3 +549,12 @@ def mistake_churn_uplift(states: pd.DataFrame, by_client: pd.DataFrame) -> pd.Da
         uplift = max(0.0, with_ - without) if np.isfinite(with_) and np.isfinite(without) else 0.0
         rows.append({"mistake": mistake, "churn_with": with_, "churn_without": without, "uplift": uplift})
     return pd.DataFrame(rows)
+
+
+def backtest_if_possible(panel: pd.DataFrame, **kwargs: Any) -> tuple[Backtest | None, str]:
+    """(backtest, "") or (None, why not): a short history cannot hold out four quarters, and the
+    report should say so rather than stop the whole chain."""
+    try:
+        return backtest(panel, **kwargs), ""
+    except ValueError as error:
+        return None, str(error)

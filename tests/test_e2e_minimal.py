@@ -1,0 +1,81 @@
+"""The minimum input: one Harvest time export, nothing else, still gives every report.
+
+Markers whose data is missing must say "not measured", and the P&L must tie back to the
+export to the cent.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+
+from e2e_support import copy_project, make
+
+pytestmark = pytest.mark.e2e
+
+HARVEST_HEADER = ["Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours", "Hours Rounded",
+                  "Billable?", "Invoiced?", "Approved?", "First Name", "Last Name", "Roles", "Employee?",
+                  "Billable Rate", "Billable Amount", "Cost Rate", "Cost Amount", "Currency",
+                  "External Reference URL"]
+CLIENTS = {"Acme Corp": 120.0, "Beta LLC": 110.0, "Gamma GmbH": 95.0, "Delta Inc": 130.0, "Zeta SA": 35.0}
+TASKS = ["Feature development", "UX design", "Bug fixing", "Support", "Client call", "Estimate"]
+
+
+def harvest_rows(n: int = 1500, seed: int = 3):
+    rng = random.Random(seed)
+    for _ in range(n):
+        client = rng.choice(sorted(CLIENTS))
+        task = rng.choice(TASKS)
+        day = dt.date(2024, 1, 2) + dt.timedelta(days=rng.randint(0, 640))
+        hours = round(rng.uniform(0.25, 8), 2)
+        billable = task not in ("Client call", "Estimate")
+        rate = CLIENTS[client]
+        yield [day.isoformat(), client, "Main", "", task, "", hours, hours, "Yes" if billable else "No", "No",
+               "Yes", "Ann", "Lee", "Developer", "Yes", rate, round(hours * rate, 2) if billable else 0.0, 55.0,
+               round(hours * 55.0, 2), "United States Dollar - USD", ""]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("time-only"))
+    with open(root / "data" / "raw" / "harvest_detailed_time.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HARVEST_HEADER)
+        writer.writerows(harvest_rows())
+    run = make(root, "report")
+    assert run.returncode == 0, f"make report failed on a time-only input:\n{run.stderr[-3000:]}"
+    return root
+
+
+def test_every_page_is_published(project):
+    names = {p.name for p in (project / "reports").glob("*.html")}
+    assert {"index.html", "ingest.html", "pnl.html", "toxicity.html", "segments.html", "spiral.html",
+            "leadership.html"} <= names
+    assert not (project / "data" / "raw" / "time_entries.csv").exists(), "no demo data was added"
+
+
+def test_pnl_ties_back_to_the_export_to_the_cent(project):
+    raw = pd.read_csv(project / "data" / "raw" / "harvest_detailed_time.csv")
+    pnl = pd.read_parquet(project / "data" / "processed" / "pnl_clients.parquet")
+    panel = pd.read_parquet(project / "data" / "processed" / "client_quarter.parquet")
+    in_period = pd.to_datetime(raw["Date"]) <= pd.Timestamp(panel.quarter_start.max()) + pd.offsets.QuarterEnd(0)
+    billed = raw.loc[in_period & (raw["Billable?"] == "Yes"), "Billable Amount"].sum()
+    cost = raw.loc[in_period, "Cost Amount"].sum()
+    assert round(pnl.revenue.sum(), 2) == round(billed, 2)
+    assert round(pnl.delivery_cost.sum(), 2) == round(cost, 2)
+    assert set(pnl.client_name) == set(CLIENTS)
+    assert pnl.set_index("client_name").loc["Zeta SA", "margin"] < 0  # billed at 35/h, costs 55/h
+
+
+def test_missing_tables_are_not_measured_not_zero(project):
+    pnl = pd.read_parquet(project / "data" / "processed" / "pnl_clients.parquet")
+    assert pnl.revenue_collected.isna().all() and pnl.dso.isna().all()
+    page = BeautifulSoup((project / "reports" / "pnl.html").read_text(), "html.parser")
+    assert page.select("td.cl-not-measured") and "not measured" in page.get_text()  # DSO without invoices
+    panel = pd.read_parquet(project / "data" / "processed" / "client_quarter.parquet")
+    for column in ("days_late_mean", "requests_total", "nps_mean", "team_score_mean", "our_communicator"):
+        assert panel[column].isna().all(), column
