@@ -77,7 +77,9 @@ def final_select(table_name: str, p: DeriveParams, clients_supplied: bool) -> st
                    else None)
     exprs: dict[str, str] = {c: f"a.{q(c)}" for c in names}
     for c in money:
-        exprs[c] = f"a.{q(c)} * fx.rate"
+        # amounts land in whole cents, as the books keep them; rates keep their precision
+        per_hour = table.column(c).unit.endswith("/hour")
+        exprs[c] = f"a.{q(c)} * fx.rate" if per_hour else f"round(a.{q(c)} * fx.rate, 2)"
     if derived_key:
         exprs[derived_key] = f"coalesce(a.{q(derived_key)}, f.name || ':' || a._row)"
     refs_client = any(c.references == "clients.client_id" for c in table.columns)
@@ -121,8 +123,8 @@ def _time_entries_select(table: Table, p: DeriveParams, exprs: dict[str, str],
     # Not stated: billable when the row bills money (an amount, billed hours or its own rate).
     inner["billable"] = ("coalesce(a.billable, a.billable_amount > 0, a._billed_hours > 0, "
                          "a.bill_rate > 0, false)")
-    inner["_amount_given"] = f"a.billable_amount * {rate}"
-    inner["_cost_given"] = f"a.cost_amount * {rate}"
+    inner["_amount_given"] = f"round(a.billable_amount * {rate}, 2)"
+    inner["_cost_given"] = f"round(a.cost_amount * {rate}, 2)"
     inner["_billed_hours"] = "coalesce(a._billed_hours, a.hours)"
     weekend = "isodow(a.date) IN (6, 7)"
     inner["after_hours"] = (f"coalesce(a.after_hours, CASE WHEN a.start_time IS NOT NULL THEN "
@@ -134,8 +136,8 @@ def _time_entries_select(table: Table, p: DeriveParams, exprs: dict[str, str],
                  "AND w.task IS NOT DISTINCT FROM a.task AND w.project IS NOT DISTINCT FROM a.project")
     outer = {c: q(c) for c in table.column_names}
     outer["billable_amount"] = ("CASE WHEN _amount_given IS NOT NULL THEN _amount_given "
-                                "WHEN billable THEN _billed_hours * bill_rate ELSE 0 END")
-    outer["cost_amount"] = "coalesce(_cost_given, hours * cost_rate)"
+                                "WHEN billable THEN round(_billed_hours * bill_rate, 2) ELSE 0 END")
+    outer["cost_amount"] = "coalesce(_cost_given, round(hours * cost_rate, 2))"
     cols = ", ".join(_cast(outer[c], table, c) for c in table.column_names)
     inner_sql = ", ".join(f"{e} AS {q(c)}" for c, e in inner.items())
     return (f"SELECT {cols} FROM (SELECT {inner_sql}, a._file, a._row FROM "

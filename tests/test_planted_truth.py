@@ -1,0 +1,141 @@
+"""The analysis finds what the demo generator planted.
+
+One demo company (200 clients over 3 years, the default size) goes through ingest and the
+panel, then through the same src/ calls the notebooks make. The generator's truth file, which
+the analysis never reads, says which clients it made whales, loss-makers, toxic, silent
+churners and spiral-breakers, and which transition matrix drove the spiral.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clientlens import demo, early_warning, forecast, markov, pnl, spiral, toxicity
+from clientlens.config import load_config, quarter_end
+from clientlens.ingest import run_ingest
+from clientlens.panel import build_panel
+from clientlens.processed import load_panel, load_table
+
+
+@pytest.fixture(scope="module")
+def firm(tmp_path_factory):
+    root = tmp_path_factory.mktemp("planted")
+    params = load_config()
+    truth = demo.generate(root / "raw", root / "truth.json", clients=200, years=3, seed=42,
+                          end_quarter=params["demo_end_quarter"])
+    run_ingest(root / "raw", root / "processed", params)
+    build_panel(root / "processed", "auto", params["office_hours"])
+    panel, meta = load_panel(root / "processed")
+    truth = json.loads((root / "truth.json").read_text())
+    clients = pnl.client_pnl(panel, params["overhead_rate"], period_end=meta["period_end"])
+    clients = clients.merge(pnl.abc_classes(clients, params["abc_cutoffs"])[["client_id", "abc_class"]],
+                            on="client_id")
+    return {"root": root, "params": params, "panel": panel, "meta": meta, "truth": truth,
+            "planted": pd.DataFrame.from_dict(truth["clients"], orient="index"), "pnl": clients}
+
+
+def roc_auc(scores: pd.Series, positive: pd.Series) -> float:
+    """Probability that a random positive outranks a random negative (ties count half)."""
+    pos, neg = scores[positive].to_numpy(), scores[~positive].to_numpy()
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return greater / (len(pos) * len(neg))
+
+
+# --- issue 4: P&L ------------------------------------------------------------------
+
+def test_revenue_ties_back_to_the_raw_invoices_to_the_cent(firm):
+    raw = firm["root"] / "raw"
+    invoices = pd.read_csv(raw / "invoices.csv")
+    rates = pd.read_csv(raw / "fx_rates.csv").set_index("currency")["rate"]
+    end = pd.Timestamp(quarter_end(firm["meta"]["period_end"]))
+    in_period = pd.to_datetime(invoices.issue_date) <= end
+    currency = invoices.currency.fillna(firm["params"]["reporting_currency"])
+    invoiced = (invoices.amount * currency.map(rates))[in_period].round(2).sum()
+    assert round(firm["pnl"].revenue.sum(), 2) == round(invoiced, 2)
+
+
+def test_costs_tie_back_to_the_raw_time_exports_to_the_cent(firm):
+    raw = firm["root"] / "raw"
+    end = pd.Timestamp(quarter_end(firm["meta"]["period_end"]))
+    canonical = pd.read_csv(raw / "time_entries.csv", usecols=["date", "cost_amount"])
+    harvest = pd.read_csv(raw / "harvest_time_report.csv", usecols=["Date", "Cost Amount"])
+    cost = (canonical.loc[pd.to_datetime(canonical.date) <= end, "cost_amount"].sum()
+            + harvest.loc[pd.to_datetime(harvest.Date) <= end, "Cost Amount"].sum())
+    assert round(firm["pnl"].delivery_cost.sum(), 2) == round(cost, 2)
+
+
+def test_planted_loss_makers_land_in_the_loss_making_tail(firm):
+    planted = firm["planted"]
+    losers = set(planted.index[planted.loss_making])
+    assert losers, "the demo planted no loss-making client"
+    tail = set(firm["pnl"].loc[firm["pnl"].margin < 0, "client_id"])
+    found = len(losers & tail) / len(losers)
+    assert found >= 0.9, f"only {found:.0%} of planted loss-makers are in the loss-making tail"
+
+
+def test_planted_whales_are_class_a(firm):
+    planted = firm["planted"]
+    whales = set(planted.index[planted.whale])
+    classes = firm["pnl"].set_index("client_id")["abc_class"]
+    assert whales and all(classes[w] == "A" for w in whales)
+
+
+# --- issue 5: toxicity and early warnings --------------------------------------------
+
+def test_toxicity_score_separates_planted_toxic_clients(firm):
+    current = toxicity.current_toxicity(firm["panel"], firm["params"], as_of=firm["meta"]["period_end"])
+    scores = current.set_index("client_id")["score"]
+    toxic = firm["planted"].toxic.reindex(scores.index).fillna(False).astype(bool)
+    assert toxic.sum() >= 5
+    auc = roc_auc(scores.fillna(0), toxic)
+    assert auc >= 0.9, f"ROC AUC {auc:.3f}"
+
+
+def test_early_warnings_name_silent_churners_a_quarter_ahead(firm):
+    planted = firm["planted"]
+    churners = planted.loc[planted.silent_churner & planted.churn_quarter.notna(), "churn_quarter"]
+    assert len(churners) >= 5
+    quality = early_warning.warning_backtest(firm["panel"], churners, firm["params"])
+    assert quality["recall"] >= 0.8, quality
+    # precision is reported, not asserted: the warnings cast a wide net by design
+    assert 0 <= quality["precision_clients"] <= 1
+
+
+# --- issue 6: the spiral -------------------------------------------------------------
+
+def test_transition_probabilities_match_the_planted_chain(firm):
+    params = firm["params"]["spiral"]
+    states = spiral.client_states(firm["panel"], period_end=firm["meta"]["period_end"],
+                                  churn_after_quarters=params["churn_after_quarters"])
+    estimated = markov.transition_matrix(markov.fit_chain(states))
+    planted = firm["truth"]["transition_matrix"]
+    names = planted["states"]
+    worst = max(abs(estimated.loc[a, b] - planted["matrix"][i][j])
+                for i, a in enumerate(names) if a != "churned"
+                for j, b in enumerate(names) if a in estimated.index and b in estimated.columns)
+    assert worst <= 0.05, f"a transition probability is off by {worst:.3f}"
+
+
+def test_planted_spiral_breakers_are_flagged_with_their_mistake(firm):
+    params = firm["params"]
+    states = spiral.client_states(firm["panel"], period_end=firm["meta"]["period_end"],
+                                  churn_after_quarters=params["spiral"]["churn_after_quarters"])
+    events = spiral.mistake_events(firm["panel"], states,
+                                   **spiral.mistake_thresholds(params["spiral"], params["communicator_max_quarters"]))
+    found = set(zip(events.client_id, events.mistake))
+    breakers = firm["planted"].spiral_breaker.dropna()
+    hits = [(cid, mistake) in found for cid, mistake in breakers.items()]
+    assert len(hits) >= 9 and np.mean(hits) >= 0.9, \
+        f"{sum(hits)} of {len(hits)} planted spiral-breakers flagged with their mistake"
+
+
+def test_forecast_beats_the_naive_baseline_in_the_backtest(firm):
+    params = firm["params"]
+    check = forecast.backtest(firm["panel"], holdout=params["spiral"]["backtest_quarters"], runs=500,
+                              seed=params["seed"], period_end=firm["meta"]["period_end"])
+    summary = check.summary.set_index(["level", "model"])
+    assert summary.loc[("portfolio", "markov"), "wape"] < summary.loc[("portfolio", "naive"), "wape"]
+    assert summary.loc[("client", "markov"), "wape"] < summary.loc[("client", "naive"), "wape"]
