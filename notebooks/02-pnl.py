@@ -131,10 +131,12 @@ d.show_table(model.summary().rename("value").reset_index().rename(columns={"inde
 # %%
 table = clients.sort_values("margin", ascending=False)[[
     "client_name", "abc_class", "status", "revenue", "delivery_cost", "cost_non_billable", "overhead",
-    "margin", "margin_pct", "effective_rate", "dso", "margin_last4", "ltv_projected", "ltv_total"]]
+    "margin", "margin_pct", "effective_rate", "list_rate", "rate_realisation", "dso", "margin_last4", "ltv_projected",
+    "ltv_total"]]
 d.show_table(table.rename(columns={"client_name": "client", "abc_class": "class",
                                    "cost_non_billable": "non-billable cost", "margin_pct": "margin %",
-                                   "effective_rate": "revenue per hour", "dso": "DSO, days",
+                                   "effective_rate": "revenue per hour", "list_rate": "list rate",
+                                   "rate_realisation": "share of list rate", "dso": "DSO, days",
                                    "margin_last4": "margin, last 4 quarters",
                                    "ltv_projected": "projected value", "ltv_total": "lifetime value"}),
              lang=report_lang)

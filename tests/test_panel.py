@@ -162,3 +162,15 @@ def test_panel_is_deterministic(time_only):
     first = (time_only / PANEL_FILE).read_bytes()
     build_panel(time_only)
     assert (time_only / PANEL_FILE).read_bytes() == first
+
+
+def test_list_value_needs_the_people_table(time_only):
+    build_panel(time_only)
+    assert pd.read_parquet(time_only / PANEL_FILE).list_value.isna().all()
+    write(time_only, "people", [{"person": "ann", "role": "dev", "cost_rate": 40.0, "bill_rate": 150.0},
+                                {"person": "bob", "role": "dev", "cost_rate": 40.0, "bill_rate": 100.0}])
+    build_panel(time_only)
+    panel = load(time_only)
+    # A 2025Q1: ann 10 + 2 hours at 150, bob 3 + 1.5 + 4 hours at 100; cid has no list rate
+    assert panel.loc[("A", "2025Q1"), "list_value"] == pytest.approx(12 * 150 + 8.5 * 100)
+    assert pd.isna(panel.loc[("B", "2025Q2"), "list_value"])  # nobody on it has a list rate: not measured

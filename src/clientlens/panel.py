@@ -121,6 +121,13 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: dict[str, s
     selects += [f"coalesce(time_q.hours_{w}, 0) AS hours_{w}" for w in WORK_TYPE_HOURS]
     selects += [f"{money0('value_' + w)} AS value_{w}" for w in PHASE_VALUES]
 
+    # --- list rates: what the hours would bill at the people's list rates ---------------
+    measured("people", "list_q", f"""
+        SELECT t.client_id, {_q('t.date')} AS quarter_index, sum(t.hours * p.bill_rate) AS list_value
+        FROM time_entries t JOIN people p ON p.person = t.person
+        WHERE t.date <= DATE '{end_date}' GROUP BY 1, 2""",
+             {"list_value": "round(list_q.list_value, 2)"})
+
     # --- invoices ----------------------------------------------------------------
     if "invoices" in tables:
         ctes.append(f"""inv_issued AS (

@@ -20,6 +20,7 @@ PANEL_COLUMNS: dict[str, str] = {
     "revenue_billed": "invoice amounts issued in the quarter (invoices)",
     "revenue_collected": "invoice amounts paid in the quarter (invoices)",
     "billable_value": "billable hours x bill rate (time entries)",
+    "list_value": "all hours x the person's list bill rate (people.bill_rate)",
     # time and cost (time entries)
     "hours": "all hours",
     "billable_hours": "billable hours",
@@ -96,5 +97,6 @@ for _name in ("team_score_mean", "escalations"):
 for _name in ("client_contact", "our_communicator", "communicator_role", "client_contact_changed",
               "communicator_tenure_quarters"):
     COLUMN_SOURCE[_name] = "contacts"
+COLUMN_SOURCE["list_value"] = "people"
 for _name in ("contract_value_signed", "active_contracts", "retainer_active"):
     COLUMN_SOURCE[_name] = "contracts"
