@@ -11,7 +11,7 @@
 #
 # **Reads:** `client_quarter.parquet`. **Writes:** `data/processed/spiral_positions.parquet`,
 # `spiral_mistakes.parquet`, `spiral_mistake_churn.parquet`, `spiral_chain.parquet`, `forecast_clients.parquet`,
-# `forecast_portfolio.parquet`, `forecast_backtest.parquet`.
+# `forecast_portfolio.parquet`, `forecast_backtest.parquet`, `spiral_clients.parquet`.
 
 # %% tags=["parameters"]
 processed_dir = "../data/processed"
@@ -125,5 +125,17 @@ d.show_table(scenario.portfolio, lang=report_lang, searchable=False)
 # 2000: V = (I - P/(1+d))^-1 R).
 
 # %%
-d.show_table(markov.state_clv(chain, markov.state_revenue(states, chain), discount_rate), lang=report_lang,
-             searchable=False)
+state_rev = markov.state_revenue(states, chain)
+d.show_table(markov.state_clv(chain, state_rev, discount_rate), lang=report_lang, searchable=False)
+
+# %% [markdown]
+# ## Every client on the spiral
+#
+# Where each live client stands, its expected revenue over the next four quarters (with the 80%
+# range), and the revenue the chain expects from it until it leaves, discounted.
+
+# %%
+per_client = sp.client_forecast_table(positions, future.clients,
+                                      markov.client_clv(states, chain, state_rev, yearly_discount_rate=discount_rate))
+save_table(per_client, processed_dir, "spiral_clients")
+d.show_table(per_client.drop(columns=["client_id"]), lang=report_lang)

@@ -934,3 +934,23 @@ def mistake_thresholds(spiral_params: dict, communicator_max_quarters: int) -> d
     out = {k: spiral_params[k] for k in keys if k in spiral_params}
     out["communicator_max_quarters"] = int(communicator_max_quarters)
     return out
+
+
+def client_forecast_table(positions: pd.DataFrame, client_forecast: pd.DataFrame,
+                          clv: pd.DataFrame) -> pd.DataFrame:
+    """One row per live client: spiral position, next-four-quarter forecast, chain CLV.
+
+    positions: client_positions(); client_forecast: Forecast.clients (per client and future
+    quarter); clv: markov.client_clv(). Sorted by forecast revenue, largest first.
+    """
+    ahead = (client_forecast.groupby("client_id")
+             .agg(forecast_revenue=("revenue_mean", "sum"), forecast_lo_80=("revenue_lo_80", "sum"),
+                  forecast_hi_80=("revenue_hi_80", "sum")))
+    live = positions.loc[positions["state"] != CHURNED].set_index("client_id")
+    out = live[["client_name", "current_phase", "turns_completed", "revenue_last_4q"]].join(ahead, how="inner")
+    out = out.join(clv.set_index("client_id")[["future_value"]], how="left")
+    out = out.rename(columns={"current_phase": "phase", "turns_completed": "turns completed",
+                              "revenue_last_4q": "revenue, last 4 quarters",
+                              "forecast_revenue": "forecast, next 4 quarters", "forecast_lo_80": "80% low",
+                              "forecast_hi_80": "80% high", "future_value": "value still to come (CLV)"})
+    return out.sort_values("forecast, next 4 quarters", ascending=False).reset_index()
