@@ -9,6 +9,7 @@ from scratch (identical processed data).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup

@@ -17,7 +17,7 @@ from clientlens import demo, early_warning, forecast, markov, pnl, spiral, toxic
 from clientlens.config import load_config, quarter_end
 from clientlens.ingest import run_ingest
 from clientlens.panel import build_panel
-from clientlens.processed import load_panel, load_table
+from clientlens.processed import load_panel
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from this module (a test keeps the two in step).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Canonical value types. "money" is a decimal amount in the row's currency
 # (converted to the reporting currency at ingest); "quarter" is text like 2025Q3.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 import shutil
 import sys
 import time
@@ -185,7 +184,7 @@ def run_stage(name: str) -> None:
     print(f"   {name}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
 
-def lineage_for_publication() -> "Lineage":
+def lineage_for_publication():
     from clientlens.report.publish import Lineage, git_commit, now_utc
 
     params = load_params()

@@ -21,6 +21,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from clientlens.pnl import ABC_LOSS
+from clientlens.plots.theme import TEXT_KW as _TEXT
+from clientlens.plots.theme import money_label as money
+from clientlens.plots.theme import new_figure as _figure
+from clientlens.plots.theme import plain_legend as _plain_legend
+from clientlens.plots.theme import plain_text as _plain
 try:  # the project's chart palette, when the theme module is there
     from clientlens.plots.theme import PALETTE
 except ImportError:  # pragma: no cover
@@ -31,12 +36,6 @@ __all__ = ["plot_whale_curve", "plot_waterfall", "plot_margin_scatter", "outlier
 
 BLUE, ORANGE, GREEN, RED, PURPLE, GREY = PALETTE[:6]
 ABC_COLOURS = {"A": BLUE, "B": GREEN, "C": GREY, ABC_LOSS: RED}
-_TEXT = {"usetex": False, "parse_math": False}  # names are data, never mathtext
-
-
-def _plain(text: Any) -> str:
-    """A label drawn literally: parse_math=False keeps "$" as a dollar sign, so no escaping."""
-    return "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
 
 
 def _shorten(text: Any, width: int = 28) -> str:
@@ -44,42 +43,10 @@ def _shorten(text: Any, width: int = 28) -> str:
     return s if len(s) <= width else s[: width - 1] + "…"
 
 
-def money(x: float, _pos: Any = None) -> str:
-    """1234567 -> '1.2M', -35000 -> '-35k' (axis and label format)."""
-    if x is None or not np.isfinite(x):
-        return ""
-    a = abs(x)
-    sign = "-" if x < 0 else ""
-    if a >= 1e9:
-        return f"{sign}{a / 1e9:.1f}B"
-    if a >= 1e6:
-        return f"{sign}{a / 1e6:.1f}M"
-    if a >= 1e3:
-        return f"{sign}{a / 1e3:.0f}k"
-    return f"{sign}{a:.0f}"
-
-
-def _figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:
-    with sns.axes_style("whitegrid"):
-        fig = Figure(figsize=figsize, layout="constrained")
-        ax = fig.add_subplot()
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig, ax
-
-
 def _titles(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
     ax.set_title(_plain(title), loc="left", fontweight="bold", **_TEXT)
     ax.set_xlabel(_plain(xlabel), **_TEXT)
     ax.set_ylabel(_plain(ylabel), **_TEXT)
-
-
-def _plain_legend(ax: Any, **kwargs: Any) -> None:
-    leg = ax.legend(**kwargs)
-    if leg is not None:
-        for t in leg.get_texts():
-            t.set_usetex(False)
-            t.set_parse_math(False)
 
 
 # --------------------------------------------------------------------------- whale curve

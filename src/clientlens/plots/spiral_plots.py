@@ -11,7 +11,6 @@ as "$Corp" prints exactly as written and never reaches mathtext, whatever the rc
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -20,6 +19,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from clientlens.plots.theme import TEXT_KW as _TEXT
+from clientlens.plots.theme import money_label as _money
+from clientlens.plots.theme import new_figure as _figure
+from clientlens.plots.theme import plain_legend as _legend
+from clientlens.plots.theme import plain_text as _plain
 from clientlens.spiral import CHURNED, DORMANT, MISTAKE_LABELS, MISTAKES, PHASE_LABELS, PHASES
 
 try:  # the project's chart palette, when the theme module is there
@@ -33,41 +37,10 @@ __all__ = ["transition_heatmap", "phase_mix_chart", "forecast_fan_chart", "mista
 BLUE, ORANGE, GREEN, RED, PURPLE, GREY = PALETTE[:6]
 PHASE_COLORS = {"feature": BLUE, "ux": PURPLE, "stability": ORANGE, "support": GREEN,
                 DORMANT: "#b0b4bb", CHURNED: RED, "other": GREY, "unassigned": "#d5d8dc"}
-_TEXT = {"usetex": False, "parse_math": False}  # names are data, never mathtext
-
-
-def _plain(text: Any) -> str:
-    return "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
-
-
-def _money(x: float, _pos: Any = None) -> str:
-    if x is None or not np.isfinite(x):
-        return ""
-    a, sign = abs(x), "-" if x < 0 else ""
-    for div, suf in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
-            return f"{sign}{a / div:.1f}{suf}"
-    return f"{sign}{a:.0f}"
-
-
-def _figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:
-    fig = Figure(figsize=figsize, layout="constrained")
-    ax = fig.add_subplot()
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig, ax
 
 
 def _title(ax: Any, title: str) -> None:
     ax.set_title(_plain(title), loc="left", fontweight="bold", fontsize=11, **_TEXT)
-
-
-def _legend(ax: Any, **kwargs: Any) -> None:
-    leg = ax.legend(**kwargs)
-    if leg is not None:
-        for t in leg.get_texts():
-            t.set_usetex(False)
-            t.set_parse_math(False)
 
 
 def _qlabel(i: int) -> str:

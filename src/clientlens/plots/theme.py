@@ -34,3 +34,53 @@ def _in_kernel() -> bool:
         return get_ipython() is not None and "IPKernelApp" in get_ipython().config
     except ImportError:
         return False
+
+
+# Client names are data: text is set with these keywords so "$Corp" is drawn as written,
+# never parsed as mathtext, whatever the rcParams say.
+TEXT_KW = {"usetex": False, "parse_math": False}
+
+
+def plain_text(text) -> str:
+    """A label drawn literally; None and NaN draw as nothing."""
+    import math
+
+    return "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
+
+
+def new_figure(figsize: tuple[float, float]):
+    """A pyplot-free figure and axes in the project's style (no global pyplot state)."""
+    import seaborn as sns
+    from matplotlib.figure import Figure
+
+    with sns.axes_style("whitegrid"):
+        fig = Figure(figsize=figsize, layout="constrained")
+        ax = fig.add_subplot()
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return fig, ax
+
+
+def plain_legend(ax, **kwargs) -> None:
+    """ax.legend() whose labels are never parsed as mathtext."""
+    leg = ax.legend(**kwargs)
+    if leg is not None:
+        for text in leg.get_texts():
+            text.set_usetex(False)
+            text.set_parse_math(False)
+
+
+def money_label(x: float, _pos=None) -> str:
+    """1234567 -> '1.2M', -35000 -> '-35k' (axis and label format)."""
+    import numpy as np
+
+    if x is None or not np.isfinite(x):
+        return ""
+    a, sign = abs(x), "-" if x < 0 else ""
+    if a >= 1e9:
+        return f"{sign}{a / 1e9:.1f}B"
+    if a >= 1e6:
+        return f"{sign}{a / 1e6:.1f}M"
+    if a >= 1e3:
+        return f"{sign}{a / 1e3:.0f}k"
+    return f"{sign}{a:.0f}"

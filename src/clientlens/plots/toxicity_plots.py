@@ -24,12 +24,13 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
 from clientlens.markers import MARKERS
+from clientlens.plots.theme import TEXT_KW as _TEXT
+from clientlens.plots.theme import new_figure as _figure
 from clientlens.segments import SEGMENTS, segment_params
 
 __all__ = ["safe_text", "plot_segment_map", "plot_marker_heatmap", "plot_migration_matrix",
            "clients_to_label"]
 
-_TEXT = {"usetex": False, "parse_math": False}
 
 _WORDS = {
     "en": {"map_title": "Profitability against toxicity", "x": "Margin, % of revenue",
@@ -62,15 +63,6 @@ def safe_text(text: Any, width: int | None = None) -> str:
 
 def _words(lang: str) -> dict[str, str]:
     return _WORDS["ru" if lang == "ru" else "en"]
-
-
-def _figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:
-    with sns.axes_style("whitegrid"):
-        fig = Figure(figsize=figsize, layout="constrained")
-        ax = fig.add_subplot()
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig, ax
 
 
 def clients_to_label(segments: pd.DataFrame, n: int = 8, red: float | None = None) -> pd.Index:
