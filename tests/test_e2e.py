@@ -152,3 +152,91 @@ def test_a_parameter_from_the_command_line_reruns_the_chain(project):
     assert "2025Q3" in footer.get_text() and "Происхождение данных" in footer.get_text()
     typo = make(project, "report", "PERIOD_ED=2025Q3")
     assert typo.returncode != 0 and "unknown parameter PERIOD_ED" in typo.stderr
+
+
+# --- in a real browser, as leadership opens the pages: offline, from disk --------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    import os
+
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must install Debian's chromium for the browser checks (see .ci/run)")
+        pytest.skip("Debian's chromium is not installed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-component-update"])
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, path: Path):
+    """Load a page from disk with every request off the disk refused and recorded."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
+
+    def route(r):
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            problems.append(f"outside request: {r.request.url}")
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, problems
+
+
+def test_every_page_loads_offline_without_errors(project, browser):
+    for path in pages(project):
+        page, problems = open_page(browser, path)
+        broken_images = page.evaluate(
+            "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).length")
+        page.close()
+        assert not problems, f"{path.name}: {problems}"
+        assert broken_images == 0, f"{path.name}: {broken_images} images did not decode"
+
+
+def test_every_link_resolves(project, browser):
+    for path in pages(project):
+        page, _ = open_page(browser, path)
+        hrefs = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
+        for href in hrefs:
+            if href.startswith("#"):
+                assert page.evaluate("id => !!document.getElementById(id)", href[1:]), f"{path.name}: {href}"
+            else:
+                target, _, anchor = href.partition("#")
+                assert (path.parent / target).exists(), f"{path.name} links to missing {href}"
+        page.close()
+
+
+def test_table_sorting_runs_under_the_pages_security_policy(project, browser):
+    """The one script a page runs is allowed by its policy, and sorts the client table."""
+    page, problems = open_page(browser, project / "reports" / "pnl.html")
+    table = page.locator("table.cl-sortable").last
+    table.locator("thead th").nth(0).click()
+    assert table.locator("thead th").nth(0).get_attribute("aria-sort") == "ascending"
+    names = table.locator("tbody tr td:first-child").all_inner_texts()
+    table.locator("thead th").nth(0).click()
+    reversed_names = table.locator("tbody tr td:first-child").all_inner_texts()
+    page.close()
+    assert not problems, problems
+    assert names == sorted(names, key=str.lower) and reversed_names == names[::-1]
+
+
+def test_screenshot_of_the_leadership_first_screen(project, browser):
+    page, problems = open_page(browser, project / "reports" / "leadership.html")
+    shot = project / "reports" / "leadership-first-screen.png"
+    page.screenshot(path=str(shot))
+    page.close()
+    assert shot.stat().st_size > 10_000 and not problems
