@@ -2,12 +2,8 @@
 # # Clients: the answers for leadership
 #
 # Who makes us money once every cost is counted, who is more trouble than money or about to
-# leave, what to do with each client, and what the next quarters bring. Every figure on this
-# page comes from the detailed page that computes it (P&L, toxicity, segments, spiral).
-#
-# **Reads:** `pnl_clients.parquet`, `segments.parquet`, `early_warnings.parquet`,
-# `forecast_portfolio.parquet`, `spiral_mistakes.parquet`, `spiral_mistake_churn.parquet`. **Writes:**
-# `data/processed/leadership_actions.parquet` (the ranked actions), `leadership_kpis.json`.
+# leave, what to do with each client, and what the next quarters bring. Every figure comes from
+# the detailed page that computes it (sources at the end of the page).
 
 # %% tags=["parameters"]
 processed_dir = "../data/processed"
@@ -50,13 +46,18 @@ forecast_text = (f"{d.fmt_money(head.forecast_mean, cur, report_lang)} "
                  f"({d.fmt_money(head.forecast_lo, '', report_lang)}-{d.fmt_money(head.forecast_hi, '', report_lang)})"
                  if head.forecast_mean is not None else d.fmt_money(None, cur, report_lang))
 d.show(d.kpi_html([
-    ("revenue, last 4 quarters", d.fmt_money(head.revenue_last4, cur, report_lang)),
-    ("margin after every cost, last 4 quarters", d.fmt_pct(head.margin_pct_last4, 1, report_lang)),
-    ("profit from the top 20% of clients", d.fmt_pct(head.top20_profit_share, 0, report_lang)),
-    (f"clients at risk (of {head.clients_active} active)", f"{head.clients_at_risk}"),
-    ("revenue at risk, a year", d.fmt_money(head.revenue_at_risk, cur, report_lang)),
-    (f"forecast {head.forecast_quarter or ''} ({head.forecast_level or ''}% range)", forecast_text),
+    ("revenue, last 4 quarters", d.fmt_money(head.revenue_last4, cur, report_lang), "revenue_last4"),
+    ("margin after every cost, last 4 quarters", d.fmt_pct(head.margin_pct_last4, 1, report_lang),
+     "margin_pct_last4"),
+    ("profit from the top 20% of clients", d.fmt_pct(head.top20_profit_share, 0, report_lang), "top20_profit_share"),
+    (f"clients at risk (of {head.clients_active} active)", f"{head.clients_at_risk}", "clients_at_risk"),
+    ("revenue at risk, a year", d.fmt_money(head.revenue_at_risk, cur, report_lang), "revenue_at_risk"),
+    (f"forecast {head.forecast_quarter or ''} ({head.forecast_level or ''}% range)", forecast_text, "forecast"),
 ]))
+d.show(d.figures_side_by_side_html(
+    d.figure_html(pnl_plots.plot_whale_curve(pnl.whale_curve(pnl_clients), figsize=(7, 4.2))),
+    d.figure_html(toxicity_plots.plot_segment_map(placed, map_params, lang=report_lang)),
+))
 
 # %% [markdown]
 # ## The ten most valuable actions
@@ -67,15 +68,18 @@ d.show_table(ranked[["rank", "action", "evidence", "value", "value_basis"]]
              lang=report_lang, searchable=False)
 
 # %% [markdown]
-# ## Who makes the money: the whale curve
+# ## Every client that needs an action
+#
+# Clients outside the core segment, with what to do and why. The whale curve and the segment map
+# above are drawn in full on the P&L and segments pages.
 
 # %%
-d.show_figure(pnl_plots.plot_whale_curve(pnl.whale_curve(pnl_clients)))
-
-# %% [markdown]
-# ## What to do with each client: the segment map
-
-# %%
-d.show_figure(toxicity_plots.plot_segment_map(placed, map_params, lang=report_lang))
 d.show_table(placed.loc[placed.segment != "core", ["client_name", "segment_label", "action", "why"]]
              .rename(columns={"client_name": "client", "segment_label": "segment"}), lang=report_lang)
+
+# %% [markdown]
+# ## Sources
+#
+# **Reads:** `pnl_clients.parquet`, `segments.parquet`, `early_warnings.parquet`,
+# `forecast_portfolio.parquet`, `spiral_mistakes.parquet`, `spiral_mistake_churn.parquet`. **Writes:**
+# `data/processed/leadership_actions.parquet` (the ranked actions), `leadership_kpis.json`.

@@ -240,3 +240,38 @@ def test_screenshot_of_the_leadership_first_screen(project, browser):
     page.screenshot(path=str(shot))
     page.close()
     assert shot.stat().st_size > 10_000 and not problems
+
+
+def test_every_leadership_kpi_equals_its_detailed_stage(project):
+    """The first screen's figures, read off the page, against the stage outputs they come from."""
+    import json
+
+    import pandas as pd
+
+    from clientlens import leadership, pnl
+    from clientlens.report import display as d
+
+    params = json.loads((project / "build" / "params.json").read_text())
+    lang, cur = params["report_lang"], params["reporting_currency"]
+    processed = project / "data" / "processed"
+    pnl_clients = pd.read_parquet(processed / "pnl_clients.parquet")  # the P&L stage
+    segments = pd.read_parquet(processed / "segments.parquet")  # the segments stage
+    warnings = pd.read_parquet(processed / "early_warnings.parquet")
+    forecast = pd.read_parquet(processed / "forecast_portfolio.parquet").sort_values("quarter_index")  # spiral
+    soup = BeautifulSoup((project / "reports" / "leadership.html").read_text(), "html.parser")
+    shown = {card["data-kpi"]: card.select_one(".cl-kpi-value").get_text() for card in soup.select("[data-kpi]")}
+
+    revenue = pnl_clients.revenue_last4.sum()
+    at_risk = leadership.at_risk_clients(segments, warnings)
+    first = forecast.iloc[0]
+    assert shown["revenue_last4"] == d.fmt_money(revenue, cur, lang)
+    assert shown["margin_pct_last4"] == d.fmt_pct(pnl_clients.margin_last4.sum() / revenue, 1, lang)
+    assert shown["top20_profit_share"] == d.fmt_pct(pnl.top_share(pnl_clients, 0.2)["profit_share"], 0, lang)
+    assert shown["clients_at_risk"] == str(len(at_risk))
+    assert shown["revenue_at_risk"] == d.fmt_money(at_risk.revenue.sum(), cur, lang)
+    assert shown["forecast"].startswith(d.fmt_money(first.revenue_mean, cur, lang))
+    assert d.fmt_money(first.revenue_lo_80, "", lang) in shown["forecast"]
+    # and the at-risk list is exactly the warned clients plus the risky segments
+    expected = set(warnings.client_id) | set(segments.loc[segments.segment.isin(
+        ["difficult", "toxic_unprofitable", "stale_communicator", "gone_quiet"]), "client_id"])
+    assert set(at_risk.client_id) == expected

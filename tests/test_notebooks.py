@@ -46,11 +46,12 @@ def test_parameters_cell_names_only_config_keys(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_opens_with_a_title_and_what_it_writes(path):
+def test_notebook_opens_with_a_title_and_says_what_it_writes(path):
     nb = jupytext.read(path)
     first = nb.cells[0]
     assert first.cell_type == "markdown" and first.source.startswith("# ")
-    assert "**Reads:**" in first.source or "**Writes:**" in first.source
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "**Reads:**" in markdown and "**Writes:**" in markdown
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

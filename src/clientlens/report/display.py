@@ -115,11 +115,21 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int = MAX_ROWS_D
     return "".join(parts)
 
 
-def kpi_html(items: Sequence[tuple[str, str]]) -> str:
+def kpi_html(items: Sequence[tuple[str, ...]]) -> str:
+    """KPI cards from (label, value) or (label, value, key) tuples; a key becomes data-kpi, so
+    tests can read a figure off the page and compare it with the stage that computed it."""
     e = html.escape
-    cards = "".join(f'<div class="cl-kpi"><div class="cl-kpi-value">{e(value)}</div>'
-                    f'<div class="cl-kpi-label">{e(label)}</div></div>' for label, value in items)
-    return f'<div class="cl-kpis">{cards}</div>'
+    cards = []
+    for label, value, *key in items:
+        attr = f' data-kpi="{e(key[0])}"' if key else ""
+        cards.append(f'<div class="cl-kpi"{attr}><div class="cl-kpi-value">{e(value)}</div>'
+                     f'<div class="cl-kpi-label">{e(label)}</div></div>')
+    return f'<div class="cl-kpis">{"".join(cards)}</div>'
+
+
+def figures_side_by_side_html(*fragments: str) -> str:
+    """Two or more figure_html() images in one row (one column on a phone)."""
+    return '<div class="cl-grid">' + "".join(f"<div>{f}</div>" for f in fragments) + "</div>"
 
 
 def paragraph_html(text: str, *, note: bool = False) -> str:
@@ -163,3 +173,9 @@ def show_figure(fig: Any, alt: str = "") -> None:
 
     show(figure_html(fig, alt))
     plt.close(fig)
+
+
+def download_link_html(href: str, label: str) -> str:
+    """An escaped link that downloads a file published next to the page."""
+    e = html.escape
+    return f'<p class="cl-download"><a href="{e(href)}" download>{e(label)}</a></p>'
