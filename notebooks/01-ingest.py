@@ -22,6 +22,7 @@ office_hours = {"start": "09:00", "end": "19:00"}
 work_type_rules = []
 rework_pattern = ""
 report_lang = "en"
+anonymize = False
 
 # %%
 from pathlib import Path
@@ -37,7 +38,7 @@ params = {
     "work_type_rules": work_type_rules, "rework_pattern": rework_pattern,
 }
 result = run_ingest(Path(raw_dir), Path(processed_dir), params, progress=True)
-panel_meta = build_panel(Path(processed_dir), period_end, office_hours)
+panel_meta = build_panel(Path(processed_dir), period_end, office_hours, anonymize=bool(anonymize))
 summary = result.summary
 
 # %% [markdown]
@@ -78,12 +79,16 @@ quarantine = pd.read_parquet(Path(processed_dir) / "quarantine" / "quarantine.pa
 if quarantine.empty:
     d.show(d.paragraph_html("No row was quarantined."))
 else:
-    by_reason = (quarantine.assign(reason_kind=quarantine.reason.str.replace(r"'.*", "", regex=True))
-                 .groupby(["file", "column", "reason_kind"]).size().rename("rows").reset_index()
+    # Anonymised: by reason only, since raw values and file names can carry client names.
+    keys = ["reason_kind"] if anonymize else ["file", "column", "reason_kind"]
+    kind = r"'.*| also on row.*" if anonymize else r"'.*"
+    by_reason = (quarantine.assign(reason_kind=quarantine.reason.str.replace(kind, "", regex=True).str.strip())
+                 .groupby(keys).size().rename("rows").reset_index()
                  .sort_values("rows", ascending=False))
     d.show_table(by_reason, lang=report_lang)
-    d.show(d.paragraph_html("First rows set aside:", note=True))
-    d.show_table(quarantine.head(50), lang=report_lang)
+    if not anonymize:
+        d.show(d.paragraph_html("First rows set aside:", note=True))
+        d.show_table(quarantine.head(50), lang=report_lang)
 
 # %% [markdown]
 # ## The client-quarter panel

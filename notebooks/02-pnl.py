@@ -29,6 +29,7 @@ from clientlens.plots import pnl_plots
 from clientlens.plots.theme import set_theme
 from clientlens.processed import load_panel, load_table, save_table
 from clientlens.report import display as d
+from clientlens.report.downloads import write_csv
 
 set_theme()
 panel, meta = load_panel(processed_dir)
@@ -133,10 +134,11 @@ table = clients.sort_values("margin", ascending=False)[[
     "client_name", "abc_class", "status", "revenue", "delivery_cost", "cost_non_billable", "overhead",
     "margin", "margin_pct", "effective_rate", "list_rate", "rate_realisation", "dso", "margin_last4", "ltv_projected",
     "ltv_total"]]
-d.show_table(table.rename(columns={"client_name": "client", "abc_class": "class",
-                                   "cost_non_billable": "non-billable cost", "margin_pct": "margin %",
-                                   "effective_rate": "revenue per hour", "list_rate": "list rate",
-                                   "rate_realisation": "share of list rate", "dso": "DSO, days",
-                                   "margin_last4": "margin, last 4 quarters",
-                                   "ltv_projected": "projected value", "ltv_total": "lifetime value"}),
-             lang=report_lang)
+table = table.rename(columns={"client_name": "client", "abc_class": "class",
+                              "cost_non_billable": "non-billable cost", "margin_pct": "margin %",
+                              "effective_rate": "revenue per hour", "list_rate": "list rate",
+                              "rate_realisation": "share of list rate", "dso": "DSO, days",
+                              "margin_last4": "margin, last 4 quarters",
+                              "ltv_projected": "projected value", "ltv_total": "lifetime value"})
+d.show_table(table, lang=report_lang)
+d.show(d.download_link_html(write_csv(table, processed_dir, "pnl-every-client"), "Download this table (CSV)"))

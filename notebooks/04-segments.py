@@ -37,6 +37,7 @@ from clientlens.plots import toxicity_plots
 from clientlens.plots.theme import set_theme
 from clientlens.processed import load_panel, load_table, save_table
 from clientlens.report import display as d
+from clientlens.report.downloads import write_csv
 
 set_theme()
 params = {"toxicity": toxicity, "toxicity_red": toxicity_red, "segments": segments,
@@ -69,9 +70,12 @@ d.show_table(seg.segment_summary(placed, lang=report_lang), lang=report_lang, se
 # ## Actions, client by client
 
 # %%
-d.show_table(placed[["client_name", "segment_label", "action", "why", "revenue", "margin_pct", "score"]]
-             .rename(columns={"client_name": "client", "segment_label": "segment", "margin_pct": "margin %",
-                              "revenue": "revenue, last 4 quarters", "score": "toxicity"}), lang=report_lang)
+actions_table = (placed[["client_name", "segment_label", "action", "why", "revenue", "margin_pct", "score"]]
+                 .rename(columns={"client_name": "client", "segment_label": "segment", "margin_pct": "margin %",
+                                  "revenue": "revenue, last 4 quarters", "score": "toxicity"}))
+d.show_table(actions_table, lang=report_lang)
+d.show(d.download_link_html(write_csv(actions_table, processed_dir, "actions-per-client"),
+                            "Download this table (CSV)"))
 
 # %% [markdown]
 # ## Who moved this quarter

@@ -7,11 +7,15 @@ were not supplied give NULL columns ("not measured"), never zeros.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
+import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from clientlens.config import quarter_end, quarter_of, shift_quarter
@@ -275,10 +279,85 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: dict[str, s
             + "\n".join(joins) + "\nORDER BY spine.client_id, spine.quarter_index")
 
 
-def build_panel(processed_dir: Path, period_end: str = "auto", office_hours: dict[str, str] | None = None,
-                threads: int | None = None) -> dict[str, Any]:
-    """Write client_quarter.parquet and panel_meta.json; return the meta."""
+ANONYMIZE_KEY_FILE = "anonymize.key"
+
+
+def anonymize_key(data_dir: Path) -> str:
+    """The secret behind the pseudonyms: made once, kept beside the data, never published.
+
+    A public value (the demo seed, say) would let anyone who forwards a report on hash a list
+    of likely client names and match them to the pseudonyms.
+    """
+    path = Path(data_dir) / ANONYMIZE_KEY_FILE
+    if not path.exists():
+        path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def pseudonym(client_id: Any, key: str, digits: int = 6) -> str:
+    """A stable stand-in for a client: "Client 3F7A2C", from a keyed hash of its id."""
+    digest = hmac.new(key.encode("utf-8"), str(client_id).encode("utf-8"), hashlib.sha256).hexdigest().upper()
+    return f"Client {digest[:digits]}"
+
+
+def pseudonym_map(client_ids: Iterable[Any], key: str) -> dict[str, str]:
+    """{client id: pseudonym}, distinct for distinct ids (more digits only if 6 collide)."""
+    ids = sorted({str(c) for c in client_ids if c is not None})
+    for digits in range(6, 65, 2):
+        mapping = {c: pseudonym(c, key, digits) for c in ids}
+        if len(set(mapping.values())) == len(mapping):
+            return mapping
+    raise ValueError("client ids collide under every pseudonym length")  # pragma: no cover
+
+
+def anonymize_tables(processed_dir: Path, key: str) -> dict[str, str]:
+    """Replace client_id (and client_name) by pseudonyms in every canonical table, in place.
+
+    Done once per ingest: the manifest records it, so a second call changes nothing.
+    Later stages read only these tables and the panel, so no name gets back in.
+    """
     processed_dir = Path(processed_dir)
+    manifest_path = processed_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("anonymized"):
+        return {}
+    paths = [processed_dir / f"{name}.parquet" for name in TABLES]
+    paths = [p for p in paths if p.exists() and "client_id" in pq.read_schema(p).names]
+    ids: set[str] = set()
+    for path in paths:
+        ids.update(str(v) for v in pq.read_table(path, columns=["client_id"]).column("client_id").to_pylist()
+                   if v is not None)
+    mapping = pseudonym_map(ids, key)
+    for path in paths:
+        table = pq.read_table(path)
+        ids = table.column("client_id").to_pylist()
+        for column in ("client_id", "client_name"):
+            if column not in table.column_names:
+                continue
+            index = table.column_names.index(column)
+            # a client's name becomes its id's pseudonym, so the name cannot leak through
+            values = [None if v is None else mapping[str(v)] for v in ids]
+            table = table.set_column(index, table.schema.field(index),
+                                     pa.array(values, type=table.schema.field(index).type))
+        tmp = path.with_name(path.name + ".tmp")
+        pq.write_table(table, tmp)
+        tmp.replace(path)
+    manifest["anonymized"] = True
+    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return mapping
+
+
+def build_panel(processed_dir: Path, period_end: str = "auto", office_hours: dict[str, str] | None = None,
+                threads: int | None = None, *, anonymize: bool = False, key: str | None = None) -> dict[str, Any]:
+    """Write client_quarter.parquet and panel_meta.json; return the meta.
+
+    With `anonymize`, every client id and name in the canonical tables is first replaced by
+    a stable pseudonym (see `anonymize_tables`), so every later table, chart and page shows
+    pseudonyms only. The key defaults to the secret in data/anonymize.key (anonymize_key).
+    """
+    processed_dir = Path(processed_dir)
+    if anonymize:
+        anonymize_tables(processed_dir, key or anonymize_key(processed_dir.parent))
     manifest = json.loads((processed_dir / "manifest.json").read_text(encoding="utf-8"))
     office_hours = office_hours or {"start": "09:00", "end": "19:00"}
     con = duckdb.connect()
@@ -303,6 +382,7 @@ def build_panel(processed_dir: Path, period_end: str = "auto", office_hours: dic
         "rows": arrow.num_rows,
         "clients": len(set(arrow.column("client_id").to_pylist())),
         "measured_tables": measured,
+        "anonymized": bool(anonymize),
     }
     (processed_dir / PANEL_META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n",
                                                  encoding="utf-8")

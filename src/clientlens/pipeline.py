@@ -211,7 +211,8 @@ def run_publish() -> None:
     if missing:
         raise PipelineError(f"cannot publish: stages not run yet: {', '.join(missing)}")
     params = load_params()
-    pages = build_site(EXECUTED_DIR, SITE_DIR, lineage_for_publication(), params.get("report_lang", "en"))
+    pages = build_site(EXECUTED_DIR, SITE_DIR, lineage_for_publication(), params.get("report_lang", "en"),
+                       processed_dir=PROCESSED_DIR)
     publish(SITE_DIR, REPORTS_DIR)
     print(f"published {len(pages)} pages: {REPORTS_DIR.relative_to(PROJECT_ROOT)}/index.html",
           file=sys.stderr)

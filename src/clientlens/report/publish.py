@@ -225,11 +225,22 @@ def render_index(pages: list[dict[str, str]], lineage: Lineage, lang: str) -> st
 """
 
 
-def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str) -> list[dict[str, str]]:
-    """Render every executed notebook, the index, and copies of the notebooks, into site_dir."""
+def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str,
+               processed_dir: Path | None = None) -> list[dict[str, str]]:
+    """Render every executed notebook, the index, and copies of the notebooks, into site_dir.
+
+    The CSV downloads the notebooks wrote into `processed_dir/downloads/` are copied into
+    `site_dir/downloads/`, so they are published with the pages that link to them.
+    """
     if site_dir.exists():
         shutil.rmtree(site_dir)
     (site_dir / "executed").mkdir(parents=True)
+    if processed_dir is not None:
+        downloads = sorted((Path(processed_dir) / "downloads").glob("*.csv"))
+        if downloads:
+            (site_dir / "downloads").mkdir()
+        for csv_file in downloads:
+            shutil.copy2(csv_file, site_dir / "downloads" / csv_file.name)
     pages = []
     for executed in sorted(executed_dir.glob("*.ipynb")):
         page, title, summary = render_page(executed, lineage, lang)
@@ -261,7 +272,8 @@ def publish(site_dir: Path, reports_dir: Path) -> None:
     for tmp, target in staged:
         os.replace(tmp, target)
     keep = {reports_dir / rel for rel in new_files}
-    for old in list(reports_dir.glob("*.html")) + list((reports_dir / "executed").glob("*.ipynb")):
+    for old in (list(reports_dir.glob("*.html")) + list((reports_dir / "executed").glob("*.ipynb"))
+                + list((reports_dir / "downloads").glob("*.csv"))):
         if old not in keep:
             old.unlink()
 

@@ -1,0 +1,111 @@
+"""Hostile client names never run, and anonymised reports are safe to forward.
+
+One Harvest export whose clients include `<script>alert(1)</script>` and a spreadsheet
+formula: the published pages show them as text, the CSV downloads guard them, and
+`make report ANONYMIZE=1` leaves no real client name anywhere under reports/.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+import shutil
+
+import pytest
+from bs4 import BeautifulSoup
+
+from clientlens.report.publish import STATIC_DIR
+from e2e_support import copy_project, make
+
+pytestmark = pytest.mark.e2e
+
+HARVEST_HEADER = ["Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours", "Hours Rounded",
+                  "Billable?", "Invoiced?", "Approved?", "First Name", "Last Name", "Roles", "Employee?",
+                  "Billable Rate", "Billable Amount", "Cost Rate", "Cost Amount", "Currency",
+                  "External Reference URL"]
+SCRIPT_NAME = "<script>alert(1)</script>"
+FORMULA_NAME = '=HYPERLINK("http://x","y")'
+CLIENTS = {SCRIPT_NAME: 120.0, FORMULA_NAME: 110.0, "Acme Corp": 95.0, "Beta LLC": 130.0, "Zeta SA": 35.0}
+# What would betray each client in any file, however it is escaped there.
+GIVEAWAYS = {SCRIPT_NAME: "alert(1)", FORMULA_NAME: "HYPERLINK", "Acme Corp": "Acme Corp",
+             "Beta LLC": "Beta LLC", "Zeta SA": "Zeta SA"}
+TASKS = ["Feature development", "UX design", "Bug fixing", "Support", "Client call", "Estimate"]
+
+
+def harvest_rows(n: int = 1200, seed: int = 5):
+    rng = random.Random(seed)
+    for _ in range(n):
+        client = rng.choice(sorted(CLIENTS))
+        task = rng.choice(TASKS)
+        day = dt.date(2024, 1, 2) + dt.timedelta(days=rng.randint(0, 640))
+        hours = round(rng.uniform(0.25, 8), 2)
+        billable = task not in ("Client call", "Estimate")
+        rate = CLIENTS[client]
+        yield [day.isoformat(), client, "Main", "", task, "", hours, hours, "Yes" if billable else "No", "No",
+               "Yes", "Ann", "Lee", "Developer", "Yes", rate, round(hours * rate, 2) if billable else 0.0, 55.0,
+               round(hours * 55.0, 2), "United States Dollar - USD", ""]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """(reports of a plain run, reports of an anonymised run) of the same project."""
+    root = copy_project(tmp_path_factory.mktemp("hostile"))
+    with open(root / "data" / "raw" / "harvest_detailed_time.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HARVEST_HEADER)
+        writer.writerows(harvest_rows())
+    run = make(root, "report")
+    assert run.returncode == 0, f"make report failed on hostile names:\n{run.stderr[-3000:]}"
+    plain = root.parent / "reports-plain"
+    shutil.copytree(root / "reports", plain)
+    run = make(root, "report", "ANONYMIZE=1")
+    assert run.returncode == 0, f"make report ANONYMIZE=1 failed:\n{run.stderr[-3000:]}"
+    return plain, root / "reports"
+
+
+def test_no_script_runs_and_names_show_as_text(runs):
+    plain, _ = runs
+    table_script = (STATIC_DIR / "report.js").read_text(encoding="utf-8")
+    pages = sorted(plain.glob("*.html"))
+    assert {"index.html", "pnl.html", "segments.html"} <= {p.name for p in pages}
+    for page in pages:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        scripts = soup.find_all("script")
+        assert len(scripts) <= 1, page.name
+        for script in scripts:
+            assert script.get_text().strip() == table_script.strip(), page.name
+        assert not soup.find_all(attrs={"onerror": True}) and not soup.find_all(attrs={"onload": True})
+    pnl = (plain / "pnl.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pnl
+    text = BeautifulSoup(pnl, "html.parser").get_text()
+    assert SCRIPT_NAME in text and FORMULA_NAME in text
+
+
+def test_csv_downloads_guard_formulas(runs):
+    plain, _ = runs
+    pnl = BeautifulSoup((plain / "pnl.html").read_text(encoding="utf-8"), "html.parser")
+    links = [a for a in pnl.find_all("a") if a.has_attr("download")]
+    assert [a["href"] for a in links] == ["downloads/pnl-every-client.csv"]
+    for name in ("pnl-every-client", "actions-per-client"):
+        path = plain / "downloads" / f"{name}.csv"
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf"), name
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        clients = {r["client"] for r in rows}
+        assert "'" + FORMULA_NAME in clients and FORMULA_NAME not in clients, name
+        assert SCRIPT_NAME in clients, name
+        for row in rows:
+            for value in row.values():
+                assert not value.startswith(("=", "+", "@", "\t", "\r")), (name, value)
+
+
+def test_anonymised_reports_name_no_client(runs):
+    _, anonymised = runs
+    files = [p for p in anonymised.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".csv" for p in files) and any(p.suffix == ".ipynb" for p in files)
+    for path in files:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        for name, giveaway in GIVEAWAYS.items():
+            assert giveaway not in text, f"{name!r} appears in {path.relative_to(anonymised)}"
+    pnl = BeautifulSoup((anonymised / "pnl.html").read_text(encoding="utf-8"), "html.parser").get_text()
+    assert "Client " in pnl
