@@ -50,3 +50,35 @@ def digest(path: Path) -> str:
 
 def snapshot(folder: Path, pattern: str = "*") -> dict[str, str]:
     return {str(p.relative_to(folder)): digest(p) for p in sorted(folder.rglob(pattern)) if p.is_file()}
+
+
+HARVEST_HEADER = ["Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours", "Hours Rounded",
+                  "Billable?", "Invoiced?", "Approved?", "First Name", "Last Name", "Roles", "Employee?",
+                  "Billable Rate", "Billable Amount", "Cost Rate", "Cost Amount", "Currency",
+                  "External Reference URL"]
+HARVEST_TASKS = ["Feature development", "UX design", "Bug fixing", "Support", "Client call", "Estimate"]
+HARVEST_COST_RATE = 55.0
+
+
+def write_harvest_export(path: Path, bill_rates: dict[str, float], n: int, seed: int) -> None:
+    """A Harvest detailed time report: random entries for the given clients at their bill rates,
+    every hour at one cost rate; client calls and estimates are not billable."""
+    import csv
+    import datetime as dt
+    import random
+
+    rng = random.Random(seed)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HARVEST_HEADER)
+        for _ in range(n):
+            client = rng.choice(sorted(bill_rates))
+            task = rng.choice(HARVEST_TASKS)
+            day = dt.date(2024, 1, 2) + dt.timedelta(days=rng.randint(0, 640))
+            hours = round(rng.uniform(0.25, 8), 2)
+            billable = task not in ("Client call", "Estimate")
+            rate = bill_rates[client]
+            writer.writerow([day.isoformat(), client, "Main", "", task, "", hours, hours,
+                             "Yes" if billable else "No", "No", "Yes", "Ann", "Lee", "Developer", "Yes", rate,
+                             round(hours * rate, 2) if billable else 0.0, HARVEST_COST_RATE,
+                             round(hours * HARVEST_COST_RATE, 2), "United States Dollar - USD", ""])

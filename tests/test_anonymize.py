@@ -6,7 +6,6 @@ import json
 import re
 
 import pandas as pd
-import pytest
 
 from clientlens.panel import PANEL_FILE, build_panel, pseudonym, pseudonym_map
 

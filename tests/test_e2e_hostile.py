@@ -7,53 +7,30 @@ formula: the published pages show them as text, the CSV downloads guard them, an
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import random
 import shutil
 
 import pytest
 from bs4 import BeautifulSoup
 
 from clientlens.report.publish import STATIC_DIR
-from e2e_support import copy_project, make
+from e2e_support import copy_project, make, write_harvest_export
 
 pytestmark = pytest.mark.e2e
 
-HARVEST_HEADER = ["Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours", "Hours Rounded",
-                  "Billable?", "Invoiced?", "Approved?", "First Name", "Last Name", "Roles", "Employee?",
-                  "Billable Rate", "Billable Amount", "Cost Rate", "Cost Amount", "Currency",
-                  "External Reference URL"]
 SCRIPT_NAME = "<script>alert(1)</script>"
 FORMULA_NAME = '=HYPERLINK("http://x","y")'
 CLIENTS = {SCRIPT_NAME: 120.0, FORMULA_NAME: 110.0, "Acme Corp": 95.0, "Beta LLC": 130.0, "Zeta SA": 35.0}
 # What would betray each client in any file, however it is escaped there.
 GIVEAWAYS = {SCRIPT_NAME: "alert(1)", FORMULA_NAME: "HYPERLINK", "Acme Corp": "Acme Corp",
              "Beta LLC": "Beta LLC", "Zeta SA": "Zeta SA"}
-TASKS = ["Feature development", "UX design", "Bug fixing", "Support", "Client call", "Estimate"]
 
-
-def harvest_rows(n: int = 1200, seed: int = 5):
-    rng = random.Random(seed)
-    for _ in range(n):
-        client = rng.choice(sorted(CLIENTS))
-        task = rng.choice(TASKS)
-        day = dt.date(2024, 1, 2) + dt.timedelta(days=rng.randint(0, 640))
-        hours = round(rng.uniform(0.25, 8), 2)
-        billable = task not in ("Client call", "Estimate")
-        rate = CLIENTS[client]
-        yield [day.isoformat(), client, "Main", "", task, "", hours, hours, "Yes" if billable else "No", "No",
-               "Yes", "Ann", "Lee", "Developer", "Yes", rate, round(hours * rate, 2) if billable else 0.0, 55.0,
-               round(hours * 55.0, 2), "United States Dollar - USD", ""]
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """(reports of a plain run, reports of an anonymised run) of the same project."""
     root = copy_project(tmp_path_factory.mktemp("hostile"))
-    with open(root / "data" / "raw" / "harvest_detailed_time.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(HARVEST_HEADER)
-        writer.writerows(harvest_rows())
+    write_harvest_export(root / "data" / "raw" / "harvest_detailed_time.csv", CLIENTS, n=1200, seed=5)
     run = make(root, "report")
     assert run.returncode == 0, f"make report failed on hostile names:\n{run.stderr[-3000:]}"
     plain = root.parent / "reports-plain"

@@ -5,47 +5,23 @@ export to the cent.
 """
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import random
 
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from e2e_support import copy_project, make
+from e2e_support import copy_project, make, write_harvest_export
 
 pytestmark = pytest.mark.e2e
 
-HARVEST_HEADER = ["Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours", "Hours Rounded",
-                  "Billable?", "Invoiced?", "Approved?", "First Name", "Last Name", "Roles", "Employee?",
-                  "Billable Rate", "Billable Amount", "Cost Rate", "Cost Amount", "Currency",
-                  "External Reference URL"]
 CLIENTS = {"Acme Corp": 120.0, "Beta LLC": 110.0, "Gamma GmbH": 95.0, "Delta Inc": 130.0, "Zeta SA": 35.0}
-TASKS = ["Feature development", "UX design", "Bug fixing", "Support", "Client call", "Estimate"]
 
-
-def harvest_rows(n: int = 1500, seed: int = 3):
-    rng = random.Random(seed)
-    for _ in range(n):
-        client = rng.choice(sorted(CLIENTS))
-        task = rng.choice(TASKS)
-        day = dt.date(2024, 1, 2) + dt.timedelta(days=rng.randint(0, 640))
-        hours = round(rng.uniform(0.25, 8), 2)
-        billable = task not in ("Client call", "Estimate")
-        rate = CLIENTS[client]
-        yield [day.isoformat(), client, "Main", "", task, "", hours, hours, "Yes" if billable else "No", "No",
-               "Yes", "Ann", "Lee", "Developer", "Yes", rate, round(hours * rate, 2) if billable else 0.0, 55.0,
-               round(hours * 55.0, 2), "United States Dollar - USD", ""]
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = copy_project(tmp_path_factory.mktemp("time-only"))
-    with open(root / "data" / "raw" / "harvest_detailed_time.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(HARVEST_HEADER)
-        writer.writerows(harvest_rows())
+    write_harvest_export(root / "data" / "raw" / "harvest_detailed_time.csv", CLIENTS, n=1500, seed=3)
     run = make(root, "report")
     assert run.returncode == 0, f"make report failed on a time-only input:\n{run.stderr[-3000:]}"
     return root
