@@ -7,6 +7,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from spiral_fixtures import TRUE_P
 
 from clientlens import forecast as fc
 from clientlens import markov as mk
@@ -14,13 +15,6 @@ from clientlens import spiral as sp
 
 matplotlib.use("Agg")
 
-TRUE_P = np.array([
-    [0.30, 0.45, 0.10, 0.05, 0.10],
-    [0.05, 0.25, 0.50, 0.10, 0.10],
-    [0.05, 0.05, 0.30, 0.50, 0.10],
-    [0.40, 0.05, 0.05, 0.40, 0.10],
-    [0.00, 0.00, 0.00, 0.00, 1.00],
-])
 
 
 @pytest.fixture(scope="module")
