@@ -25,7 +25,6 @@ GIVEAWAYS = {SCRIPT_NAME: "alert(1)", FORMULA_NAME: "HYPERLINK", "Acme Corp": "A
              "Beta LLC": "Beta LLC", "Zeta SA": "Zeta SA"}
 
 
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """(reports of a plain run, reports of an anonymised run) of the same project."""

@@ -17,7 +17,6 @@ pytestmark = pytest.mark.e2e
 CLIENTS = {"Acme Corp": 120.0, "Beta LLC": 110.0, "Gamma GmbH": 95.0, "Delta Inc": 130.0, "Zeta SA": 35.0}
 
 
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = copy_project(tmp_path_factory.mktemp("time-only"))
