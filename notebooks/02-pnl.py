@@ -131,7 +131,7 @@ d.show_table(model.summary().rename("value").reset_index().rename(columns={"inde
 
 # %%
 table = clients.sort_values("margin", ascending=False)[[
-    "client_name", "abc_class", "status", "revenue", "delivery_cost", "cost_non_billable", "overhead",
+    "client_id", "client_name", "abc_class", "status", "revenue", "delivery_cost", "cost_non_billable", "overhead",
     "margin", "margin_pct", "effective_rate", "list_rate", "rate_realisation", "dso", "margin_last4", "ltv_projected",
     "ltv_total"]]
 table = table.rename(columns={"client_name": "client", "abc_class": "class",

@@ -51,7 +51,7 @@ d.show(d.kpi_html([
     ("share of revenue", d.fmt_pct(red.revenue_window.sum() / max(active.revenue_window.sum(), 1e-9), 0,
                                    report_lang)),
 ]))
-d.show_table(red.sort_values("score", ascending=False)[["client_name", "score", "revenue_window", "reasons"]]
+d.show_table(red.sort_values("score", ascending=False)[["client_id", "client_name", "score", "revenue_window", "reasons"]]
              .rename(columns={"client_name": "client", "revenue_window": "revenue, last 4 quarters"}),
              lang=report_lang)
 
@@ -83,6 +83,6 @@ d.show_table(docs[["label", "definition", "unit", "source", "threshold", "baseli
 
 # %%
 d.show_table(current.sort_values("score", ascending=False)[
-    ["client_name", "score", "is_red", "n_measured", "top_marker", "reasons"]]
+    ["client_id", "client_name", "score", "is_red", "n_measured", "top_marker", "reasons"]]
     .rename(columns={"client_name": "client", "is_red": "red", "n_measured": "markers measured",
                      "top_marker": "largest marker"}), lang=report_lang)

@@ -70,7 +70,7 @@ d.show_table(seg.segment_summary(placed, lang=report_lang), lang=report_lang, se
 # ## Actions, client by client
 
 # %%
-actions_table = (placed[["client_name", "segment_label", "action", "why", "revenue", "margin_pct", "score"]]
+actions_table = (placed[["client_id", "client_name", "segment_label", "action", "why", "revenue", "margin_pct", "score"]]
                  .rename(columns={"client_name": "client", "segment_label": "segment", "margin_pct": "margin %",
                                   "revenue": "revenue, last 4 quarters", "score": "toxicity"}))
 d.show_table(actions_table, lang=report_lang)
@@ -85,7 +85,7 @@ previous = shift_quarter(period_end, -1)
 d.show_figure(toxicity_plots.plot_migration_matrix(seg.migration_matrix(history, previous, period_end,
                                                                         lang=report_lang), lang=report_lang))
 moves = seg.segment_moves(history, previous, period_end, lang=report_lang)
-d.show_table(moves[["client_name", "from_label", "to_label", "direction"]]
+d.show_table(moves[["client_id", "client_name", "from_label", "to_label", "direction"]]
              .rename(columns={"client_name": "client", "from_label": "from", "to_label": "to"}), lang=report_lang)
 
 # %% [markdown]
@@ -95,7 +95,7 @@ d.show_table(moves[["client_name", "from_label", "to_label", "direction"]]
 # the client's side, ranked by the revenue at risk (the last four quarters' revenue).
 
 # %%
-d.show_table(warnings[["rank", "client_name", "revenue_at_risk", "signals", "reasons"]]
+d.show_table(warnings[["rank", "client_id", "client_name", "revenue_at_risk", "signals", "reasons"]]
              .rename(columns={"client_name": "client", "revenue_at_risk": "revenue at risk"}), lang=report_lang)
 
 # %% [markdown]

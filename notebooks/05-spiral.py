@@ -81,7 +81,7 @@ d.show_figure(spiral_plots.transition_heatmap(chain))
 # %%
 d.show_figure(spiral_plots.mistakes_bar_chart(sp.mistake_counts(mistakes)))
 detected = mistakes.loc[mistakes.status == "detected"].sort_values(["mistake", "client_name"])
-d.show_table(detected[["client_name", "label", "quarters", "evidence"]]
+d.show_table(detected[["client_id", "client_name", "label", "quarters", "evidence"]]
              .rename(columns={"client_name": "client", "label": "mistake"}), lang=report_lang)
 d.show(d.paragraph_html("What each mistake costs: quarterly churn of the clients who made it against those "
                         "who did not, in this firm's own history.", note=True))
@@ -138,4 +138,4 @@ d.show_table(markov.state_clv(chain, state_rev, discount_rate), lang=report_lang
 per_client = sp.client_forecast_table(positions, future.clients,
                                       markov.client_clv(states, chain, state_rev, yearly_discount_rate=discount_rate))
 save_table(per_client, processed_dir, "spiral_clients")
-d.show_table(per_client.drop(columns=["client_id"]), lang=report_lang)
+d.show_table(per_client, lang=report_lang)

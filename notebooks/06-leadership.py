@@ -3,7 +3,7 @@
 #
 # Who makes us money once every cost is counted, who is more trouble than money or about to
 # leave, what to do with each client, and what the next quarters bring. Every figure comes from
-# the detailed page that computes it (sources at the end of the page).
+# the page that computes it; every client name opens the client's card.
 
 # %% tags=["parameters"]
 processed_dir = "../data/processed"
@@ -14,7 +14,7 @@ communicator_max_quarters = 8
 report_lang = "en"
 
 # %%
-from clientlens import actions, leadership, pnl
+from clientlens import actions, cards, leadership, pnl
 from clientlens.plots import pnl_plots, toxicity_plots
 from clientlens.plots.theme import set_theme
 from clientlens.processed import load_table, save_table
@@ -32,31 +32,37 @@ mistakes = load_table(processed_dir, "spiral_mistakes")
 churn = load_table(processed_dir, "spiral_mistake_churn")
 head = leadership.headline(pnl_clients, placed, warnings, forecast)
 revenue_by_client = pnl_clients.set_index("client_id")["revenue_last4"]
-ranked = actions.top_actions([
+proposed = actions.every_action([
     actions.segment_actions(placed, segments["profitable_margin_pct"], report_lang),
     actions.warning_actions(warnings, report_lang),
     actions.spiral_actions(mistakes, revenue_by_client, churn.set_index("mistake")["uplift"], report_lang)
     if mistakes is not None else None,
-], n=10)
+])
+ranked = actions.top_actions([proposed], n=10)
+risk = leadership.risk_breakdown(leadership.at_risk_clients(placed, warnings), report_lang)
+save_table(proposed, processed_dir, "client_actions")
 save_table(ranked, processed_dir, "leadership_actions")
 leadership.save_headline(head, processed_dir)
 
 # %%
-forecast_text = (f"{d.fmt_money(head.forecast_mean, cur, report_lang)} "
-                 f"({d.fmt_money(head.forecast_lo, '', report_lang)}-{d.fmt_money(head.forecast_hi, '', report_lang)})"
+forecast_text = (f"{d.fmt_money_short(head.forecast_mean, cur, report_lang)} "
+                 f"({d.fmt_money_short(head.forecast_lo, '', report_lang)}–"
+                 f"{d.fmt_money_short(head.forecast_hi, '', report_lang)})"
                  if head.forecast_mean is not None else d.fmt_money(None, cur, report_lang))
 d.show(d.kpi_html([
-    ("revenue, last 4 quarters", d.fmt_money(head.revenue_last4, cur, report_lang), "revenue_last4"),
+    ("revenue, last 4 quarters", d.fmt_money_short(head.revenue_last4, cur, report_lang), "revenue_last4"),
     ("margin after every cost, last 4 quarters", d.fmt_pct(head.margin_pct_last4, 1, report_lang),
      "margin_pct_last4"),
     ("profit from the top 20% of clients", d.fmt_pct(head.top20_profit_share, 0, report_lang), "top20_profit_share"),
-    (f"clients at risk (of {head.clients_active} active)", f"{head.clients_at_risk}", "clients_at_risk"),
-    ("revenue at risk, a year", d.fmt_money(head.revenue_at_risk, cur, report_lang), "revenue_at_risk"),
-    (f"forecast {head.forecast_quarter or ''} ({head.forecast_level or ''}% range)", forecast_text, "forecast"),
+    (f"clients at risk, of {head.clients_active} active", f"{head.clients_at_risk}", "clients_at_risk"),
+    ("revenue at risk, a year", d.fmt_money_short(head.revenue_at_risk, cur, report_lang), "revenue_at_risk"),
+    (f"forecast {head.forecast_quarter or ''}, {head.forecast_level or ''}% range", forecast_text, "forecast"),
 ]))
+d.show(d.paragraph_html(leadership.risk_sentence(risk, cur, report_lang), note=True))
 d.show(d.figures_side_by_side_html(
-    d.figure_html(pnl_plots.plot_whale_curve(pnl.whale_curve(pnl_clients), figsize=(7, 4.2))),
-    d.figure_html(toxicity_plots.plot_segment_map(placed, map_params, lang=report_lang)),
+    d.figure_html(pnl_plots.plot_whale_curve(pnl.whale_curve(pnl_clients), figsize=(7, 3.7))),
+    d.figure_html(toxicity_plots.plot_segment_map(placed, map_params, lang=report_lang, figsize=(7.6, 4.6))),
+    compact=True,
 ))
 
 # %% [markdown]
@@ -65,7 +71,7 @@ d.show(d.figures_side_by_side_html(
 # %%
 d.show_table(ranked[["rank", "action", "evidence", "value", "value_basis"]]
              .rename(columns={"value": f"at stake, {cur}", "value_basis": "what is at stake"}),
-             lang=report_lang, searchable=False)
+             lang=report_lang, searchable=False, links={"action": cards.action_links(ranked)})
 
 # %% [markdown]
 # ## Every client that needs an action
@@ -74,7 +80,7 @@ d.show_table(ranked[["rank", "action", "evidence", "value", "value_basis"]]
 # above are drawn in full on the P&L and segments pages.
 
 # %%
-d.show_table(placed.loc[placed.segment != "core", ["client_name", "segment_label", "action", "why"]]
+d.show_table(placed.loc[placed.segment != "core", ["client_id", "client_name", "segment_label", "action", "why"]]
              .rename(columns={"client_name": "client", "segment_label": "segment"}), lang=report_lang)
 
 # %% [markdown]
@@ -82,4 +88,5 @@ d.show_table(placed.loc[placed.segment != "core", ["client_name", "segment_label
 #
 # **Reads:** `pnl_clients.parquet`, `segments.parquet`, `early_warnings.parquet`,
 # `forecast_portfolio.parquet`, `spiral_mistakes.parquet`, `spiral_mistake_churn.parquet`. **Writes:**
-# `data/processed/leadership_actions.parquet` (the ranked actions), `leadership_kpis.json`.
+# `data/processed/client_actions.parquet` (every action proposed, for the client cards),
+# `leadership_actions.parquet` (the ten most valuable), `leadership_kpis.json`.

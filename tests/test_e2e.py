@@ -45,6 +45,11 @@ def pages(project: Path) -> list[Path]:
     return sorted((project / "reports").glob("*.html"))
 
 
+def every_page(project: Path) -> list[Path]:
+    """The pages and every client card."""
+    return pages(project) + sorted((project / "reports" / "clients").glob("*.html"))
+
+
 def test_empty_raw_builds_the_demo_company_and_says_so(project):
     log = (project / "first-run.log").read_text()
     assert "data/raw/ is empty: building the demo company" in log
@@ -59,10 +64,72 @@ def test_every_stage_is_published(project):
     assert executed == set(stage_names(project))
 
 
-def test_index_links_every_page(project):
+def test_index_links_every_page_leadership_first(project):
     soup = BeautifulSoup((project / "reports" / "index.html").read_text(), "html.parser")
-    links = {a["href"] for a in soup.select(".cl-index-list a")}
-    assert links == {p.name for p in pages(project)} - {"index.html"}
+    links = [a["href"] for a in soup.select(".cl-index-list a")]
+    assert set(links) == {p.name for p in pages(project)} - {"index.html"}
+    assert links[0] == "leadership.html"
+
+
+def test_every_client_has_a_card_linked_from_every_table_that_names_it(project):
+    """Each table with a client column links every name to that client's card, and the card
+    is the client's: its title is the name the table shows."""
+    import pandas as pd
+
+    from clientlens.cards import card_slug
+
+    clients = pd.read_parquet(project / "data" / "processed" / "pnl_clients.parquet")
+    cards = {p.stem for p in (project / "reports" / "clients").glob("*.html")}
+    assert cards == {card_slug(c) for c in clients.client_id}
+    titles = {}
+    checked = 0
+    for page in pages(project):
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for table in soup.select("main table.cl-sortable"):
+            headers = [th.get_text(strip=True) for th in table.select("thead th")]
+            if "client" not in headers:
+                continue
+            column = headers.index("client")
+            for row in table.select("tbody tr"):
+                cell = row.find_all("td")[column]
+                link = cell.find("a")
+                assert link is not None, f"{page.name}: {cell.get_text()} is not linked to its card"
+                target = page.parent / link["href"]
+                if target not in titles:
+                    titles[target] = BeautifulSoup(target.read_text(), "html.parser").h1.get_text()
+                assert titles[target] == cell.get_text(), f"{page.name}: {link['href']}"
+                checked += 1
+    assert checked >= len(clients), "every client should be named (and linked) in some table"
+
+
+def test_client_cards_tie_back_to_the_stages(project):
+    """A card's figures are the P&L stage's, and a planted loss-maker's card shows its loss."""
+    import json
+
+    import pandas as pd
+
+    from clientlens.cards import card_href
+    from clientlens.report import display as d
+
+    params = json.loads((project / "build" / "params.json").read_text())
+    lang, cur = params["report_lang"], params["reporting_currency"]
+    processed = project / "data" / "processed"
+    clients = pd.read_parquet(processed / "pnl_clients.parquet").set_index("client_id")
+    quarters = pd.read_parquet(processed / "pnl_quarters.parquet")
+    truth = json.loads((project / "data" / "demo_truth.json").read_text())["clients"]
+    loss_makers = [c for c, t in truth.items() if t["loss_making"] and c in clients.index]
+    assert loss_makers, "the demo plants loss-making clients"
+    for cid, row in clients.iterrows():
+        soup = BeautifulSoup((project / "reports" / card_href(cid)).read_text(), "html.parser")
+        kpis = [k.get_text(" ", strip=True) for k in soup.select(".cl-kpi-value")]
+        assert kpis[0] == d.fmt_money(row.revenue_last4, cur, lang)
+        assert kpis[2] == d.fmt_pct(row.margin_pct, 0, lang)
+        last = quarters.loc[quarters.client_id == cid].sort_values("quarter_index").iloc[-1]
+        trend = soup.select_one("#pnl table tbody tr:last-child").find_all("td")
+        assert trend[0].get_text() == last.quarter
+        assert trend[1].get_text() == d._cell(last.revenue, lang)[0]
+        if cid in loss_makers:
+            assert kpis[2].startswith("-"), f"{cid}: planted loss-maker shows margin {kpis[2]}"
 
 
 @pytest.mark.parametrize("check", ["no_code", "offline", "lineage"])
@@ -198,7 +265,7 @@ def open_page(browser, path: Path):
 
 
 def test_every_page_loads_offline_without_errors(project, browser):
-    for path in pages(project):
+    for path in every_page(project):
         page, problems = open_page(browser, path)
         broken_images = page.evaluate(
             "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).length")
@@ -208,7 +275,7 @@ def test_every_page_loads_offline_without_errors(project, browser):
 
 
 def test_every_link_resolves(project, browser):
-    for path in pages(project):
+    for path in every_page(project):
         page, _ = open_page(browser, path)
         hrefs = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
         for href in hrefs:
@@ -264,14 +331,83 @@ def test_every_leadership_kpi_equals_its_detailed_stage(project):
     revenue = pnl_clients.revenue_last4.sum()
     at_risk = leadership.at_risk_clients(segments, warnings)
     first = forecast.iloc[0]
-    assert shown["revenue_last4"] == d.fmt_money(revenue, cur, lang)
+    assert shown["revenue_last4"] == d.fmt_money_short(revenue, cur, lang)
     assert shown["margin_pct_last4"] == d.fmt_pct(pnl_clients.margin_last4.sum() / revenue, 1, lang)
     assert shown["top20_profit_share"] == d.fmt_pct(pnl.top_share(pnl_clients, 0.2)["profit_share"], 0, lang)
     assert shown["clients_at_risk"] == str(len(at_risk))
-    assert shown["revenue_at_risk"] == d.fmt_money(at_risk.revenue.sum(), cur, lang)
-    assert shown["forecast"].startswith(d.fmt_money(first.revenue_mean, cur, lang))
-    assert d.fmt_money(first.revenue_lo_80, "", lang) in shown["forecast"]
+    assert shown["revenue_at_risk"] == d.fmt_money_short(at_risk.revenue.sum(), cur, lang)
+    assert shown["forecast"].startswith(d.fmt_money_short(first.revenue_mean, cur, lang))
+    assert d.fmt_money_short(first.revenue_lo_80, "", lang) in shown["forecast"]
+    # the breakdown under the figures: each kind's clients, adding up to the headline
+    kpis = json.loads((processed / "leadership_kpis.json").read_text())
+    by_kind = kpis["at_risk_by_kind"]
+    assert sum(k["clients"] for k in by_kind.values()) == len(at_risk)
+    assert abs(sum(k["revenue"] for k in by_kind.values()) - at_risk.revenue.sum()) < 0.01
+    assert by_kind.get("warning", {}).get("clients", 0) == len(warnings)
+    sentence = soup.find(string=re.compile("clients at risk, by the most urgent")).strip()
+    for kind, figures in by_kind.items():
+        assert f"{figures['clients']} {leadership.RISK_PHRASES[kind].split(' ', 1)[1].split(' (')[0]}" in sentence
     # and the at-risk list is exactly the warned clients plus the risky segments
     expected = set(warnings.client_id) | set(segments.loc[segments.segment.isin(
         ["difficult", "toxic_unprofitable", "stale_communicator", "gone_quiet"]), "client_id"])
     assert set(at_risk.client_id) == expected
+
+
+A4_WIDTH_PX, A4_HEIGHT_PX = 688, 1016  # 210 x 297 mm less 14 mm margins, at 96 px per inch
+
+
+def test_leadership_page_prints_to_a4(project, browser):
+    """Printed, each section starts a new page and no chart, card or row is cut: each fits the
+    printable area whole and asks not to be split."""
+    page, problems = open_page(browser, project / "reports" / "leadership.html")
+    page.set_viewport_size({"width": A4_WIDTH_PX, "height": A4_HEIGHT_PX})
+    page.emulate_media(media="print")
+    layout = page.evaluate("""() => {
+        const style = e => getComputedStyle(e);
+        const boxes = Array.from(document.querySelectorAll("main img, main svg, .cl-kpi, main tr"))
+            .filter(e => e.getBoundingClientRect().height > 0)
+            .map(e => ({tag: e.tagName, w: e.getBoundingClientRect().width, h: e.getBoundingClientRect().height,
+                        avoid: style(e).breakInside}));
+        const sections = Array.from(document.querySelectorAll("main h2")).filter(h => !h.closest("footer"))
+            .map(h => style(h).breakBefore);
+        return {boxes, sections, scroll: document.documentElement.scrollWidth};
+    }""")
+    pdf = page.pdf(format="A4", print_background=True)
+    page.close()
+    assert not problems, problems
+    assert layout["scroll"] <= A4_WIDTH_PX + 1, "the printed page is wider than A4"
+    assert layout["sections"] and set(layout["sections"]) == {"page"}
+    for box in layout["boxes"]:
+        assert box["w"] <= A4_WIDTH_PX + 1 and box["h"] <= A4_HEIGHT_PX, box
+        assert box["avoid"] == "avoid", box
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") > len(layout["sections"])
+
+
+def test_long_tables_page_and_filter_under_the_pages_policy(browser, tmp_path):
+    """A table longer than a page shows 50 rows with a pager; the filter searches every row."""
+    import pandas as pd
+
+    from clientlens.report import display as d
+    from clientlens.report.publish import STATIC_DIR, content_security_policy
+
+    script = (STATIC_DIR / "report.js").read_text(encoding="utf-8")
+    table = d.table_html(pd.DataFrame({"client": [f"Client {i:03d}" for i in range(130)],
+                                       "revenue": [float(i) for i in range(130)]}), max_rows=None)
+    page_file = tmp_path / "paged.html"
+    page_file.write_text(f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv='
+                         f'"Content-Security-Policy" content="{content_security_policy(script)}"><style>'
+                         f'{(STATIC_DIR / "report.css").read_text()}</style></head><body>{table}'
+                         f'<script>{script}</script></body></html>')
+    page, problems = open_page(browser, page_file)
+    visible = "() => Array.from(document.querySelectorAll('tbody tr')).filter(r => r.offsetParent).map(r => r.cells[0].textContent)"
+    first = page.evaluate(visible)
+    label = page.locator(".cl-pager span").inner_text()
+    page.locator(".cl-pager button").nth(1).click()
+    second = page.evaluate(visible)
+    page.fill("input.cl-filter", "Client 12")
+    found = page.evaluate(visible)
+    page.close()
+    assert not problems, problems
+    assert first == [f"Client {i:03d}" for i in range(50)] and label == "Rows 1\u201350 of 130"
+    assert second == [f"Client {i:03d}" for i in range(50, 100)]
+    assert found == [f"Client {i:03d}" for i in range(120, 130)]

@@ -124,6 +124,16 @@ def spiral_actions(mistakes: pd.DataFrame, revenue_by_client: pd.Series, churn_u
     return pd.DataFrame(rows, columns=ACTION_COLUMNS[1:])
 
 
+def every_action(candidates: list[pd.DataFrame | None]) -> pd.DataFrame:
+    """Every action proposed for any client, most valuable first (ties by client and kind)."""
+    frames = [c for c in candidates if c is not None and len(c)]
+    if not frames:
+        return pd.DataFrame(columns=ACTION_COLUMNS[1:])
+    every = pd.concat(frames, ignore_index=True)
+    return (every.sort_values(["value", "client_id", "kind"], ascending=[False, True, True], kind="mergesort")
+            .reset_index(drop=True)[ACTION_COLUMNS[1:]])
+
+
 def top_actions(candidates: list[pd.DataFrame], n: int = 10) -> pd.DataFrame:
     """The n most valuable actions, at most one per client (its most valuable)."""
     frames = [c for c in candidates if c is not None and len(c)]

@@ -23,6 +23,7 @@ class Headline:
     clients_active: int
     clients_at_risk: int
     revenue_at_risk: float
+    at_risk_by_kind: dict[str, dict[str, float]]
     forecast_quarter: str | None
     forecast_mean: float | None
     forecast_lo: float | None
@@ -33,18 +34,53 @@ class Headline:
         return dict(self.__dict__)
 
 
-def at_risk_clients(segments: pd.DataFrame, warnings: pd.DataFrame, red_segments=("difficult",
-                    "toxic_unprofitable", "stale_communicator", "gone_quiet")) -> pd.DataFrame:
+# The kinds of risk, most urgent first; a client with several is counted under the first.
+RISK_KINDS = ("warning", "gone_quiet", "stale_communicator", "difficult", "toxic_unprofitable")
+RISK_KIND_WORDS = {"warning": "early warning: may leave"}
+RISK_PHRASES = {
+    "warning": "{n} show early signs of leaving ({money})",
+    "gone_quiet": "{n} have gone quiet ({money})",
+    "stale_communicator": "{n} need their communicator rotated ({money})",
+    "difficult": "{n} are profitable but difficult ({money})",
+    "toxic_unprofitable": "{n} are toxic and unprofitable ({money})",
+}
+
+
+def risk_kind_label(kind: str, lang: str = "en") -> str:
+    from clientlens.report.i18n import tr
+    from clientlens.segments import segment_label
+
+    return tr(RISK_KIND_WORDS[kind], lang) if kind in RISK_KIND_WORDS else segment_label(kind, lang)
+
+
+def at_risk_clients(segments: pd.DataFrame, warnings: pd.DataFrame,
+                    red_segments: tuple[str, ...] = RISK_KINDS[1:]) -> pd.DataFrame:
     """Clients at risk: an early warning firing, or a segment that puts the relationship at risk.
 
-    One row per client with the revenue at risk (its last four quarters' revenue).
+    One row per client: its revenue at risk (the larger of its segment's and its warning's
+    four-quarter revenue) and its kind of risk, the most urgent of RISK_KINDS that applies.
     """
-    flagged = segments.loc[segments["segment"].isin(red_segments), ["client_id", "client_name", "revenue"]]
-    warned = warnings[["client_id", "client_name", "revenue_at_risk"]].rename(columns={"revenue_at_risk": "revenue"})
+    flagged = (segments.loc[segments["segment"].isin(red_segments), ["client_id", "client_name", "revenue", "segment"]]
+               .rename(columns={"segment": "kind"}))
+    warned = (warnings[["client_id", "client_name", "revenue_at_risk"]]
+              .rename(columns={"revenue_at_risk": "revenue"}).assign(kind="warning"))
     both = pd.concat([flagged, warned], ignore_index=True)
-    both["revenue"] = both["revenue"].fillna(0.0)
-    return (both.sort_values("revenue", ascending=False, kind="mergesort")
-            .drop_duplicates("client_id").reset_index(drop=True))
+    both["revenue"] = both["revenue"].astype(float).fillna(0.0)
+    both["priority"] = both["kind"].map({k: i for i, k in enumerate(RISK_KINDS)}).fillna(len(RISK_KINDS))
+    first = both.sort_values(["client_id", "priority"], kind="mergesort").drop_duplicates("client_id")
+    first = first.set_index("client_id")
+    out = first[["client_name", "kind"]].join(both.groupby("client_id")["revenue"].max()).reset_index()
+    return (out[["client_id", "client_name", "revenue", "kind"]]
+            .sort_values(["revenue", "client_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True))
+
+
+def risk_breakdown(risk: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Clients and revenue at risk by kind, in RISK_KINDS order; kinds with no client left out.
+    The rows add up to the headline figures: each client is counted once."""
+    g = risk.groupby("kind").agg(clients=("client_id", "size"), revenue=("revenue", "sum"))
+    g = g.reindex([k for k in RISK_KINDS if k in g.index])
+    g.insert(0, "label", [risk_kind_label(k, lang) for k in g.index])
+    return g.rename_axis("kind").reset_index()
 
 
 def headline(pnl_clients: pd.DataFrame, segments: pd.DataFrame, warnings: pd.DataFrame,
@@ -67,6 +103,8 @@ def headline(pnl_clients: pd.DataFrame, segments: pd.DataFrame, warnings: pd.Dat
         clients_active=int(len(live)),
         clients_at_risk=int(len(risk)),
         revenue_at_risk=float(risk["revenue"].sum()),
+        at_risk_by_kind={r.kind: {"clients": int(r.clients), "revenue": float(r.revenue)}
+                         for r in risk_breakdown(risk).itertuples(index=False)},
         forecast_quarter=fq, forecast_mean=fmean, forecast_lo=flo, forecast_hi=fhi,
         forecast_level=level if fq else None,
     )
@@ -79,3 +117,16 @@ def save_headline(head: Headline, processed_dir) -> None:
 
     (Path(processed_dir) / "leadership_kpis.json").write_text(
         json.dumps(head.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def risk_sentence(breakdown: pd.DataFrame, currency: str, lang: str = "en") -> str:
+    """The at-risk headline broken down by kind, in words: "Of the 53 clients at risk, 24 show
+    early signs of leaving (4.3M USD), ..." (revenue over the last four quarters)."""
+    from clientlens.report.display import fmt_money_short
+    from clientlens.report.i18n import tr
+
+    total = int(breakdown["clients"].sum())
+    parts = [tr(RISK_PHRASES[r.kind], lang, n=int(r.clients), money=fmt_money_short(r.revenue, currency, lang))
+             for r in breakdown.itertuples(index=False)]
+    return tr("Of the {total} clients at risk, by the most urgent risk of each: {parts}.", lang,
+              total=total, parts="; ".join(parts))

@@ -109,7 +109,7 @@ def _label_points(ax: Any, xs: np.ndarray, ys: np.ndarray, names: list[str],
 
 def plot_segment_map(segments: pd.DataFrame, params: Mapping[str, Any] | None = None,
                      label_top: int = 8, lang: str = "en", title: str | None = None,
-                     include_endings: bool = False) -> Figure:
+                     include_endings: bool = False, figsize: tuple[float, float] = (10, 6.2)) -> Figure:
     """The segment map: margin % (x) against toxicity score (y), sized by revenue, coloured
     by segment, with the cut-offs drawn when `params` is given.
 
@@ -123,7 +123,7 @@ def plot_segment_map(segments: pd.DataFrame, params: Mapping[str, Any] | None = 
     df = df.loc[np.isfinite(pd.to_numeric(df["margin_pct"], errors="coerce"))
                 & np.isfinite(pd.to_numeric(df["score"], errors="coerce"))]
     n = len(df)
-    fig, ax = _figure((10, 6.2))
+    fig, ax = _figure(figsize)
     x = df["margin_pct"].astype(float).clip(-1.0, 1.0)
     y = df["score"].astype(float)
     rev = pd.to_numeric(df["revenue"], errors="coerce").fillna(0).clip(lower=0)
@@ -154,14 +154,17 @@ def plot_segment_map(segments: pd.DataFrame, params: Mapping[str, Any] | None = 
     _label_points(ax, x[chosen].to_numpy(), y[chosen].to_numpy(),
                   [safe_text(df.at[i, "client_name"], 28) for i in chosen])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_title(safe_text(title or w["map_title"]), loc="left", fontweight="bold", **_TEXT)
+    # The note sits under the title, left-aligned, so the two never collide on a narrow figure.
+    ax.set_title(safe_text(title or w["map_title"]), loc="left", fontweight="bold", pad=16, **_TEXT)
     ax.set_xlabel(safe_text(w["x"]), **_TEXT)
     ax.set_ylabel(safe_text(w["y"]), **_TEXT)
     note = w["size"] + ("; " + w["clipped"] if ((df["margin_pct"].abs() > 1).any()) else "")
-    ax.text(1.0, 1.01, safe_text(note), transform=ax.transAxes, ha="right", va="bottom",
+    ax.text(0.0, 1.01, safe_text(note), transform=ax.transAxes, ha="left", va="bottom",
             fontsize=8, color="#555", **_TEXT)
     if handles:
-        leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.12),
+        # Below the x label whatever the figure's height: about 0.6 inch under the axes.
+        drop = 0.6 / (0.72 * fig.get_figheight())
+        leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -drop),
                         ncol=min(len(handles), 3), frameon=False, fontsize=9)
         for t in leg.get_texts():
             t.set_parse_math(False)

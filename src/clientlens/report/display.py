@@ -36,6 +36,19 @@ def fmt_money(value: Any, currency: str = "", lang: str = "en", digits: int = 0)
     return f"{text} {currency}".strip()
 
 
+def fmt_money_short(value: Any, currency: str = "", lang: str = "en") -> str:
+    """34631811 -> "34.6M USD" ("34,6 млн USD"): a headline figure, read at a glance."""
+    if _is_missing(value):
+        return t("not_measured", lang)
+    a, sign = abs(value), "-" if value < 0 else ""
+    for size, en, ru in ((1e9, "B", " млрд"), (1e6, "M", " млн"), (1e3, "k", " тыс.")):
+        if a >= size:
+            digits = 1 if a < 100 * size else 0
+            number = fmt_number(a / size, digits, lang)
+            return f"{sign}{number}{ru if lang == 'ru' else en} {currency}".strip()
+    return fmt_money(value, currency, lang)
+
+
 def fmt_number(value: Any, digits: int = 1, lang: str = "en", suffix: str = "") -> str:
     if _is_missing(value):
         return t("not_measured", lang)
@@ -71,26 +84,46 @@ def _cell(value: Any, lang: str) -> tuple[str, str]:
     return str(value), str(value)
 
 
-def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int = MAX_ROWS_DEFAULT,
-               links: dict[str, dict[str, str]] | None = None, caption: str = "",
-               searchable: bool | None = None) -> str:
-    """An escaped, sortable HTML table; long ones get a filter box and a scroll area.
+CLIENT_NAME_COLUMNS = ("client_name", "client")
 
-    `links` maps a column to {cell value: href} so a client name can link to its card.
-    Only the first `max_rows` rows are shown, and the table says how many it holds.
+
+def client_card_links(df: pd.DataFrame, prefix: str = "clients/") -> tuple[pd.DataFrame, dict[int, list[str]]]:
+    """A table that carries `client_id` next to a client name column shows the name as a link
+    to the client's card, and not the id: (the table without client_id, {column: hrefs})."""
+    from clientlens.cards import card_href
+
+    name = next((c for c in CLIENT_NAME_COLUMNS if c in df.columns), None)
+    if "client_id" not in df.columns or name is None:
+        return df, {}
+    hrefs = [None if _is_missing(cid) else card_href(cid, prefix) for cid in df["client_id"]]
+    shown = df.drop(columns=["client_id"])
+    return shown, {list(shown.columns).index(name): hrefs}
+
+
+def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int | None = MAX_ROWS_DEFAULT,
+               links: dict[str, dict[str, str]] | None = None, caption: str = "",
+               searchable: bool | None = None, page_size: int = 50) -> str:
+    """An escaped, sortable HTML table; long ones get a filter box and pages of `page_size` rows.
+
+    A client name links to the client's card when the table carries `client_id` (the id column
+    itself is not shown). `links` maps a column to {cell value: href} for any other link.
+    Only the first `max_rows` rows are shown (all with None), and the table says how many it holds.
     """
     e = html.escape
     links = links or {}
-    shown = df.head(max_rows)
+    df, card_links = client_card_links(df)
+    shown = df if max_rows is None else df.head(max_rows)
     searchable = len(df) > 15 if searchable is None else searchable
     head = "".join(f"<th scope=\"col\">{e(str(c))}</th>" for c in shown.columns)
     body = []
-    for row in shown.itertuples(index=False):
+    for number, row in enumerate(shown.itertuples(index=False)):
         cells = []
-        for col, value in zip(shown.columns, row):
+        for position, (col, value) in enumerate(zip(shown.columns, row)):
             text, key = _cell(value, lang)
             inner = e(text)
             href = links.get(col, {}).get(value) if not _is_missing(value) else None
+            if position in card_links:
+                href = card_links[position][number]
             if href:
                 inner = f'<a href="{e(href)}">{inner}</a>'
             classes = ["cl-not-measured"] if _is_missing(value) else []
@@ -105,9 +138,10 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int = MAX_ROWS_D
     if searchable:
         parts.append(f'<div class="cl-table-tools"><input class="cl-filter" type="search" '
                      f'placeholder="{e(t("filter", lang))}" aria-label="{e(t("filter", lang))}"></div>')
-    parts.append('<div class="cl-table-wrap"><table class="cl-sortable"><thead><tr>' + head
+    paged = f' data-page-size="{int(page_size)}"' if len(shown) > page_size else ""
+    parts.append(f'<div class="cl-table-wrap"><table class="cl-sortable"{paged}><thead><tr>' + head
                  + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
-    if len(df) > max_rows:
+    if max_rows is not None and len(df) > max_rows:
         note = (f"Showing {max_rows:,} of {len(df):,} rows; the full table is in the CSV download."
                 if lang == "en" else f"Показано {max_rows:,} из {len(df):,} строк; полная таблица — в CSV.")
         parts.append(f'<p class="cl-note">{e(note)}</p>')
@@ -115,21 +149,27 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int = MAX_ROWS_D
     return "".join(parts)
 
 
-def kpi_html(items: Sequence[tuple[str, ...]]) -> str:
-    """KPI cards from (label, value) or (label, value, key) tuples; a key becomes data-kpi, so
-    tests can read a figure off the page and compare it with the stage that computed it."""
+def kpi_html(items: Sequence[tuple]) -> str:
+    """KPI cards from (label, value), (label, value, key) or (label, value, key, lines) tuples.
+    A key becomes data-kpi, so tests can read a figure off the page and compare it with the
+    stage that computed it; lines are a small breakdown printed under the label."""
     e = html.escape
     cards = []
-    for label, value, *key in items:
-        attr = f' data-kpi="{e(key[0])}"' if key else ""
+    for label, value, *rest in items:
+        key = rest[0] if rest else None
+        lines = rest[1] if len(rest) > 1 else []
+        attr = f' data-kpi="{e(key)}"' if key else ""
+        split = ("<div class=\"cl-risk-split\">" + "<br>".join(e(line) for line in lines) + "</div>") if lines else ""
         cards.append(f'<div class="cl-kpi"{attr}><div class="cl-kpi-value">{e(value)}</div>'
-                     f'<div class="cl-kpi-label">{e(label)}</div></div>')
+                     f'<div class="cl-kpi-label">{e(label)}</div>{split}</div>')
     return f'<div class="cl-kpis">{"".join(cards)}</div>'
 
 
-def figures_side_by_side_html(*fragments: str) -> str:
-    """Two or more figure_html() images in one row (one column on a phone)."""
-    return '<div class="cl-grid">' + "".join(f"<div>{f}</div>" for f in fragments) + "</div>"
+def figures_side_by_side_html(*fragments: str, compact: bool = False) -> str:
+    """Two or more figure_html() images in one row (one column on a phone); `compact` keeps
+    them short enough to share a first screen with the figures above and the list below."""
+    klass = "cl-grid cl-grid-compact" if compact else "cl-grid"
+    return f'<div class="{klass}">' + "".join(f"<div>{f}</div>" for f in fragments) + "</div>"
 
 
 def paragraph_html(text: str, *, note: bool = False) -> str:

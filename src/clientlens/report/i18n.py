@@ -45,3 +45,8 @@ TEXT: dict[str, dict[str, str]] = {
 
 def t(key: str, lang: str = "en") -> str:
     return TEXT.get(lang, TEXT["en"]).get(key) or TEXT["en"][key]
+
+
+def tr(text: str, lang: str = "en", **values) -> str:
+    """English source text in the report's language, `{name}` placeholders filled after lookup."""
+    return text.format(**values) if values else text

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import nbformat
 
@@ -64,7 +64,9 @@ def content_security_policy(script: str) -> str:
             f"script-src 'sha256-{script_hash(script)}'; base-uri 'none'; form-action 'none'")
 
 
-def lineage_html(lineage: Lineage, lang: str) -> str:
+def lineage_html(lineage: Lineage, lang: str, full: bool = True) -> str:
+    """The lineage footer; `full=False` leaves out the parameters and the input files
+    (a client card links to the index, whose footer has them)."""
     e = html.escape
     rows = [
         (t("data_as_of", lang), lineage.data_as_of or t("unknown", lang)),
@@ -75,6 +77,8 @@ def lineage_html(lineage: Lineage, lang: str) -> str:
     out = [f'<footer class="cl-lineage" id="lineage"><h2>{e(t("lineage", lang))}</h2><table>']
     out += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows]
     out.append("</table>")
+    if not full:
+        return "\n".join(out) + "</footer>"
     out.append(f"<details><summary>{e(t('parameters', lang))}</summary><pre>"
                f"{e(json.dumps(lineage.params, indent=2, ensure_ascii=False, sort_keys=True, default=str))}"
                "</pre></details>")
@@ -225,6 +229,28 @@ def render_index(pages: list[dict[str, str]], lineage: Lineage, lang: str) -> st
 """
 
 
+LEADERSHIP_STAGE = "leadership"
+
+
+def ordered_for_readers(executed: Iterable[Path]) -> list[Path]:
+    """Chain order, but the leadership page first: it is the one page most readers open."""
+    return sorted(executed, key=lambda p: (re.sub(r"^\d+-", "", p.stem) != LEADERSHIP_STAGE, p.name))
+
+
+def write_client_cards(processed_dir: Path, site_dir: Path, lineage: Lineage, lang: str) -> int:
+    """reports/clients/<slug>.html: a card per client of the P&L stage (none before it ran)."""
+    from clientlens.cards import client_cards, load_card_tables
+    from clientlens.report.cards import write_cards
+
+    tables = load_card_tables(processed_dir)
+    if tables.get("pnl_clients") is None:
+        return 0
+    css = (STATIC_DIR / "report.css").read_text(encoding="utf-8")
+    currency = str(lineage.params.get("reporting_currency", ""))
+    return write_cards(client_cards(tables, lang), site_dir, lang, currency, css,
+                       lineage_html(lineage, lang, full=False))
+
+
 def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str,
                processed_dir: Path | None = None) -> list[dict[str, str]]:
     """Render every executed notebook, the index, and copies of the notebooks, into site_dir.
@@ -242,12 +268,14 @@ def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str,
         for csv_file in downloads:
             shutil.copy2(csv_file, site_dir / "downloads" / csv_file.name)
     pages = []
-    for executed in sorted(executed_dir.glob("*.ipynb")):
+    for executed in ordered_for_readers(executed_dir.glob("*.ipynb")):
         page, title, summary = render_page(executed, lineage, lang)
         name = re.sub(r"^\d+-", "", executed.stem) + ".html"
         (site_dir / name).write_text(page, encoding="utf-8")
         shutil.copy2(executed, site_dir / "executed" / executed.name)
         pages.append({"file": name, "title": title, "summary": summary, "notebook": executed.name})
+    if processed_dir is not None:
+        write_client_cards(Path(processed_dir), site_dir, lineage, lang)
     (site_dir / "index.html").write_text(render_index(pages, lineage, lang), encoding="utf-8")
     (site_dir / "pages.json").write_text(json.dumps(pages, indent=2, ensure_ascii=False), encoding="utf-8")
     return pages
@@ -273,7 +301,7 @@ def publish(site_dir: Path, reports_dir: Path) -> None:
         os.replace(tmp, target)
     keep = {reports_dir / rel for rel in new_files}
     for old in (list(reports_dir.glob("*.html")) + list((reports_dir / "executed").glob("*.ipynb"))
-                + list((reports_dir / "downloads").glob("*.csv"))):
+                + list((reports_dir / "downloads").glob("*.csv")) + list((reports_dir / "clients").glob("*.html"))):
         if old not in keep:
             old.unlink()
 

@@ -1,6 +1,11 @@
-// Sorting and filtering for tables marked cl-sortable. The only script a page runs:
+// Sorting, filtering and paging for tables marked cl-sortable. The only script a page runs:
 // its hash is the one the page's Content-Security-Policy allows.
 (function () {
+  var russian = (document.documentElement.lang || "").indexOf("ru") === 0;
+  var WORDS = russian
+    ? { previous: "\u2039 Назад", next: "Вперёд \u203a", rows: "Строки {a}\u2013{b} из {n}", none: "Ничего не найдено" }
+    : { previous: "\u2039 Previous", next: "Next \u203a", rows: "Rows {a}\u2013{b} of {n}", none: "No matching rows" };
+
   function cellValue(row, index) {
     var cell = row.children[index];
     if (!cell) { return ""; }
@@ -8,34 +13,85 @@
     var number = parseFloat(text.replace(/[\s\u00a0\u202f]/g, "").replace(/[^0-9.,\-]/g, "").replace(",", "."));
     return isNaN(number) || /[a-zA-Z\u0400-\u04FF]{2,}/.test(text) ? text.toLowerCase() : number;
   }
-  function sortBy(table, index, header) {
+
+  function setUp(table) {
     var body = table.tBodies[0];
-    var ascending = header.getAttribute("aria-sort") !== "ascending";
-    var rows = Array.prototype.slice.call(body.rows);
-    rows.sort(function (a, b) {
-      var x = cellValue(a, index), y = cellValue(b, index);
-      if (x === y) { return 0; }
-      return (x > y ? 1 : -1) * (ascending ? 1 : -1);
-    });
-    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) { th.removeAttribute("aria-sort"); });
-    header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-    rows.forEach(function (row) { body.appendChild(row); });
-  }
-  document.querySelectorAll("table.cl-sortable").forEach(function (table) {
-    if (!table.tHead || !table.tBodies.length) { return; }
+    var pageSize = parseInt(table.getAttribute("data-page-size") || "0", 10);
+    var block = table.closest(".cl-table-block");
+    var input = block ? block.querySelector("input.cl-filter") : null;
+    var page = 0;
+    var pager = null, label = null, previous = null, next = null;
+
+    function matching() {
+      return Array.prototype.filter.call(body.rows, function (row) {
+        return !row.classList.contains("cl-filtered-out");
+      });
+    }
+    function showPage() {
+      if (!pageSize) { return; }
+      var rows = matching();
+      var pages = Math.max(1, Math.ceil(rows.length / pageSize));
+      page = Math.min(Math.max(page, 0), pages - 1);
+      Array.prototype.forEach.call(body.rows, function (row) { row.classList.add("cl-off-page"); });
+      rows.slice(page * pageSize, (page + 1) * pageSize).forEach(function (row) {
+        row.classList.remove("cl-off-page");
+      });
+      label.textContent = rows.length ? WORDS.rows.replace("{a}", page * pageSize + 1)
+        .replace("{b}", Math.min(rows.length, (page + 1) * pageSize)).replace("{n}", rows.length) : WORDS.none;
+      previous.disabled = page === 0;
+      next.disabled = page >= pages - 1;
+    }
+    if (pageSize && body.rows.length > pageSize) {
+      pager = document.createElement("div");
+      pager.className = "cl-pager";
+      previous = document.createElement("button");
+      previous.type = "button";
+      previous.textContent = WORDS.previous;
+      next = document.createElement("button");
+      next.type = "button";
+      next.textContent = WORDS.next;
+      label = document.createElement("span");
+      pager.appendChild(previous);
+      pager.appendChild(label);
+      pager.appendChild(next);
+      previous.addEventListener("click", function () { page -= 1; showPage(); });
+      next.addEventListener("click", function () { page += 1; showPage(); });
+      table.parentNode.parentNode.insertBefore(pager, table.parentNode.nextSibling);
+    } else {
+      pageSize = 0;
+    }
+
     var headers = table.tHead.rows[table.tHead.rows.length - 1].cells;
     Array.prototype.forEach.call(headers, function (th, index) {
-      th.addEventListener("click", function () { sortBy(table, index, th); });
+      th.addEventListener("click", function () {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = cellValue(a, index), y = cellValue(b, index);
+          if (x === y) { return 0; }
+          return (x > y ? 1 : -1) * (ascending ? 1 : -1);
+        });
+        Array.prototype.forEach.call(headers, function (other) { other.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        rows.forEach(function (row) { body.appendChild(row); });
+        page = 0;
+        showPage();
+      });
     });
-    var tools = table.closest(".cl-table-block");
-    var input = tools ? tools.querySelector("input.cl-filter") : null;
     if (input) {
       input.addEventListener("input", function () {
         var needle = input.value.trim().toLowerCase();
-        Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
-          row.style.display = !needle || row.textContent.toLowerCase().indexOf(needle) >= 0 ? "" : "none";
+        Array.prototype.forEach.call(body.rows, function (row) {
+          row.classList.toggle("cl-filtered-out", !!needle && row.textContent.toLowerCase().indexOf(needle) < 0);
         });
+        page = 0;
+        showPage();
       });
     }
+    showPage();
+  }
+
+  document.querySelectorAll("table.cl-sortable").forEach(function (table) {
+    if (table.tHead && table.tBodies.length) { setUp(table); }
   });
 })();

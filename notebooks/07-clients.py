@@ -1,0 +1,48 @@
+# %% [markdown]
+# # Clients: a card for each
+#
+# Every client on one line, the largest first: segment, revenue and margin, toxicity, where the
+# client is on the quarterly spiral, what the next four quarters should bring, and the most
+# valuable action proposed. Each name opens the client's card: the P&L by quarter, the toxicity
+# markers with their reasons, any early warning, the spiral phase and mistakes, the forecast, and
+# every action proposed for the client.
+#
+# **Reads:** `pnl_clients.parquet`, `pnl_quarters.parquet`, `segments.parquet`,
+# `toxicity_clients.parquet`, `early_warnings.parquet`, `spiral_positions.parquet`,
+# `spiral_mistakes.parquet`, `spiral_clients.parquet`, `forecast_clients.parquet`,
+# `client_actions.parquet`. **Writes:** `data/processed/client_directory.parquet`; the cards
+# themselves are published as `reports/clients/<client>.html`.
+
+# %% tags=["parameters"]
+processed_dir = "../data/processed"
+reporting_currency = "USD"
+report_lang = "en"
+
+# %%
+from clientlens import cards
+from clientlens.processed import save_table
+from clientlens.report import display as d
+
+cur = reporting_currency
+tables = cards.load_card_tables(processed_dir)
+directory = cards.client_directory(tables, report_lang)
+save_table(directory, processed_dir, "client_directory")
+live = directory.loc[directory["status"] == "active"]
+d.show(d.kpi_html([
+    ("clients", f"{len(directory):,}"),
+    ("active now", f"{len(live):,}"),
+    ("revenue, last 4 quarters", d.fmt_money_short(directory["revenue_last4"].sum(), cur, report_lang)),
+]))
+
+# %% [markdown]
+# ## Every client
+#
+# Search by name, segment or action; click a column to sort. Margin is over the whole
+# relationship, after every cost; toxicity is the 0-100 score of the toxicity page.
+
+# %%
+d.show_table(directory.assign(margin_pct=100 * directory["margin_pct"]).rename(columns={
+    "client_name": "client", "segment_label": "segment", "revenue_last4": f"revenue, last 4 quarters, {cur}",
+    "margin_pct": "margin, %", "score": "toxicity", "phase": "spiral phase",
+    "forecast_next4": f"forecast, next 4 quarters, {cur}", "action": "most valuable action"}),
+    lang=report_lang, max_rows=None, searchable=True)

@@ -1,0 +1,140 @@
+"""Client cards: one per client, gathered from the stage tables, safe to open and to forward."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+
+from clientlens import cards
+from clientlens.report import cards as card_pages
+from clientlens.report import display as d
+
+
+def stage_tables(name_of_second: str = "Beta LLC") -> dict[str, pd.DataFrame | None]:
+    """Two clients as the stages would write them: A loses money and is warned; B is fine."""
+    clients = pd.DataFrame({
+        "client_id": ["A1", "B/2"], "client_name": ["Alpha Corp", name_of_second], "status": ["active", "active"],
+        "exited": [False, False], "first_quarter": ["2025Q1", "2025Q3"], "last_active_quarter": ["2025Q4"] * 2,
+        "tenure_quarters": [4, 2], "revenue": [1000.0, 5000.0], "margin": [-300.0, 2000.0],
+        "margin_pct": [-0.3, 0.4], "revenue_last4": [1000.0, 5000.0], "margin_last4": [-300.0, 2000.0],
+        "effective_rate": [50.0, 100.0], "non_billable_share": [0.2, 0.1], "is_loss_making": [True, False]})
+    quarters = pd.DataFrame({
+        "client_id": ["A1"] * 4 + ["B/2"] * 2,
+        "quarter": ["2025Q2", "2025Q1", "2025Q3", "2025Q4", "2025Q3", "2025Q4"],
+        "revenue": [300.0, 200.0, 250.0, 250.0, 2500.0, 2500.0],
+        "total_cost": [350.0, 300.0, 300.0, 350.0, 1500.0, 1500.0]})
+    quarters["margin"] = quarters.revenue - quarters.total_cost
+    quarters["margin_pct"] = quarters.margin / quarters.revenue
+    segments = pd.DataFrame({"client_id": ["A1", "B/2"], "segment": ["toxic_unprofitable", "core"],
+                             "segment_label": ["Toxic and unprofitable", "Core"],
+                             "action": ["Part ways gracefully", "Grow and protect"],
+                             "why": ["margin -30%", "margin 40%"], "score": [55.0, 5.0]})
+    warnings = pd.DataFrame({"client_id": ["A1"], "revenue_at_risk": [1000.0], "n_signals": [2],
+                             "signals": ["Falling orders, Falling NPS"], "reasons": ["orders down 60%"],
+                             "first_fired": ["2025Q4"]})
+    proposed = pd.DataFrame({"client_id": ["A1", "A1"], "client_name": ["Alpha Corp"] * 2,
+                             "kind": ["warning", "part"],
+                             "action": ["Meet the decision maker at Alpha Corp", "Part ways with Alpha Corp"],
+                             "evidence": ["orders down 60%", "margin -30%"], "value": [1000.0, 300.0],
+                             "value_basis": ["revenue at risk", "loss avoided"]})
+    return {"pnl_clients": clients, "pnl_quarters": quarters, "segments": segments, "toxicity_clients": None,
+            "early_warnings": warnings, "spiral_positions": None, "spiral_mistakes": None, "spiral_clients": None,
+            "forecast_clients": None, "client_actions": proposed}
+
+
+def test_card_file_names_are_safe_and_distinct():
+    assert cards.card_slug("C00042") == "C00042"
+    odd = ["ACME/EU", "a b", "../etc", "<script>", "ACME\\EU"]
+    slugs = [cards.card_slug(o) for o in odd]
+    assert len(set(slugs)) == len(odd)
+    assert all(s.startswith("c-") and s.replace("-", "").isalnum() for s in slugs)
+    assert cards.card_href("B/2") == f"clients/{cards.card_slug('B/2')}.html"
+
+
+def test_a_card_gathers_each_stage_for_its_client():
+    by_id = {c.client_id: c for c in cards.client_cards(stage_tables())}
+    assert set(by_id) == {"A1", "B/2"}
+    a = by_id["A1"]
+    assert a.summary["margin_last4"] == -300.0 and a.summary["segment_label"] == "Toxic and unprofitable"
+    assert [r["quarter"] for r in a.trend] == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+    assert sum(r["revenue"] for r in a.trend) == 1000.0  # ties back to the P&L stage
+    assert a.warning["reasons"] == "orders down 60%"
+    assert [x["value"] for x in a.actions] == [1000.0, 300.0]  # most valuable first
+    assert by_id["B/2"].warning is None and by_id["B/2"].actions == []
+
+
+def test_a_card_says_not_measured_for_a_stage_without_data():
+    card = next(c for c in cards.client_cards(stage_tables()) if c.client_id == "A1")
+    page = BeautifulSoup(card_pages.render_card(card, "en", "USD"), "html.parser")
+    assert "not measured" in page.select_one("#markers").get_text()
+    assert "not measured" in page.select_one("#spiral").get_text()
+    assert "not measured" in page.select_one("#forecast").get_text()
+    assert "orders down 60%" in page.select_one("#warning").get_text()
+    # the most valuable action heads the card
+    assert page.select_one(".cl-callout strong").get_text() == "Meet the decision maker at Alpha Corp"
+
+
+def test_card_escapes_the_client_name_and_runs_nothing():
+    hostile = "<script>alert(1)</script>"
+    card = next(c for c in cards.client_cards(stage_tables(hostile)) if c.client_id == "B/2")
+    text = card_pages.render_card(card, "en", "USD")
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    soup = BeautifulSoup(text, "html.parser")
+    assert soup.h1.get_text() == hostile
+    policy = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+
+
+def test_loss_quarters_are_drawn_red_and_the_trend_is_scaled_to_fit():
+    trend = [{"quarter": "2025Q1", "revenue": 100.0, "total_cost": 150.0},
+             {"quarter": "2025Q2", "revenue": 200.0, "total_cost": 120.0}]
+    svg = BeautifulSoup(card_pages.trend_svg(trend), "html.parser")
+    bars = svg.find_all("rect")
+    assert [b["fill"] for b in bars] == [card_pages.LOSS_COLOUR, card_pages.REVENUE_COLOUR]
+    assert float(bars[1]["height"]) == pytest.approx(2 * float(bars[0]["height"]), rel=0.01)
+    assert card_pages.trend_svg([]) == ""
+
+
+def test_write_cards_writes_one_page_per_client(tmp_path):
+    written = card_pages.write_cards(cards.client_cards(stage_tables()), tmp_path, "en", "USD", "", "")
+    assert written == 2
+    assert sorted(p.name for p in (tmp_path / "clients").iterdir()) == sorted(
+        f"{cards.card_slug(c)}.html" for c in ("A1", "B/2"))
+
+
+def test_directory_lists_every_client_largest_first_with_its_best_action():
+    directory = cards.client_directory(stage_tables())
+    assert list(directory.client_id) == ["B/2", "A1"]
+    assert directory.set_index("client_id").at["A1", "action"] == "Meet the decision maker at Alpha Corp"
+    assert directory.set_index("client_id").at["B/2", "action"] == "Grow and protect"
+    assert math.isnan(directory.set_index("client_id").at["A1", "forecast_next4"])  # not measured, not 0
+
+
+def test_tables_link_client_names_to_cards_and_hide_the_id():
+    frame = pd.DataFrame({"client_id": ["A1", "B/2"], "client": ["Alpha Corp", "<b>Beta</b>"], "x": [1, 2]})
+    soup = BeautifulSoup(d.table_html(frame), "html.parser")
+    assert [th.get_text() for th in soup.select("th")] == ["client", "x"]
+    links = soup.select("tbody a")
+    assert [a["href"] for a in links] == [cards.card_href("A1"), cards.card_href("B/2")]
+    assert links[1].get_text() == "<b>Beta</b>"  # escaped, shown as text
+    # without client_id nothing is linked
+    assert not BeautifulSoup(d.table_html(frame.drop(columns="client_id")), "html.parser").select("a")
+
+
+def test_long_tables_are_paged_and_can_show_every_row():
+    frame = pd.DataFrame({"client": [f"c{i}" for i in range(120)]})
+    soup = BeautifulSoup(d.table_html(frame, max_rows=None), "html.parser")
+    assert len(soup.select("tbody tr")) == 120
+    assert soup.select_one("table")["data-page-size"] == "50"
+    assert not BeautifulSoup(d.table_html(frame.head(20)), "html.parser").select_one("table").has_attr(
+        "data-page-size")
+
+
+@pytest.mark.parametrize("value,lang,expected", [
+    (34_631_811, "en", "34.6M USD"), (34_631_811, "ru", "34,6 млн USD"), (164_043.75, "en", "164k USD"),
+    (-2_300_000, "en", "-2.3M USD"), (950, "en", "950 USD"), (None, "en", "not measured"),
+    (1_234_000_000, "en", "1.2B USD")])
+def test_headline_money_is_short(value, lang, expected):
+    assert d.fmt_money_short(value, "USD", lang) == expected
