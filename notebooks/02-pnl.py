@@ -140,5 +140,5 @@ table = table.rename(columns={"client_name": "client", "abc_class": "class",
                               "rate_realisation": "share of list rate", "dso": "DSO, days",
                               "margin_last4": "margin, last 4 quarters",
                               "ltv_projected": "projected value", "ltv_total": "lifetime value"})
-d.show_table(table, lang=report_lang)
+d.show_table(table, lang=report_lang, max_rows=None)
 d.show(d.download_link_html(write_csv(table, processed_dir, "pnl-every-client"), "Download this table (CSV)"))

@@ -19,6 +19,7 @@ from clientlens.plots import pnl_plots, toxicity_plots
 from clientlens.plots.theme import set_theme
 from clientlens.processed import load_table, save_table
 from clientlens.report import display as d
+from clientlens.report.downloads import write_csv
 
 set_theme()
 cur = reporting_currency
@@ -76,12 +77,17 @@ d.show_table(ranked[["rank", "action", "evidence", "value", "value_basis"]]
 # %% [markdown]
 # ## Every client that needs an action
 #
-# Clients outside the core segment, with what to do and why. The whale curve and the segment map
-# above are drawn in full on the P&L and segments pages.
+# Clients outside the core segment, with what to do and why, the largest first (relationships that
+# have ended come last). The whale curve and the segment map above are drawn in full on the P&L
+# and segments pages.
 
 # %%
-d.show_table(placed.loc[placed.segment != "core", ["client_id", "client_name", "segment_label", "action", "why"]]
-             .rename(columns={"client_name": "client", "segment_label": "segment"}), lang=report_lang)
+needs_action = placed.loc[placed.segment != "core"].sort_values(["revenue", "client_id"], ascending=[False, True])
+d.show_table(needs_action[["client_id", "client_name", "segment_label", "action", "why", "revenue"]]
+             .rename(columns={"client_name": "client", "segment_label": "segment",
+                              "revenue": f"revenue, last 4 quarters, {cur}"}), lang=report_lang)
+d.show(d.download_link_html(write_csv(needs_action[["client_name", "segment_label", "action", "why", "revenue"]],
+                                      processed_dir, "clients-needing-action"), "Download this list (CSV)"))
 
 # %% [markdown]
 # ## Sources

@@ -139,11 +139,12 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int | None = MAX
         parts.append(f'<div class="cl-table-tools"><input class="cl-filter" type="search" '
                      f'placeholder="{e(t("filter", lang))}" aria-label="{e(t("filter", lang))}"></div>')
     paged = f' data-page-size="{int(page_size)}"' if len(shown) > page_size else ""
-    parts.append(f'<div class="cl-table-wrap"><table class="cl-sortable"{paged}><thead><tr>' + head
+    wrap = "cl-table-wrap cl-table-scroll" if len(shown) > 15 else "cl-table-wrap"
+    parts.append(f'<div class="{wrap}"><table class="cl-sortable"{paged}><thead><tr>' + head
                  + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
     if max_rows is not None and len(df) > max_rows:
-        note = (f"Showing {max_rows:,} of {len(df):,} rows; the full table is in the CSV download."
-                if lang == "en" else f"Показано {max_rows:,} из {len(df):,} строк; полная таблица — в CSV.")
+        note = (f"Showing the first {max_rows:,} of {len(df):,} rows; every client is on the Clients page."
+                if lang == "en" else f"Показаны первые {max_rows:,} из {len(df):,} строк; все клиенты — на странице «Клиенты».")
         parts.append(f'<p class="cl-note">{e(note)}</p>')
     parts.append("</div>")
     return "".join(parts)
