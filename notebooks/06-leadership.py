@@ -19,6 +19,7 @@ from clientlens.plots import pnl_plots, toxicity_plots
 from clientlens.plots.theme import set_theme
 from clientlens.processed import load_table, save_table
 from clientlens.report import display as d
+from clientlens.report.i18n import tr
 
 set_theme()
 cur = reporting_currency
@@ -50,12 +51,14 @@ d.show(d.kpi_html([
     ("margin after every cost, last 4 quarters", d.fmt_pct(head.margin_pct_last4, 1, report_lang),
      "margin_pct_last4"),
     ("profit from the top 20% of clients", d.fmt_pct(head.top20_profit_share, 0, report_lang), "top20_profit_share"),
-    (f"clients at risk (of {head.clients_active} active)", f"{head.clients_at_risk}", "clients_at_risk"),
+    (tr("clients at risk (of {active} active)", report_lang, active=head.clients_active), f"{head.clients_at_risk}",
+     "clients_at_risk"),
     ("revenue at risk, a year", d.fmt_money(head.revenue_at_risk, cur, report_lang), "revenue_at_risk"),
-    (f"forecast {head.forecast_quarter or ''} ({head.forecast_level or ''}% range)", forecast_text, "forecast"),
-]))
+    (tr("forecast {quarter} ({level}% range)", report_lang, quarter=head.forecast_quarter or "",
+        level=head.forecast_level or ""), forecast_text, "forecast"),
+], lang=report_lang))
 d.show(d.figures_side_by_side_html(
-    d.figure_html(pnl_plots.plot_whale_curve(pnl.whale_curve(pnl_clients), figsize=(7, 4.2))),
+    d.figure_html(pnl_plots.plot_whale_curve(pnl.whale_curve(pnl_clients), figsize=(7, 4.2), lang=report_lang)),
     d.figure_html(toxicity_plots.plot_segment_map(placed, map_params, lang=report_lang)),
 ))
 
@@ -64,7 +67,8 @@ d.show(d.figures_side_by_side_html(
 
 # %%
 d.show_table(ranked[["rank", "action", "evidence", "value", "value_basis"]]
-             .rename(columns={"value": f"at stake, {cur}", "value_basis": "what is at stake"}),
+             .rename(columns={"value": tr("at stake, {currency}", report_lang, currency=cur),
+                              "value_basis": "what is at stake"}),
              lang=report_lang, searchable=False)
 
 # %% [markdown]

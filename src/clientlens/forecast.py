@@ -27,11 +27,13 @@ from clientlens.markov import (
     state_revenue,
     transition_matrix,
 )
+from clientlens.report.i18n import tr
 from clientlens.spiral import (
     CHURNED,
     DORMANT,
     MISTAKE_LABELS,
     MISTAKES,
+    PHASE_LABELS,
     _quarter_index,
     _revenue,
     client_states,
@@ -451,7 +453,8 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str = "no_stabilisation
                            states: pd.DataFrame | None = None, by_client: pd.DataFrame | None = None,
                            horizon: int = 4, runs: int = 2000, seed: int = 42, level: float = 0.8,
                            churn_after_quarters: int = 2, revenue_col: str = "revenue",
-                           prior: float = 0.5, mistake_params: Mapping | None = None) -> Scenario:
+                           prior: float = 0.5, mistake_params: Mapping | None = None,
+                           lang: str = "en") -> Scenario:
     """Portfolio revenue for the next `horizon` quarters if `mistake` were avoided from now on.
 
     Assumption (returned as `assumption`): (1) the flow is rerouted for everyone: a sequence mistake's
@@ -512,13 +515,7 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str = "no_stabilisation
     moves = "; ".join(f"{f} -> {'/'.join(src)} becomes {f} -> {t}" for f, (src, t) in reroute.items()
                       if f in names) or "none (not a sequence mistake)"
     label = MISTAKE_LABELS[mistake]
-    churn_note = (f"clients who made it churn {hz['with']:.1%} a quarter after it vs {hz['without']:.1%} "
-                  f"for those who did not; in the scenario they churn at {hz['without']:.1%}"
-                  if reduce else "no excess churn observed for clients who made it: churn unchanged")
-    causal = (" The observed churn difference is taken as caused by the mistake (an upper bound: these "
-              "clients may differ in other ways)." if reduce else "")
-    assumption = (f"Scenario '{label}' avoided from {quarter_label(end + 1)} on. Rerouted moves: {moves}. "
-                  f"Churn: {churn_note}.{causal} New clients are not forecast.")
+    assumption = _scenario_assumption(lang, tr(label, lang), quarter_label(end + 1), reroute, names, hz, reduce)
     params = pd.DataFrame([
         ("mistake", mistake, label),
         ("clients_detected", hz["clients_with"], "clients who made the mistake"),
@@ -533,6 +530,27 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str = "no_stabilisation
          f"scenario minus baseline over {horizon} quarters"),
     ], columns=["name", "value", "note"])
     return Scenario(port, params, assumption)
+
+
+def _scenario_assumption(lang: str, label: str, start: str, reroute: Mapping, names: Sequence[str],
+                         hz: Mapping[str, Any], reduce: bool) -> str:
+    """The scenario's assumptions in words, in `lang`."""
+    def phase(state: str) -> str:
+        return tr(PHASE_LABELS.get(state, state), lang)
+
+    def pct(x: float) -> str:
+        return f"{x:.1%}".replace(".", ",") if lang == "ru" else f"{x:.1%}"
+
+    moves = "; ".join(tr("{phase} -> {before} becomes {phase} -> {after}", lang, phase=phase(f),
+                         before="/".join(phase(s) for s in src), after=phase(t))
+                      for f, (src, t) in reroute.items() if f in names) or tr("none (not a sequence mistake)", lang)
+    churn = (tr("clients who made it churn {with_} a quarter after it vs {without} for those who did not; in the "
+                "scenario they churn at {without}. The observed churn difference is taken as caused by the mistake "
+                "(an upper bound: these clients may differ in other ways).", lang,
+                with_=pct(hz["with"]), without=pct(hz["without"]))
+             if reduce else tr("no excess churn observed for clients who made it: churn unchanged.", lang))
+    return tr("Scenario \u201c{label}\u201d avoided from {start} on. Rerouted moves: {moves}. Churn: {churn} "
+              "New clients are not forecast.", lang, label=label, start=start, moves=moves, churn=churn)
 
 
 def mistake_churn_uplift(states: pd.DataFrame, by_client: pd.DataFrame) -> pd.DataFrame:

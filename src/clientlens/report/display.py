@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from clientlens.report.i18n import t
+from clientlens.report.i18n import t, tr
 
 MAX_ROWS_DEFAULT = 500
 
@@ -83,7 +83,7 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int = MAX_ROWS_D
     links = links or {}
     shown = df.head(max_rows)
     searchable = len(df) > 15 if searchable is None else searchable
-    head = "".join(f"<th scope=\"col\">{e(str(c))}</th>" for c in shown.columns)
+    head = "".join(f"<th scope=\"col\">{e(tr(str(c), lang))}</th>" for c in shown.columns)
     body = []
     for row in shown.itertuples(index=False):
         cells = []
@@ -108,22 +108,23 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int = MAX_ROWS_D
     parts.append('<div class="cl-table-wrap"><table class="cl-sortable"><thead><tr>' + head
                  + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
     if len(df) > max_rows:
-        note = (f"Showing {max_rows:,} of {len(df):,} rows; the full table is in the CSV download."
-                if lang == "en" else f"Показано {max_rows:,} из {len(df):,} строк; полная таблица — в CSV.")
+        note = tr("Showing {shown} of {total} rows; the full table is in the CSV download.", lang,
+                  shown=fmt_number(max_rows, 0, lang), total=fmt_number(len(df), 0, lang))
         parts.append(f'<p class="cl-note">{e(note)}</p>')
     parts.append("</div>")
     return "".join(parts)
 
 
-def kpi_html(items: Sequence[tuple[str, ...]]) -> str:
+def kpi_html(items: Sequence[tuple[str, ...]], lang: str = "en") -> str:
     """KPI cards from (label, value) or (label, value, key) tuples; a key becomes data-kpi, so
-    tests can read a figure off the page and compare it with the stage that computed it."""
+    tests can read a figure off the page and compare it with the stage that computed it.
+    Labels are English catalogue keys, shown in `lang`."""
     e = html.escape
     cards = []
     for label, value, *key in items:
         attr = f' data-kpi="{e(key[0])}"' if key else ""
         cards.append(f'<div class="cl-kpi"{attr}><div class="cl-kpi-value">{e(value)}</div>'
-                     f'<div class="cl-kpi-label">{e(label)}</div></div>')
+                     f'<div class="cl-kpi-label">{e(tr(label, lang))}</div></div>')
     return f'<div class="cl-kpis">{"".join(cards)}</div>'
 
 
