@@ -47,10 +47,10 @@ summary = result.summary
 
 # %%
 d.show(d.kpi_html([
-    ("files read", f"{len(summary):,}"),
-    ("rows read", f"{summary.rows_read.sum():,}"),
-    ("rows accepted", f"{summary.rows_accepted.sum():,}"),
-    ("rows quarantined", f"{summary.rows_quarantined.sum():,}"),
+    ("files read", d.fmt_number(len(summary), 0, report_lang)),
+    ("rows read", d.fmt_number(summary.rows_read.sum(), 0, report_lang)),
+    ("rows accepted", d.fmt_number(summary.rows_accepted.sum(), 0, report_lang)),
+    ("rows quarantined", d.fmt_number(summary.rows_quarantined.sum(), 0, report_lang)),
 ], lang=report_lang))
 d.show_table(summary.assign(table=summary.table + ".parquet",
                             format=summary.format.replace({"canonical": tr("canonical", report_lang), "harvest": "Harvest",
@@ -101,7 +101,7 @@ else:
 
 # %%
 d.show(d.kpi_html([
-    ("clients", f"{panel_meta['clients']:,}"),
-    ("client-quarters", f"{panel_meta['rows']:,}"),
+    ("clients", d.fmt_number(panel_meta['clients'], 0, report_lang)),
+    ("client-quarters", d.fmt_number(panel_meta['rows'], 0, report_lang)),
     ("period analysed up to", panel_meta["period_end"]),
 ], lang=report_lang))

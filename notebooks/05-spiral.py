@@ -48,9 +48,9 @@ mistakes = sp.mistakes_by_client(panel, events, lang=report_lang)
 chain = markov.fit_chain(states, ci=spiral["transition_ci"])
 future = fc.monte_carlo_forecast(states, chain, horizon=forecast_quarters, runs=monte_carlo_runs, seed=seed,
                                  levels=levels)
-check, no_backtest = fc.backtest_if_possible(panel, holdout=spiral["backtest_quarters"], runs=monte_carlo_runs,
-                                             seed=seed, levels=levels, churn_after_quarters=churn_after,
-                                             period_end=meta["period_end"])
+check, no_backtest = fc.backtest_if_possible(panel, report_lang, holdout=spiral["backtest_quarters"],
+                                             runs=monte_carlo_runs, seed=seed, levels=levels,
+                                             churn_after_quarters=churn_after, period_end=meta["period_end"])
 uplift = fc.mistake_churn_uplift(states, mistakes)
 for name, table in [("spiral_positions", positions), ("spiral_mistakes", mistakes), ("spiral_chain", chain),
                     ("spiral_mistake_churn", uplift),
@@ -116,7 +116,7 @@ if check:
                                   "coverage_95": "inside the 95% range", "wape_skill": "skill against naive"}),
                  lang=report_lang, searchable=False)
 else:
-    d.show(d.paragraph_html(tr("No backtest yet: {why}.", report_lang, why=tr(no_backtest, report_lang))))
+    d.show(d.paragraph_html(tr("No backtest yet: {why}.", report_lang, why=no_backtest)))
 
 # %% [markdown]
 # ## If one mistake were avoided

@@ -27,7 +27,7 @@ from clientlens.markov import (
     state_revenue,
     transition_matrix,
 )
-from clientlens.report.i18n import tr
+from clientlens.report.i18n import N_, tr
 from clientlens.spiral import (
     CHURNED,
     DORMANT,
@@ -336,7 +336,8 @@ def backtest(panel: pd.DataFrame, *, holdout: int = 4, runs: int = 2000, seed: i
     cutoff = end - holdout
     train = panel[qi <= cutoff]
     if train.empty:
-        raise ValueError(f"backtest: no history up to {quarter_label(cutoff)}; use a shorter holdout")
+        raise NoBacktest(N_("backtest: no history up to {quarter}; use a shorter holdout"),
+                         quarter=quarter_label(cutoff))
     states = client_states(train, period_end=cutoff, churn_after_quarters=churn_after_quarters,
                            revenue_col=revenue_col)
     chain = fit_chain(states, prior=prior)
@@ -569,10 +570,23 @@ def mistake_churn_uplift(states: pd.DataFrame, by_client: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def backtest_if_possible(panel: pd.DataFrame, **kwargs: Any) -> tuple[Backtest | None, str]:
-    """(backtest, "") or (None, why not): a short history cannot hold out four quarters, and the
-    report should say so rather than stop the whole chain."""
+class NoBacktest(ValueError):
+    """Too little history to backtest; the message is a catalogue text, so it can be shown in any language."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        super().__init__(template.format(**values))
+        self.template, self.values = template, values
+
+    def text(self, lang: str = "en") -> str:
+        return tr(self.template, lang, **self.values)
+
+
+def backtest_if_possible(panel: pd.DataFrame, lang: str = "en", **kwargs: Any) -> tuple[Backtest | None, str]:
+    """(backtest, "") or (None, why not, in `lang`): a short history cannot hold out four quarters,
+    and the report should say so rather than stop the whole chain."""
     try:
         return backtest(panel, **kwargs), ""
+    except NoBacktest as error:
+        return None, error.text(lang)
     except ValueError as error:
         return None, str(error)

@@ -33,7 +33,7 @@ TEXT: dict[str, dict[str, str]] = {
         "built_at": "Собрано",
         "lineage": "Происхождение данных",
         "data_as_of": "Данные на",
-        "period_end": "Анализ по квартал",
+        "period_end": "Последний анализируемый квартал",
         "git_commit": "Версия кода (git commit)",
         "parameters": "Параметры",
         "inputs": "Входные файлы",
