@@ -141,7 +141,7 @@ d.show_table(scenario.portfolio.drop(columns=["quarter_index"])
 # %%
 state_rev = markov.state_revenue(states, chain)
 clv = markov.state_clv(chain, state_rev, discount_rate)
-d.show_table(clv.assign(state=[tr(sp.PHASE_LABELS.get(s, s), report_lang) for s in clv.state])
+d.show_table(clv.assign(state=[sp.phase_label(s, report_lang) for s in clv.state])
              .rename(columns={"state": "phase", "revenue_per_quarter": "revenue per quarter",
                               "value_per_quarter": "value per quarter", "clv": "value until the client leaves",
                               "future_value": "value still to come", "expected_quarters": "expected quarters",
@@ -159,5 +159,5 @@ per_client = sp.client_forecast_table(positions, future.clients,
                                       markov.client_clv(states, chain, state_rev, yearly_discount_rate=discount_rate))
 save_table(per_client, processed_dir, "spiral_clients")
 d.show_table(per_client.drop(columns=["client_id"])
-             .assign(phase=[tr(sp.PHASE_LABELS.get(p, p), report_lang) for p in per_client.phase])
+             .assign(phase=[sp.phase_label(p, report_lang) for p in per_client.phase])
              .rename(columns={"client_name": "client"}), lang=report_lang)

@@ -33,12 +33,12 @@ from clientlens.spiral import (
     DORMANT,
     MISTAKE_LABELS,
     MISTAKES,
-    PHASE_LABELS,
     _quarter_index,
     _revenue,
     client_states,
     mistake_events,
     mistakes_by_client,
+    phase_label,
     phase_transitions,
     quarter_label,
 )
@@ -537,7 +537,7 @@ def _scenario_assumption(lang: str, label: str, start: str, reroute: Mapping, na
                          hz: Mapping[str, Any], reduce: bool) -> str:
     """The scenario's assumptions in words, in `lang`."""
     def phase(state: str) -> str:
-        return tr(PHASE_LABELS.get(state, state), lang)
+        return phase_label(state, lang)
 
     def pct(x: float) -> str:
         return f"{x:.1%}".replace(".", ",") if lang == "ru" else f"{x:.1%}"

@@ -96,6 +96,13 @@ PHASE_STEP = {p: i + 1 for i, p in enumerate(PHASES)}
 PHASE_LABELS = {"feature": "functionality", "ux": "UX", "stability": "stability", "support": "support",
                 DORMANT: "no spiral work", CHURNED: "churned"}
 
+
+
+def phase_label(state: Any, lang: str = "en") -> Any:
+    """A phase or state in words, in `lang` ("ux" -> "UX"); a missing value stays missing."""
+    return tr(PHASE_LABELS.get(state, state), lang) if isinstance(state, str) else state
+
+
 MISTAKES: tuple[str, ...] = (
     "feature_without_ux", "ux_without_feature", "no_stabilisation", "agree_to_every_wish",
     "team_growth_unplanned", "early_free_delivery", "support_without_followup",
@@ -492,7 +499,7 @@ def _span(r: Any) -> range:
 def _phase_events(states: pd.DataFrame, split: pd.DataFrame, lang: str = "en") -> list[dict[str, Any]]:
     """The three sequence mistakes, on runs of phases (see the module docstring)."""
     def phase(state: str) -> str:
-        return tr(PHASE_LABELS[state], lang)
+        return phase_label(state, lang)
 
     def m(x: float) -> str:
         return money(x, lang)
@@ -649,14 +656,14 @@ def _mix_events(states: pd.DataFrame, split: pd.DataFrame, min_quarters: int, pr
         for q in PHASES:
             agg[f"w_{q}"] = (vals[f"share_{q}"] * vals["value_total"]).groupby(vals["run"]).sum()
         for r in agg[agg["n"] >= min_quarters].itertuples(index=False):
-            have = f" {tr('and', lang)} ".join(tr("{phase} work (value {value})", lang, phase=tr(PHASE_LABELS[q], lang),
+            have = f" {tr('and', lang)} ".join(tr("{phase} work (value {value})", lang, phase=phase_label(q, lang),
                                                 value=money(getattr(r, "w_" + q), lang)) for q in present)
             span = range(int(r.start), int(r.end) + 1)
             events.append(_event(
                 r.client_id, r.client_name, mistake, int(r.start) + min_quarters - 1, span,
                 tr("{have} in {quarters} ({n} quarters) with no {absent} work at all ({absent} value {value})",
                    lang, have=have[0].upper() + have[1:], quarters=quarter_ranges(span), n=int(r.n),
-                   absent=tr(PHASE_LABELS[absent], lang), value=money(getattr(r, "w_" + absent), lang)),
+                   absent=phase_label(absent, lang), value=money(getattr(r, "w_" + absent), lang)),
                 f"{absent}_share", float(getattr(r, "w_" + absent)), absent_share))
     return events
 

@@ -151,7 +151,7 @@ def plot_waterfall(waterfall: pd.DataFrame, *, title: str | None = None,
     ax.axhline(0, color=GREY, linewidth=1)
     ax.set_xticks(xs)
     ax.set_xticklabels([textwrap.fill(tr(_plain(s), lang), 13, break_long_words=False) for s in w["label"]],
-                       fontsize=9, **_TEXT)
+                       fontsize=8.5, **_TEXT)
     ax.yaxis.set_major_formatter(money_formatter(lang))
     lo = min(0.0, float(w[["start", "end"]].min().min()))
     ax.set_ylim(lo * 1.1 - span * 0.02, span * 1.1)

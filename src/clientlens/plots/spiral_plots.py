@@ -25,7 +25,7 @@ from clientlens.plots.theme import new_figure as _figure
 from clientlens.plots.theme import plain_legend as _legend
 from clientlens.plots.theme import plain_text as _plain
 from clientlens.report.i18n import tr
-from clientlens.spiral import CHURNED, DORMANT, MISTAKE_LABELS, MISTAKES, PHASE_LABELS, PHASES
+from clientlens.spiral import CHURNED, DORMANT, MISTAKE_LABELS, MISTAKES, PHASES, phase_label
 
 try:  # the project's chart palette, when the theme module is there
     from clientlens.plots.theme import PALETTE
@@ -42,10 +42,6 @@ PHASE_COLORS = {"feature": BLUE, "ux": PURPLE, "stability": ORANGE, "support": G
 
 def _title(ax: Any, title: str) -> None:
     ax.set_title(_plain(title), loc="left", fontweight="bold", fontsize=11, **_TEXT)
-
-
-def _phase(state: str, lang: str) -> str:
-    return tr(PHASE_LABELS.get(state, state), lang)
 
 
 def _pct(value: float, lang: str) -> str:
@@ -90,9 +86,9 @@ def transition_heatmap(chain: pd.DataFrame, *, show_ci: bool = True, title: str 
             ax.text(j, i, txt, ha="center", va="center", fontsize=8,
                     color="white" if p > 0.55 else "#1b1b1b", **_TEXT)
     ax.set_xticks(range(len(order)))
-    ax.set_xticklabels([_phase(s, lang) for s in order])
+    ax.set_xticklabels([phase_label(s, lang) for s in order])
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([_phase(s, lang) for s in rows])
+    ax.set_yticklabels([phase_label(s, lang) for s in rows])
     ax.set_xlabel(tr("next quarter", lang))
     ax.set_ylabel(tr("this quarter", lang))
     ax.grid(False)
@@ -113,7 +109,7 @@ def phase_mix_chart(phase_revenue: pd.DataFrame, *, title: str | None = None,
     bottom = np.zeros(len(wide))
     for c in cols:
         ax.bar(x, wide[c].to_numpy(), bottom=bottom, color=PHASE_COLORS.get(c), width=0.8,
-               label=_phase(c, lang))
+               label=phase_label(c, lang))
         bottom += wide[c].to_numpy()
     _quarter_axis(ax, x)
     ax.yaxis.set_major_formatter(money_formatter(lang))
@@ -220,7 +216,7 @@ def positions_chart(positions: pd.DataFrame, *, title: str | None = None,
                 label=tr("{turns} turns completed", lang, turns=col))
         left += table[col].to_numpy()
     ax.set_yticks(y)
-    ax.set_yticklabels([_phase(p, lang) for p in table.index])
+    ax.set_yticklabels([phase_label(p, lang) for p in table.index])
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: count_label(v, lang)))
     ax.set_xlabel(tr("live clients (by the phase they last worked in)", lang))
     ax.grid(axis="y", visible=False)
@@ -251,7 +247,7 @@ def client_spiral_chart(positions: pd.DataFrame, client_id: str, *, title: str |
     ax2.grid(False)
     _quarter_axis(ax, x)
     present = [v for v in list(PHASES) + [DORMANT, CHURNED] if v in set(s["state"])]
-    fig.legend(handles=[Patch(color=PHASE_COLORS[v], label=_phase(v, lang)) for v in present], fontsize=8,
+    fig.legend(handles=[Patch(color=PHASE_COLORS[v], label=phase_label(v, lang)) for v in present], fontsize=8,
                frameon=False, loc="outside lower center", ncol=len(present))
     name = _plain(s["client_name"].iloc[0])
     _title(ax, title if title is not None else tr("{client}: revenue by phase and place on the spiral", lang,
