@@ -17,7 +17,8 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 STAGES := $(basename $(notdir $(NOTEBOOKS)))
 EXECUTED := $(STAGES:%=build/executed/%.ipynb)
 SRC_FILES := $(shell find src -name '*.py' 2>/dev/null)
-REPORT_ASSETS := $(wildcard src/clientlens/report/*.py src/clientlens/report/static/* src/clientlens/report/templates/*/*)
+REPORT_ASSETS := $(wildcard src/clientlens/report/*.py src/clientlens/report/static/* src/clientlens/report/templates/*/* \
+                            src/clientlens/report/locale/*)
 
 .PHONY: help setup report publish demo-data test lab clean distclean lock FORCE
 

@@ -32,6 +32,7 @@ import pandas as pd
 from clientlens.ingest import run_ingest
 from clientlens.panel import build_panel
 from clientlens.report import display as d
+from clientlens.report.i18n import tr
 
 params = {
     "as_of": as_of, "reporting_currency": reporting_currency, "office_hours": office_hours,
@@ -46,12 +47,16 @@ summary = result.summary
 
 # %%
 d.show(d.kpi_html([
-    ("files read", f"{len(summary):,}"),
-    ("rows read", f"{summary.rows_read.sum():,}"),
-    ("rows accepted", f"{summary.rows_accepted.sum():,}"),
-    ("rows quarantined", f"{summary.rows_quarantined.sum():,}"),
-]))
-d.show_table(summary, lang=report_lang)
+    ("files read", d.fmt_number(len(summary), 0, report_lang)),
+    ("rows read", d.fmt_number(summary.rows_read.sum(), 0, report_lang)),
+    ("rows accepted", d.fmt_number(summary.rows_accepted.sum(), 0, report_lang)),
+    ("rows quarantined", d.fmt_number(summary.rows_quarantined.sum(), 0, report_lang)),
+], lang=report_lang))
+d.show_table(summary.assign(table=summary.table + ".parquet",
+                            format=summary.format.replace({"canonical": tr("canonical", report_lang), "harvest": "Harvest",
+                                                           "toggl": "Toggl Track", "tempo": "Jira/Tempo", "1c": "1C"}))
+             .rename(columns={"rows_read": "rows read", "rows_accepted": "rows accepted",
+                              "rows_quarantined": "rows quarantined"}), lang=report_lang)
 
 # %% [markdown]
 # ## What each table unlocks
@@ -63,7 +68,8 @@ d.show_table(summary, lang=report_lang)
 from clientlens.contract import TABLES
 
 coverage = pd.DataFrame([
-    {"table": name, "supplied": name in result.measured_tables, "feeds": "; ".join(table.feeds)}
+    {"file": f"{name}.csv", "supplied": name in result.measured_tables,
+     "feeds": "; ".join(tr(f, report_lang) for f in table.feeds)}
     for name, table in TABLES.items()
 ])
 d.show_table(coverage, lang=report_lang, searchable=False)
@@ -77,17 +83,17 @@ d.show_table(coverage, lang=report_lang, searchable=False)
 # %%
 quarantine = pd.read_parquet(Path(processed_dir) / "quarantine" / "quarantine.parquet")
 if quarantine.empty:
-    d.show(d.paragraph_html("No row was quarantined."))
+    d.show(d.paragraph_html(tr("No row was quarantined.", report_lang)))
 else:
     # Anonymised: by reason only, since raw values and file names can carry client names.
     keys = ["reason_kind"] if anonymize else ["file", "column", "reason_kind"]
     kind = r"'.*| also on row.*" if anonymize else r"'.*"
     by_reason = (quarantine.assign(reason_kind=quarantine.reason.str.replace(kind, "", regex=True).str.strip())
                  .groupby(keys).size().rename("rows").reset_index()
-                 .sort_values("rows", ascending=False))
+                 .sort_values("rows", ascending=False).rename(columns={"reason_kind": "reason"}))
     d.show_table(by_reason, lang=report_lang)
     if not anonymize:
-        d.show(d.paragraph_html("First rows set aside:", note=True))
+        d.show(d.paragraph_html(tr("First rows set aside:", report_lang), note=True))
         d.show_table(quarantine.head(50), lang=report_lang)
 
 # %% [markdown]
@@ -95,7 +101,7 @@ else:
 
 # %%
 d.show(d.kpi_html([
-    ("clients", f"{panel_meta['clients']:,}"),
-    ("client-quarters", f"{panel_meta['rows']:,}"),
+    ("clients", d.fmt_number(panel_meta['clients'], 0, report_lang)),
+    ("client-quarters", d.fmt_number(panel_meta['rows'], 0, report_lang)),
     ("period analysed up to", panel_meta["period_end"]),
-]))
+], lang=report_lang))

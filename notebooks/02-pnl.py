@@ -30,6 +30,7 @@ from clientlens.plots.theme import set_theme
 from clientlens.processed import load_panel, load_table, save_table
 from clientlens.report import display as d
 from clientlens.report.downloads import write_csv
+from clientlens.report.i18n import tr, tr_values
 
 set_theme()
 panel, meta = load_panel(processed_dir)
@@ -60,11 +61,13 @@ d.show(d.kpi_html([
     ("margin after every cost", d.fmt_money(clients.margin.sum(), cur, report_lang)),
     ("margin %", d.fmt_pct(clients.margin.sum() / clients.revenue.sum(), 1, report_lang)),
     ("profit from the top 20% of clients", d.fmt_pct(top["profit_share"], 0, report_lang)),
-    ("clients losing money", f"{int(clients.is_loss_making.sum())} of {len(clients)}"),
-]))
-d.show(d.paragraph_html(
-    f"Period analysed: {clients.first_quarter.min()} to {period_end}. Margin = revenue - delivery cost "
-    f"(every hour at its cost rate, billable or not) - overhead ({overhead_rate:.0%} of {overhead_base}).",
+    ("clients losing money", tr("{n} of {total}", report_lang, n=int(clients.is_loss_making.sum()),
+                                total=len(clients))),
+], lang=report_lang))
+d.show(d.paragraph_html(tr(
+    "Period analysed: {first} to {last}. Margin = revenue - delivery cost (every hour at its cost rate, billable "
+    "or not) - overhead ({rate} of {base}).", report_lang, first=clients.first_quarter.min(), last=period_end,
+    rate=d.fmt_pct(overhead_rate, 0, report_lang), base=tr(overhead_base.replace("_", " "), report_lang)),
     note=True))
 
 # %% [markdown]
@@ -75,12 +78,13 @@ d.show(d.paragraph_html(
 # clients give back.
 
 # %%
-d.show_figure(pnl_plots.plot_whale_curve(curve))
+d.show_figure(pnl_plots.plot_whale_curve(curve, lang=report_lang))
 summary = pnl.whale_summary(curve)
-d.show(d.paragraph_html(
-    f"The curve peaks at {summary['peak_share']:.0%} of total profit after the best "
-    f"{int(summary['peak_rank'])} clients; {int(summary['n_loss_making'])} loss-making clients then give back "
-    f"{d.fmt_money(-summary['loss_margin'], cur, report_lang)}."))
+d.show(d.paragraph_html(tr(
+    "The curve peaks at {peak} of total profit after the best {rank} clients; {n_loss} loss-making clients then "
+    "give back {loss}.", report_lang, peak=d.fmt_pct(summary["peak_share"], 0, report_lang),
+    rank=int(summary["peak_rank"]), n_loss=int(summary["n_loss_making"]),
+    loss=d.fmt_money(-summary["loss_margin"], cur, report_lang))))
 
 # %% [markdown]
 # ## From revenue to margin
@@ -89,7 +93,7 @@ d.show(d.paragraph_html(
 # clients do not pay for.
 
 # %%
-d.show_figure(pnl_plots.plot_waterfall(pnl.portfolio_waterfall(clients)))
+d.show_figure(pnl_plots.plot_waterfall(pnl.portfolio_waterfall(clients), lang=report_lang))
 
 # %% [markdown]
 # ## Margin against revenue
@@ -98,7 +102,7 @@ d.show_figure(pnl_plots.plot_waterfall(pnl.portfolio_waterfall(clients)))
 # than they pay.
 
 # %%
-d.show_figure(pnl_plots.plot_margin_scatter(clients))
+d.show_figure(pnl_plots.plot_margin_scatter(clients, lang=report_lang))
 
 # %% [markdown]
 # ## ABC classes and concentration
@@ -108,13 +112,17 @@ d.show_figure(pnl_plots.plot_margin_scatter(clients))
 # index of revenue shares (0-10,000; above 2,500 is highly concentrated).
 
 # %%
-d.show_table(pnl.abc_summary(classes), lang=report_lang, searchable=False)
+abc = pnl.abc_summary(classes)
+d.show_table(abc.assign(abc_class=tr_values(abc.abc_class, report_lang))
+             .rename(columns={"abc_class": "class", "client_share": "share of clients",
+                              "revenue_share": "share of revenue", "margin_share": "share of margin"}),
+             lang=report_lang, searchable=False)
 d.show(d.kpi_html([
     ("largest client's share of revenue", d.fmt_pct(conc["largest_revenue_share"], 1, report_lang)),
     ("top 5 clients' share of revenue", d.fmt_pct(conc["top5_revenue_share"], 0, report_lang)),
     ("HHI of revenue", d.fmt_number(conc["hhi"], 0, report_lang)),
     ("effective number of clients", d.fmt_number(conc["effective_clients"], 0, report_lang)),
-]))
+], lang=report_lang))
 
 # %% [markdown]
 # ## Lifetime value
@@ -123,8 +131,18 @@ d.show(d.kpi_html([
 # shifted-beta-geometric model (Fader and Hardie, 2007) fitted to renewal history.
 
 # %%
-d.show_table(model.summary().rename("value").reset_index().rename(columns={"index": "retention model"})
-             .astype(str), lang=report_lang, searchable=False)
+fit, lang = model.fit, report_lang
+retention = [
+    (tr("history used", lang), tr(model.source, lang)),
+    (tr("one period, quarters", lang), d.fmt_number(model.period_quarters, 0, lang)),
+    (tr("cohorts", lang), d.fmt_number(len(model.survivors), 0, lang)),
+    (tr("retention, next period", lang), d.fmt_pct(fit.get("retention_1"), 1, lang)),
+    (tr("churn per period, mean", lang), d.fmt_pct(fit.get("mean_churn"), 1, lang)),
+    (tr("alpha, beta (sBG)", lang),
+     f"{d.fmt_number(fit.get('alpha'), 2, lang)}; {d.fmt_number(fit.get('beta'), 2, lang)}"),
+    (tr("fit", lang), tr(str(fit.get("message", "")), lang)),
+]
+d.show_table(pd.DataFrame(retention, columns=["retention model", "value"]), lang=report_lang, searchable=False)
 
 # %% [markdown]
 # ## Every client
@@ -134,11 +152,12 @@ table = clients.sort_values("margin", ascending=False)[[
     "client_id", "client_name", "abc_class", "status", "revenue", "delivery_cost", "cost_non_billable", "overhead",
     "margin", "margin_pct", "effective_rate", "list_rate", "rate_realisation", "dso", "margin_last4", "ltv_projected",
     "ltv_total"]]
-table = table.rename(columns={"client_name": "client", "abc_class": "class",
+table = table.assign(abc_class=tr_values(table.abc_class, report_lang), status=tr_values(table.status, report_lang))
+table = table.rename(columns={"client_name": "client", "abc_class": "class", "delivery_cost": "delivery cost",
                               "cost_non_billable": "non-billable cost", "margin_pct": "margin %",
                               "effective_rate": "revenue per hour", "list_rate": "list rate",
                               "rate_realisation": "share of list rate", "dso": "DSO, days",
                               "margin_last4": "margin, last 4 quarters",
                               "ltv_projected": "projected value", "ltv_total": "lifetime value"})
 d.show_table(table, lang=report_lang, max_rows=None)
-d.show(d.download_link_html(write_csv(table, processed_dir, "pnl-every-client"), "Download this table (CSV)"))
+d.show(d.download_link_html(write_csv(table, processed_dir, "pnl-every-client"), tr("Download this table (CSV)", report_lang)))

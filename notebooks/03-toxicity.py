@@ -29,6 +29,7 @@ from clientlens.plots import toxicity_plots
 from clientlens.plots.theme import set_theme
 from clientlens.processed import load_panel, save_table
 from clientlens.report import display as d
+from clientlens.report.i18n import tr, tr_values
 
 set_theme()
 params = {"toxicity": toxicity, "toxicity_red": toxicity_red, "overhead_rate": overhead_rate,
@@ -46,11 +47,12 @@ red = active.loc[active.is_red.fillna(False).astype(bool)]
 
 # %%
 d.show(d.kpi_html([
-    ("red clients (score >= %d)" % toxicity_red, f"{len(red)} of {len(active)}"),
+    (tr("red clients (score >= {red})", report_lang, red=toxicity_red),
+     tr("{n} of {total}", report_lang, n=len(red), total=len(active))),
     ("their revenue, last 4 quarters", d.fmt_money(red.revenue_window.sum(), reporting_currency, report_lang)),
     ("share of revenue", d.fmt_pct(red.revenue_window.sum() / max(active.revenue_window.sum(), 1e-9), 0,
                                    report_lang)),
-]))
+], lang=report_lang))
 d.show_table(red.sort_values("score", ascending=False)[["client_id", "client_name", "score", "revenue_window", "reasons"]]
              .rename(columns={"client_name": "client", "revenue_window": "revenue, last 4 quarters"}),
              lang=report_lang)
@@ -75,6 +77,8 @@ d.show_figure(toxicity_plots.plot_marker_heatmap(active, top_n=30, lang=report_l
 measured = markers.measured_markers(panel)
 docs = markers.marker_docs(params, lang=report_lang)
 docs["measured"] = docs.marker.map(measured)
+docs["unit"] = tr_values(docs.unit, report_lang)
+docs["source"] = docs.source.str.replace(r"([a-z_]+)", r"\1.csv", regex=True)  # the files that feed it
 d.show_table(docs[["label", "definition", "unit", "source", "threshold", "baseline", "weight", "measured"]]
              .rename(columns={"label": "marker"}), lang=report_lang, searchable=False)
 
@@ -82,7 +86,8 @@ d.show_table(docs[["label", "definition", "unit", "source", "threshold", "baseli
 # ## Every client's score
 
 # %%
-d.show_table(current.sort_values("score", ascending=False)[
+marker_label = {m.name: m.label(report_lang) for m in markers.MARKERS}
+d.show_table(current.assign(top_marker=current.top_marker.map(marker_label)).sort_values("score", ascending=False)[
     ["client_id", "client_name", "score", "is_red", "n_measured", "top_marker", "reasons"]]
     .rename(columns={"client_name": "client", "is_red": "red", "n_measured": "markers measured",
                      "top_marker": "largest marker"}), lang=report_lang)

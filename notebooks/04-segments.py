@@ -38,6 +38,7 @@ from clientlens.plots.theme import set_theme
 from clientlens.processed import load_panel, load_table, save_table
 from clientlens.report import display as d
 from clientlens.report.downloads import write_csv
+from clientlens.report.i18n import tr, tr_values
 
 set_theme()
 params = {"toxicity": toxicity, "toxicity_red": toxicity_red, "segments": segments,
@@ -64,7 +65,11 @@ save_table(warnings, processed_dir, "early_warnings")
 
 # %%
 d.show_figure(toxicity_plots.plot_segment_map(placed, params, lang=report_lang))
-d.show_table(seg.segment_summary(placed, lang=report_lang), lang=report_lang, searchable=False)
+d.show_table(seg.segment_summary(placed, lang=report_lang)[
+    ["segment_label", "clients", "revenue", "margin", "revenue_share", "margin_share", "action"]]
+    .rename(columns={"segment_label": "segment", "revenue": "revenue, last 4 quarters",
+                     "margin": "margin, last 4 quarters", "revenue_share": "share of revenue",
+                     "margin_share": "share of margin"}), lang=report_lang, searchable=False)
 
 # %% [markdown]
 # ## Actions, client by client
@@ -75,7 +80,7 @@ actions_table = (placed[["client_id", "client_name", "segment_label", "action", 
                                   "revenue": "revenue, last 4 quarters", "score": "toxicity"}))
 d.show_table(actions_table, lang=report_lang)
 d.show(d.download_link_html(write_csv(actions_table, processed_dir, "actions-per-client"),
-                            "Download this table (CSV)"))
+                            tr("Download this table (CSV)", report_lang)))
 
 # %% [markdown]
 # ## Who moved this quarter
@@ -85,7 +90,8 @@ previous = shift_quarter(period_end, -1)
 d.show_figure(toxicity_plots.plot_migration_matrix(seg.migration_matrix(history, previous, period_end,
                                                                         lang=report_lang), lang=report_lang))
 moves = seg.segment_moves(history, previous, period_end, lang=report_lang)
-d.show_table(moves[["client_id", "client_name", "from_label", "to_label", "direction"]]
+d.show_table(moves.assign(direction=tr_values(moves.direction, report_lang))[
+    ["client_id", "client_name", "from_label", "to_label", "direction"]]
              .rename(columns={"client_name": "client", "from_label": "from", "to_label": "to"}), lang=report_lang)
 
 # %% [markdown]
@@ -112,4 +118,4 @@ d.show(d.kpi_html([
     ("warned at least a quarter ahead", d.fmt_pct(quality["recall"], 0, report_lang)),
     ("median warning lead, quarters", d.fmt_number(quality["median_lead_quarters"], 0, report_lang)),
     ("warned clients that did stop (precision)", d.fmt_pct(quality.get("precision_clients"), 0, report_lang)),
-]))
+], lang=report_lang))

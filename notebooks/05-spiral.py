@@ -34,6 +34,7 @@ from clientlens.plots import spiral_plots
 from clientlens.plots.theme import set_theme
 from clientlens.processed import load_panel, save_table
 from clientlens.report import display as d
+from clientlens.report.i18n import tr, tr_values
 
 set_theme()
 panel, meta = load_panel(processed_dir)
@@ -41,14 +42,15 @@ churn_after = spiral["churn_after_quarters"]
 levels = tuple(spiral["interval_levels"])
 states = sp.client_states(panel, period_end=meta["period_end"], churn_after_quarters=churn_after)
 positions = sp.client_positions(sp.spiral_positions(states))
-events = sp.mistake_events(panel, states, **sp.mistake_thresholds(spiral, communicator_max_quarters))
-mistakes = sp.mistakes_by_client(panel, events)
+events = sp.mistake_events(panel, states, **sp.mistake_thresholds(spiral, communicator_max_quarters),
+                           lang=report_lang)
+mistakes = sp.mistakes_by_client(panel, events, lang=report_lang)
 chain = markov.fit_chain(states, ci=spiral["transition_ci"])
 future = fc.monte_carlo_forecast(states, chain, horizon=forecast_quarters, runs=monte_carlo_runs, seed=seed,
                                  levels=levels)
-check, no_backtest = fc.backtest_if_possible(panel, holdout=spiral["backtest_quarters"], runs=monte_carlo_runs,
-                                             seed=seed, levels=levels, churn_after_quarters=churn_after,
-                                             period_end=meta["period_end"])
+check, no_backtest = fc.backtest_if_possible(panel, report_lang, holdout=spiral["backtest_quarters"],
+                                             runs=monte_carlo_runs, seed=seed, levels=levels,
+                                             churn_after_quarters=churn_after, period_end=meta["period_end"])
 uplift = fc.mistake_churn_uplift(states, mistakes)
 for name, table in [("spiral_positions", positions), ("spiral_mistakes", mistakes), ("spiral_chain", chain),
                     ("spiral_mistake_churn", uplift),
@@ -60,8 +62,8 @@ for name, table in [("spiral_positions", positions), ("spiral_mistakes", mistake
 # ## Where the clients are
 
 # %%
-d.show_figure(spiral_plots.positions_chart(positions))
-d.show_figure(spiral_plots.phase_mix_chart(sp.phase_revenue_by_quarter(sp.phase_split(panel))))
+d.show_figure(spiral_plots.positions_chart(positions, lang=report_lang))
+d.show_figure(spiral_plots.phase_mix_chart(sp.phase_revenue_by_quarter(sp.phase_split(panel)), lang=report_lang))
 
 # %% [markdown]
 # ## How clients move between phases
@@ -70,7 +72,7 @@ d.show_figure(spiral_plots.phase_mix_chart(sp.phase_revenue_by_quarter(sp.phase_
 # phase next quarter, estimated from the whole history, with its 90% interval.
 
 # %%
-d.show_figure(spiral_plots.transition_heatmap(chain))
+d.show_figure(spiral_plots.transition_heatmap(chain, lang=report_lang))
 
 # %% [markdown]
 # ## The mistakes we make
@@ -79,13 +81,14 @@ d.show_figure(spiral_plots.transition_heatmap(chain))
 # supplied is "not measured".
 
 # %%
-d.show_figure(spiral_plots.mistakes_bar_chart(sp.mistake_counts(mistakes)))
+d.show_figure(spiral_plots.mistakes_bar_chart(sp.mistake_counts(mistakes), lang=report_lang))
 detected = mistakes.loc[mistakes.status == "detected"].sort_values(["mistake", "client_name"])
 d.show_table(detected[["client_id", "client_name", "label", "quarters", "evidence"]]
              .rename(columns={"client_name": "client", "label": "mistake"}), lang=report_lang)
-d.show(d.paragraph_html("What each mistake costs: quarterly churn of the clients who made it against those "
-                        "who did not, in this firm's own history.", note=True))
-d.show_table(uplift.rename(columns={"churn_with": "churn per quarter, made it",
+d.show(d.paragraph_html(tr("What each mistake costs: quarterly churn of the clients who made it against those "
+                           "who did not, in this firm's own history.", report_lang), note=True))
+d.show_table(uplift.assign(mistake=[tr(sp.MISTAKE_LABELS[m], report_lang) for m in uplift.mistake])
+             .rename(columns={"churn_with": "churn per quarter, made it",
                                     "churn_without": "churn per quarter, did not", "uplift": "added churn"}),
              lang=report_lang, searchable=False)
 
@@ -98,15 +101,22 @@ d.show_table(uplift.rename(columns={"churn_with": "churn per quarter, made it",
 
 # %%
 d.show_figure(spiral_plots.forecast_fan_chart(fc.portfolio_history(states), future.portfolio,
-                                              check.portfolio if check else None, levels=levels))
+                                              check.portfolio if check else None, levels=levels,
+                                              lang=report_lang))
 d.show_table(future.portfolio[["quarter", "revenue_mean", "revenue_lo_80", "revenue_hi_80", "live_clients_mean"]]
              .rename(columns={"revenue_mean": "expected revenue", "revenue_lo_80": "80% low",
                               "revenue_hi_80": "80% high", "live_clients_mean": "clients still with us"}),
              lang=report_lang, searchable=False)
 if check:
-    d.show_table(check.summary, lang=report_lang, searchable=False)
+    d.show_table(check.summary.assign(level=tr_values(check.summary.level, report_lang),
+                                      model=tr_values(check.summary.model, report_lang))
+                 .rename(columns={"cutoff": "fitted up to", "quarters": "quarters forecast", "n": "forecasts",
+                                  "mae": "mean absolute error", "mape": "mean absolute % error",
+                                  "wape": "weighted absolute % error", "coverage_80": "inside the 80% range",
+                                  "coverage_95": "inside the 95% range", "wape_skill": "skill against naive"}),
+                 lang=report_lang, searchable=False)
 else:
-    d.show(d.paragraph_html(f"No backtest yet: {no_backtest}."))
+    d.show(d.paragraph_html(tr("No backtest yet: {why}.", report_lang, why=no_backtest)))
 
 # %% [markdown]
 # ## If one mistake were avoided
@@ -114,9 +124,13 @@ else:
 # %%
 scenario = fc.scenario_avoid_mistake(panel, spiral["scenario_mistake"], states=states, by_client=mistakes,
                                      horizon=forecast_quarters, runs=monte_carlo_runs, seed=seed,
-                                     churn_after_quarters=churn_after)
+                                     churn_after_quarters=churn_after, lang=report_lang)
 d.show(d.paragraph_html(scenario.assumption, note=True))
-d.show_table(scenario.portfolio, lang=report_lang, searchable=False)
+d.show_table(scenario.portfolio.drop(columns=["quarter_index"])
+             .rename(columns={"horizon": "quarters ahead", "baseline_mean": "expected revenue, as is",
+                              "scenario_mean": "expected revenue, mistake avoided", "difference_mean": "difference",
+                              "difference_lo_80": "difference, 80% low", "difference_hi_80": "difference, 80% high"}),
+             lang=report_lang, searchable=False)
 
 # %% [markdown]
 # ## What a client is worth on the spiral
@@ -126,7 +140,13 @@ d.show_table(scenario.portfolio, lang=report_lang, searchable=False)
 
 # %%
 state_rev = markov.state_revenue(states, chain)
-d.show_table(markov.state_clv(chain, state_rev, discount_rate), lang=report_lang, searchable=False)
+clv = markov.state_clv(chain, state_rev, discount_rate)
+d.show_table(clv.assign(state=[sp.phase_label(s, report_lang) for s in clv.state])
+             .rename(columns={"state": "phase", "revenue_per_quarter": "revenue per quarter",
+                              "value_per_quarter": "value per quarter", "clv": "value until the client leaves",
+                              "future_value": "value still to come", "expected_quarters": "expected quarters",
+                              "discount_rate_quarterly": "discount rate, per quarter"}),
+             lang=report_lang, searchable=False)
 
 # %% [markdown]
 # ## Every client on the spiral
@@ -138,4 +158,5 @@ d.show_table(markov.state_clv(chain, state_rev, discount_rate), lang=report_lang
 per_client = sp.client_forecast_table(positions, future.clients,
                                       markov.client_clv(states, chain, state_rev, yearly_discount_rate=discount_rate))
 save_table(per_client, processed_dir, "spiral_clients")
-d.show_table(per_client, lang=report_lang)
+d.show_table(per_client.assign(phase=[sp.phase_label(p, report_lang) for p in per_client.phase])
+             .rename(columns={"client_name": "client"}), lang=report_lang)

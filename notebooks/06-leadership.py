@@ -20,6 +20,7 @@ from clientlens.plots.theme import set_theme
 from clientlens.processed import load_table, save_table
 from clientlens.report import display as d
 from clientlens.report.downloads import write_csv
+from clientlens.report.i18n import tr
 
 set_theme()
 cur = reporting_currency
@@ -55,13 +56,15 @@ d.show(d.kpi_html([
     ("margin after every cost, last 4 quarters", d.fmt_pct(head.margin_pct_last4, 1, report_lang),
      "margin_pct_last4"),
     ("profit from the top 20% of clients", d.fmt_pct(head.top20_profit_share, 0, report_lang), "top20_profit_share"),
-    (f"clients at risk, of {head.clients_active} active", f"{head.clients_at_risk}", "clients_at_risk"),
+    (tr("clients at risk, of {active} active", report_lang, active=head.clients_active), f"{head.clients_at_risk}",
+     "clients_at_risk"),
     ("revenue at risk, a year", d.fmt_money_short(head.revenue_at_risk, cur, report_lang), "revenue_at_risk"),
-    (f"forecast {head.forecast_quarter or ''}, {head.forecast_level or ''}% range", forecast_text, "forecast"),
-]))
+    (tr("forecast {quarter}, {level}% range", report_lang, quarter=head.forecast_quarter or "",
+        level=head.forecast_level or ""), forecast_text, "forecast"),
+], lang=report_lang))
 d.show(d.paragraph_html(leadership.risk_sentence(risk, cur, report_lang), note=True))
 d.show(d.figures_side_by_side_html(
-    d.figure_html(pnl_plots.plot_whale_curve(pnl.whale_curve(pnl_clients), figsize=(7, 3.7))),
+    d.figure_html(pnl_plots.plot_whale_curve(pnl.whale_curve(pnl_clients), figsize=(7, 3.7), lang=report_lang)),
     d.figure_html(toxicity_plots.plot_segment_map(placed, map_params, lang=report_lang, figsize=(7.6, 4.6))),
     compact=True,
 ))
@@ -71,7 +74,8 @@ d.show(d.figures_side_by_side_html(
 
 # %%
 d.show_table(ranked[["rank", "action", "evidence", "value", "value_basis"]]
-             .rename(columns={"value": f"at stake, {cur}", "value_basis": "what is at stake"}),
+             .rename(columns={"value": tr("at stake, {currency}", report_lang, currency=cur),
+                              "value_basis": "what is at stake"}),
              lang=report_lang, searchable=False, links={"action": cards.action_links(ranked)})
 
 # %% [markdown]

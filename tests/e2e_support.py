@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterable
 
 from clientlens.config import PROJECT_ROOT
 
@@ -82,3 +84,25 @@ def write_harvest_export(path: Path, bill_rates: dict[str, float], n: int, seed:
                              "Yes" if billable else "No", "No", "Yes", "Ann", "Lee", "Developer", "Yes", rate,
                              round(hours * rate, 2) if billable else 0.0, HARVEST_COST_RATE,
                              round(hours * HARVEST_COST_RATE, 2), "United States Dollar - USD", ""])
+
+
+# --- English left on a Russian page ------------------------------------------------------------
+
+# Words a Russian report may print in Latin letters: acronyms, products whose exports it reads,
+# currency codes. Client and people names, file names, paths and quarter labels are removed first.
+LATIN_ALLOWED = {
+    "abc", "clv", "csat", "csv", "dso", "hhi", "it", "ltv", "mvp", "nps", "sha", "sbg", "utc", "ux", "xlsx",
+    "git", "commit", "changes",  # the lineage's code version: "<hash> +changes"
+    "harvest", "toggl", "track", "jira", "tempo",
+    "usd", "eur", "rub", "gbp", "kzt", "byn", "cny",
+}
+_NOT_WORDS = re.compile(r"\S+\.(?:csv|parquet|json|yaml|html|ipynb|xlsx|md)\b|\S*/\S*|\b\d{4}Q[1-4]\b"
+                        r"|\b[0-9a-f]{7,40}\b|utf-8|cp1251", re.IGNORECASE)
+
+
+def english_words(text: str, names: Iterable[str] = ()) -> list[str]:
+    """Latin-letter words of two letters or more in `text` that a Russian page should not show."""
+    for name in sorted({str(n) for n in names if n}, key=len, reverse=True):
+        text = text.replace(name, " ")
+    text = _NOT_WORDS.sub(" ", text)
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w.lower() not in LATIN_ALLOWED]

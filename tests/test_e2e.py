@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from e2e_support import copy_project, snapshot
+from e2e_support import copy_project, english_words, snapshot
 from e2e_support import make as make_in
 
 pytestmark = pytest.mark.e2e
@@ -217,8 +217,32 @@ def test_a_parameter_from_the_command_line_reruns_the_chain(project):
     assert len(re.findall(r"-> (\S+): running", run.stderr)) == len(stage_names(project))
     footer = BeautifulSoup((project / "reports" / "pnl.html").read_text(), "html.parser").select_one("footer")
     assert "2025Q3" in footer.get_text() and "Происхождение данных" in footer.get_text()
+    assert_no_english_on_the_pages(project)
     typo = make(project, "report", "PERIOD_ED=2025Q3")
     assert typo.returncode != 0 and "unknown parameter PERIOD_ED" in typo.stderr
+
+
+def assert_no_english_on_the_pages(project: Path) -> None:
+    """What a reader sees on every page built with REPORT_LANG=ru is Russian: no English word but
+    client and people names, file names in code spans, the parameters' JSON and the allowed
+    acronyms, products and currency codes (e2e_support.LATIN_ALLOWED)."""
+    import pandas as pd
+
+    processed = project / "data" / "processed"
+    names = set(pd.read_parquet(processed / "pnl_clients.parquet")["client_name"].dropna().astype(str))
+    panel = pd.read_parquet(processed / "client_quarter.parquet")
+    names |= set(panel.get("our_communicator", pd.Series(dtype=object)).dropna().astype(str))
+    left = {}
+    for path in pages(project):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        assert soup.html.get("lang") == "ru", path.name
+        for tag in soup(["script", "style", "pre", "code"]):
+            tag.decompose()
+        for line in soup.get_text("\n").splitlines():
+            english_number = re.search(r"\d,\d{3}(?!\d)|\d\.\d", line)  # 96,196 or 1.5: not Russian
+            if english_words(line, names) or english_number:
+                left.setdefault(path.name, []).append(line.strip())
+    assert not left, f"English words or number formats on Russian pages: {left}"
 
 
 # --- in a real browser, as leadership opens the pages: offline, from disk --------------------

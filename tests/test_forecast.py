@@ -134,7 +134,7 @@ def test_scenario_avoiding_a_costly_mistake_raises_revenue():
     assert (s.portfolio["difference_mean"] > 0).all()
     assert (s.portfolio["scenario_mean"] > s.portfolio["baseline_mean"]).all()
     assert s.portfolio["difference_mean"].is_monotonic_increasing  # kept clients add up
-    assert "ux -> feature/support becomes ux -> stability" in s.assumption
+    assert "UX -> functionality/support becomes UX -> stability" in s.assumption
     assert "upper bound" in s.assumption
 
 

@@ -61,6 +61,7 @@ def test_backtest_on_a_short_history_says_why_not():
         value_support=0.0, value_other=0.0)
     result, why = backtest_if_possible(panel, holdout=4, runs=10)
     assert result is None and "history" in why
+    assert "истории" in backtest_if_possible(panel, "ru", holdout=4, runs=10)[1]
 
 
 def test_client_forecast_table_sums_the_four_quarters_and_drops_churned():

@@ -27,6 +27,7 @@ from clientlens.markov import (
     state_revenue,
     transition_matrix,
 )
+from clientlens.report.i18n import N_, tr
 from clientlens.spiral import (
     CHURNED,
     DORMANT,
@@ -37,6 +38,7 @@ from clientlens.spiral import (
     client_states,
     mistake_events,
     mistakes_by_client,
+    phase_label,
     phase_transitions,
     quarter_label,
 )
@@ -334,7 +336,8 @@ def backtest(panel: pd.DataFrame, *, holdout: int = 4, runs: int = 2000, seed: i
     cutoff = end - holdout
     train = panel[qi <= cutoff]
     if train.empty:
-        raise ValueError(f"backtest: no history up to {quarter_label(cutoff)}; use a shorter holdout")
+        raise NoBacktest(N_("backtest: no history up to {quarter}; use a shorter holdout"),
+                         quarter=quarter_label(cutoff))
     states = client_states(train, period_end=cutoff, churn_after_quarters=churn_after_quarters,
                            revenue_col=revenue_col)
     chain = fit_chain(states, prior=prior)
@@ -451,7 +454,8 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str = "no_stabilisation
                            states: pd.DataFrame | None = None, by_client: pd.DataFrame | None = None,
                            horizon: int = 4, runs: int = 2000, seed: int = 42, level: float = 0.8,
                            churn_after_quarters: int = 2, revenue_col: str = "revenue",
-                           prior: float = 0.5, mistake_params: Mapping | None = None) -> Scenario:
+                           prior: float = 0.5, mistake_params: Mapping | None = None,
+                           lang: str = "en") -> Scenario:
     """Portfolio revenue for the next `horizon` quarters if `mistake` were avoided from now on.
 
     Assumption (returned as `assumption`): (1) the flow is rerouted for everyone: a sequence mistake's
@@ -512,13 +516,7 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str = "no_stabilisation
     moves = "; ".join(f"{f} -> {'/'.join(src)} becomes {f} -> {t}" for f, (src, t) in reroute.items()
                       if f in names) or "none (not a sequence mistake)"
     label = MISTAKE_LABELS[mistake]
-    churn_note = (f"clients who made it churn {hz['with']:.1%} a quarter after it vs {hz['without']:.1%} "
-                  f"for those who did not; in the scenario they churn at {hz['without']:.1%}"
-                  if reduce else "no excess churn observed for clients who made it: churn unchanged")
-    causal = (" The observed churn difference is taken as caused by the mistake (an upper bound: these "
-              "clients may differ in other ways)." if reduce else "")
-    assumption = (f"Scenario '{label}' avoided from {quarter_label(end + 1)} on. Rerouted moves: {moves}. "
-                  f"Churn: {churn_note}.{causal} New clients are not forecast.")
+    assumption = _scenario_assumption(lang, tr(label, lang), quarter_label(end + 1), reroute, names, hz, reduce)
     params = pd.DataFrame([
         ("mistake", mistake, label),
         ("clients_detected", hz["clients_with"], "clients who made the mistake"),
@@ -533,6 +531,27 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str = "no_stabilisation
          f"scenario minus baseline over {horizon} quarters"),
     ], columns=["name", "value", "note"])
     return Scenario(port, params, assumption)
+
+
+def _scenario_assumption(lang: str, label: str, start: str, reroute: Mapping, names: Sequence[str],
+                         hz: Mapping[str, Any], reduce: bool) -> str:
+    """The scenario's assumptions in words, in `lang`."""
+    def phase(state: str) -> str:
+        return phase_label(state, lang)
+
+    def pct(x: float) -> str:
+        return f"{x:.1%}".replace(".", ",") if lang == "ru" else f"{x:.1%}"
+
+    moves = "; ".join(tr("{phase} -> {before} becomes {phase} -> {after}", lang, phase=phase(f),
+                         before="/".join(phase(s) for s in src), after=phase(t))
+                      for f, (src, t) in reroute.items() if f in names) or tr("none (not a sequence mistake)", lang)
+    churn = (tr("clients who made it churn {with_} a quarter after it vs {without} for those who did not; in the "
+                "scenario they churn at {without}. The observed churn difference is taken as caused by the mistake "
+                "(an upper bound: these clients may differ in other ways).", lang,
+                with_=pct(hz["with"]), without=pct(hz["without"]))
+             if reduce else tr("no excess churn observed for clients who made it: churn unchanged.", lang))
+    return tr("Scenario \u201c{label}\u201d avoided from {start} on. Rerouted moves: {moves}. Churn: {churn} "
+              "New clients are not forecast.", lang, label=label, start=start, moves=moves, churn=churn)
 
 
 def mistake_churn_uplift(states: pd.DataFrame, by_client: pd.DataFrame) -> pd.DataFrame:
@@ -551,10 +570,23 @@ def mistake_churn_uplift(states: pd.DataFrame, by_client: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def backtest_if_possible(panel: pd.DataFrame, **kwargs: Any) -> tuple[Backtest | None, str]:
-    """(backtest, "") or (None, why not): a short history cannot hold out four quarters, and the
-    report should say so rather than stop the whole chain."""
+class NoBacktest(ValueError):
+    """Too little history to backtest; the message is a catalogue text, so it can be shown in any language."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        super().__init__(template.format(**values))
+        self.template, self.values = template, values
+
+    def text(self, lang: str = "en") -> str:
+        return tr(self.template, lang, **self.values)
+
+
+def backtest_if_possible(panel: pd.DataFrame, lang: str = "en", **kwargs: Any) -> tuple[Backtest | None, str]:
+    """(backtest, "") or (None, why not, in `lang`): a short history cannot hold out four quarters,
+    and the report should say so rather than stop the whole chain."""
     try:
         return backtest(panel, **kwargs), ""
+    except NoBacktest as error:
+        return None, error.text(lang)
     except ValueError as error:
         return None, str(error)

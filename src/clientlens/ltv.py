@@ -39,6 +39,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, hyp2f1
 
 from clientlens.pnl import _prepare_panel, _quarter_index, _quarter_label, _period_end_index
+from clientlens.report.i18n import N_
 
 __all__ = [
     "sbg_survival", "sbg_churn_probability", "sbg_retention_rate", "sbg_projected_survivors",
@@ -48,8 +49,8 @@ __all__ = [
     "SOURCE_CONTRACTS", "SOURCE_PANEL",
 ]
 
-SOURCE_CONTRACTS = "contracts: renewal chains"
-SOURCE_PANEL = "panel: quarterly activity survival (no contracts table)"
+SOURCE_CONTRACTS = N_("contracts: renewal chains")
+SOURCE_PANEL = N_("panel: quarterly activity survival (no contracts table)")
 
 
 # --------------------------------------------------------------------------- the sBG model
@@ -177,14 +178,14 @@ def fit_sbg(survivors: Any) -> pd.Series:
     x = np.array(best.x, dtype="float64")
     a, b = ab(x)
     if n_churned == 0:
-        message, converged = "no churn observed: retention cannot be estimated (taken as ~1)", False
+        message, converged = N_("no churn observed: retention cannot be estimated (taken as ~1)"), False
     elif x[1] > phi_hi - 1e-3:
-        message, converged = ("no heterogeneity found: retention is constant over tenure "
-                              "(the geometric limit of the model)"), True
+        message, converged = N_("no heterogeneity found: retention is constant over tenure "
+                                 "(the geometric limit of the model)"), True
     elif x[1] < phi_lo + 1e-3 or abs(x[0]) > mu_lim - 1e-3:
-        message, converged = "a parameter hit its bound: the history barely identifies the model", False
+        message, converged = N_("a parameter hit its bound: the history barely identifies the model"), False
     else:
-        message, converged = "ok", True
+        message, converged = N_("ok"), True
     return pd.Series({
         "alpha": a, "beta": b, "loglik": -nll(x)[0], "n_units": n_units,
         "n_churned": n_churned, "n_periods": int(horizon), "retention_1": b / (a + b),

@@ -86,6 +86,7 @@ import pandas as pd
 from scipy.special import bdtrc
 
 from clientlens.contract import SPIRAL_PHASES
+from clientlens.report.i18n import tr
 
 PHASES: tuple[str, ...] = tuple(SPIRAL_PHASES)
 DORMANT = "dormant"
@@ -94,6 +95,13 @@ STATES: tuple[str, ...] = PHASES + (DORMANT, CHURNED)
 PHASE_STEP = {p: i + 1 for i, p in enumerate(PHASES)}
 PHASE_LABELS = {"feature": "functionality", "ux": "UX", "stability": "stability", "support": "support",
                 DORMANT: "no spiral work", CHURNED: "churned"}
+
+
+
+def phase_label(state: Any, lang: str = "en") -> Any:
+    """A phase or state in words, in `lang` ("ux" -> "UX"); a missing value stays missing."""
+    return tr(PHASE_LABELS.get(state, state), lang) if isinstance(state, str) else state
+
 
 MISTAKES: tuple[str, ...] = (
     "feature_without_ux", "ux_without_feature", "no_stabilisation", "agree_to_every_wish",
@@ -191,16 +199,20 @@ def _revenue(frame: pd.DataFrame, revenue_col: str) -> pd.Series:
     return pd.Series(0.0, index=frame.index)
 
 
-def money(x: float) -> str:
-    """A readable amount: 1,234 / 12.3k / 1.2M."""
+def money(x: float, lang: str = "en") -> str:
+    """A readable amount: 1,234 / 12.3k / 1.2M (in Russian 1 234 / 12,3 тыс. / 1,2 млн)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
+        return tr("n/a", lang)
     a = abs(x)
     if a >= 1e6:
-        return f"{x / 1e6:,.1f}M"
-    if a >= 1e4:
-        return f"{x / 1e3:,.1f}k"
-    return f"{x:,.0f}"
+        text, unit = f"{x / 1e6:,.1f}", ("M", " млн")
+    elif a >= 1e4:
+        text, unit = f"{x / 1e3:,.1f}", ("k", " тыс.")
+    else:
+        text, unit = f"{x:,.0f}", ("", "")
+    if lang == "ru":
+        return text.replace(",", "\u202f").replace(".", ",") + unit[1]
+    return text + unit[0]
 
 
 # --- phases ----------------------------------------------------------------------------------
@@ -484,8 +496,14 @@ def _span(r: Any) -> range:
     return range(int(r.start), int(r.end) + 1)
 
 
-def _phase_events(states: pd.DataFrame, split: pd.DataFrame) -> list[dict[str, Any]]:
+def _phase_events(states: pd.DataFrame, split: pd.DataFrame, lang: str = "en") -> list[dict[str, Any]]:
     """The three sequence mistakes, on runs of phases (see the module docstring)."""
+    def phase(state: str) -> str:
+        return phase_label(state, lang)
+
+    def m(x: float) -> str:
+        return money(x, lang)
+
     live = states[states["state"] != CHURNED][["client_id", "client_name", "quarter_index", "state",
                                                "left_censored"]]
     value_cols = split[["client_id", "quarter_index"]].copy()
@@ -534,24 +552,27 @@ def _phase_events(states: pd.DataFrame, split: pd.DataFrame) -> list[dict[str, A
                 ux = value(group, "value_ux") + value(nxt[1], "value_ux")
                 events.append(_event(
                     cid, name, "feature_without_ux", nxt[1][0].start, qs + n_q[:1],
-                    f"Functionality in {quarter_ranges(qs)} (feature value {money(value(group, 'value_feature'))}), "
-                    f"then {PHASE_LABELS[nxt[0]]} from {quarter_label(nxt[1][0].start)} without a UX phase "
-                    f"(UX value meanwhile: {money(ux)})", "ux_value", ux, None))
+                    tr("Functionality in {quarters} (feature value {feature}), then {phase} from {start} without "
+                       "a UX phase (UX value meanwhile: {ux})", lang, quarters=quarter_ranges(qs),
+                       feature=m(value(group, "value_feature")), phase=phase(nxt[0]),
+                       start=quarter_label(nxt[1][0].start), ux=m(ux)), "ux_value", ux, None))
             # ... or feature, a pause, then new feature work
             if state == "feature" and len(group) > 1:
                 for g0, g1 in zip(group[:-1], group[1:]):
                     gap = list(range(int(g0.end) + 1, int(g1.start)))
                     events.append(_event(
                         cid, name, "feature_without_ux", g1.start, list(_span(g0)) + gap + [int(g1.start)],
-                        f"Functionality in {quarter_ranges(_span(g0))}, then a pause, then new functionality "
-                        f"from {quarter_label(g1.start)} (feature value {money(g1.value_feature)}) with no "
-                        f"UX phase between", "ux_value", float(g0.value_ux), None))
+                        tr("Functionality in {quarters}, then a pause, then new functionality from {start} "
+                           "(feature value {feature}) with no UX phase between", lang,
+                           quarters=quarter_ranges(_span(g0)), start=quarter_label(g1.start),
+                           feature=m(g1.value_feature)), "ux_value", float(g0.value_ux), None))
             # ... or functionality, then the client left, with no UX work at all
             if state == "feature" and last and left_at is not None and tot["value_ux"] <= 0:
                 events.append(_event(
                     cid, name, "feature_without_ux", left_at, qs + [int(left_at)],
-                    f"Functionality in {quarter_ranges(qs)} (feature value {money(tot['value_feature'])}), "
-                    f"then the client left in {quarter_label(left_at)}, with no UX work at all (UX value 0)",
+                    tr("Functionality in {quarters} (feature value {feature}), then the client left in {left}, "
+                       "with no UX work at all (UX value 0)", lang, quarters=quarter_ranges(qs),
+                       feature=m(tot["value_feature"]), left=quarter_label(left_at)),
                     "ux_value", 0.0, None))
             # UX without functionality: UX after a phase other than functionality, or first
             if state == "ux" and (k == 0 or merged[k - 1][0] != "feature"):
@@ -560,34 +581,42 @@ def _phase_events(states: pd.DataFrame, split: pd.DataFrame) -> list[dict[str, A
                     prev_state, prev_group = merged[k - 1]
                     events.append(_event(
                         cid, name, "ux_without_feature", group[0].start, q_of(prev_group) + qs,
-                        f"UX work in {quarter_ranges(qs)} (UX value {money(ux_value)}) came after "
-                        f"{PHASE_LABELS[prev_state]} ({quarter_ranges(q_of(prev_group))}) with no new "
-                        "functionality before it", "ux_value", ux_value, None))
+                        tr("UX work in {quarters} (UX value {ux}) came after {phase} ({before}) with no new "
+                           "functionality before it", lang, quarters=quarter_ranges(qs), ux=m(ux_value),
+                           phase=phase(prev_state), before=quarter_ranges(q_of(prev_group))),
+                        "ux_value", ux_value, None))
                 elif not censored[cid] or f_value <= 0:
-                    note = (f"; the data starts in {quarter_label(group[0].start)}, and no functionality "
-                            f"work was done during it either (feature value 0)" if censored[cid] else "")
+                    note = (tr("; the data starts in {start}, and no functionality work was done during it "
+                               "either (feature value 0)", lang, start=quarter_label(group[0].start))
+                            if censored[cid] else "")
                     events.append(_event(
                         cid, name, "ux_without_feature", group[0].start, qs,
-                        f"The first recorded phase is UX ({quarter_ranges(qs)}, UX value {money(ux_value)}) "
-                        f"with no functionality before it{note}", "ux_value", ux_value, None))
+                        tr("The first recorded phase is UX ({quarters}, UX value {ux}) with no functionality "
+                           "before it", lang, quarters=quarter_ranges(qs), ux=m(ux_value)) + note,
+                        "ux_value", ux_value, None))
             # functionality and UX without stabilisation: UX, then support or functionality ...
             if state == "ux" and nxt is not None and nxt[0] in ("support", "feature"):
                 prev = merged[k - 1] if k > 0 and merged[k - 1][0] == "feature" else None
                 stab = value(group, "value_stability") + value(nxt[1], "value_stability") + \
                     (value(prev[1], "value_stability") if prev else 0.0)
-                lead = f"Functionality in {quarter_ranges(q_of(prev[1]))} and UX" if prev else "UX"
+                words = dict(quarters=quarter_ranges(qs), phase=phase(nxt[0]), start=quarter_label(nxt[1][0].start),
+                             stability=m(stab))
+                evidence = (tr("Functionality in {before} and UX in {quarters}, then {phase} from {start} without "
+                               "a stabilisation phase (stability value meanwhile: {stability})", lang,
+                               before=quarter_ranges(q_of(prev[1])), **words) if prev else
+                            tr("UX in {quarters}, then {phase} from {start} without a stabilisation phase "
+                               "(stability value meanwhile: {stability})", lang, **words))
                 events.append(_event(
                     cid, name, "no_stabilisation", nxt[1][0].start,
                     (q_of(prev[1]) if prev else []) + qs + [int(nxt[1][0].start)],
-                    f"{lead} in {quarter_ranges(qs)}, then {PHASE_LABELS[nxt[0]]} from "
-                    f"{quarter_label(nxt[1][0].start)} without a stabilisation phase (stability value "
-                    f"meanwhile: {money(stab)})", "stability_value", stab, None))
+                    evidence, "stability_value", stab, None))
             # ... or UX, then the client left, with no stabilisation work at all
             if state == "ux" and last and left_at is not None and tot["value_stability"] <= 0:
                 events.append(_event(
                     cid, name, "no_stabilisation", left_at, qs + [int(left_at)],
-                    f"UX in {quarter_ranges(qs)} (UX value {money(value(group, 'value_ux'))}), then the client "
-                    f"left in {quarter_label(left_at)}, with no stabilisation work at all (stability value 0)",
+                    tr("UX in {quarters} (UX value {ux}), then the client left in {left}, with no stabilisation "
+                       "work at all (stability value 0)", lang, quarters=quarter_ranges(qs),
+                       ux=m(value(group, "value_ux")), left=quarter_label(left_at)),
                     "stability_value", 0.0, None))
     return events
 
@@ -600,7 +629,7 @@ _MIX_RULES = {  # mistake: (work types that must be there, the work type that is
 
 
 def _mix_events(states: pd.DataFrame, split: pd.DataFrame, min_quarters: int, present_share: float,
-                absent_share: float) -> list[dict[str, Any]]:
+                absent_share: float, lang: str = "en") -> list[dict[str, Any]]:
     """The sequence mistakes seen in the work mix: for `min_quarters` consecutive quarters or more,
     a client got one kind of work (each >= present_share of the phase value) and none of the kind
     that should go with it (<= absent_share)."""
@@ -627,13 +656,14 @@ def _mix_events(states: pd.DataFrame, split: pd.DataFrame, min_quarters: int, pr
         for q in PHASES:
             agg[f"w_{q}"] = (vals[f"share_{q}"] * vals["value_total"]).groupby(vals["run"]).sum()
         for r in agg[agg["n"] >= min_quarters].itertuples(index=False):
-            have = " and ".join(f"{PHASE_LABELS[q]} work (value {money(getattr(r, 'w_' + q))})" for q in present)
+            have = f" {tr('and', lang)} ".join(tr("{phase} work (value {value})", lang, phase=phase_label(q, lang),
+                                                value=money(getattr(r, "w_" + q), lang)) for q in present)
             span = range(int(r.start), int(r.end) + 1)
             events.append(_event(
                 r.client_id, r.client_name, mistake, int(r.start) + min_quarters - 1, span,
-                f"{have[0].upper() + have[1:]} in {quarter_ranges(range(int(r.start), int(r.end) + 1))} "
-                f"({int(r.n)} quarters) with no {PHASE_LABELS[absent]} work at all "
-                f"({PHASE_LABELS[absent]} value {money(getattr(r, 'w_' + absent))})",
+                tr("{have} in {quarters} ({n} quarters) with no {absent} work at all ({absent} value {value})",
+                   lang, have=have[0].upper() + have[1:], quarters=quarter_ranges(span), n=int(r.n),
+                   absent=phase_label(absent, lang), value=money(getattr(r, "w_" + absent), lang)),
                 f"{absent}_share", float(getattr(r, "w_" + absent)), absent_share))
     return events
 
@@ -668,8 +698,8 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
                    followup_window: int = 4, followup_min: int = 3, followup_share: float = 0.5,
                    mix_min_quarters: int = 3, mix_present_share: float = 0.05,
                    mix_absent_share: float = 0.01, churn_after_quarters: int = 2,
-                   revenue_col: str = "revenue") -> pd.DataFrame:
-    """Every detected spiral mistake, one row per event, with its evidence.
+                   revenue_col: str = "revenue", lang: str = "en") -> pd.DataFrame:
+    """Every detected spiral mistake, one row per event, with its evidence (in `lang`).
 
     Columns: client_id, client_name, mistake (one of MISTAKES), quarter (the quarter the event is
     cited at), quarter_index, quarters (all quarters involved, as ranges), evidence (a sentence with
@@ -682,9 +712,9 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
     if states is None:
         states = client_states(panel, churn_after_quarters=churn_after_quarters, revenue_col=revenue_col)
     split = phase_split(panel, revenue_col)
-    events = _phase_events(states, split)
+    events = _phase_events(states, split, lang)
     if mix_min_quarters:
-        events += _mix_events(states, split, mix_min_quarters, mix_present_share, mix_absent_share)
+        events += _mix_events(states, split, mix_min_quarters, mix_present_share, mix_absent_share, lang)
 
     p = pd.DataFrame({"client_id": split["client_id"], "client_name": split["client_name"],
                       "quarter_index": split["quarter_index"]})
@@ -724,11 +754,12 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
     for r in ap.itertuples(index=False):
         events.append(_event(
             r.client_id, r.client_name, "agree_to_every_wish", r.quarter_index, [r.quarter_index],
-            f"{int(r.unplanned_accepted)} unplanned change requests accepted in "
-            f"{quarter_label(r.quarter_index)}; over "
-            f"{quarter_ranges(window_of(r.quarter_index, r.first_q, unplanned_window))} "
-            f"{int(r.w_u)} of {int(r.w_cr)} change requests were unplanned and accepted "
-            f"(portfolio: {base:.0%})", "unplanned_share_window", r.w_u / r.w_cr, unplanned_share))
+            tr("{n} unplanned change requests accepted in {quarter}; over {window} {w_u} of {w_cr} change "
+               "requests were unplanned and accepted (portfolio: {base:.0%})", lang, n=int(r.unplanned_accepted),
+               quarter=quarter_label(r.quarter_index),
+               window=quarter_ranges(window_of(r.quarter_index, r.first_q, unplanned_window)),
+               w_u=int(r.w_u), w_cr=int(r.w_cr), base=base),
+            "unplanned_share_window", r.w_u / r.w_cr, unplanned_share))
 
     # team_growth_unplanned: the team grew on the smallest of the previous `team_window` quarters
     # (people_count up by `team_jump_min` people and `team_jump_ratio`, or phase-adjusted hours up
@@ -754,14 +785,17 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
     for r in jp.itertuples(index=False):
         n_u, n_cr = (r.c_u, r.c_cr) if r.now else (r.pc_u, r.pc_cr)
         end = r.quarter_index if r.now else r.quarter_index - 1
-        grew = (f"the team grew from {int(r.low)} to {int(r.people_count)} people" if r.more_people else
-                f"the team's hours grew {r.effort / r.low_effort:.1f}x on its smallest recent quarter "
-                "(adjusted for the phase)")
+        ratio = f"{r.effort / r.low_effort:.1f}"
+        grew = (tr("the team grew from {low} to {people} people", lang, low=int(r.low), people=int(r.people_count))
+                if r.more_people else
+                tr("the team's hours grew {ratio}x on its smallest recent quarter (adjusted for the phase)", lang,
+                   ratio=ratio.replace(".", ",") if lang == "ru" else ratio))
         events.append(_event(
             r.client_id, r.client_name, "team_growth_unplanned", r.quarter_index,
             sorted({int(r.quarter_index), int(end)}),
-            f"In {quarter_label(r.quarter_index)} {grew}, while {int(n_u)} of {int(n_cr)} change requests "
-            f"since {quarter_label(r.first_q)} were unplanned and accepted (portfolio: {base:.0%})",
+            tr("In {quarter} {grew}, while {n_u} of {n_cr} change requests since {since} were unplanned and "
+               "accepted (portfolio: {base:.0%})", lang, quarter=quarter_label(r.quarter_index), grew=grew,
+               n_u=int(n_u), n_cr=int(n_cr), since=quarter_label(r.first_q), base=base),
             "unplanned_share_to_date", n_u / n_cr if n_cr else np.nan, base))
 
     # early_free_delivery
@@ -778,7 +812,8 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
         for cid, r in zip(agg.index, agg.itertuples(index=False)):
             events.append(_event(
                 cid, r.client_name, "early_free_delivery", crossed[cid], r.quarters,
-                f"Delivered before the promised date without billing extra {int(r.total)} times: {r.items}",
+                tr("Delivered before the promised date without billing extra {n} times: {items}", lang,
+                   n=int(r.total), items=r.items),
                 "early_free_deliveries", float(r.total), early_free_min))
 
     # support_without_followup
@@ -793,9 +828,10 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
         sup_q = f"{int(r.support_requests)}" if pd.notna(r.support_requests) else "?"
         events.append(_event(
             r.client_id, r.client_name, "support_without_followup", r.quarter_index, [r.quarter_index],
-            f"{int(r.support_without_followup)} of {sup_q} support requests in "
-            f"{quarter_label(r.quarter_index)} were never followed up ({int(r.roll_unf)} of "
-            f"{int(r.roll_sup)} over {quarter_ranges(window)})",
+            tr("{n} of {requests} support requests in {quarter} were never followed up ({n_window} of "
+               "{requests_window} over {window})", lang, n=int(r.support_without_followup), requests=sup_q,
+               quarter=quarter_label(r.quarter_index), n_window=int(r.roll_unf), requests_window=int(r.roll_sup),
+               window=quarter_ranges(window)),
             "support_without_followup", r.roll_unf, followup_min))
 
     # communicator_not_rotated, technical_communicator: one event per run of a communicator
@@ -809,20 +845,21 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
     over = (p["communicator_tenure_quarters"] > communicator_max_quarters).fillna(False).astype(bool)
     if over.any():
         for r in runs_of(over).itertuples(index=False):
-            who = r.who if pd.notna(r.who) else "The same communicator"
+            who = r.who if pd.notna(r.who) else tr("The same communicator", lang)
             events.append(_event(
                 r.client_id, r.client_name, "communicator_not_rotated", r.first, r.quarters,
-                f"{who} has been our communicator for {int(r.tenure)} consecutive quarters by "
-                f"{quarter_label(r.last)} (limit {communicator_max_quarters})",
+                tr("{who} has been our communicator for {n} consecutive quarters by {quarter} (limit {limit})",
+                   lang, who=who, n=int(r.tenure), quarter=quarter_label(r.last), limit=communicator_max_quarters),
                 "communicator_tenure_quarters", r.tenure, communicator_max_quarters))
     role = p["communicator_role"].astype(object)
     tech = role.map(lambda v: isinstance(v, str) and v.strip().lower() == "technical").astype(bool)
     if tech.any():
         for r in runs_of(tech).itertuples(index=False):
-            who = r.who if pd.notna(r.who) else "A technical specialist"
+            who = r.who if pd.notna(r.who) else tr("A technical specialist", lang)
             events.append(_event(
                 r.client_id, r.client_name, "technical_communicator", r.first, r.quarters,
-                f"{who} (technical) was our communicator in {quarter_ranges(r.quarters)}",
+                tr("{who} (technical) was our communicator in {quarters}", lang, who=who,
+                   quarters=quarter_ranges(r.quarters)),
                 "quarters_technical", r.n, None))
 
     out = pd.DataFrame(events, columns=EVENT_COLUMNS)
@@ -832,7 +869,8 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
     return out
 
 
-def mistakes_by_client(panel: pd.DataFrame, events: pd.DataFrame, max_evidence: int = 3) -> pd.DataFrame:
+def mistakes_by_client(panel: pd.DataFrame, events: pd.DataFrame, max_evidence: int = 3,
+                       lang: str = "en") -> pd.DataFrame:
     """One row per client and mistake: detected, clear, or not measured.
 
     Columns: client_id, client_name, mistake, label, status ('detected' | 'clear' |
@@ -855,7 +893,7 @@ def mistakes_by_client(panel: pd.DataFrame, events: pd.DataFrame, max_evidence: 
             measured = row_ok.groupby(ids).any()
         else:
             measured = pd.Series(False, index=pd.Index(clients["client_id"]))
-        frames.append(clients.assign(mistake=mistake, label=MISTAKE_LABELS[mistake],
+        frames.append(clients.assign(mistake=mistake, label=tr(MISTAKE_LABELS[mistake], lang),
                                      _measured=clients["client_id"].map(measured).fillna(False)
                                      .astype(bool).to_numpy()))
     out = pd.concat(frames, ignore_index=True)
@@ -866,7 +904,7 @@ def mistakes_by_client(panel: pd.DataFrame, events: pd.DataFrame, max_evidence: 
         def texts(t: pd.Series) -> str:
             t = list(t)
             more = len(t) - max_evidence
-            return "; ".join(t[:max_evidence]) + (f"; and {more} more" if more > 0 else "")
+            return "; ".join(t[:max_evidence]) + (tr("; and {more} more", lang, more=more) if more > 0 else "")
 
         def cited(t: pd.Series) -> str:
             qs: set[int] = set()
@@ -891,7 +929,7 @@ def mistakes_by_client(panel: pd.DataFrame, events: pd.DataFrame, max_evidence: 
                                dtype="boolean")
     nm = out["status"] == "not_measured"
     out.loc[nm, "evidence"] = out.loc[nm, "mistake"].map(
-        lambda m: "not measured: " + ", ".join(MISTAKE_COLUMNS[m][:2]) + " not in the data")
+        lambda m: tr("not measured: {columns} not in the data", lang, columns=", ".join(MISTAKE_COLUMNS[m][:2])))
     out["n_events"] = out["n_events"].fillna(0).astype(int)
     cols = ["client_id", "client_name", "mistake", "label", "status", "detected", "first_quarter",
             "last_quarter", "quarters", "n_events", "evidence", "value", "threshold"]

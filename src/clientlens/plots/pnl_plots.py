@@ -12,20 +12,21 @@ mathtext (whatever the rcParams say). The charts stay readable from a handful of
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
-
 from clientlens.pnl import ABC_LOSS
 from clientlens.plots.theme import TEXT_KW as _TEXT
+from clientlens.plots.theme import count_label, money_formatter, percent_formatter
 from clientlens.plots.theme import money_label as money
 from clientlens.plots.theme import new_figure as _figure
 from clientlens.plots.theme import plain_legend as _plain_legend
 from clientlens.plots.theme import plain_text as _plain
+from clientlens.report.i18n import N_, tr
 try:  # the project's chart palette, when the theme module is there
     from clientlens.plots.theme import PALETTE
 except ImportError:  # pragma: no cover
@@ -51,18 +52,19 @@ def _titles(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
 
 # --------------------------------------------------------------------------- whale curve
 
-def plot_whale_curve(curve: pd.DataFrame, *, title: str = "Whale curve: cumulative profit by client",
-                     figsize: tuple[float, float] = (10, 5.2)) -> Figure:
+def plot_whale_curve(curve: pd.DataFrame, *, title: str | None = None,
+                     figsize: tuple[float, float] = (10, 5.2), lang: str = "en") -> Figure:
     """Cumulative profit (% of total) against clients ranked by profit (% of clients).
 
     Takes whale_curve(). The hump above 100% is the profit the best clients make; the falling
     tail (shaded) is what loss-making clients give back. When the portfolio as a whole loses
     money, the curve is drawn in money instead of percent.
     """
+    title = title or tr("Whale curve: cumulative profit by client", lang)
     fig, ax = _figure(figsize)
     n = len(curve)
     if n == 0:
-        ax.text(0.5, 0.5, "No client with a measured margin", ha="center", transform=ax.transAxes,
+        ax.text(0.5, 0.5, tr("No client with a measured margin", lang), ha="center", transform=ax.transAxes,
                 **_TEXT)
         _titles(ax, title, "", "")
         return fig
@@ -73,13 +75,13 @@ def plot_whale_curve(curve: pd.DataFrame, *, title: str = "Whale curve: cumulati
     sns.lineplot(x=x, y=y, ax=ax, color=BLUE, linewidth=2, drawstyle="default", legend=False)
     if in_pct:
         ax.axhline(100, color=GREY, linestyle="--", linewidth=1)
-        ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
-        ax.text(0.01, 100, "100% = total profit", transform=ax.get_yaxis_transform(),
+        ax.yaxis.set_major_formatter(percent_formatter(lang))
+        ax.text(0.01, 100, tr("100% = total profit", lang), transform=ax.get_yaxis_transform(),
                 ha="left", va="bottom", fontsize=9, color=GREY, **_TEXT)
     else:
         ax.axhline(0, color=GREY, linewidth=1)
-        ax.yaxis.set_major_formatter(FuncFormatter(money))
-    ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
+        ax.yaxis.set_major_formatter(money_formatter(lang))
+    ax.xaxis.set_major_formatter(percent_formatter(lang))
     ax.set_xlim(0, 100)
 
     peak_i = int(np.argmax(y))
@@ -88,11 +90,14 @@ def plot_whale_curve(curve: pd.DataFrame, *, title: str = "Whale curve: cumulati
         first_tail = int(np.argmax(tail))  # 0-based position in curve; x index = +1
         ax.axvspan(x[first_tail], 100, color=RED, alpha=0.08, linewidth=0)
         loss = -curve.loc[tail, "margin"].sum()
-        ax.text((x[first_tail] + 100) / 2, 0.04, f"loss-making tail: {int(tail.sum()):,} clients\n"
-                f"give back {money(loss)}", transform=ax.get_xaxis_transform(), ha="center",
-                va="bottom", fontsize=9, color=RED, **_TEXT)
-    peak_label = (f"peak {y[peak_i]:.0f}% of profit\nfrom {x[peak_i]:.0f}% of clients" if in_pct
-                  else f"peak {money(y[peak_i])}\nfrom {x[peak_i]:.0f}% of clients")
+        ax.text((x[first_tail] + 100) / 2, 0.04,
+                tr("loss-making tail: {n} clients\ngive back {loss}", lang, n=count_label(tail.sum(), lang),
+                   loss=money(loss, lang=lang)),
+                transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=9, color=RED, **_TEXT)
+    peak_label = (tr("peak {share:.0f}% of profit\nfrom {clients:.0f}% of clients", lang, share=y[peak_i],
+                     clients=x[peak_i]) if in_pct
+                  else tr("peak {amount}\nfrom {clients:.0f}% of clients", lang,
+                          amount=money(y[peak_i], lang=lang), clients=x[peak_i]))
     ax.scatter([x[peak_i]], [y[peak_i]], color=BLUE, zorder=3, s=30)
     right_side = x[peak_i] > 70
     ax.annotate(peak_label, (x[peak_i], y[peak_i]), xytext=(-8 if right_side else 8, 8),
@@ -101,32 +106,34 @@ def plot_whale_curve(curve: pd.DataFrame, *, title: str = "Whale curve: cumulati
     if in_pct and n >= 5:  # the Pareto reading: what the top 20% of clients make
         k = max(1, math.ceil(0.2 * n - 1e-9))
         ax.axvline(x[k], color=GREY, linestyle=":", linewidth=1)
-        ax.text(x[k], 0.5, f" top 20% of clients:\n {y[k]:.0f}% of profit",
+        ax.text(x[k], 0.5, tr(" top 20% of clients:\n {share:.0f}% of profit", lang, share=y[k]),
                 transform=ax.get_xaxis_transform(), fontsize=9, color=GREY, va="center",
                 **_TEXT)
     top = curve.iloc[0]
-    top_share = (f" ({y[1]:.0f}% of profit)" if in_pct else "")
-    ax.annotate(f"most profitable: {_shorten(top['client_name'])}{top_share}", (x[1], y[1]),
+    top_share = tr(" ({share:.0f}% of profit)", lang, share=y[1]) if in_pct else ""
+    ax.annotate(tr("most profitable: {client}", lang, client=_shorten(top["client_name"])) + top_share,
+                (x[1], y[1]),
                 xytext=(30, -6), textcoords="offset points", fontsize=8.5, va="center",
                 arrowprops={"arrowstyle": "-", "color": GREY, "linewidth": 0.6}, **_TEXT)
     ax.set_ylim(min(0.0, float(np.min(y))) * 1.05, float(np.max(y)) * 1.15 + 1e-9)
-    _titles(ax, title, f"Clients ranked by profit (n = {n:,})",
-            "Cumulative profit, % of total" if in_pct else "Cumulative profit")
+    _titles(ax, title, tr("Clients ranked by profit (n = {n})", lang, n=count_label(n, lang)),
+            tr("Cumulative profit, % of total", lang) if in_pct else tr("Cumulative profit", lang))
     return fig
 
 
 # --------------------------------------------------------------------------- waterfall
 
-def plot_waterfall(waterfall: pd.DataFrame, *, title: str = "From revenue to margin",
-                   figsize: tuple[float, float] = (10, 5.2)) -> Figure:
+def plot_waterfall(waterfall: pd.DataFrame, *, title: str | None = None,
+                   figsize: tuple[float, float] = (10, 5.2), lang: str = "en") -> Figure:
     """Revenue, each cost step, and margin as floating bars. Takes portfolio_waterfall()."""
+    title = title or tr("From revenue to margin", lang)
     fig, ax = _figure(figsize)
     w = waterfall.reset_index(drop=True)
     xs = np.arange(len(w))
     span = float(max(w[["start", "end"]].abs().max().max(), 1.0))
     for i, row in w.iterrows():
         if not row["measured"] or pd.isna(row["amount"]):
-            ax.text(i, row["start"], "not\nmeasured", ha="center", va="bottom", fontsize=8,
+            ax.text(i, row["start"], tr("not\nmeasured", lang), ha="center", va="bottom", fontsize=8,
                     color=GREY, **_TEXT)
             continue
         if row["kind"] == "total":
@@ -137,20 +144,19 @@ def plot_waterfall(waterfall: pd.DataFrame, *, title: str = "From revenue to mar
             colour = ORANGE if row["amount"] < 0 else GREEN
         ax.bar(i, height, bottom=bottom, color=colour, width=0.7, edgecolor="white")
         top = max(bottom, bottom + height)
-        ax.text(i, top + span * 0.01, money(row["amount"]), ha="center", va="bottom",
+        ax.text(i, top + span * 0.01, money(row["amount"], lang=lang), ha="center", va="bottom",
                 fontsize=9, **_TEXT)
         if i + 1 < len(w) and w.loc[i + 1, "kind"] != "total":
             ax.plot([i + 0.35, i + 0.65], [row["end"], row["end"]], color=GREY, linewidth=0.8)
     ax.axhline(0, color=GREY, linewidth=1)
     ax.set_xticks(xs)
-    ax.set_xticklabels([_plain(s).replace(" and ", "\nand ").replace("Delivery cost of ",
-                                                                          "Delivery cost\nof ")
-                        for s in w["label"]], fontsize=9, **_TEXT)
-    ax.yaxis.set_major_formatter(FuncFormatter(money))
+    ax.set_xticklabels([textwrap.fill(tr(_plain(s), lang), 13, break_long_words=False) for s in w["label"]],
+                       fontsize=8.5, **_TEXT)
+    ax.yaxis.set_major_formatter(money_formatter(lang))
     lo = min(0.0, float(w[["start", "end"]].min().min()))
     ax.set_ylim(lo * 1.1 - span * 0.02, span * 1.1)
     ax.grid(axis="x", visible=False)
-    _titles(ax, title, "", "Amount")
+    _titles(ax, title, "", tr("Amount", lang))
     return fig
 
 
@@ -233,13 +239,14 @@ def outliers_to_label(client_pnl: pd.DataFrame, n: int = 7) -> pd.DataFrame:
 
 
 def plot_margin_scatter(client_pnl: pd.DataFrame, classes: pd.DataFrame | None = None, *,
-                        n_labels: int = 7, title: str = "Margin against revenue, per client",
-                        figsize: tuple[float, float] = (10, 6)) -> Figure:
+                        n_labels: int = 7, title: str | None = None,
+                        figsize: tuple[float, float] = (10, 6), lang: str = "en") -> Figure:
     """Each client's lifetime margin against its revenue, the most extreme 5-8 named.
 
     Takes client_pnl(); colours by ABC class when ``classes`` (abc_classes()) is given or the
     table has an abc_class column, else by profit/loss. Points below the zero line lose money.
     """
+    title = title or tr("Margin against revenue, per client", lang)
     t = client_pnl[client_pnl["margin"].notna() & client_pnl["revenue"].notna()].copy()
     if classes is not None and "abc_class" not in t.columns:
         t = t.merge(classes[["client_id", "abc_class"]], on="client_id", how="left")
@@ -247,8 +254,9 @@ def plot_margin_scatter(client_pnl: pd.DataFrame, classes: pd.DataFrame | None =
         hue, palette = "abc_class", ABC_COLOURS
         hue_order = [c for c in ABC_COLOURS if c in set(t["abc_class"].dropna())]
     else:
-        t["result"] = np.where(t["margin"] < 0, "loss-making", "profitable")
-        hue, palette = "result", {"profitable": BLUE, "loss-making": RED}
+        loss, profit = N_("loss-making"), N_("profitable")
+        t["result"] = np.where(t["margin"] < 0, loss, profit)
+        hue, palette = "result", {profit: BLUE, loss: RED}
         hue_order = [c for c in palette if c in set(t["result"])]
     fig, ax = _figure(figsize)
     n = len(t)
@@ -259,16 +267,19 @@ def plot_margin_scatter(client_pnl: pd.DataFrame, classes: pd.DataFrame | None =
                         palette=palette, s=size, alpha=alpha, linewidth=0, ax=ax, rasterized=n > 2000)
         _plain_legend(ax, title=None, loc="upper left", fontsize=9, frameon=False,
                       markerscale=max(1.0, 40 / size) ** 0.5)
+        for text in ax.get_legend().get_texts():
+            text.set_text(tr(text.get_text(), lang))
         for handle in ax.get_legend().legend_handles:
             handle.set_alpha(1.0)
     ax.axhline(0, color=GREY, linewidth=1)
-    ax.xaxis.set_major_formatter(FuncFormatter(money))
-    ax.yaxis.set_major_formatter(FuncFormatter(money))
+    ax.xaxis.set_major_formatter(money_formatter(lang))
+    ax.yaxis.set_major_formatter(money_formatter(lang))
 
     if n:
-        sub = f"{n:,} clients; {int((t['margin'] < 0).sum()):,} lose money (below the line)"
+        sub = tr("{n} clients; {losing} lose money (below the line)", lang, n=count_label(n, lang),
+                 losing=count_label((t["margin"] < 0).sum(), lang))
         ax.text(0.0, 1.0, sub, transform=ax.transAxes, ha="left", va="bottom", fontsize=9,
                 color=GREY, **_TEXT)
     _label_points(ax, outliers_to_label(t, n_labels))
-    _titles(ax, title + "\n", "Revenue (lifetime)", "Margin after overhead (lifetime)")
+    _titles(ax, title + "\n", tr("Revenue (lifetime)", lang), tr("Margin after overhead (lifetime)", lang))
     return fig

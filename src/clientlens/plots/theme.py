@@ -70,17 +70,55 @@ def plain_legend(ax, **kwargs) -> None:
             text.set_parse_math(False)
 
 
-def money_label(x: float, _pos=None) -> str:
-    """1234567 -> '1.2M', -35000 -> '-35k' (axis and label format)."""
+_MONEY_UNITS = {"en": ("B", "M", "k"), "ru": (" млрд", " млн", " тыс.")}
+
+
+def money_label(x: float, _pos=None, lang: str = "en") -> str:
+    """1234567 -> '1.2M', -35000 -> '-35k' (axis and label format); in Russian '1,2 млн',
+    '-35 тыс.'."""
     import numpy as np
 
     if x is None or not np.isfinite(x):
         return ""
     a, sign = abs(x), "-" if x < 0 else ""
+    billion, million, thousand = _MONEY_UNITS.get(lang, _MONEY_UNITS["en"])
     if a >= 1e9:
-        return f"{sign}{a / 1e9:.1f}B"
-    if a >= 1e6:
-        return f"{sign}{a / 1e6:.1f}M"
-    if a >= 1e3:
-        return f"{sign}{a / 1e3:.0f}k"
-    return f"{sign}{a:.0f}"
+        text = f"{sign}{a / 1e9:.1f}{billion}"
+    elif a >= 1e6:
+        text = f"{sign}{a / 1e6:.1f}{million}"
+    elif a >= 1e3:
+        text = f"{sign}{a / 1e3:.0f}{thousand}"
+    else:
+        text = f"{sign}{a:.0f}"
+    return text.replace(".", ",", 1) if lang == "ru" and not text.endswith(thousand) else text
+
+
+def money_formatter(lang: str = "en"):
+    """A tick formatter writing amounts as money_label() does."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda x, _pos=None: money_label(x, lang=lang))
+
+
+def count_label(x: float, lang: str = "en") -> str:
+    """A whole number with thousands separated: 12,345 (en), 12 345 (ru, narrow space)."""
+    text = f"{int(x):,}"
+    return text.replace(",", "\u202f") if lang == "ru" else text
+
+
+def number_formatter(lang: str = "en"):
+    """Tick labels as short numbers (0.25); a decimal comma in Russian."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda x, _pos=None: f"{x:g}".replace(".", ",") if lang == "ru" else f"{x:g}")
+
+
+def percent_formatter(lang: str = "en", scale: float = 100.0, decimals: int = 0):
+    """Tick labels in percent; a decimal comma in Russian."""
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(x, _pos=None):
+        text = f"{x * 100 / scale:.{decimals}f}%"
+        return text.replace(".", ",") if lang == "ru" else text
+
+    return FuncFormatter(fmt)

@@ -21,31 +21,16 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import PercentFormatter
 
 from clientlens.markers import MARKERS
 from clientlens.plots.theme import TEXT_KW as _TEXT
 from clientlens.plots.theme import new_figure as _figure
+from clientlens.plots.theme import number_formatter, percent_formatter
+from clientlens.report.i18n import tr
 from clientlens.segments import SEGMENTS, segment_params
 
 __all__ = ["safe_text", "plot_segment_map", "plot_marker_heatmap", "plot_migration_matrix",
            "clients_to_label"]
-
-
-_WORDS = {
-    "en": {"map_title": "Profitability against toxicity", "x": "Margin, % of revenue",
-           "y": "Toxicity score (0-100)", "heat_title": "Toxicity markers of the {n} highest-scoring clients",
-           "heat_title_all": "Toxicity markers by client", "not_measured": "grey: not measured",
-           "severity": "severity (0 = normal, 1 = at threshold)",
-           "points": "points of the score", "mig_title": "Segment migration",
-           "size": "size: revenue", "clipped": "margins beyond ±100% drawn at the edge"},
-    "ru": {"map_title": "Прибыльность против токсичности", "x": "Маржа, % выручки",
-           "y": "Индекс токсичности (0-100)", "heat_title": "Маркеры токсичности: {n} клиентов с наибольшим индексом",
-           "heat_title_all": "Маркеры токсичности по клиентам", "not_measured": "серое: не измерено",
-           "severity": "выраженность (0 — норма, 1 — порог)",
-           "points": "баллы индекса", "mig_title": "Переходы между сегментами",
-           "size": "размер: выручка", "clipped": "маржа за пределами ±100% — на краю"},
-}
 
 
 def safe_text(text: Any, width: int | None = None) -> str:
@@ -59,10 +44,6 @@ def safe_text(text: Any, width: int | None = None) -> str:
     if width is not None and len(s) > width:
         s = s[: width - 1] + "…"
     return s
-
-
-def _words(lang: str) -> dict[str, str]:
-    return _WORDS["ru" if lang == "ru" else "en"]
 
 
 def clients_to_label(segments: pd.DataFrame, n: int = 8, red: float | None = None) -> pd.Index:
@@ -116,7 +97,6 @@ def plot_segment_map(segments: pd.DataFrame, params: Mapping[str, Any] | None = 
     segments: assign_segments() output. Ended relationships (healthy exit, left, gone
     quiet) and clients without a P&L are left out unless include_endings=True.
     """
-    w = _words(lang)
     df = segments.copy()
     if not include_endings:
         df = df.loc[~df["segment"].isin(["healthy_exit", "left", "gone_quiet", "no_pnl"])]
@@ -153,12 +133,14 @@ def plot_segment_map(segments: pd.DataFrame, params: Mapping[str, Any] | None = 
                               if params is not None else None)
     _label_points(ax, x[chosen].to_numpy(), y[chosen].to_numpy(),
                   [safe_text(df.at[i, "client_name"], 28) for i in chosen])
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.xaxis.set_major_formatter(percent_formatter(lang, scale=1.0))
     # The note sits under the title, left-aligned, so the two never collide on a narrow figure.
-    ax.set_title(safe_text(title or w["map_title"]), loc="left", fontweight="bold", pad=16, **_TEXT)
-    ax.set_xlabel(safe_text(w["x"]), **_TEXT)
-    ax.set_ylabel(safe_text(w["y"]), **_TEXT)
-    note = w["size"] + ("; " + w["clipped"] if ((df["margin_pct"].abs() > 1).any()) else "")
+    ax.set_title(safe_text(title or tr("Profitability against toxicity", lang)), loc="left", fontweight="bold",
+                 pad=16, **_TEXT)
+    ax.set_xlabel(safe_text(tr("Margin, % of revenue", lang)), **_TEXT)
+    ax.set_ylabel(safe_text(tr("Toxicity score (0-100)", lang)), **_TEXT)
+    note = tr("size: revenue", lang) + ("; " + tr("margins beyond ±100% drawn at the edge", lang)
+                                        if ((df["margin_pct"].abs() > 1).any()) else "")
     ax.text(0.0, 1.01, safe_text(note), transform=ax.transAxes, ha="left", va="bottom",
             fontsize=8, color="#555", **_TEXT)
     if handles:
@@ -179,7 +161,6 @@ def plot_marker_heatmap(scores: pd.DataFrame, top_n: int = 30, value: str = "sev
     rows only the top_n by score are drawn. value: "severity" (0-1) or "points".
     Markers not measured for a client are grey.
     """
-    w = _words(lang)
     prefix = "sev_" if value == "severity" else "pts_"
     df = scores.sort_values("score", ascending=False, na_position="last")
     many = len(df) > top_n
@@ -197,8 +178,9 @@ def plot_marker_heatmap(scores: pd.DataFrame, top_n: int = 30, value: str = "sev
     frame = pd.DataFrame(data, index=range(len(df)), columns=range(len(cols)))
     sns.heatmap(frame, ax=ax, mask=np.isnan(data), vmin=0, vmax=vmax, cmap="Reds",
                 linewidths=0.5, linecolor="white",
-                cbar_kws={"label": w["severity"] if value == "severity" else w["points"],
-                          "shrink": 0.6})
+                cbar_kws={"label": tr("severity (0 = normal, 1 = at threshold)", lang) if value == "severity"
+                          else tr("points of the score", lang), "shrink": 0.6,
+                          "format": number_formatter(lang)})
     ax.set_xticks(np.arange(len(cols)) + 0.5)
     ax.set_xticklabels(labels_x, rotation=45, ha="right")
     ax.set_yticks(np.arange(len(df)) + 0.5)
@@ -215,9 +197,10 @@ def plot_marker_heatmap(scores: pd.DataFrame, top_n: int = 30, value: str = "sev
         cbar.ax.yaxis.label.set_parse_math(False)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    head = title or (w["heat_title"].format(n=len(df)) if many else w["heat_title_all"])
+    head = title or (tr("Toxicity markers of the {n} highest-scoring clients", lang, n=len(df)) if many
+                     else tr("Toxicity markers by client", lang))
     ax.set_title(safe_text(head), loc="left", fontweight="bold", **_TEXT)
-    ax.text(1.0, 1.01, safe_text(w["not_measured"]), transform=ax.transAxes, ha="right",
+    ax.text(1.0, 1.01, safe_text(tr("grey: not measured", lang)), transform=ax.transAxes, ha="right",
             va="bottom", fontsize=8, color="#555", **_TEXT)
     return fig
 
@@ -228,7 +211,6 @@ def plot_migration_matrix(matrix: pd.DataFrame, lang: str = "en", title: str | N
 
     Rows and columns that are all zero are dropped unless drop_empty=False.
     """
-    w = _words(lang)
     m = matrix.copy()
     if drop_empty:
         rows = [i for i in range(len(m.index)) if m.iloc[i].sum() > 0]
@@ -246,5 +228,5 @@ def plot_migration_matrix(matrix: pd.DataFrame, lang: str = "en", title: str | N
         t.set_parse_math(False)
     ax.set_xlabel(safe_text(matrix.columns.name or ""), **_TEXT)
     ax.set_ylabel(safe_text(matrix.index.name or ""), **_TEXT)
-    ax.set_title(safe_text(title or w["mig_title"]), loc="left", fontweight="bold", **_TEXT)
+    ax.set_title(safe_text(title or tr("Segment migration", lang)), loc="left", fontweight="bold", **_TEXT)
     return fig

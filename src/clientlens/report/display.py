@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from clientlens.report.i18n import t
+from clientlens.report.i18n import t, tr
 
 MAX_ROWS_DEFAULT = 500
 
@@ -114,7 +114,7 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int | None = MAX
     df, card_links = client_card_links(df)
     shown = df if max_rows is None else df.head(max_rows)
     searchable = len(df) > 15 if searchable is None else searchable
-    head = "".join(f"<th scope=\"col\">{e(str(c))}</th>" for c in shown.columns)
+    head = "".join(f"<th scope=\"col\">{e(tr(str(c), lang))}</th>" for c in shown.columns)
     body = []
     for number, row in enumerate(shown.itertuples(index=False)):
         cells = []
@@ -143,26 +143,24 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int | None = MAX
     parts.append(f'<div class="{wrap}"><table class="cl-sortable"{paged}><thead><tr>' + head
                  + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
     if max_rows is not None and len(df) > max_rows:
-        note = (f"Showing the first {max_rows:,} of {len(df):,} rows; every client is on the Clients page."
-                if lang == "en" else f"Показаны первые {max_rows:,} из {len(df):,} строк; все клиенты — на странице «Клиенты».")
+        note = tr("Showing the first {shown} of {total} rows; every client is on the Clients page.", lang,
+                  shown=fmt_number(max_rows, 0, lang), total=fmt_number(len(df), 0, lang))
         parts.append(f'<p class="cl-note">{e(note)}</p>')
     parts.append("</div>")
     return "".join(parts)
 
 
-def kpi_html(items: Sequence[tuple]) -> str:
-    """KPI cards from (label, value), (label, value, key) or (label, value, key, lines) tuples.
-    A key becomes data-kpi, so tests can read a figure off the page and compare it with the
-    stage that computed it; lines are a small breakdown printed under the label."""
+def kpi_html(items: Sequence[tuple[str, ...]], lang: str = "en") -> str:
+    """KPI cards from (label, value) or (label, value, key) tuples; a key becomes data-kpi, so
+    tests can read a figure off the page and compare it with the stage that computed it.
+    Labels are English catalogue keys, shown in `lang`."""
     e = html.escape
     cards = []
     for label, value, *rest in items:
         key = rest[0] if rest else None
-        lines = rest[1] if len(rest) > 1 else []
         attr = f' data-kpi="{e(key)}"' if key else ""
-        split = ("<div class=\"cl-risk-split\">" + "<br>".join(e(line) for line in lines) + "</div>") if lines else ""
         cards.append(f'<div class="cl-kpi"{attr}><div class="cl-kpi-value">{e(value)}</div>'
-                     f'<div class="cl-kpi-label">{e(label)}</div>{split}</div>')
+                     f'<div class="cl-kpi-label">{e(tr(label, lang))}</div></div>')
     return f'<div class="cl-kpis">{"".join(cards)}</div>'
 
 

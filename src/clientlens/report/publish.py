@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 import nbformat
 
-from clientlens.report.i18n import t
+from clientlens.report.i18n import t, translate_markdown
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -107,6 +107,14 @@ def _strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def translate_notebook(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+    """Markdown cells in the report's language (the notebooks' narrative is English)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = translate_markdown(cell.source, lang)
+    return nb
+
+
 def page_title(nb: nbformat.NotebookNode, fallback: str) -> str:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -180,7 +188,7 @@ def render_page(executed: Path, lineage: Lineage, lang: str) -> tuple[str, str, 
     """(html, title, summary) of one executed notebook."""
     from nbconvert import HTMLExporter
 
-    nb = _strip_for_readers(nbformat.read(executed, as_version=4))
+    nb = translate_notebook(_strip_for_readers(nbformat.read(executed, as_version=4)), lang)
     title = page_title(nb, executed.stem)
     script = (STATIC_DIR / "report.js").read_text(encoding="utf-8")
     exporter = HTMLExporter(
