@@ -22,17 +22,18 @@ report_lang = "en"
 from clientlens import cards
 from clientlens.processed import save_table
 from clientlens.report import display as d
+from clientlens.report.i18n import tr
 
 cur = reporting_currency
 tables = cards.load_card_tables(processed_dir)
 directory = cards.client_directory(tables, report_lang)
 save_table(directory, processed_dir, "client_directory")
-live = directory.loc[directory["status"] == "active"]
+live = tables["pnl_clients"]["status"] == "active"
 d.show(d.kpi_html([
-    ("clients", f"{len(directory):,}"),
-    ("active now", f"{len(live):,}"),
+    ("clients", d.fmt_number(len(directory), 0, report_lang)),
+    ("active now", d.fmt_number(int(live.sum()), 0, report_lang)),
     ("revenue, last 4 quarters", d.fmt_money_short(directory["revenue_last4"].sum(), cur, report_lang)),
-]))
+], lang=report_lang))
 
 # %% [markdown]
 # ## Every client
@@ -42,7 +43,8 @@ d.show(d.kpi_html([
 
 # %%
 d.show_table(directory.assign(margin_pct=100 * directory["margin_pct"]).rename(columns={
-    "client_name": "client", "segment_label": "segment", "revenue_last4": f"revenue, last 4 quarters, {cur}",
+    "client_name": "client", "segment_label": "segment",
+    "revenue_last4": tr("revenue, last 4 quarters, {cur}", report_lang, cur=cur),
     "margin_pct": "margin, %", "score": "toxicity", "phase": "spiral phase",
-    "forecast_next4": f"forecast, next 4 quarters, {cur}", "action": "most valuable action"}),
+    "forecast_next4": tr("forecast, next 4 quarters, {cur}", report_lang, cur=cur), "action": "most valuable action"}),
     lang=report_lang, max_rows=None, searchable=True)

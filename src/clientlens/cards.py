@@ -202,6 +202,8 @@ def client_directory(tables: dict[str, pd.DataFrame | None], lang: str = "en") -
     Columns: client_id, client_name, segment_label, status, revenue_last4, margin_pct,
     score (toxicity), phase, forecast_next4 (mean revenue of the next four quarters, summed),
     action (the most valuable one proposed, else the segment's)."""
+    from clientlens.report.i18n import tr
+
     clients = tables["pnl_clients"]
     out = clients[["client_id", "client_name", "status", "revenue_last4", "margin_pct"]].copy()
     segments = tables.get("segments")
@@ -212,11 +214,9 @@ def client_directory(tables: dict[str, pd.DataFrame | None], lang: str = "en") -
     outlook = tables.get("spiral_clients")
     if outlook is not None:
         outlook = outlook.set_index("client_id")
-        from clientlens.report.i18n import tr
-        from clientlens.spiral import PHASE_LABELS
+        from clientlens.spiral import phase_label
 
-        out["phase"] = out["client_id"].map(outlook["phase"]).map(
-            lambda p: None if _missing(p) else tr(PHASE_LABELS.get(p, str(p)), lang))
+        out["phase"] = [phase_label(p, lang) for p in out["client_id"].map(outlook["phase"])]
         out["forecast_next4"] = out["client_id"].map(outlook[FORECAST_NEXT4])
     else:
         out["phase"], out["forecast_next4"] = None, float("nan")
@@ -225,6 +225,7 @@ def client_directory(tables: dict[str, pd.DataFrame | None], lang: str = "en") -
         best = (proposed.sort_values(["client_id", "value"], ascending=[True, False], kind="mergesort")
                 .drop_duplicates("client_id").set_index("client_id")["action"])
         out["action"] = out["client_id"].map(best).fillna(out["action"])
+    out["status"] = [tr(str(v), lang) for v in out["status"]]
     columns = ["client_id", "client_name", "segment_label", "status", "revenue_last4", "margin_pct", "score",
                "phase", "forecast_next4", "action"]
     return (out[columns].sort_values(["revenue_last4", "client_id"], ascending=[False, True], kind="mergesort",

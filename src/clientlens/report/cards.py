@@ -164,13 +164,13 @@ def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "",
     if not card.measured.get("spiral"):
         spiral_body = d.paragraph_html(t("not_measured", lang), note=True)
     else:
-        from clientlens.spiral import PHASE_LABELS
+        from clientlens.spiral import phase_label
 
         p = card.spiral or {}
         phase = p.get("current_phase")
         spiral_body = d.paragraph_html(tr(
             "Phase now: {phase} (turn {turn}, {done} turns completed, {n} quarters in this phase).", lang,
-            phase=tr(PHASE_LABELS.get(phase, str(phase)), lang), turn=p.get("turn") or 0,
+            phase=phase_label(phase, lang), turn=p.get("turn") or 0,
             done=p.get("turns_completed") or 0, n=p.get("quarters_in_state") or 0)) if p else ""
         spiral_body += (d.table_html(_frame(card.mistakes, {
             "label": tr("mistake", lang), "quarters": tr("quarters", lang), "evidence": tr("evidence", lang)}),
