@@ -225,7 +225,8 @@ def test_a_parameter_from_the_command_line_reruns_the_chain(project):
 def assert_no_english_on_the_pages(project: Path) -> None:
     """What a reader sees on every page built with REPORT_LANG=ru is Russian: no English word but
     client and people names, file names in code spans, the parameters' JSON and the allowed
-    acronyms, products and currency codes (e2e_support.LATIN_ALLOWED)."""
+    acronyms, products and currency codes (e2e_support.LATIN_ALLOWED); so are the headers of the
+    CSV downloads."""
     import pandas as pd
 
     processed = project / "data" / "processed"
@@ -242,6 +243,10 @@ def assert_no_english_on_the_pages(project: Path) -> None:
             english_number = re.search(r"\d,\d{3}(?!\d)|\d\.\d", line)  # 96,196 or 1.5: not Russian
             if english_words(line, names) or english_number:
                 left.setdefault(path.name, []).append(line.strip())
+    for download in sorted((project / "reports" / "downloads").glob("*.csv")):
+        header = download.read_text(encoding="utf-8-sig").splitlines()[0]
+        if english_words(header):
+            left[download.name] = [header]
     assert not left, f"English words or number formats on Russian pages: {left}"
 
 
