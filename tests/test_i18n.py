@@ -128,8 +128,8 @@ def test_translations_keep_placeholders_and_markup():
 
 
 def test_tr_looks_up_then_fills_placeholders():
-    assert tr("clients at risk (of {active} active)", "ru", active=31) == "клиенты под риском (всего активных: 31)"
-    assert tr("clients at risk (of {active} active)", "en", active=31) == "clients at risk (of 31 active)"
+    assert tr("clients at risk, of {active} active", "ru", active=31) == "клиенты под риском (всего активных: 31)"
+    assert tr("clients at risk, of {active} active", "en", active=31) == "clients at risk, of 31 active"
     assert tr("a text with no entry", "ru") == "a text with no entry"
     assert tr("{name} with braces", "en", name="{x}") == "{x} with braces"
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from clientlens import pnl
+from clientlens.report.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,13 @@ class Headline:
 
 # The kinds of risk, most urgent first; a client with several is counted under the first.
 RISK_KINDS = ("warning", "gone_quiet", "stale_communicator", "difficult", "toxic_unprofitable")
-RISK_KIND_WORDS = {"warning": "early warning: may leave"}
+RISK_KIND_WORDS = {"warning": N_("early warning: may leave")}
 RISK_PHRASES = {
-    "warning": "{n} show early signs of leaving ({money})",
-    "gone_quiet": "{n} have gone quiet ({money})",
-    "stale_communicator": "{n} need their communicator rotated ({money})",
-    "difficult": "{n} are profitable but difficult ({money})",
-    "toxic_unprofitable": "{n} are toxic and unprofitable ({money})",
+    "warning": N_("{n} show early signs of leaving ({money})"),
+    "gone_quiet": N_("{n} have gone quiet ({money})"),
+    "stale_communicator": N_("{n} need their communicator rotated ({money})"),
+    "difficult": N_("{n} are profitable but difficult ({money})"),
+    "toxic_unprofitable": N_("{n} are toxic and unprofitable ({money})"),
 }
 
 
