@@ -223,7 +223,7 @@ def test_a_parameter_from_the_command_line_reruns_the_chain(project):
 
 
 def assert_no_english_on_the_pages(project: Path) -> None:
-    """What a reader sees on every page built with REPORT_LANG=ru is Russian: no English word but
+    """What a reader sees on every page and client card built with REPORT_LANG=ru is Russian: no English word but
     client and people names, file names in code spans, the parameters' JSON and the allowed
     acronyms, products and currency codes (e2e_support.LATIN_ALLOWED); so are the headers of the
     CSV downloads."""
@@ -234,7 +234,7 @@ def assert_no_english_on_the_pages(project: Path) -> None:
     panel = pd.read_parquet(processed / "client_quarter.parquet")
     names |= set(panel.get("our_communicator", pd.Series(dtype=object)).dropna().astype(str))
     left = {}
-    for path in pages(project):
+    for path in every_page(project):
         soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
         assert soup.html.get("lang") == "ru", path.name
         for tag in soup(["script", "style", "pre", "code"]):

@@ -121,6 +121,7 @@ def _marker_rows(toxicity: pd.DataFrame | None, lang: str) -> dict[str, list[dic
     if toxicity is None or not len(toxicity):
         return {}
     from clientlens.markers import MARKERS
+    from clientlens.report.i18n import tr
 
     out: dict[str, list[dict[str, Any]]] = {}
     ids = toxicity["client_id"].astype(str).to_numpy()
@@ -130,10 +131,10 @@ def _marker_rows(toxicity: pd.DataFrame | None, lang: str) -> dict[str, list[dic
         value = toxicity[m.name].to_numpy(dtype=float)
         severity = toxicity[f"sev_{m.name}"].to_numpy(dtype=float)
         points = toxicity[f"pts_{m.name}"].to_numpy(dtype=float)
-        label = m.label(lang)
+        label, unit = m.label(lang), tr(m.unit, lang)
         for i, cid in enumerate(ids):
             if not math.isnan(severity[i]):
-                out.setdefault(cid, []).append({"marker": m.name, "label": label, "unit": m.unit,
+                out.setdefault(cid, []).append({"marker": m.name, "label": label, "unit": unit,
                                                 "value": _clean(value[i]), "severity": float(severity[i]),
                                                 "points": _clean(points[i])})
     for rows in out.values():

@@ -167,7 +167,7 @@ def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "",
         from clientlens.spiral import phase_label
 
         p = card.spiral or {}
-        phase = p.get("current_phase")
+        phase = p.get("current_phase") or p.get("state")  # no phase yet: dormant or churned
         spiral_body = d.paragraph_html(tr(
             "Phase now: {phase} (turn {turn}, {done} turns completed, {n} quarters in this phase).", lang,
             phase=phase_label(phase, lang), turn=p.get("turn") or 0,
