@@ -42,8 +42,11 @@ def runs(tmp_path_factory):
 def test_no_script_runs_and_names_show_as_text(runs):
     plain, _ = runs
     table_script = (STATIC_DIR / "report.js").read_text(encoding="utf-8")
-    pages = sorted(plain.glob("*.html"))
+    cards = sorted((plain / "clients").glob("*.html"))
+    pages = sorted(plain.glob("*.html")) + cards
     assert {"index.html", "pnl.html", "segments.html"} <= {p.name for p in pages}
+    card_titles = {BeautifulSoup(c.read_text(encoding="utf-8"), "html.parser").h1.get_text() for c in cards}
+    assert {SCRIPT_NAME, FORMULA_NAME} <= card_titles, "the hostile names have cards, shown as text"
     for page in pages:
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
         scripts = soup.find_all("script")
@@ -83,5 +86,7 @@ def test_anonymised_reports_name_no_client(runs):
         text = path.read_bytes().decode("utf-8", errors="replace")
         for name, giveaway in GIVEAWAYS.items():
             assert giveaway not in text, f"{name!r} appears in {path.relative_to(anonymised)}"
+            assert giveaway.lower() not in str(path.relative_to(anonymised)).lower(), f"{name!r} names a file"
+    assert any(p.parent.name == "clients" for p in files), "the client cards are published too"
     pnl = BeautifulSoup((anonymised / "pnl.html").read_text(encoding="utf-8"), "html.parser").get_text()
     assert "Client " in pnl
