@@ -33,12 +33,14 @@ import pyarrow.parquet as pq
 from clientlens import config
 from clientlens.contract import TABLES, Table
 from clientlens.readers import FileMapping, RawSource, find_inputs, open_source, recognise
+from clientlens.readers.csv_reader import fetch_lines, safe_name, suspect_source, typed_relation
 from clientlens.readers.derive import (DeriveParams, clean_rows, derive_params, final_select,
                                        work_text_map_sql)
 from clientlens.readers.errors import IngestError, display_path
 from clientlens.readers.sniff import hash_file
-from clientlens.readers.parse import SQL_TYPES, detect_hints, install_macros
-from clientlens.readers.rules import stage_columns, stage_sql
+from clientlens.readers.parse import (HINT_SAMPLE_ROWS, SQL_TYPES, detect_hints, install_macros,
+                                     typed_reads)
+from clientlens.readers.rules import VIOLATION_TYPE, stage_columns, stage_sql
 from clientlens.readers.source import lit, q
 
 __all__ = ["IngestError", "IngestResult", "run_ingest"]
@@ -48,6 +50,11 @@ TABLE_ORDER = ("fx_rates", "clients", "people", "contracts", "deliverables", "in
                "time_entries", "requests", "surveys", "team_feedback", "contacts")
 ORDERED_TABLES = TABLE_ORDER + tuple(t for t in TABLES if t not in TABLE_ORDER)
 MEMORY_LIMIT = "3GB"
+# The typed read of a CSV hands back to the text path past these: rows re-read from their
+# lines (rejected by the parser or breaking a rule), and rejected lines (each adds a term
+# to the row-number expression).
+MAX_SUSPECT_ROWS = 20_000
+MAX_REJECTED_LINES = 64
 QUARANTINE_COLUMNS = ("file", "table", "row", "column", "value", "reason")
 SUMMARY_COLUMNS = ("file", "table", "format", "encoding", "rows_read", "rows_accepted",
                    "rows_quarantined")
@@ -95,22 +102,114 @@ def _run_with_fallback(con: duckdb.DuckDBPyConnection, source: RawSource, run) -
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str, tmp: Path,
-               as_of) -> StagedFile:
-    source = open_source(path, name, tmp, con)
+               as_of, facts: Future) -> StagedFile:
+    """Stage s{index}: _row, the typed canonical columns, _blank and _viol of every record.
+
+    A plain CSV is read typed by DuckDB (stage_typed); any other file, or a CSV the typed
+    read cannot vouch for, goes through the text path, every cell as text.
+    """
+    source = open_source(path, name, tmp, con, fast=True)
     mapping = recognise(source)
+    if source.fast:
+        staged = stage_typed(con, index, source, mapping, tmp, as_of, facts)
+        if staged is not None:
+            return staged
+        source = open_source(path, name, tmp, con)
+        mapping = recognise(source)
     table = TABLES[mapping.table]
     exprs = {**mapping.columns, **mapping.hidden}
     sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
     hints = _run_with_fallback(con, source, lambda rel: detect_hints(con, rel, sampled))
-    stage = q(f"s{index}")
+    text = q(f"tx{index}")
     _run_with_fallback(con, source, lambda rel: con.execute(
-        f"CREATE TABLE {stage} AS {stage_sql(table, mapping, source, hints, as_of, rel)}"))
+        f"CREATE TABLE {text} AS {stage_sql(table, mapping, source, hints, as_of, rel)}"))
     row = "_row" if source.row_column else f"rowid + {source.first_row}"
     rest = "* EXCLUDE (_row)" if source.row_column else "*"
-    con.execute(f"CREATE VIEW {q(f'v{index}')} AS SELECT {index} AS _file, CAST({row} AS BIGINT) "
-                f"AS _row, {rest} FROM {stage}")
-    rows = con.execute(f"SELECT count(*) FROM {stage} WHERE NOT _blank").fetchall()[0][0]
+    con.execute(f"CREATE VIEW {q(f's{index}')} AS SELECT CAST({row} AS BIGINT) AS _row, {rest} "
+                f"FROM {text}")
+    return _staged(con, index, source, mapping)
+
+
+def _staged(con: duckdb.DuckDBPyConnection, index: int, source: RawSource,
+            mapping: FileMapping) -> StagedFile:
+    con.execute(f"CREATE VIEW {q(f'v{index}')} AS SELECT {index} AS _file, * FROM {q(f's{index}')}")
+    rows = con.execute(f"SELECT count(*) FROM {q(f's{index}')} WHERE NOT _blank").fetchall()[0][0]
     return StagedFile(index, source, mapping, rows)
+
+
+def _drop(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    for name in names:
+        con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {q(name)}")
+
+
+def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, mapping: FileMapping,
+                tmp: Path, as_of, facts: Future) -> StagedFile | None:
+    """Stage a plain CSV through DuckDB's typed read; None when the text path must do it.
+
+    Numbers, yes/no and times are typed by the CSV parser (parse.typed_reads). A record
+    it cannot type is logged with its line, and a typed row that breaks a rule is flagged;
+    both are read again from their lines through the text path, which gives the
+    quarantine its value and reason, so they are staged exactly as before. The file's
+    line count (from the hashing pass) must equal the records read: then no record spans
+    lines or hides behind a blank line, and a line number is the spreadsheet row.
+    Anything else (a bad byte, a ragged line, too many odd rows) returns None.
+    """
+    table = TABLES[mapping.table]
+    exprs = {**mapping.columns, **mapping.hidden}
+    sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
+    typed, rejects, text, stage = (f"ty{index}", f"rejects{index}", f"tx{index}", f"s{index}")
+    names = (stage, text, typed, rejects, rejects + "_scan")
+    try:
+        con.execute(f"CREATE TEMP TABLE sample AS SELECT * FROM {source.fallback_relation} "
+                    f"LIMIT {HINT_SAMPLE_ROWS}")
+        hints = detect_hints(con, "sample", sampled, limit=False)
+        read_types = typed_reads(con, "sample", sampled, hints)
+        con.execute("DROP TABLE sample")
+        columns = {int(exprs[n].strip('"')[1:]): t for n, t in read_types.items()}
+        relation = typed_relation(source, columns, rejects)
+        con.execute(f"CREATE TABLE {q(typed)} AS "
+                    f"{stage_sql(table, mapping, source, hints, as_of, relation, read_types)}")
+        errors = con.execute(f"SELECT DISTINCT line, error_type FROM {q(rejects)}").fetchall()
+    except duckdb.Error:
+        con.execute("DROP TABLE IF EXISTS sample")
+        _drop(con, *names)
+        return None
+    lines = sorted({line for line, _kind in errors})
+    read = con.execute(f"SELECT count(*) FROM {q(typed)}").fetchall()[0][0] + len(lines)
+    if (any(kind != "CAST" for _line, kind in errors) or len(lines) > MAX_REJECTED_LINES
+            or read != facts.result()[2] - source.skip - 1):
+        _drop(con, *names)
+        return None
+    # Row of typed record k: the records before it, rejected ones included.
+    row = f"rowid + {source.first_row}" + "".join(
+        f" + (rowid >= {line - source.first_row - i})::BIGINT" for i, line in enumerate(lines))
+    suspects = con.execute(f"SELECT count(*) FROM {q(typed)} WHERE _suspect").fetchall()[0][0]
+    if suspects + len(lines) > MAX_SUSPECT_ROWS:
+        _drop(con, *names)
+        return None
+    cols = ", ".join(q(c.name) for c in stage_columns(table))
+    typed_rows = (f"SELECT CAST({row} AS BIGINT) AS _row, {cols}, _blank, NULL::{VIOLATION_TYPE} "
+                  f"AS _viol FROM {q(typed)}")
+    if not suspects and not lines:
+        con.execute(f"CREATE VIEW {q(stage)} AS {typed_rows}")
+        return _staged(con, index, source, mapping)
+    wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {q(typed)} WHERE _suspect").fetchall()]
+    found = fetch_lines(source.path, wanted)
+    again = suspect_source(source, found, tmp / f"{safe_name(source.name)}-suspects.csv")
+    try:
+        con.execute(f"CREATE TABLE {q(text)} AS "
+                    f"{stage_sql(table, mapping, again, hints, as_of, again.relation)}")
+    except duckdb.Error:
+        _drop(con, *names)
+        return None
+    union = f"{typed_rows} WHERE NOT _suspect UNION ALL SELECT _row, {cols}, _blank, _viol FROM {q(text)}"
+    if con.execute(f"SELECT count(*) FROM {q(text)} WHERE _viol IS NULL AND NOT _blank").fetchall()[0][0]:
+        # A re-read row may be accepted: keep the stage in row order, as the output is.
+        con.execute(f"CREATE TABLE {q(stage)} AS SELECT * FROM ({union}) ORDER BY _row")
+    else:
+        con.execute(f"CREATE VIEW {q(stage)} AS {union}")
+    return _staged(con, index, source, mapping)
 
 
 # --- rules across rows and tables ------------------------------------------------
@@ -345,7 +444,7 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
     for index, path in enumerate(files):
         started = time.monotonic()
         name = path.relative_to(raw_dir).as_posix()
-        sf = stage_file(con, index, path, name, tmp, as_of)
+        sf = stage_file(con, index, path, name, tmp, as_of, hashes[index])
         staged.append(sf)
         if progress:
             print(f"ingest: {name} -> {sf.mapping.table} ({sf.mapping.format}): {sf.rows_read:,} rows "

@@ -7,6 +7,7 @@ a decimal comma (7,5 vs 1,234) and whether slashed dates are US month-first.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import duckdb
@@ -222,13 +223,44 @@ def parse_reason(col: Column) -> str:
     return PARSE_REASONS.get(col.type, "not readable")
 
 
+# Contract types DuckDB's CSV parser may type on its own: on every value it accepts it
+# agrees with the text parsers above (tests/test_readers.py checks this), and a value it
+# refuses goes to the text path. Dates and timestamps are not here: the CSV parser
+# accepts '2024-01-05x' as a date, the text path rightly does not.
+TYPED_READS = {"float": "DOUBLE", "money": "DOUBLE", "int": "DOUBLE", "bool": "BOOLEAN",
+               "time": "TIME"}
+
 SQL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "money": "DOUBLE",
              "date": "DATE", "datetime": "TIMESTAMP", "time": "TIME", "bool": "BOOLEAN",
              "enum": "VARCHAR", "quarter": "VARCHAR"}
 
 
+def typed_reads(con: duckdb.DuckDBPyConnection, sample: str, columns: dict[str, tuple[Column, str]],
+                hints: Hints) -> dict[str, str]:
+    """Columns worth reading typed: canonical name -> DuckDB type of the read.
+
+    A column qualifies when its cell is a file column used by nothing else, its type is
+    in TYPED_READS, it is not written with a decimal comma, and DuckDB casts every
+    value of the sample. Later values that do not cast are not lost: the typed read
+    logs them and their rows go through the text path.
+    """
+    refs: dict[str, int] = {}
+    for _col, expr in columns.values():
+        for ref in re.findall(r'"c\d+"', expr):
+            refs[ref] = refs.get(ref, 0) + 1
+    candidates = {name: (expr, TYPED_READS[col.type]) for name, (col, expr) in columns.items()
+                  if col.type in TYPED_READS and name != "currency" and name not in hints.decimal_comma
+                  and re.fullmatch(r'"c\d+"', expr) and refs[expr] == 1}
+    if not candidates:
+        return {}
+    checks = [f"count(*) FILTER (WHERE cl_text({e}) IS NOT NULL AND try_cast({e} AS {t}) IS NULL)"
+              for e, t in candidates.values()]
+    misses = con.execute(f"SELECT {', '.join(checks)} FROM {sample}").fetchall()[0]
+    return {name: t for (name, (_e, t)), miss in zip(candidates.items(), misses) if miss == 0}
+
+
 def detect_hints(con: duckdb.DuckDBPyConnection, relation: str,
-                 columns: dict[str, tuple[Column, str]]) -> Hints:
+                 columns: dict[str, tuple[Column, str]], limit: bool = True) -> Hints:
     """Decimal comma and day-first dates per column, judged on the first rows of a file.
 
     `columns` maps a column name to its contract column and raw SQL expression.
@@ -254,8 +286,8 @@ def detect_hints(con: duckdb.DuckDBPyConnection, relation: str,
                            f"'^\\d{{1,2}}/(1[3-9]|2\\d|3[01])/\\d{{4}}'))"))
     if not checks:
         return Hints()
-    sql = (f"SELECT {', '.join(s for _n, _k, s in checks)} "
-           f"FROM (SELECT * FROM {relation} LIMIT {HINT_SAMPLE_ROWS})")
+    rows = f"(SELECT * FROM {relation} LIMIT {HINT_SAMPLE_ROWS})" if limit else relation
+    sql = f"SELECT {', '.join(s for _n, _k, s in checks)} FROM {rows}"
     values = con.execute(sql).fetchall()[0]
     got = {(n, k): v for (n, k, _s), v in zip(checks, values)}
     comma = frozenset(n for (n, k) in got if k == "comma" and got[(n, "comma")] > got[(n, "point")])
