@@ -34,8 +34,8 @@ from clientlens import config
 from clientlens.contract import TABLES, Table
 from clientlens.readers import FileMapping, RawSource, find_inputs, open_source, recognise
 from clientlens.readers.csv_reader import fetch_lines, safe_name, suspect_source, typed_relation
-from clientlens.readers.derive import (DeriveParams, clean_rows, derive_params, final_select,
-                                       work_text_map_sql)
+from clientlens.readers.derive import (DeriveParams, clean_rows, create_time_entry_lookups,
+                                       derive_params, final_select)
 from clientlens.readers.errors import IngestError, display_path
 from clientlens.readers.sniff import hash_file
 from clientlens.readers.parse import (HINT_SAMPLE_ROWS, SQL_TYPES, detect_hints, install_macros,
@@ -74,6 +74,8 @@ class StagedFile:
     source: RawSource
     mapping: FileMapping
     rows_read: int
+    # (table, SQL of the row number) holding the stage's rows, for flag_quarantined
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 # --- staging ---------------------------------------------------------------------
@@ -120,21 +122,34 @@ def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str
     exprs = {**mapping.columns, **mapping.hidden}
     sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
     hints = _run_with_fallback(con, source, lambda rel: detect_hints(con, rel, sampled))
-    text = q(f"tx{index}")
+    text = f"tx{index}"
     _run_with_fallback(con, source, lambda rel: con.execute(
-        f"CREATE TABLE {text} AS {stage_sql(table, mapping, source, hints, as_of, rel)}"))
+        f"CREATE TABLE {q(text)} AS SELECT *, false AS _drop FROM "
+        f"({stage_sql(table, mapping, source, hints, as_of, rel)})"))
     row = "_row" if source.row_column else f"rowid + {source.first_row}"
     rest = "* EXCLUDE (_row)" if source.row_column else "*"
     con.execute(f"CREATE VIEW {q(f's{index}')} AS SELECT CAST({row} AS BIGINT) AS _row, {rest} "
-                f"FROM {text}")
-    return _staged(con, index, source, mapping)
+                f"FROM {q(text)}")
+    return _staged(con, index, source, mapping, ((text, row),))
 
 
 def _staged(con: duckdb.DuckDBPyConnection, index: int, source: RawSource,
-            mapping: FileMapping) -> StagedFile:
+            mapping: FileMapping, parts: tuple[tuple[str, str], ...]) -> StagedFile:
     con.execute(f"CREATE VIEW {q(f'v{index}')} AS SELECT {index} AS _file, * FROM {q(f's{index}')}")
     rows = con.execute(f"SELECT count(*) FROM {q(f's{index}')} WHERE NOT _blank").fetchall()[0][0]
-    return StagedFile(index, source, mapping, rows)
+    return StagedFile(index, source, mapping, rows, parts)
+
+
+def flag_quarantined(con: duckdb.DuckDBPyConnection, sf: StagedFile) -> None:
+    """Set _drop on the stage rows of a file that are in the quarantine.
+
+    The time entries are written by a filter on this flag rather than by an anti-join
+    with the quarantine, so their file order is kept without a sort.
+    """
+    rows = f"(SELECT row FROM quarantine_rows WHERE file_no = {sf.index})"
+    if con.execute(f"SELECT count(*) FROM {rows}").fetchall()[0][0]:
+        for table, row in sf.parts:
+            con.execute(f"UPDATE {q(table)} SET _drop = true WHERE {row} IN {rows}")
 
 
 def _drop(con: duckdb.DuckDBPyConnection, *names: str) -> None:
@@ -168,8 +183,8 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
         con.execute("DROP TABLE sample")
         columns = {int(exprs[n].strip('"')[1:]): t for n, t in read_types.items()}
         relation = typed_relation(source, columns, rejects)
-        con.execute(f"CREATE TABLE {q(typed)} AS "
-                    f"{stage_sql(table, mapping, source, hints, as_of, relation, read_types)}")
+        con.execute(f"CREATE TABLE {q(typed)} AS SELECT *, false AS _drop FROM "
+                    f"({stage_sql(table, mapping, source, hints, as_of, relation, read_types)})")
         errors = con.execute(f"SELECT DISTINCT line, error_type FROM {q(rejects)}").fetchall()
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS sample")
@@ -190,26 +205,27 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
         return None
     cols = ", ".join(q(c.name) for c in stage_columns(table))
     typed_rows = (f"SELECT CAST({row} AS BIGINT) AS _row, {cols}, _blank, NULL::{VIOLATION_TYPE} "
-                  f"AS _viol FROM {q(typed)}")
+                  f"AS _viol, _drop FROM {q(typed)}")
     if not suspects and not lines:
         con.execute(f"CREATE VIEW {q(stage)} AS {typed_rows}")
-        return _staged(con, index, source, mapping)
+        return _staged(con, index, source, mapping, ((typed, row),))
     wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {q(typed)} WHERE _suspect").fetchall()]
     found = fetch_lines(source.path, wanted)
     again = suspect_source(source, found, tmp / f"{safe_name(source.name)}-suspects.csv")
     try:
-        con.execute(f"CREATE TABLE {q(text)} AS "
-                    f"{stage_sql(table, mapping, again, hints, as_of, again.relation)}")
+        con.execute(f"CREATE TABLE {q(text)} AS SELECT *, false AS _drop FROM "
+                    f"({stage_sql(table, mapping, again, hints, as_of, again.relation)})")
     except duckdb.Error:
         _drop(con, *names)
         return None
-    union = f"{typed_rows} WHERE NOT _suspect UNION ALL SELECT _row, {cols}, _blank, _viol FROM {q(text)}"
+    union = (f"{typed_rows} WHERE NOT _suspect UNION ALL SELECT _row, {cols}, _blank, _viol, _drop "
+             f"FROM {q(text)}")
     if con.execute(f"SELECT count(*) FROM {q(text)} WHERE _viol IS NULL AND NOT _blank").fetchall()[0][0]:
         # A re-read row may be accepted: keep the stage in row order, as the output is.
         con.execute(f"CREATE TABLE {q(stage)} AS SELECT * FROM ({union}) ORDER BY _row")
-    else:
-        con.execute(f"CREATE VIEW {q(stage)} AS {union}")
-    return _staged(con, index, source, mapping)
+        return _staged(con, index, source, mapping, ((stage, "_row"),))
+    con.execute(f"CREATE VIEW {q(stage)} AS {union}")
+    return _staged(con, index, source, mapping, ((typed, row), (text, "_row")))
 
 
 # --- rules across rows and tables ------------------------------------------------
@@ -297,8 +313,9 @@ def check_currencies(con: duckdb.DuckDBPyConnection, table: Table, reporting: st
 
 
 # --- outputs ---------------------------------------------------------------------
-def _copy(con: duckdb.DuckDBPyConnection, select: str, dest: Path) -> None:
-    con.execute(f"COPY ({select}) TO {lit(dest)} (FORMAT parquet, COMPRESSION zstd)")
+def _copy(con: duckdb.DuckDBPyConnection, select: str, dest: Path) -> int:
+    """Write the rows of `select` as Parquet; the number of rows written."""
+    return con.execute(f"COPY ({select}) TO {lit(dest)} (FORMAT parquet, COMPRESSION zstd)").fetchall()[0][0]
 
 
 def _expected_arrow_type(sql_type: str) -> str:
@@ -317,19 +334,26 @@ def assert_schema(path: Path, table: Table) -> None:
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str], p: DeriveParams,
-                 progress: bool) -> list[str]:
+                 progress: bool, staged: list[StagedFile], summary: pd.DataFrame) -> list[str]:
     written = []
     for name in ORDERED_TABLES:
         if name not in supplied:
             continue
         started = time.monotonic()
-        select = final_select(name, p, "clients" in supplied)
+        files = {sf.index: sf.source.name for sf in staged}
+        select = final_select(name, p, "clients" in supplied, files)
         if name == "people":
             con.execute(f"CREATE OR REPLACE TABLE final_people AS {select}")
             select = "SELECT * FROM final_people"
         if name == "time_entries":
-            con.execute(f"CREATE OR REPLACE TABLE work_text_map AS {work_text_map_sql(p)}")
-        _copy(con, select, out / f"{name}.parquet")
+            for sf in staged:
+                if sf.mapping.table == name:
+                    flag_quarantined(con, sf)
+            create_time_entry_lookups(con, p, "clients" in supplied)
+        rows = _copy(con, select, out / f"{name}.parquet")
+        accepted = int(summary.loc[summary["table"] == name, "rows_accepted"].sum())
+        if rows != accepted:
+            raise RuntimeError(f"internal error: {name}: {rows} rows written but {accepted} accepted")
         assert_schema(out / f"{name}.parquet", TABLES[name])
         written.append(name)
         if progress:
@@ -480,9 +504,9 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
     con.execute("CREATE TABLE final_people (person VARCHAR, role VARCHAR, cost_rate DOUBLE, "
                 "bill_rate DOUBLE, currency VARCHAR)")
     out = tmp / "out"
-    written = write_tables(con, out, supplied, derive, progress)
-    write_quarantine(con, out)
     summary = summarise(con, staged)
+    written = write_tables(con, out, supplied, derive, progress, staged, summary)
+    write_quarantine(con, out)
     con.register("summary_frame", summary)
     _copy(con, "SELECT * FROM summary_frame", out / "ingest_summary.parquet")
     lo, hi = _date_range(con, out, written)

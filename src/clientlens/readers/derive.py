@@ -65,8 +65,15 @@ def _cast(expr: str, table: Table, column: str) -> str:
     return f"CAST({expr} AS {SQL_TYPES[table.column(column).type]}) AS {q(column)}"
 
 
-def final_select(table_name: str, p: DeriveParams, clients_supplied: bool) -> str:
-    """SELECT of the canonical output rows of a table, in a fixed order."""
+def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
+                 files: dict[int, str] | None = None) -> str:
+    """SELECT of the canonical output rows of a table, in a fixed order.
+
+    Time entries need `files` ({file number: name}) and the lookups of
+    create_time_entry_lookups; other tables are sorted by their key.
+    """
+    if table_name == "time_entries":
+        return _time_entries_select(TABLES[table_name], p, files or {}, clients_supplied)
     table = TABLES[table_name]
     names = table.column_names
     money = [c.name for c in table.columns if c.type == "money"]
@@ -87,12 +94,15 @@ def final_select(table_name: str, p: DeriveParams, clients_supplied: bool) -> st
         joins.append("LEFT JOIN client_lookup l1 ON l1.k = a.client_id")
         joins.append("LEFT JOIN client_lookup l2 ON l2.k = lower(a.client_id)")
         exprs["client_id"] = "coalesce(l1.client_id, l2.client_id, a.client_id)"
-    if table_name == "time_entries":
-        return _time_entries_select(table, p, exprs, joins)
     order = ", ".join([q(k) for k in table.key] + ["_file", "_row"])
     cols = ", ".join(_cast(q(c), table, c) for c in names)
     return (f"SELECT {cols} FROM (SELECT {', '.join(f'{e} AS {q(c)}' for c, e in exprs.items())}, "
             f"a._file, a._row FROM {clean_rows(table_name)} a {' '.join(joins)}) ORDER BY {order}")
+
+
+def _key(*columns: str) -> str:
+    """One text key for a tuple of text columns, NULLs included, without collisions."""
+    return " || ".join(f"coalesce(length({c})::VARCHAR || ':' || {c}, '-')" for c in columns)
 
 
 def work_text_map_sql(p: DeriveParams) -> str:
@@ -101,25 +111,67 @@ def work_text_map_sql(p: DeriveParams) -> str:
     rules = p.work_type_rules
     rework = (f"regexp_matches(concat_ws(' ', task, _work_text), {lit(p.rework_pattern)}, 'i')"
               if p.rework_pattern else "false")
-    return (f"SELECT _work_text, task, project, coalesce({_work_type_case('_work_text', rules)}, "
+    return (f"SELECT {_key('_work_text', 'task', 'project')} AS k, "
+            f"coalesce({_work_type_case('_work_text', rules)}, "
             f"{_work_type_case('task', rules)}, {_work_type_case('project', rules)}) AS work_type, "
             f"{rework} AS rework FROM (SELECT DISTINCT _work_text, task, project "
             f"FROM {clean_rows('time_entries')} WHERE work_type IS NULL OR rework IS NULL)")
 
 
-def _time_entries_select(table: Table, p: DeriveParams, exprs: dict[str, str],
-                         joins: list[str]) -> str:
+def create_lookup(con, name: str, select: str) -> None:
+    """Table `name` from `select` (a unique text key k, then values) as a lookup usable inside
+    an expression (lookup()): an ENUM of the keys and one list per value column.
+
+    A join would do the same, but DuckDB keeps row order only through scans, filters,
+    projections and UNION ALL, and the time entries are written in file order without
+    a sort (a sort of tens of millions of wide rows costs more than the rest of ingest).
+    """
+    con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT * FROM ({select}) WHERE k IS NOT NULL")
+    con.execute(f"DROP TYPE IF EXISTS {q(name + '_k')}")
+    con.execute(f"CREATE TYPE {q(name + '_k')} AS ENUM (SELECT k FROM {q(name)} ORDER BY k)")
+    values = [r[0] for r in con.execute(f"DESCRIBE {q(name)}").fetchall() if r[0] != "k"]
+    for col in values:
+        con.execute(f"SET VARIABLE {q(name + '_' + col)} = (SELECT list({q(col)} ORDER BY "
+                    f"enum_code(CAST(k AS {q(name + '_k')}))) FROM {q(name)})")
+
+
+def lookup(name: str, key: str, col: str) -> str:
+    """SQL of the `col` value that lookup table `name` holds for the text `key` (NULL if none)."""
+    return (f"getvariable({lit(name + '_' + col)})"
+            f"[enum_code(try_cast({key} AS {q(name + '_k')})) + 1]")
+
+
+def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> None:
+    """The lookups _time_entries_select reads: fx, clients, people, work types."""
+    create_lookup(con, "fx_lookup", "SELECT currency AS k, rate FROM fx")
+    create_lookup(con, "people_lookup", "SELECT person AS k, role, bill_rate, cost_rate FROM final_people")
+    create_lookup(con, "work_lookup", work_text_map_sql(p))
+    if clients_supplied:
+        create_lookup(con, "client_ids", "SELECT k, client_id FROM client_lookup")
+
+
+def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
+                         clients_supplied: bool) -> str:
     """Time entries with every derived column filled; kept in input order (file, row).
 
     Input order rather than a sort by entry_id: at tens of millions of rows a sort
-    costs more than the rest of ingest, and file order is just as deterministic.
+    costs more than the rest of ingest, and file order is just as deterministic. So
+    the query is a scan, a filter and expressions only (see create_lookup): rows are
+    dropped by the _drop flag ingest sets on every quarantined row, not by a join.
     """
-    joins = joins + ["LEFT JOIN final_people pp ON pp.person = a.person"]
-    rate = "fx.rate"
-    inner = dict(exprs)
-    inner["role"] = "coalesce(a.role, pp.role)"
-    inner["bill_rate"] = f"coalesce(a.bill_rate * {rate}, pp.bill_rate)"
-    inner["cost_rate"] = f"coalesce(a.cost_rate * {rate}, pp.cost_rate)"
+    names = table.column_names
+    rate = lookup("fx_lookup", f"coalesce(a.currency, {lit(p.reporting_currency)})", "rate")
+    person = lambda col: lookup("people_lookup", "a.person", col)  # noqa: E731
+    work = lambda col: lookup("work_lookup", _key("a._work_text", "a.task", "a.project"), col)  # noqa: E731
+    file_name = "CASE a._file " + " ".join(f"WHEN {i} THEN {lit(n)}" for i, n in files.items()) + " END"
+    inner = {c: f"a.{q(c)}" for c in names}
+    inner["entry_id"] = f"coalesce(a.entry_id, {file_name} || ':' || a._row)"
+    if clients_supplied:
+        inner["client_id"] = (f"coalesce({lookup('client_ids', 'a.client_id', 'client_id')}, "
+                              f"{lookup('client_ids', 'lower(a.client_id)', 'client_id')}, a.client_id)")
+    inner["role"] = f"coalesce(a.role, {person('role')})"
+    inner["bill_rate"] = f"coalesce(a.bill_rate * {rate}, {person('bill_rate')})"
+    inner["cost_rate"] = f"coalesce(a.cost_rate * {rate}, {person('cost_rate')})"
     # Not stated: billable when the row bills money (an amount, billed hours or its own rate).
     inner["billable"] = ("coalesce(a.billable, a.billable_amount > 0, a._billed_hours > 0, "
                          "a.bill_rate > 0, false)")
@@ -130,15 +182,14 @@ def _time_entries_select(table: Table, p: DeriveParams, exprs: dict[str, str],
     inner["after_hours"] = (f"coalesce(a.after_hours, CASE WHEN a.start_time IS NOT NULL THEN "
                             f"a.start_time < TIME {lit(p.office_start.isoformat())} OR "
                             f"a.start_time >= TIME {lit(p.office_end.isoformat())} OR {weekend} END)")
-    inner["work_type"] = "coalesce(a.work_type, w.work_type, 'other')"
-    inner["rework"] = "coalesce(a.rework, w.rework, false)"
-    joins.append("LEFT JOIN work_text_map w ON w._work_text IS NOT DISTINCT FROM a._work_text "
-                 "AND w.task IS NOT DISTINCT FROM a.task AND w.project IS NOT DISTINCT FROM a.project")
-    outer = {c: q(c) for c in table.column_names}
+    inner["work_type"] = (f"CASE WHEN a.work_type IS NOT NULL THEN a.work_type "
+                          f"ELSE coalesce({work('work_type')}, 'other') END")
+    inner["rework"] = f"CASE WHEN a.rework IS NOT NULL THEN a.rework ELSE coalesce({work('rework')}, false) END"
+    outer = {c: q(c) for c in names}
     outer["billable_amount"] = ("CASE WHEN _amount_given IS NOT NULL THEN _amount_given "
                                 "WHEN billable THEN round(_billed_hours * bill_rate, 2) ELSE 0 END")
     outer["cost_amount"] = "coalesce(_cost_given, round(hours * cost_rate, 2))"
-    cols = ", ".join(_cast(outer[c], table, c) for c in table.column_names)
+    cols = ", ".join(_cast(outer[c], table, c) for c in names)
     inner_sql = ", ".join(f"{e} AS {q(c)}" for c, e in inner.items())
-    return (f"SELECT {cols} FROM (SELECT {inner_sql}, a._file, a._row FROM "
-            f"{clean_rows('time_entries')} a {' '.join(joins)}) ORDER BY _file, _row")
+    return (f"SELECT {cols} FROM (SELECT {inner_sql} FROM {q('t_time_entries')} a "
+            f"WHERE NOT a._blank AND NOT a._drop)")
