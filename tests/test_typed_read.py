@@ -9,6 +9,7 @@ import csv
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 import clientlens.ingest as ingest
@@ -83,9 +84,19 @@ def _count_typed(monkeypatch) -> list[str]:
     return staged
 
 
-def _outputs(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != "manifest.json"}
+def _outputs(out: Path) -> dict[str, object]:
+    """Every output; the time entries as their rows and column types (their Parquet layout
+    follows the stage they were read from, so bytes may differ between paths, never between
+    runs: DuckDB marks a column required when the stage's statistics show no NULL)."""
+    got: dict[str, object] = {}
+    for p in sorted(out.rglob("*")):
+        name = p.relative_to(out).as_posix()
+        if name == "time_entries.parquet":
+            table = pq.read_table(p)
+            got[name] = ([(f.name, str(f.type)) for f in table.schema], table.to_pylist())
+        elif p.is_file() and p.name != "manifest.json":
+            got[name] = p.read_bytes()
+    return got
 
 
 def _big_time_entries(n: int = 30_000) -> tuple[list[str], dict[int, str]]:
@@ -182,7 +193,10 @@ def test_typed_and_text_paths_write_the_same_bytes(tmp_path: Path, monkeypatch) 
                                          'F1,C1,2025-01-02,4,yes,"two\nlines"\nF2,C2,2025-01-03,6,no,ok\n')
     typed = _count_typed(monkeypatch)
     run_ingest(raw, tmp_path / "typed", params())
+    run_ingest(raw, tmp_path / "again", params())
     assert {"time_entries.csv", "harvest_time_report.csv", "requests.csv", "people.csv"} <= set(typed)
+    assert all((tmp_path / "typed" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+               for name in _outputs(tmp_path / "typed"))
     assert "surveys.csv" not in typed and "team_feedback.csv" not in typed  # blank line, quoted newline
     _text_only(monkeypatch)
     run_ingest(raw, tmp_path / "text", params())

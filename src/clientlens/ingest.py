@@ -54,6 +54,7 @@ MEMORY_LIMIT = "3GB"
 # lines (rejected by the parser or breaking a rule), and rejected lines (each adds a term
 # to the row-number expression).
 MAX_SUSPECT_ROWS = 20_000
+STAGE_COMPRESSION = "zstd"  # the typed stage's Parquet: written once, read a few times
 MAX_REJECTED_LINES = 64
 QUARANTINE_COLUMNS = ("file", "table", "row", "column", "value", "reason")
 SUMMARY_COLUMNS = ("file", "table", "format", "encoding", "rows_read", "rows_accepted",
@@ -74,8 +75,6 @@ class StagedFile:
     source: RawSource
     mapping: FileMapping
     rows_read: int
-    # (table, SQL of the row number) holding the stage's rows, for flag_quarantined
-    parts: tuple[tuple[str, str], ...] = ()
 
 
 # --- staging ---------------------------------------------------------------------
@@ -122,34 +121,21 @@ def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str
     exprs = {**mapping.columns, **mapping.hidden}
     sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
     hints = _run_with_fallback(con, source, lambda rel: detect_hints(con, rel, sampled))
-    text = f"tx{index}"
+    text = q(f"tx{index}")
     _run_with_fallback(con, source, lambda rel: con.execute(
-        f"CREATE TABLE {q(text)} AS SELECT *, false AS _drop FROM "
-        f"({stage_sql(table, mapping, source, hints, as_of, rel)})"))
+        f"CREATE TABLE {text} AS {stage_sql(table, mapping, source, hints, as_of, rel)}"))
     row = "_row" if source.row_column else f"rowid + {source.first_row}"
     rest = "* EXCLUDE (_row)" if source.row_column else "*"
     con.execute(f"CREATE VIEW {q(f's{index}')} AS SELECT CAST({row} AS BIGINT) AS _row, {rest} "
-                f"FROM {q(text)}")
-    return _staged(con, index, source, mapping, ((text, row),))
+                f"FROM {text}")
+    return _staged(con, index, source, mapping)
 
 
 def _staged(con: duckdb.DuckDBPyConnection, index: int, source: RawSource,
-            mapping: FileMapping, parts: tuple[tuple[str, str], ...]) -> StagedFile:
+            mapping: FileMapping) -> StagedFile:
     con.execute(f"CREATE VIEW {q(f'v{index}')} AS SELECT {index} AS _file, * FROM {q(f's{index}')}")
     rows = con.execute(f"SELECT count(*) FROM {q(f's{index}')} WHERE NOT _blank").fetchall()[0][0]
-    return StagedFile(index, source, mapping, rows, parts)
-
-
-def flag_quarantined(con: duckdb.DuckDBPyConnection, sf: StagedFile) -> None:
-    """Set _drop on the stage rows of a file that are in the quarantine.
-
-    The time entries are written by a filter on this flag rather than by an anti-join
-    with the quarantine, so their file order is kept without a sort.
-    """
-    rows = f"(SELECT row FROM quarantine_rows WHERE file_no = {sf.index})"
-    if con.execute(f"SELECT count(*) FROM {rows}").fetchall()[0][0]:
-        for table, row in sf.parts:
-            con.execute(f"UPDATE {q(table)} SET _drop = true WHERE {row} IN {rows}")
+    return StagedFile(index, source, mapping, rows)
 
 
 def _drop(con: duckdb.DuckDBPyConnection, *names: str) -> None:
@@ -169,12 +155,18 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
     line count (from the hashing pass) must equal the records read: then no record spans
     lines or hides behind a blank line, and a line number is the spreadsheet row.
     Anything else (a bad byte, a ragged line, too many odd rows) returns None.
+
+    The typed stage is kept as a Parquet file, not a table: tens of millions of wide rows
+    would not fit in memory, and spilled table blocks cost far more to write and read
+    back than compressed columns, of which the checks read only the few they need.
     """
     table = TABLES[mapping.table]
     exprs = {**mapping.columns, **mapping.hidden}
     sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
-    typed, rejects, text, stage = (f"ty{index}", f"rejects{index}", f"tx{index}", f"s{index}")
-    names = (stage, text, typed, rejects, rejects + "_scan")
+    rejects, text, stage = (f"rejects{index}", f"tx{index}", f"s{index}")
+    names = (stage, text, rejects, rejects + "_scan")
+    stage_file = tmp / f"stage{index}.parquet"
+    typed = f"read_parquet({lit(stage_file)}, file_row_number=true)"
     try:
         con.execute(f"CREATE TEMP TABLE sample AS SELECT * FROM {source.fallback_relation} "
                     f"LIMIT {HINT_SAMPLE_ROWS}")
@@ -183,49 +175,70 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
         con.execute("DROP TABLE sample")
         columns = {int(exprs[n].strip('"')[1:]): t for n, t in read_types.items()}
         relation = typed_relation(source, columns, rejects)
-        con.execute(f"CREATE TABLE {q(typed)} AS SELECT *, false AS _drop FROM "
-                    f"({stage_sql(table, mapping, source, hints, as_of, relation, read_types)})")
+        read = con.execute(
+            f"COPY ({stage_sql(table, mapping, source, hints, as_of, relation, read_types)}) "
+            f"TO {lit(stage_file)} (FORMAT parquet, COMPRESSION {STAGE_COMPRESSION})").fetchall()[0][0]
         errors = con.execute(f"SELECT DISTINCT line, error_type FROM {q(rejects)}").fetchall()
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS sample")
         _drop(con, *names)
         return None
     lines = sorted({line for line, _kind in errors})
-    read = con.execute(f"SELECT count(*) FROM {q(typed)}").fetchall()[0][0] + len(lines)
     if (any(kind != "CAST" for _line, kind in errors) or len(lines) > MAX_REJECTED_LINES
-            or read != facts.result()[2] - source.skip - 1):
+            or read + len(lines) != facts.result()[2] - source.skip - 1):
         _drop(con, *names)
         return None
     # Row of typed record k: the records before it, rejected ones included.
-    row = f"rowid + {source.first_row}" + "".join(
-        f" + (rowid >= {line - source.first_row - i})::BIGINT" for i, line in enumerate(lines))
-    suspects = con.execute(f"SELECT count(*) FROM {q(typed)} WHERE _suspect").fetchall()[0][0]
+    k = "file_row_number"
+    row = f"{k} + {source.first_row}" + "".join(
+        f" + ({k} >= {line - source.first_row - i})::BIGINT" for i, line in enumerate(lines))
+    suspects = con.execute(f"SELECT count(*) FROM {typed} WHERE _suspect").fetchall()[0][0]
     if suspects + len(lines) > MAX_SUSPECT_ROWS:
         _drop(con, *names)
         return None
     cols = ", ".join(q(c.name) for c in stage_columns(table))
     typed_rows = (f"SELECT CAST({row} AS BIGINT) AS _row, {cols}, _blank, NULL::{VIOLATION_TYPE} "
-                  f"AS _viol, _drop FROM {q(typed)}")
+                  f"AS _viol FROM {typed}")
     if not suspects and not lines:
         con.execute(f"CREATE VIEW {q(stage)} AS {typed_rows}")
-        return _staged(con, index, source, mapping, ((typed, row),))
-    wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {q(typed)} WHERE _suspect").fetchall()]
+        return _staged(con, index, source, mapping)
+    wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {typed} WHERE _suspect").fetchall()]
     found = fetch_lines(source.path, wanted)
     again = suspect_source(source, found, tmp / f"{safe_name(source.name)}-suspects.csv")
     try:
-        con.execute(f"CREATE TABLE {q(text)} AS SELECT *, false AS _drop FROM "
-                    f"({stage_sql(table, mapping, again, hints, as_of, again.relation)})")
+        con.execute(f"CREATE TABLE {q(text)} AS "
+                    f"{stage_sql(table, mapping, again, hints, as_of, again.relation)}")
     except duckdb.Error:
         _drop(con, *names)
         return None
-    union = (f"{typed_rows} WHERE NOT _suspect UNION ALL SELECT _row, {cols}, _blank, _viol, _drop "
-             f"FROM {q(text)}")
+    union = f"{typed_rows} WHERE NOT _suspect UNION ALL SELECT _row, {cols}, _blank, _viol FROM {q(text)}"
     if con.execute(f"SELECT count(*) FROM {q(text)} WHERE _viol IS NULL AND NOT _blank").fetchall()[0][0]:
         # A re-read row may be accepted: keep the stage in row order, as the output is.
-        con.execute(f"CREATE TABLE {q(stage)} AS SELECT * FROM ({union}) ORDER BY _row")
-        return _staged(con, index, source, mapping, ((stage, "_row"),))
-    con.execute(f"CREATE VIEW {q(stage)} AS {union}")
-    return _staged(con, index, source, mapping, ((typed, row), (text, "_row")))
+        sorted_file = tmp / f"stage{index}-sorted.parquet"
+        con.execute(f"COPY (SELECT * FROM ({union}) ORDER BY _row) TO {lit(sorted_file)} "
+                    f"(FORMAT parquet, COMPRESSION {STAGE_COMPRESSION})")
+        con.execute(f"CREATE VIEW {q(stage)} AS SELECT * FROM read_parquet({lit(sorted_file)})")
+    else:
+        con.execute(f"CREATE VIEW {q(stage)} AS {union}")
+    return _staged(con, index, source, mapping)
+
+
+def quarantined_rows_sql(con: duckdb.DuckDBPyConnection, files: list[int]) -> str:
+    """SQL true for a stage row `a` of these files that is in the quarantine, as an expression.
+
+    Per file with quarantined rows, an ENUM of their row numbers: the time entries are
+    filtered with it rather than anti-joined with the quarantine, so their file order is
+    kept without a sort (DuckDB keeps order through scans, filters and UNION ALL only).
+    """
+    whens = []
+    for index in files:
+        rows = f"(SELECT DISTINCT CAST(row AS VARCHAR) AS r FROM quarantine_rows WHERE file_no = {index})"
+        if con.execute(f"SELECT count(*) FROM {rows}").fetchall()[0][0]:
+            name = q(f"quarantined{index}")
+            con.execute(f"DROP TYPE IF EXISTS {name}")
+            con.execute(f"CREATE TYPE {name} AS ENUM (SELECT r FROM {rows} ORDER BY r)")
+            whens.append(f"WHEN {index} THEN try_cast(CAST(a._row AS VARCHAR) AS {name}) IS NOT NULL")
+    return f"(CASE a._file {' '.join(whens)} ELSE false END)" if whens else "false"
 
 
 # --- rules across rows and tables ------------------------------------------------
@@ -341,15 +354,14 @@ def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str], 
             continue
         started = time.monotonic()
         files = {sf.index: sf.source.name for sf in staged}
-        select = final_select(name, p, "clients" in supplied, files)
+        quarantined = "false"
+        if name == "time_entries":
+            create_time_entry_lookups(con, p, "clients" in supplied)
+            quarantined = quarantined_rows_sql(con, [sf.index for sf in staged if sf.mapping.table == name])
+        select = final_select(name, p, "clients" in supplied, files, quarantined)
         if name == "people":
             con.execute(f"CREATE OR REPLACE TABLE final_people AS {select}")
             select = "SELECT * FROM final_people"
-        if name == "time_entries":
-            for sf in staged:
-                if sf.mapping.table == name:
-                    flag_quarantined(con, sf)
-            create_time_entry_lookups(con, p, "clients" in supplied)
         rows = _copy(con, select, out / f"{name}.parquet")
         accepted = int(summary.loc[summary["table"] == name, "rows_accepted"].sum())
         if rows != accepted:

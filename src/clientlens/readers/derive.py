@@ -66,14 +66,15 @@ def _cast(expr: str, table: Table, column: str) -> str:
 
 
 def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
-                 files: dict[int, str] | None = None) -> str:
+                 files: dict[int, str] | None = None, quarantined: str = "false") -> str:
     """SELECT of the canonical output rows of a table, in a fixed order.
 
-    Time entries need `files` ({file number: name}) and the lookups of
-    create_time_entry_lookups; other tables are sorted by their key.
+    Time entries need `files` ({file number: name}), the lookups of
+    create_time_entry_lookups and `quarantined`, SQL true for a stage row `a` in the
+    quarantine (ingest.quarantined_rows_sql); other tables are sorted by their key.
     """
     if table_name == "time_entries":
-        return _time_entries_select(TABLES[table_name], p, files or {}, clients_supplied)
+        return _time_entries_select(TABLES[table_name], p, files or {}, clients_supplied, quarantined)
     table = TABLES[table_name]
     names = table.column_names
     money = [c.name for c in table.columns if c.type == "money"]
@@ -151,13 +152,13 @@ def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> N
 
 
 def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
-                         clients_supplied: bool) -> str:
+                         clients_supplied: bool, quarantined: str) -> str:
     """Time entries with every derived column filled; kept in input order (file, row).
 
     Input order rather than a sort by entry_id: at tens of millions of rows a sort
     costs more than the rest of ingest, and file order is just as deterministic. So
-    the query is a scan, a filter and expressions only (see create_lookup): rows are
-    dropped by the _drop flag ingest sets on every quarantined row, not by a join.
+    the query is a scan, a filter and expressions only (see create_lookup): quarantined
+    rows are dropped by the expression `quarantined`, not by an anti-join.
     """
     names = table.column_names
     rate = lookup("fx_lookup", f"coalesce(a.currency, {lit(p.reporting_currency)})", "rate")
@@ -192,4 +193,4 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     cols = ", ".join(_cast(outer[c], table, c) for c in names)
     inner_sql = ", ".join(f"{e} AS {q(c)}" for c, e in inner.items())
     return (f"SELECT {cols} FROM (SELECT {inner_sql} FROM {q('t_time_entries')} a "
-            f"WHERE NOT a._blank AND NOT a._drop)")
+            f"WHERE NOT a._blank AND NOT {quarantined})")

@@ -268,29 +268,36 @@ def detect_hints(con: duckdb.DuckDBPyConnection, relation: str,
     cannot be thousands than values end in a decimal point; slashed dates are
     day-first only when some day part exceeds 12 and no month part does.
     """
+    rows = f"(SELECT * FROM {relation} LIMIT {HINT_SAMPLE_ROWS})" if limit else relation
+
+    def counts(checks: list[tuple[str, str, str]]) -> dict[tuple[str, str], int]:
+        if not checks:
+            return {}
+        values = con.execute(f"SELECT {', '.join(s for _n, _k, s in checks)} FROM {rows}").fetchall()[0]
+        return {(n, k): v for (n, k, _s), v in zip(checks, values)}
+
+    def number_check(name: str, expr: str, kind: str, mark: str) -> tuple[str, str, str]:
+        x = f"cl_num_clean(cl_text({expr}))"
+        m = "\\" + mark if mark == "." else mark
+        return (name, kind, f"count(*) FILTER (WHERE contains({expr}, '{mark}') AND "
+                f"regexp_matches({x}, '{m}\\d*$') AND NOT "
+                f"regexp_full_match({x}, '[-+]?[1-9]\\d{{0,2}}({m}\\d{{3}})+'))")
+
     checks: list[tuple[str, str, str]] = []
     for name, (col, expr) in columns.items():
-        x = f"cl_num_clean(cl_text({expr}))"
         if col.type in ("float", "money", "int"):
-            checks.append((name, "comma", f"count(*) FILTER (WHERE contains({expr}, ',') AND "
-                           f"regexp_matches({x}, ',\\d*$') AND NOT "
-                           f"regexp_full_match({x}, '[-+]?[1-9]\\d{{0,2}}(,\\d{{3}})+'))"))
-            checks.append((name, "point", f"count(*) FILTER (WHERE contains({expr}, '.') AND "
-                           f"regexp_matches({x}, '\\.\\d*$') AND NOT "
-                           f"regexp_full_match({x}, '[-+]?[1-9]\\d{{0,2}}(\\.\\d{{3}})+'))"))
+            checks.append(number_check(name, expr, "comma", ","))
         elif col.type in ("date", "datetime"):
             t = f"trim({expr})"
-            checks.append((name, "dmy", f"count(*) FILTER (WHERE regexp_matches({t}, "
-                           f"'^(1[3-9]|2\\d|3[01])/\\d{{1,2}}/\\d{{4}}'))"))
-            checks.append((name, "mdy", f"count(*) FILTER (WHERE regexp_matches({t}, "
-                           f"'^\\d{{1,2}}/(1[3-9]|2\\d|3[01])/\\d{{4}}'))"))
-    if not checks:
-        return Hints()
-    rows = f"(SELECT * FROM {relation} LIMIT {HINT_SAMPLE_ROWS})" if limit else relation
-    sql = f"SELECT {', '.join(s for _n, _k, s in checks)} FROM {rows}"
-    values = con.execute(sql).fetchall()[0]
-    got = {(n, k): v for (n, k, _s), v in zip(checks, values)}
-    comma = frozenset(n for (n, k) in got if k == "comma" and got[(n, "comma")] > got[(n, "point")])
+            checks.append((name, "dmy", f"count(*) FILTER (WHERE contains({expr}, '/') AND "
+                           f"regexp_matches({t}, '^(1[3-9]|2\\d|3[01])/\\d{{1,2}}/\\d{{4}}'))"))
+            checks.append((name, "mdy", f"count(*) FILTER (WHERE contains({expr}, '/') AND "
+                           f"regexp_matches({t}, '^\\d{{1,2}}/(1[3-9]|2\\d|3[01])/\\d{{4}}'))"))
+    got = counts(checks)
+    # Decimal points are counted only where commas were seen: with none, the answer is no.
+    got.update(counts([number_check(n, columns[n][1], "point", ".") for (n, k), v in got.items()
+                       if k == "comma" and v > 0]))
+    comma = frozenset(n for (n, k) in got if k == "comma" and got[(n, "comma")] > got.get((n, "point"), 0))
     day_first = frozenset(n for (n, k) in got if k == "dmy" and got[(n, "dmy")] > 0
                           and got[(n, "mdy")] == 0)
     return Hints(comma, day_first)
