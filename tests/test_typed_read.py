@@ -216,3 +216,28 @@ def test_a_column_that_changes_format_late_falls_back_whole(tmp_path: Path, monk
     assert typed == []
     te = read(out, "time_entries")
     assert len(te) == 25_100 and te["hours"].iloc[-1] == 1.5 and quarantine(out).empty
+
+
+def test_lookups_by_list_and_by_code_ranges_agree(tmp_path: Path, monkeypatch) -> None:
+    """Time-entry lookups answer by ENUM code ranges (few values) or from a list (many)."""
+    import clientlens.readers.derive as derive
+
+    raw = tmp_path / "raw"
+    write_csv(raw, "clients.csv", [["client_id", "client_name"]]
+              + [[f"C{i}", f"Client {i}"] for i in range(90)])
+    write_csv(raw, "people.csv", [["person", "role", "cost_rate", "bill_rate"]]
+              + [[f"P{i}", f"r{i % 3}", 40 + i % 70, 90 + i] for i in range(80)])
+    write_csv(raw, "fx_rates.csv", [["currency", "rate"], ["EUR", "1.1"]])
+    write_csv(raw, "time_entries.csv", [["date", "client", "person", "hours", "task", "currency"]] + [
+        [f"2025-01-{i % 28 + 1:02d}", [f"C{i % 90}", f"client {i % 95}", f"c{i % 90}"][i % 3], f"P{i % 85}",
+         1 + i % 5, ["bug fix", "meeting", "new feature", "misc"][i % 4] + f" {i % 70}", ["", "EUR"][i % 2]]
+        for i in range(3000)])
+    run_ingest(raw, tmp_path / "ranges", params())
+    monkeypatch.setattr(derive, "GROUPED_LOOKUP_MAX", 0)
+    run_ingest(raw, tmp_path / "lists", params())
+    assert _outputs(tmp_path / "ranges") == _outputs(tmp_path / "lists")
+    te = read(tmp_path / "ranges", "time_entries")
+    assert set(te["client_id"]) == {f"C{i}" for i in range(90)}  # ids, names, any case
+    known = te["person"].isin([f"P{i}" for i in range(80)])
+    assert te.loc[known, "role"].notna().all() and te.loc[~known, "role"].isna().all() and (~known).any()
+    assert (te.loc[te.person == "P7", "bill_rate"] == 97).all()

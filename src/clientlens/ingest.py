@@ -39,7 +39,7 @@ from clientlens.readers.derive import (DeriveParams, clean_rows, create_time_ent
 from clientlens.readers.errors import IngestError, display_path
 from clientlens.readers.sniff import hash_file
 from clientlens.readers.parse import (HINT_SAMPLE_ROWS, SQL_TYPES, detect_hints, install_macros,
-                                     typed_reads)
+                                     sample_memo, typed_reads)
 from clientlens.readers.rules import VIOLATION_TYPE, stage_columns, stage_sql
 from clientlens.readers.source import lit, q
 
@@ -138,10 +138,14 @@ def _staged(con: duckdb.DuckDBPyConnection, index: int, source: RawSource,
     return StagedFile(index, source, mapping, rows)
 
 
-def _drop(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+def _drop(con: duckdb.DuckDBPyConnection, *names: str | Path) -> None:
+    """Drop the views, tables and files of a typed read that hands over to the text path."""
     views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
     for name in names:
-        con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {q(name)}")
+        if isinstance(name, Path):
+            name.unlink(missing_ok=True)
+        else:
+            con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {q(name)}")
 
 
 def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, mapping: FileMapping,
@@ -164,20 +168,21 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
     exprs = {**mapping.columns, **mapping.hidden}
     sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
     rejects, text, stage = (f"rejects{index}", f"tx{index}", f"s{index}")
-    names = (stage, text, rejects, rejects + "_scan")
-    stage_file = tmp / f"stage{index}.parquet"
-    typed = f"read_parquet({lit(stage_file)}, file_row_number=true)"
+    stage_path = tmp / f"stage{index}.parquet"
+    names = (stage, text, rejects, rejects + "_scan", stage_path)
+    typed = f"read_parquet({lit(stage_path)}, file_row_number=true)"
     try:
         con.execute(f"CREATE TEMP TABLE sample AS SELECT * FROM {source.fallback_relation} "
                     f"LIMIT {HINT_SAMPLE_ROWS}")
         hints = detect_hints(con, "sample", sampled, limit=False)
         read_types = typed_reads(con, "sample", sampled, hints)
+        memo = sample_memo(con, "sample", sampled, hints, read_types)
         con.execute("DROP TABLE sample")
         columns = {int(exprs[n].strip('"')[1:]): t for n, t in read_types.items()}
         relation = typed_relation(source, columns, rejects)
         read = con.execute(
-            f"COPY ({stage_sql(table, mapping, source, hints, as_of, relation, read_types)}) "
-            f"TO {lit(stage_file)} (FORMAT parquet, COMPRESSION {STAGE_COMPRESSION})").fetchall()[0][0]
+            f"COPY ({stage_sql(table, mapping, source, hints, as_of, relation, read_types, memo)}) "
+            f"TO {lit(stage_path)} (FORMAT parquet, COMPRESSION {STAGE_COMPRESSION})").fetchall()[0][0]
         errors = con.execute(f"SELECT DISTINCT line, error_type FROM {q(rejects)}").fetchall()
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS sample")
@@ -274,7 +279,10 @@ def check_references(con: duckdb.DuckDBPyConnection, table: Table, supplied: set
 def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """Later rows repeating a key are quarantined; the first occurrence (file order, row) stays.
 
-    Grouping first keeps this a hash aggregate over the keys, not a sort of the table.
+    Grouping first keeps this a hash aggregate over the keys, not a sort of the table; and
+    the keys are grouped by their hash first, so only rows whose hash repeats (the duplicates
+    and rare collisions) are grouped by the keys themselves, which at tens of millions of
+    text keys is far cheaper.
     """
     if not table.key:
         return
@@ -284,8 +292,11 @@ def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     value = " || ' / ' || ".join(f"CAST(a.{k} AS VARCHAR)" for k in keys)
     join_on = " AND ".join(f"d.{k} = a.{k}" for k in keys)
     first = "_file * 10000000000 + _row"
+    h = f"hash({', '.join(keys)})"
+    ok = f"(SELECT _file, _row, {', '.join(keys)} FROM {clean_rows(table.name)} WHERE {not_null})"
     _add_violations(con, table.name, (
-        f"WITH ok AS (SELECT _file, _row, {', '.join(keys)} FROM {clean_rows(table.name)} WHERE {not_null}), "
+        f"WITH twice AS (SELECT {h} AS h FROM {ok} GROUP BY 1 HAVING count(*) > 1), "
+        f"ok AS (SELECT * FROM {ok} WHERE {h} IN (SELECT h FROM twice)), "
         f"dup AS (SELECT {', '.join(keys)}, min({first}) AS first FROM ok GROUP BY ALL "
         f"HAVING count(*) > 1) "
         f"SELECT a._file AS file_no, a._row AS row, {lit(table.key[0])} AS col, {value} AS val, "
@@ -354,11 +365,11 @@ def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str], 
             continue
         started = time.monotonic()
         files = {sf.index: sf.source.name for sf in staged}
-        quarantined = "false"
+        quarantined, lookups = "false", {}
         if name == "time_entries":
-            create_time_entry_lookups(con, p, "clients" in supplied)
+            lookups = create_time_entry_lookups(con, p, "clients" in supplied)
             quarantined = quarantined_rows_sql(con, [sf.index for sf in staged if sf.mapping.table == name])
-        select = final_select(name, p, "clients" in supplied, files, quarantined)
+        select = final_select(name, p, "clients" in supplied, files, quarantined, lookups)
         if name == "people":
             con.execute(f"CREATE OR REPLACE TABLE final_people AS {select}")
             select = "SELECT * FROM final_people"

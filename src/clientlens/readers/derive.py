@@ -66,7 +66,8 @@ def _cast(expr: str, table: Table, column: str) -> str:
 
 
 def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
-                 files: dict[int, str] | None = None, quarantined: str = "false") -> str:
+                 files: dict[int, str] | None = None, quarantined: str = "false",
+                 lookups: dict[str, dict[str, str]] | None = None) -> str:
     """SELECT of the canonical output rows of a table, in a fixed order.
 
     Time entries need `files` ({file number: name}), the lookups of
@@ -74,7 +75,7 @@ def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
     quarantine (ingest.quarantined_rows_sql); other tables are sorted by their key.
     """
     if table_name == "time_entries":
-        return _time_entries_select(TABLES[table_name], p, files or {}, clients_supplied, quarantined)
+        return _time_entries_select(TABLES[table_name], p, files or {}, lookups or {}, quarantined)
     table = TABLES[table_name]
     names = table.column_names
     money = [c.name for c in table.columns if c.type == "money"]
@@ -119,40 +120,75 @@ def work_text_map_sql(p: DeriveParams) -> str:
             f"FROM {clean_rows('time_entries')} WHERE work_type IS NULL OR rework IS NULL)")
 
 
-def create_lookup(con, name: str, select: str) -> None:
-    """Table `name` from `select` (a unique text key k, then values) as a lookup usable inside
-    an expression (lookup()): an ENUM of the keys and one list per value column.
+GROUPED_LOOKUP_MAX = 64  # distinct values a lookup answers by code ranges rather than a list
+
+
+def _value_literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"CAST('{value!r}' AS DOUBLE)"  # repr round-trips a double exactly
+    return lit(value)
+
+
+def create_lookup(con, name: str, select: str) -> dict[str, str]:
+    """Table `name` from `select` (a unique text key k, then values) as SQL templates, one per
+    value column, giving the value for the text `{key}` (NULL if none) inside an expression.
 
     A join would do the same, but DuckDB keeps row order only through scans, filters,
-    projections and UNION ALL, and the time entries are written in file order without
-    a sort (a sort of tens of millions of wide rows costs more than the rest of ingest).
+    projections and UNION ALL, and the time entries are written in file order without a
+    sort (a sort of tens of millions of wide rows costs more than the rest of ingest). So
+    a key is found by a cast to an ENUM of the keys (a hash lookup), and its value read off
+    the ENUM code: by code ranges when few distinct values (keys sorted by value), else
+    from a list, which DuckDB copies for every 2048 rows and so suits short lists only.
     """
     con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT * FROM ({select}) WHERE k IS NOT NULL")
-    con.execute(f"DROP TYPE IF EXISTS {q(name + '_k')}")
-    con.execute(f"CREATE TYPE {q(name + '_k')} AS ENUM (SELECT k FROM {q(name)} ORDER BY k)")
     values = [r[0] for r in con.execute(f"DESCRIBE {q(name)}").fetchall() if r[0] != "k"]
-    for col in values:
-        con.execute(f"SET VARIABLE {q(name + '_' + col)} = (SELECT list({q(col)} ORDER BY "
-                    f"enum_code(CAST(k AS {q(name + '_k')}))) FROM {q(name)})")
+    cols = ", ".join(q(v) for v in values)
+    groups = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {cols} FROM {q(name)})").fetchall()[0][0]
+    grouped = groups <= GROUPED_LOOKUP_MAX
+    enum = q(name + "_k")
+    order = ", ".join(f"{q(v)} NULLS LAST" for v in values) + ", k" if grouped else "k"
+    con.execute(f"DROP TYPE IF EXISTS {enum}")
+    con.execute(f"CREATE TYPE {enum} AS ENUM (SELECT k FROM {q(name)} ORDER BY {order})")
+    code = f"enum_code(try_cast({{key}} AS {enum}))"
+    if grouped:
+        ranges = con.execute(f"SELECT {cols}, max(enum_code(CAST(k AS {enum}))) AS last FROM {q(name)} "
+                             f"GROUP BY ALL ORDER BY last").fetchall()
+        if not ranges:  # no keys: every lookup misses
+            return {v: "NULL" for v in values}
+        return {v: "(CASE " + " ".join(f"WHEN {code} <= {r[-1]} THEN {_value_literal(r[i])}"
+                                       for r in ranges) + " END)"
+                for i, v in enumerate(values)}
+    out = {}
+    for v in values:
+        con.execute(f"SET VARIABLE {q(name + '_' + v)} = (SELECT list({q(v)} ORDER BY "
+                    f"enum_code(CAST(k AS {enum}))) FROM {q(name)})")
+        out[v] = f"getvariable({lit(name + '_' + v)})[{code} + 1]"
+    return out
 
 
-def lookup(name: str, key: str, col: str) -> str:
-    """SQL of the `col` value that lookup table `name` holds for the text `key` (NULL if none)."""
-    return (f"getvariable({lit(name + '_' + col)})"
-            f"[enum_code(try_cast({key} AS {q(name + '_k')})) + 1]")
-
-
-def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> None:
+def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> dict[str, dict[str, str]]:
     """The lookups _time_entries_select reads: fx, clients, people, work types."""
-    create_lookup(con, "fx_lookup", "SELECT currency AS k, rate FROM fx")
-    create_lookup(con, "people_lookup", "SELECT person AS k, role, bill_rate, cost_rate FROM final_people")
-    create_lookup(con, "work_lookup", work_text_map_sql(p))
+    lookups = {
+        "fx": create_lookup(con, "fx_lookup", "SELECT currency AS k, rate FROM fx"),
+        "people": create_lookup(con, "people_lookup",
+                                "SELECT person AS k, role, bill_rate, cost_rate FROM final_people"),
+        "work": create_lookup(con, "work_lookup", work_text_map_sql(p)),
+    }
     if clients_supplied:
-        create_lookup(con, "client_ids", "SELECT k, client_id FROM client_lookup")
+        lookups["clients"] = create_lookup(con, "client_ids", "SELECT k, client_id FROM client_lookup")
+        # Most files name clients by id: those keys are their own answer, no lookup needed.
+        con.execute("DROP TYPE IF EXISTS client_ids_self")
+        con.execute("CREATE TYPE client_ids_self AS ENUM (SELECT k FROM client_lookup "
+                    "WHERE k = client_id ORDER BY k)")
+    return lookups
 
 
 def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
-                         clients_supplied: bool, quarantined: str) -> str:
+                         lookups: dict[str, dict[str, str]], quarantined: str) -> str:
     """Time entries with every derived column filled; kept in input order (file, row).
 
     Input order rather than a sort by entry_id: at tens of millions of rows a sort
@@ -161,15 +197,17 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     rows are dropped by the expression `quarantined`, not by an anti-join.
     """
     names = table.column_names
-    rate = lookup("fx_lookup", f"coalesce(a.currency, {lit(p.reporting_currency)})", "rate")
-    person = lambda col: lookup("people_lookup", "a.person", col)  # noqa: E731
-    work = lambda col: lookup("work_lookup", _key("a._work_text", "a.task", "a.project"), col)  # noqa: E731
+    rate = lookups["fx"]["rate"].format(key=f"coalesce(a.currency, {lit(p.reporting_currency)})")
+    person = lambda col: lookups["people"][col].format(key="a.person")  # noqa: E731
+    work = lambda col: lookups["work"][col].format(key=_key("a._work_text", "a.task", "a.project"))  # noqa: E731
     file_name = "CASE a._file " + " ".join(f"WHEN {i} THEN {lit(n)}" for i, n in files.items()) + " END"
     inner = {c: f"a.{q(c)}" for c in names}
     inner["entry_id"] = f"coalesce(a.entry_id, {file_name} || ':' || a._row)"
-    if clients_supplied:
-        inner["client_id"] = (f"coalesce({lookup('client_ids', 'a.client_id', 'client_id')}, "
-                              f"{lookup('client_ids', 'lower(a.client_id)', 'client_id')}, a.client_id)")
+    if "clients" in lookups:
+        client = lookups["clients"]["client_id"]
+        inner["client_id"] = (f"CASE WHEN try_cast(a.client_id AS client_ids_self) IS NOT NULL "
+                              f"THEN a.client_id ELSE coalesce({client.format(key='a.client_id')}, "
+                              f"{client.format(key='lower(a.client_id)')}, a.client_id) END")
     inner["role"] = f"coalesce(a.role, {person('role')})"
     inner["bill_rate"] = f"coalesce(a.bill_rate * {rate}, {person('bill_rate')})"
     inner["cost_rate"] = f"coalesce(a.cost_rate * {rate}, {person('cost_rate')})"

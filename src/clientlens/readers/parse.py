@@ -259,6 +259,39 @@ def typed_reads(con: duckdb.DuckDBPyConnection, sample: str, columns: dict[str, 
     return {name: t for (name, (_e, t)), miss in zip(candidates.items(), misses) if miss == 0}
 
 
+MEMO_MAX_VALUES = 64
+
+
+def _sql_literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return lit(value)
+
+
+def sample_memo(con: duckdb.DuckDBPyConnection, sample: str, columns: dict[str, tuple[Column, str]],
+                hints: Hints, read_types: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """For text columns of few distinct values (enums, yes/no, currencies): each value of the
+    sample with its parsed value as a SQL literal, so the stage parses them by a lookup and
+    keeps the regexes for values the sample did not have. The literals come from typed_sql
+    itself, so the result is the same either way."""
+    memo: dict[str, list[tuple[str, str]]] = {}
+    for name, (col, expr) in columns.items():
+        if name in read_types or not (col.type in ("enum", "bool") or name == "currency"):
+            continue
+        rows = con.execute(
+            f"SELECT x, {typed_sql(col, 'x', hints)} FROM (SELECT DISTINCT cl_text({expr}) AS x "
+            f"FROM {sample}) WHERE x IS NOT NULL ORDER BY x LIMIT {MEMO_MAX_VALUES + 1}").fetchall()
+        if 0 < len(rows) <= MEMO_MAX_VALUES:
+            memo[name] = [(lit(x), _sql_literal(v)) for x, v in rows]
+    return memo
+
+
+def memo_sql(x: str, pairs: list[tuple[str, str]], otherwise: str) -> str:
+    return f"(CASE {x} {' '.join(f'WHEN {a} THEN {b}' for a, b in pairs)} ELSE {otherwise} END)"
+
+
 def detect_hints(con: duckdb.DuckDBPyConnection, relation: str,
                  columns: dict[str, tuple[Column, str]], limit: bool = True) -> Hints:
     """Decimal comma and day-first dates per column, judged on the first rows of a file.

@@ -11,8 +11,8 @@ import datetime as dt
 
 from clientlens.contract import Column, Table
 from clientlens.readers.adapters import FileMapping
-from clientlens.readers.parse import (SQL_TYPES, Hints, cleaned_number_sql, is_numeric, parse_reason,
-                                      typed_sql)
+from clientlens.readers.parse import (SQL_TYPES, Hints, cleaned_number_sql, is_numeric, memo_sql,
+                                      parse_reason, typed_sql)
 from clientlens.readers.source import RawSource, lit, q
 
 VIOLATION_TYPE = "STRUCT(c VARCHAR, v VARCHAR, w VARCHAR, o INTEGER)[]"
@@ -81,13 +81,15 @@ def _read_typed_sql(col: Column, raw: str) -> str:
 
 
 def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hints,
-              as_of: dt.date, relation: str, read_types: dict[str, str] | None = None) -> str:
+              as_of: dt.date, relation: str, read_types: dict[str, str] | None = None,
+              memo: dict[str, list[tuple[str, str]]] | None = None) -> str:
     """SELECT yielding [_row,] typed columns, _blank and _viol for every record of a file.
 
     With `read_types` (canonical column -> type DuckDB read it as, see csv_reader.
     typed_relation) the relation is a typed read, and the stage gives `_suspect` instead
     of `_viol`: true where the row breaks a rule. Raw texts of typed cells are gone, so
     such rows are staged again through the text path, which names value and reason.
+    `memo` (parse.sample_memo) gives the parsed value of frequent texts of some columns.
     """
     columns = stage_columns(table)
     exprs = {**mapping.columns, **mapping.hidden}
@@ -121,7 +123,8 @@ def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hint
         if c.name in read_types:
             return _read_typed_sql(c, raw_name(c.name))
         number = q("num:" + c.name) if is_numeric(c) else ""
-        return typed_sql(c, raw_name(c.name), hints, number)
+        parsed = typed_sql(c, raw_name(c.name), hints, number)
+        return memo_sql(raw_name(c.name), memo[c.name], parsed) if c.name in (memo or {}) else parsed
 
     typed = [f"CAST({value(c)} AS {SQL_TYPES[c.type]}) AS {q(c.name)}" for c in columns]
 
