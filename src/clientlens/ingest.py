@@ -33,12 +33,14 @@ import pyarrow.parquet as pq
 from clientlens import config
 from clientlens.contract import TABLES, Table
 from clientlens.readers import FileMapping, RawSource, find_inputs, open_source, recognise
-from clientlens.readers.derive import (DeriveParams, clean_rows, derive_params, final_select,
-                                       work_text_map_sql)
+from clientlens.readers.csv_reader import fetch_lines, safe_name, suspect_source, typed_relation
+from clientlens.readers.derive import (DeriveParams, clean_rows, create_time_entry_lookups,
+                                       derive_params, final_select)
 from clientlens.readers.errors import IngestError, display_path
 from clientlens.readers.sniff import hash_file
-from clientlens.readers.parse import SQL_TYPES, detect_hints, install_macros
-from clientlens.readers.rules import stage_columns, stage_sql
+from clientlens.readers.parse import (HINT_SAMPLE_ROWS, SQL_TYPES, detect_hints, install_macros,
+                                     sample_memo, typed_reads)
+from clientlens.readers.rules import VIOLATION_TYPE, stage_columns, stage_sql
 from clientlens.readers.source import lit, q
 
 __all__ = ["IngestError", "IngestResult", "run_ingest"]
@@ -48,6 +50,12 @@ TABLE_ORDER = ("fx_rates", "clients", "people", "contracts", "deliverables", "in
                "time_entries", "requests", "surveys", "team_feedback", "contacts")
 ORDERED_TABLES = TABLE_ORDER + tuple(t for t in TABLES if t not in TABLE_ORDER)
 MEMORY_LIMIT = "3GB"
+# The typed read of a CSV hands back to the text path past these: rows re-read from their
+# lines (rejected by the parser or breaking a rule), and rejected lines (each adds a term
+# to the row-number expression).
+MAX_SUSPECT_ROWS = 20_000
+STAGE_COMPRESSION = "zstd"  # the typed stage's Parquet: written once, read a few times
+MAX_REJECTED_LINES = 64
 QUARANTINE_COLUMNS = ("file", "table", "row", "column", "value", "reason")
 SUMMARY_COLUMNS = ("file", "table", "format", "encoding", "rows_read", "rows_accepted",
                    "rows_quarantined")
@@ -95,22 +103,147 @@ def _run_with_fallback(con: duckdb.DuckDBPyConnection, source: RawSource, run) -
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str, tmp: Path,
-               as_of) -> StagedFile:
-    source = open_source(path, name, tmp, con)
+               as_of, facts: Future) -> StagedFile:
+    """Stage s{index}: _row, the typed canonical columns, _blank and _viol of every record.
+
+    A plain CSV is read typed by DuckDB (stage_typed); any other file, or a CSV the typed
+    read cannot vouch for, goes through the text path, every cell as text.
+    """
+    source = open_source(path, name, tmp, con, fast=True)
     mapping = recognise(source)
+    if source.fast:
+        staged = stage_typed(con, index, source, mapping, tmp, as_of, facts)
+        if staged is not None:
+            return staged
+        source = open_source(path, name, tmp, con)
+        mapping = recognise(source)
     table = TABLES[mapping.table]
     exprs = {**mapping.columns, **mapping.hidden}
     sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
     hints = _run_with_fallback(con, source, lambda rel: detect_hints(con, rel, sampled))
-    stage = q(f"s{index}")
+    text = q(f"tx{index}")
     _run_with_fallback(con, source, lambda rel: con.execute(
-        f"CREATE TABLE {stage} AS {stage_sql(table, mapping, source, hints, as_of, rel)}"))
+        f"CREATE TABLE {text} AS {stage_sql(table, mapping, source, hints, as_of, rel)}"))
     row = "_row" if source.row_column else f"rowid + {source.first_row}"
     rest = "* EXCLUDE (_row)" if source.row_column else "*"
-    con.execute(f"CREATE VIEW {q(f'v{index}')} AS SELECT {index} AS _file, CAST({row} AS BIGINT) "
-                f"AS _row, {rest} FROM {stage}")
-    rows = con.execute(f"SELECT count(*) FROM {stage} WHERE NOT _blank").fetchall()[0][0]
+    con.execute(f"CREATE VIEW {q(f's{index}')} AS SELECT CAST({row} AS BIGINT) AS _row, {rest} "
+                f"FROM {text}")
+    return _staged(con, index, source, mapping)
+
+
+def _staged(con: duckdb.DuckDBPyConnection, index: int, source: RawSource,
+            mapping: FileMapping) -> StagedFile:
+    con.execute(f"CREATE VIEW {q(f'v{index}')} AS SELECT {index} AS _file, * FROM {q(f's{index}')}")
+    rows = con.execute(f"SELECT count(*) FROM {q(f's{index}')} WHERE NOT _blank").fetchall()[0][0]
     return StagedFile(index, source, mapping, rows)
+
+
+def _drop(con: duckdb.DuckDBPyConnection, *names: str | Path) -> None:
+    """Drop the views, tables and files of a typed read that hands over to the text path."""
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    for name in names:
+        if isinstance(name, Path):
+            name.unlink(missing_ok=True)
+        else:
+            con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {q(name)}")
+
+
+def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, mapping: FileMapping,
+                tmp: Path, as_of, facts: Future) -> StagedFile | None:
+    """Stage a plain CSV through DuckDB's typed read; None when the text path must do it.
+
+    Numbers, yes/no and times are typed by the CSV parser (parse.typed_reads). A record
+    it cannot type is logged with its line, and a typed row that breaks a rule is flagged;
+    both are read again from their lines through the text path, which gives the
+    quarantine its value and reason, so they are staged exactly as before. The file's
+    line count (from the hashing pass) must equal the records read: then no record spans
+    lines or hides behind a blank line, and a line number is the spreadsheet row.
+    Anything else (a bad byte, a ragged line, too many odd rows) returns None.
+
+    The typed stage is kept as a Parquet file, not a table: tens of millions of wide rows
+    would not fit in memory, and spilled table blocks cost far more to write and read
+    back than compressed columns, of which the checks read only the few they need.
+    """
+    table = TABLES[mapping.table]
+    exprs = {**mapping.columns, **mapping.hidden}
+    sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
+    rejects, text, stage = (f"rejects{index}", f"tx{index}", f"s{index}")
+    stage_path = tmp / f"stage{index}.parquet"
+    names = (stage, text, rejects, rejects + "_scan", stage_path)
+    typed = f"read_parquet({lit(stage_path)}, file_row_number=true)"
+    try:
+        con.execute(f"CREATE TEMP TABLE sample AS SELECT * FROM {source.fallback_relation} "
+                    f"LIMIT {HINT_SAMPLE_ROWS}")
+        hints = detect_hints(con, "sample", sampled, limit=False)
+        read_types = typed_reads(con, "sample", sampled, hints)
+        memo = sample_memo(con, "sample", sampled, hints, read_types)
+        con.execute("DROP TABLE sample")
+        columns = {int(exprs[n].strip('"')[1:]): t for n, t in read_types.items()}
+        relation = typed_relation(source, columns, rejects)
+        read = con.execute(
+            f"COPY ({stage_sql(table, mapping, source, hints, as_of, relation, read_types, memo)}) "
+            f"TO {lit(stage_path)} (FORMAT parquet, COMPRESSION {STAGE_COMPRESSION})").fetchall()[0][0]
+        errors = con.execute(f"SELECT DISTINCT line, error_type FROM {q(rejects)}").fetchall()
+    except duckdb.Error:
+        con.execute("DROP TABLE IF EXISTS sample")
+        _drop(con, *names)
+        return None
+    lines = sorted({line for line, _kind in errors})
+    if (any(kind != "CAST" for _line, kind in errors) or len(lines) > MAX_REJECTED_LINES
+            or read + len(lines) != facts.result()[2] - source.skip - 1):
+        _drop(con, *names)
+        return None
+    # Row of typed record k: the records before it, rejected ones included.
+    k = "file_row_number"
+    row = f"{k} + {source.first_row}" + "".join(
+        f" + ({k} >= {line - source.first_row - i})::BIGINT" for i, line in enumerate(lines))
+    suspects = con.execute(f"SELECT count(*) FROM {typed} WHERE _suspect").fetchall()[0][0]
+    if suspects + len(lines) > MAX_SUSPECT_ROWS:
+        _drop(con, *names)
+        return None
+    cols = ", ".join(q(c.name) for c in stage_columns(table))
+    typed_rows = (f"SELECT CAST({row} AS BIGINT) AS _row, {cols}, _blank, NULL::{VIOLATION_TYPE} "
+                  f"AS _viol FROM {typed}")
+    if not suspects and not lines:
+        con.execute(f"CREATE VIEW {q(stage)} AS {typed_rows}")
+        return _staged(con, index, source, mapping)
+    wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {typed} WHERE _suspect").fetchall()]
+    found = fetch_lines(source.path, wanted)
+    again = suspect_source(source, found, tmp / f"{safe_name(source.name)}-suspects.csv")
+    try:
+        con.execute(f"CREATE TABLE {q(text)} AS "
+                    f"{stage_sql(table, mapping, again, hints, as_of, again.relation)}")
+    except duckdb.Error:
+        _drop(con, *names)
+        return None
+    union = f"{typed_rows} WHERE NOT _suspect UNION ALL SELECT _row, {cols}, _blank, _viol FROM {q(text)}"
+    if con.execute(f"SELECT count(*) FROM {q(text)} WHERE _viol IS NULL AND NOT _blank").fetchall()[0][0]:
+        # A re-read row may be accepted: keep the stage in row order, as the output is.
+        sorted_file = tmp / f"stage{index}-sorted.parquet"
+        con.execute(f"COPY (SELECT * FROM ({union}) ORDER BY _row) TO {lit(sorted_file)} "
+                    f"(FORMAT parquet, COMPRESSION {STAGE_COMPRESSION})")
+        con.execute(f"CREATE VIEW {q(stage)} AS SELECT * FROM read_parquet({lit(sorted_file)})")
+    else:
+        con.execute(f"CREATE VIEW {q(stage)} AS {union}")
+    return _staged(con, index, source, mapping)
+
+
+def quarantined_rows_sql(con: duckdb.DuckDBPyConnection, files: list[int]) -> str:
+    """SQL true for a stage row `a` of these files that is in the quarantine, as an expression.
+
+    Per file with quarantined rows, an ENUM of their row numbers: the time entries are
+    filtered with it rather than anti-joined with the quarantine, so their file order is
+    kept without a sort (DuckDB keeps order through scans, filters and UNION ALL only).
+    """
+    whens = []
+    for index in files:
+        rows = f"(SELECT DISTINCT CAST(row AS VARCHAR) AS r FROM quarantine_rows WHERE file_no = {index})"
+        if con.execute(f"SELECT count(*) FROM {rows}").fetchall()[0][0]:
+            name = q(f"quarantined{index}")
+            con.execute(f"DROP TYPE IF EXISTS {name}")
+            con.execute(f"CREATE TYPE {name} AS ENUM (SELECT r FROM {rows} ORDER BY r)")
+            whens.append(f"WHEN {index} THEN try_cast(CAST(a._row AS VARCHAR) AS {name}) IS NOT NULL")
+    return f"(CASE a._file {' '.join(whens)} ELSE false END)" if whens else "false"
 
 
 # --- rules across rows and tables ------------------------------------------------
@@ -146,7 +279,10 @@ def check_references(con: duckdb.DuckDBPyConnection, table: Table, supplied: set
 def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """Later rows repeating a key are quarantined; the first occurrence (file order, row) stays.
 
-    Grouping first keeps this a hash aggregate over the keys, not a sort of the table.
+    Grouping first keeps this a hash aggregate over the keys, not a sort of the table; and
+    the keys are grouped by their hash first, so only rows whose hash repeats (the duplicates
+    and rare collisions) are grouped by the keys themselves, which at tens of millions of
+    text keys is far cheaper.
     """
     if not table.key:
         return
@@ -156,8 +292,11 @@ def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     value = " || ' / ' || ".join(f"CAST(a.{k} AS VARCHAR)" for k in keys)
     join_on = " AND ".join(f"d.{k} = a.{k}" for k in keys)
     first = "_file * 10000000000 + _row"
+    h = f"hash({', '.join(keys)})"
+    ok = f"(SELECT _file, _row, {', '.join(keys)} FROM {clean_rows(table.name)} WHERE {not_null})"
     _add_violations(con, table.name, (
-        f"WITH ok AS (SELECT _file, _row, {', '.join(keys)} FROM {clean_rows(table.name)} WHERE {not_null}), "
+        f"WITH twice AS (SELECT {h} AS h FROM {ok} GROUP BY 1 HAVING count(*) > 1), "
+        f"ok AS (SELECT * FROM {ok} WHERE {h} IN (SELECT h FROM twice)), "
         f"dup AS (SELECT {', '.join(keys)}, min({first}) AS first FROM ok GROUP BY ALL "
         f"HAVING count(*) > 1) "
         f"SELECT a._file AS file_no, a._row AS row, {lit(table.key[0])} AS col, {value} AS val, "
@@ -198,8 +337,9 @@ def check_currencies(con: duckdb.DuckDBPyConnection, table: Table, reporting: st
 
 
 # --- outputs ---------------------------------------------------------------------
-def _copy(con: duckdb.DuckDBPyConnection, select: str, dest: Path) -> None:
-    con.execute(f"COPY ({select}) TO {lit(dest)} (FORMAT parquet, COMPRESSION zstd)")
+def _copy(con: duckdb.DuckDBPyConnection, select: str, dest: Path) -> int:
+    """Write the rows of `select` as Parquet; the number of rows written."""
+    return con.execute(f"COPY ({select}) TO {lit(dest)} (FORMAT parquet, COMPRESSION zstd)").fetchall()[0][0]
 
 
 def _expected_arrow_type(sql_type: str) -> str:
@@ -218,19 +358,25 @@ def assert_schema(path: Path, table: Table) -> None:
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str], p: DeriveParams,
-                 progress: bool) -> list[str]:
+                 progress: bool, staged: list[StagedFile], summary: pd.DataFrame) -> list[str]:
     written = []
     for name in ORDERED_TABLES:
         if name not in supplied:
             continue
         started = time.monotonic()
-        select = final_select(name, p, "clients" in supplied)
+        files = {sf.index: sf.source.name for sf in staged}
+        quarantined, lookups = "false", {}
+        if name == "time_entries":
+            lookups = create_time_entry_lookups(con, p, "clients" in supplied)
+            quarantined = quarantined_rows_sql(con, [sf.index for sf in staged if sf.mapping.table == name])
+        select = final_select(name, p, "clients" in supplied, files, quarantined, lookups)
         if name == "people":
             con.execute(f"CREATE OR REPLACE TABLE final_people AS {select}")
             select = "SELECT * FROM final_people"
-        if name == "time_entries":
-            con.execute(f"CREATE OR REPLACE TABLE work_text_map AS {work_text_map_sql(p)}")
-        _copy(con, select, out / f"{name}.parquet")
+        rows = _copy(con, select, out / f"{name}.parquet")
+        accepted = int(summary.loc[summary["table"] == name, "rows_accepted"].sum())
+        if rows != accepted:
+            raise RuntimeError(f"internal error: {name}: {rows} rows written but {accepted} accepted")
         assert_schema(out / f"{name}.parquet", TABLES[name])
         written.append(name)
         if progress:
@@ -345,7 +491,7 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
     for index, path in enumerate(files):
         started = time.monotonic()
         name = path.relative_to(raw_dir).as_posix()
-        sf = stage_file(con, index, path, name, tmp, as_of)
+        sf = stage_file(con, index, path, name, tmp, as_of, hashes[index])
         staged.append(sf)
         if progress:
             print(f"ingest: {name} -> {sf.mapping.table} ({sf.mapping.format}): {sf.rows_read:,} rows "
@@ -381,9 +527,9 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
     con.execute("CREATE TABLE final_people (person VARCHAR, role VARCHAR, cost_rate DOUBLE, "
                 "bill_rate DOUBLE, currency VARCHAR)")
     out = tmp / "out"
-    written = write_tables(con, out, supplied, derive, progress)
-    write_quarantine(con, out)
     summary = summarise(con, staged)
+    written = write_tables(con, out, supplied, derive, progress, staged, summary)
+    write_quarantine(con, out)
     con.register("summary_frame", summary)
     _copy(con, "SELECT * FROM summary_frame", out / "ingest_summary.parquet")
     lo, hi = _date_range(con, out, written)

@@ -66,8 +66,42 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: dict[str, s
         else:
             selects.extend(f"NULL AS {name}" for name in columns)
 
+    # --- time entries, read once: every client-quarter, later ones included ----------
+    hours_cols = ", ".join(f"sum(hours) FILTER (WHERE work_type = '{w}') AS hours_{w}"
+                           for w in WORK_TYPE_HOURS)
+    value_cols = ", ".join(
+        f"sum(billable_amount) FILTER (WHERE billable AND work_type = '{w}') AS value_{w}"
+        for w in PHASE_VALUES[:-1])
+    nonbill = "NOT coalesce(billable, false)"
+    # list rates: what the hours would bill at the people's list rates
+    people = "people" in tables
+    list_value = ", sum(t.hours * p.bill_rate) AS list_value" if people else ""
+    people_join = " LEFT JOIN people p ON p.person = t.person" if people else ""
+    ctes.append(f"""time_all AS MATERIALIZED (
+        SELECT client_id, {_q('date')} AS quarter_index,
+               sum(hours) AS hours,
+               sum(hours) FILTER (WHERE billable) AS billable_hours,
+               sum(hours) FILTER (WHERE after_hours) AS after_hours_hours,
+               count(*) FILTER (WHERE after_hours IS NOT NULL) AS after_hours_known,
+               count(DISTINCT t.person) AS people_count,
+               sum(billable_amount) FILTER (WHERE billable) AS billable_value,
+               sum(cost_amount) AS delivery_cost,
+               sum(cost_amount) FILTER (WHERE billable) AS cost_billable,
+               sum(cost_amount) FILTER (WHERE {nonbill} AND coalesce(rework, false)) AS cost_rework,
+               sum(cost_amount) FILTER (WHERE {nonbill} AND NOT coalesce(rework, false)
+                                        AND work_type = 'communication') AS cost_communication,
+               sum(cost_amount) FILTER (WHERE {nonbill} AND NOT coalesce(rework, false)
+                                        AND work_type = 'presale') AS cost_presale,
+               sum(cost_amount) FILTER (WHERE {nonbill} AND NOT coalesce(rework, false)
+                                        AND work_type NOT IN ('communication', 'presale'))
+                 AS cost_unbilled_scope,
+               {hours_cols}, {value_cols},
+               sum(billable_amount) FILTER (WHERE billable AND work_type NOT IN
+                   ('feature', 'ux', 'stability', 'support')) AS value_other{list_value}
+        FROM time_entries t{people_join} GROUP BY 1, 2)""")
+
     # --- activity spine: first quarter of activity to the period end or exit -------
-    activity = [f"SELECT client_id, min({_q('date')}) AS q FROM time_entries GROUP BY 1"]
+    activity = ["SELECT client_id, min(quarter_index) AS q FROM time_all GROUP BY 1"]
     if "invoices" in tables:
         activity.append(f"SELECT client_id, min({_q('issue_date')}) FROM invoices GROUP BY 1")
     if "contracts" in tables:
@@ -83,35 +117,8 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: dict[str, s
         FROM first_activity f JOIN clients c USING (client_id)
         WHERE f.first_q <= {end_idx})""")
 
-    # --- time entries ------------------------------------------------------------
-    hours_cols = ", ".join(f"sum(hours) FILTER (WHERE work_type = '{w}') AS hours_{w}"
-                           for w in WORK_TYPE_HOURS)
-    value_cols = ", ".join(
-        f"sum(billable_amount) FILTER (WHERE billable AND work_type = '{w}') AS value_{w}"
-        for w in PHASE_VALUES[:-1])
-    nonbill = "NOT coalesce(billable, false)"
-    ctes.append(f"""time_q AS (
-        SELECT client_id, {_q('date')} AS quarter_index,
-               sum(hours) AS hours,
-               sum(hours) FILTER (WHERE billable) AS billable_hours,
-               sum(hours) FILTER (WHERE after_hours) AS after_hours_hours,
-               count(*) FILTER (WHERE after_hours IS NOT NULL) AS after_hours_known,
-               count(DISTINCT person) AS people_count,
-               sum(billable_amount) FILTER (WHERE billable) AS billable_value,
-               sum(cost_amount) AS delivery_cost,
-               sum(cost_amount) FILTER (WHERE billable) AS cost_billable,
-               sum(cost_amount) FILTER (WHERE {nonbill} AND coalesce(rework, false)) AS cost_rework,
-               sum(cost_amount) FILTER (WHERE {nonbill} AND NOT coalesce(rework, false)
-                                        AND work_type = 'communication') AS cost_communication,
-               sum(cost_amount) FILTER (WHERE {nonbill} AND NOT coalesce(rework, false)
-                                        AND work_type = 'presale') AS cost_presale,
-               sum(cost_amount) FILTER (WHERE {nonbill} AND NOT coalesce(rework, false)
-                                        AND work_type NOT IN ('communication', 'presale'))
-                 AS cost_unbilled_scope,
-               {hours_cols}, {value_cols},
-               sum(billable_amount) FILTER (WHERE billable AND work_type NOT IN
-                   ('feature', 'ux', 'stability', 'support')) AS value_other
-        FROM time_entries WHERE date <= DATE '{end_date}' GROUP BY 1, 2)""")
+    # --- time entries up to the period end ----------------------------------------
+    ctes.append(f"time_q AS (SELECT * FROM time_all WHERE quarter_index <= {end_idx})")
     joins.append("LEFT JOIN time_q USING (client_id, quarter_index)")
     money0 = lambda c: f"round(coalesce(time_q.{c}, 0), 2)"  # noqa: E731
     for col in ("hours", "billable_hours"):
@@ -125,12 +132,10 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: dict[str, s
     selects += [f"coalesce(time_q.hours_{w}, 0) AS hours_{w}" for w in WORK_TYPE_HOURS]
     selects += [f"{money0('value_' + w)} AS value_{w}" for w in PHASE_VALUES]
 
-    # --- list rates: what the hours would bill at the people's list rates ---------------
-    measured("people", "list_q", f"""
-        SELECT t.client_id, {_q('t.date')} AS quarter_index, sum(t.hours * p.bill_rate) AS list_value
-        FROM time_entries t JOIN people p ON p.person = t.person
-        WHERE t.date <= DATE '{end_date}' GROUP BY 1, 2""",
-             {"list_value": "round(list_q.list_value, 2)"})
+    if people:
+        selects.append("round(time_q.list_value, 2) AS list_value")
+    else:
+        selects.append("NULL AS list_value")
 
     # --- invoices ----------------------------------------------------------------
     if "invoices" in tables:

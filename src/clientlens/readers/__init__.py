@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from clientlens.readers.adapters import FileMapping, recognise
-from clientlens.readers.csv_reader import open_csv
+from clientlens.readers.csv_reader import open_csv, open_csv_fast
 from clientlens.readers.errors import IngestError, display_path
 from clientlens.readers.excel import open_xlsx
 from clientlens.readers.parquet_reader import open_parquet
@@ -46,9 +46,16 @@ def find_inputs(raw_dir: Path) -> list[Path]:
     return files
 
 
-def open_source(path: Path, name: str, tmpdir: Path, con: duckdb.DuckDBPyConnection) -> RawSource:
+def open_source(path: Path, name: str, tmpdir: Path, con: duckdb.DuckDBPyConnection,
+                fast: bool = False) -> RawSource:
+    """The file as a relation; with `fast`, a CSV that looks plain is not scanned in full
+    first (see csv_reader.open_csv_fast: the typed read checks it instead)."""
     suffix = path.suffix.lower()
     try:
+        if fast and suffix not in EXCEL_SUFFIXES + PARQUET_SUFFIXES:
+            source = open_csv_fast(path, name)
+            if source is not None:
+                return source
         if suffix in EXCEL_SUFFIXES:
             return open_xlsx(path, name, tmpdir)
         if suffix in PARQUET_SUFFIXES:

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from clientlens.readers.errors import IngestError, display_path
-from clientlens.readers.sniff import CHUNK, FileScan, find_header, read_head, scan_file
+from clientlens.readers.sniff import (CHUNK, FileScan, find_header, head_encoding, read_head,
+                                      scan_file)
 from clientlens.readers.source import RawSource, lit
 
 # Extra columns that catch fields past the header, so a row with one or a few
@@ -63,11 +64,92 @@ def renumber(path: Path, encoding: str, delimiter: str, header_index: int, width
 
 
 def _read_csv_sql(path: Path, columns: list[tuple[str, str]], delimiter: str, skip: int,
-                  parallel: bool) -> str:
+                  parallel: bool, header: bool = True, extra: str = "") -> str:
     spec = "{" + ", ".join(f"{lit(n)}: {lit(t)}" for n, t in columns) + "}"
-    return (f"read_csv({lit(path)}, header=true, skip={skip}, auto_detect=false, columns={spec}, "
-            f"delim={lit(delimiter)}, quote='\"', escape='\"', null_padding=true, strict_mode=true, "
-            f"parallel={'true' if parallel else 'false'}, max_line_size=16777216)")
+    return (f"read_csv({lit(path)}, header={'true' if header else 'false'}, skip={skip}, "
+            f"auto_detect=false, columns={spec}, delim={lit(delimiter)}, quote='\"', escape='\"', "
+            f"null_padding=true, strict_mode=true, parallel={'true' if parallel else 'false'}, "
+            f"max_line_size=16777216{extra})")
+
+
+def open_csv_fast(path: Path, name: str) -> RawSource | None:
+    """A CSV DuckDB may read straight and typed, judged from its head alone; None if not.
+
+    What the full scan would find further on (a bad byte, blank lines, an unclosed
+    quote, records spanning lines) the typed read finds too: it stops, or it reads
+    fewer records than the file has lines, and the file then goes through `open_csv`.
+    """
+    encoding = head_encoding(path)
+    if encoding is None:
+        return None
+    head = read_head(path, "utf-8")
+    header = find_header(head)
+    if "\x00" in head or header is None:
+        return None
+    if any(not line.strip() for line in re.split(r"\r?\n", head)[:header.index]):
+        return None  # blank lines above the header: DuckDB's skip would count them differently
+    headers = tuple(h.strip() for h in header.fields)
+    width = len(headers)
+    cols = [(f"c{i}", "VARCHAR") for i in range(width + OVERFLOW)]
+    return RawSource(path, name, "csv", encoding, headers,
+                     _read_csv_sql(path, cols, header.delimiter, header.index, True),
+                     first_row=header.index + 2,
+                     overflow=tuple(f"c{i}" for i in range(width, width + OVERFLOW)),
+                     fallback_relation=_read_csv_sql(path, cols, header.delimiter, header.index, False),
+                     delimiter=header.delimiter, skip=header.index, fast=True)
+
+
+def typed_relation(source: RawSource, types: dict[int, str], rejects: str) -> str:
+    """The fast source read with DuckDB's own parser typing the columns in `types`.
+
+    Records a cast fails on are not read but logged in the tables `rejects` (errors)
+    and `rejects`_scan, with their line; every other column is text as in `relation`.
+    """
+    width = len(source.headers)
+    cols = [(f"c{i}", types.get(i, "VARCHAR")) for i in range(width + OVERFLOW)]
+    extra = (f", store_rejects=true, rejects_table={lit(rejects)}, "
+             f"rejects_scan={lit(rejects + '_scan')}, rejects_limit=0")
+    return _read_csv_sql(source.path, cols, source.delimiter, source.skip, True, extra=extra)
+
+
+def fetch_lines(path: Path, wanted: list[int]) -> dict[int, bytes]:
+    """Physical lines (1-based, without their line break) of a file, in one streaming pass."""
+    todo = sorted(set(wanted))
+    out: dict[int, bytes] = {}
+    line, carry, k = 1, b"", 0
+    with open(path, "rb") as fh:
+        while k < len(todo) and (chunk := fh.read(CHUNK)):
+            buf = carry + chunk
+            end = buf.rfind(b"\n")
+            if end < 0:
+                carry = buf
+                continue
+            complete, carry = buf[:end], buf[end + 1:]
+            count = complete.count(b"\n") + 1
+            if todo[k] < line + count:
+                parts = complete.split(b"\n")
+                while k < len(todo) and todo[k] < line + count:
+                    out[todo[k]] = parts[todo[k] - line]
+                    k += 1
+            line += count
+        if k < len(todo) and todo[k] == line and carry:
+            out[todo[k]] = carry
+    return {n: text.rstrip(b"\r") for n, text in out.items()}
+
+
+def suspect_source(source: RawSource, lines: dict[int, bytes], dest: Path) -> RawSource:
+    """The given lines of a fast source as a small CSV with their spreadsheet row first,
+    for the text path (the file has no records spanning lines, so line = row)."""
+    delimiter = source.delimiter.encode("utf-8")
+    with open(dest, "wb") as out:
+        for row in sorted(lines):
+            out.write(str(row).encode("ascii") + delimiter + lines[row] + b"\n")
+    width = len(source.headers)
+    cols = [("_row", "BIGINT")] + [(f"c{i}", "VARCHAR") for i in range(width + OVERFLOW)]
+    relation = _read_csv_sql(dest, cols, source.delimiter, 0, False, header=False)
+    return RawSource(source.path, source.name, "csv", source.encoding, source.headers, relation,
+                     row_column=True, overflow=source.overflow, fallback_relation=relation,
+                     delimiter=source.delimiter)
 
 
 def open_csv(path: Path, name: str, tmpdir: Path, scan: FileScan | None = None) -> RawSource:

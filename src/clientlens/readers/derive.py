@@ -65,8 +65,17 @@ def _cast(expr: str, table: Table, column: str) -> str:
     return f"CAST({expr} AS {SQL_TYPES[table.column(column).type]}) AS {q(column)}"
 
 
-def final_select(table_name: str, p: DeriveParams, clients_supplied: bool) -> str:
-    """SELECT of the canonical output rows of a table, in a fixed order."""
+def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
+                 files: dict[int, str] | None = None, quarantined: str = "false",
+                 lookups: dict[str, dict[str, str]] | None = None) -> str:
+    """SELECT of the canonical output rows of a table, in a fixed order.
+
+    Time entries need `files` ({file number: name}), the lookups of
+    create_time_entry_lookups and `quarantined`, SQL true for a stage row `a` in the
+    quarantine (ingest.quarantined_rows_sql); other tables are sorted by their key.
+    """
+    if table_name == "time_entries":
+        return _time_entries_select(TABLES[table_name], p, files or {}, lookups or {}, quarantined)
     table = TABLES[table_name]
     names = table.column_names
     money = [c.name for c in table.columns if c.type == "money"]
@@ -87,12 +96,15 @@ def final_select(table_name: str, p: DeriveParams, clients_supplied: bool) -> st
         joins.append("LEFT JOIN client_lookup l1 ON l1.k = a.client_id")
         joins.append("LEFT JOIN client_lookup l2 ON l2.k = lower(a.client_id)")
         exprs["client_id"] = "coalesce(l1.client_id, l2.client_id, a.client_id)"
-    if table_name == "time_entries":
-        return _time_entries_select(table, p, exprs, joins)
     order = ", ".join([q(k) for k in table.key] + ["_file", "_row"])
     cols = ", ".join(_cast(q(c), table, c) for c in names)
     return (f"SELECT {cols} FROM (SELECT {', '.join(f'{e} AS {q(c)}' for c, e in exprs.items())}, "
             f"a._file, a._row FROM {clean_rows(table_name)} a {' '.join(joins)}) ORDER BY {order}")
+
+
+def _key(*columns: str) -> str:
+    """One text key for a tuple of text columns, NULLs included, without collisions."""
+    return " || ".join(f"coalesce(length({c})::VARCHAR || ':' || {c}, '-')" for c in columns)
 
 
 def work_text_map_sql(p: DeriveParams) -> str:
@@ -101,25 +113,104 @@ def work_text_map_sql(p: DeriveParams) -> str:
     rules = p.work_type_rules
     rework = (f"regexp_matches(concat_ws(' ', task, _work_text), {lit(p.rework_pattern)}, 'i')"
               if p.rework_pattern else "false")
-    return (f"SELECT _work_text, task, project, coalesce({_work_type_case('_work_text', rules)}, "
+    return (f"SELECT {_key('_work_text', 'task', 'project')} AS k, "
+            f"coalesce({_work_type_case('_work_text', rules)}, "
             f"{_work_type_case('task', rules)}, {_work_type_case('project', rules)}) AS work_type, "
             f"{rework} AS rework FROM (SELECT DISTINCT _work_text, task, project "
             f"FROM {clean_rows('time_entries')} WHERE work_type IS NULL OR rework IS NULL)")
 
 
-def _time_entries_select(table: Table, p: DeriveParams, exprs: dict[str, str],
-                         joins: list[str]) -> str:
+GROUPED_LOOKUP_MAX = 64  # distinct values a lookup answers by code ranges rather than a list
+
+
+def _value_literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"CAST('{value!r}' AS DOUBLE)"  # repr round-trips a double exactly
+    return lit(value)
+
+
+def create_lookup(con, name: str, select: str) -> dict[str, str]:
+    """Table `name` from `select` (a unique text key k, then values) as SQL templates, one per
+    value column, giving the value for the text `{key}` (NULL if none) inside an expression.
+
+    A join would do the same, but DuckDB keeps row order only through scans, filters,
+    projections and UNION ALL, and the time entries are written in file order without a
+    sort (a sort of tens of millions of wide rows costs more than the rest of ingest). So
+    a key is found by a cast to an ENUM of the keys (a hash lookup), and its value read off
+    the ENUM code: by code ranges when few distinct values (keys sorted by value), else
+    from a list, which DuckDB copies for every 2048 rows and so suits short lists only.
+    """
+    con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT * FROM ({select}) WHERE k IS NOT NULL")
+    values = [r[0] for r in con.execute(f"DESCRIBE {q(name)}").fetchall() if r[0] != "k"]
+    cols = ", ".join(q(v) for v in values)
+    groups = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {cols} FROM {q(name)})").fetchall()[0][0]
+    grouped = groups <= GROUPED_LOOKUP_MAX
+    enum = q(name + "_k")
+    order = ", ".join(f"{q(v)} NULLS LAST" for v in values) + ", k" if grouped else "k"
+    con.execute(f"DROP TYPE IF EXISTS {enum}")
+    con.execute(f"CREATE TYPE {enum} AS ENUM (SELECT k FROM {q(name)} ORDER BY {order})")
+    code = f"enum_code(try_cast({{key}} AS {enum}))"
+    if grouped:
+        ranges = con.execute(f"SELECT {cols}, max(enum_code(CAST(k AS {enum}))) AS last FROM {q(name)} "
+                             f"GROUP BY ALL ORDER BY last").fetchall()
+        if not ranges:  # no keys: every lookup misses
+            return {v: "NULL" for v in values}
+        return {v: "(CASE " + " ".join(f"WHEN {code} <= {r[-1]} THEN {_value_literal(r[i])}"
+                                       for r in ranges) + " END)"
+                for i, v in enumerate(values)}
+    out = {}
+    for v in values:
+        con.execute(f"SET VARIABLE {q(name + '_' + v)} = (SELECT list({q(v)} ORDER BY "
+                    f"enum_code(CAST(k AS {enum}))) FROM {q(name)})")
+        out[v] = f"getvariable({lit(name + '_' + v)})[{code} + 1]"
+    return out
+
+
+def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> dict[str, dict[str, str]]:
+    """The lookups _time_entries_select reads: fx, clients, people, work types."""
+    lookups = {
+        "fx": create_lookup(con, "fx_lookup", "SELECT currency AS k, rate FROM fx"),
+        "people": create_lookup(con, "people_lookup",
+                                "SELECT person AS k, role, bill_rate, cost_rate FROM final_people"),
+        "work": create_lookup(con, "work_lookup", work_text_map_sql(p)),
+    }
+    if clients_supplied:
+        lookups["clients"] = create_lookup(con, "client_ids", "SELECT k, client_id FROM client_lookup")
+        # Most files name clients by id: those keys are their own answer, no lookup needed.
+        con.execute("DROP TYPE IF EXISTS client_ids_self")
+        con.execute("CREATE TYPE client_ids_self AS ENUM (SELECT k FROM client_lookup "
+                    "WHERE k = client_id ORDER BY k)")
+    return lookups
+
+
+def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
+                         lookups: dict[str, dict[str, str]], quarantined: str) -> str:
     """Time entries with every derived column filled; kept in input order (file, row).
 
     Input order rather than a sort by entry_id: at tens of millions of rows a sort
-    costs more than the rest of ingest, and file order is just as deterministic.
+    costs more than the rest of ingest, and file order is just as deterministic. So
+    the query is a scan, a filter and expressions only (see create_lookup): quarantined
+    rows are dropped by the expression `quarantined`, not by an anti-join.
     """
-    joins = joins + ["LEFT JOIN final_people pp ON pp.person = a.person"]
-    rate = "fx.rate"
-    inner = dict(exprs)
-    inner["role"] = "coalesce(a.role, pp.role)"
-    inner["bill_rate"] = f"coalesce(a.bill_rate * {rate}, pp.bill_rate)"
-    inner["cost_rate"] = f"coalesce(a.cost_rate * {rate}, pp.cost_rate)"
+    names = table.column_names
+    rate = lookups["fx"]["rate"].format(key=f"coalesce(a.currency, {lit(p.reporting_currency)})")
+    person = lambda col: lookups["people"][col].format(key="a.person")  # noqa: E731
+    work = lambda col: lookups["work"][col].format(key=_key("a._work_text", "a.task", "a.project"))  # noqa: E731
+    file_name = "CASE a._file " + " ".join(f"WHEN {i} THEN {lit(n)}" for i, n in files.items()) + " END"
+    inner = {c: f"a.{q(c)}" for c in names}
+    inner["entry_id"] = f"coalesce(a.entry_id, {file_name} || ':' || a._row)"
+    if "clients" in lookups:
+        client = lookups["clients"]["client_id"]
+        inner["client_id"] = (f"CASE WHEN try_cast(a.client_id AS client_ids_self) IS NOT NULL "
+                              f"THEN a.client_id ELSE coalesce({client.format(key='a.client_id')}, "
+                              f"{client.format(key='lower(a.client_id)')}, a.client_id) END")
+    inner["role"] = f"coalesce(a.role, {person('role')})"
+    inner["bill_rate"] = f"coalesce(a.bill_rate * {rate}, {person('bill_rate')})"
+    inner["cost_rate"] = f"coalesce(a.cost_rate * {rate}, {person('cost_rate')})"
     # Not stated: billable when the row bills money (an amount, billed hours or its own rate).
     inner["billable"] = ("coalesce(a.billable, a.billable_amount > 0, a._billed_hours > 0, "
                          "a.bill_rate > 0, false)")
@@ -130,15 +221,14 @@ def _time_entries_select(table: Table, p: DeriveParams, exprs: dict[str, str],
     inner["after_hours"] = (f"coalesce(a.after_hours, CASE WHEN a.start_time IS NOT NULL THEN "
                             f"a.start_time < TIME {lit(p.office_start.isoformat())} OR "
                             f"a.start_time >= TIME {lit(p.office_end.isoformat())} OR {weekend} END)")
-    inner["work_type"] = "coalesce(a.work_type, w.work_type, 'other')"
-    inner["rework"] = "coalesce(a.rework, w.rework, false)"
-    joins.append("LEFT JOIN work_text_map w ON w._work_text IS NOT DISTINCT FROM a._work_text "
-                 "AND w.task IS NOT DISTINCT FROM a.task AND w.project IS NOT DISTINCT FROM a.project")
-    outer = {c: q(c) for c in table.column_names}
+    inner["work_type"] = (f"CASE WHEN a.work_type IS NOT NULL THEN a.work_type "
+                          f"ELSE coalesce({work('work_type')}, 'other') END")
+    inner["rework"] = f"CASE WHEN a.rework IS NOT NULL THEN a.rework ELSE coalesce({work('rework')}, false) END"
+    outer = {c: q(c) for c in names}
     outer["billable_amount"] = ("CASE WHEN _amount_given IS NOT NULL THEN _amount_given "
                                 "WHEN billable THEN round(_billed_hours * bill_rate, 2) ELSE 0 END")
     outer["cost_amount"] = "coalesce(_cost_given, round(hours * cost_rate, 2))"
-    cols = ", ".join(_cast(outer[c], table, c) for c in table.column_names)
+    cols = ", ".join(_cast(outer[c], table, c) for c in names)
     inner_sql = ", ".join(f"{e} AS {q(c)}" for c, e in inner.items())
-    return (f"SELECT {cols} FROM (SELECT {inner_sql}, a._file, a._row FROM "
-            f"{clean_rows('time_entries')} a {' '.join(joins)}) ORDER BY _file, _row")
+    return (f"SELECT {cols} FROM (SELECT {inner_sql} FROM {q('t_time_entries')} a "
+            f"WHERE NOT a._blank AND NOT {quarantined})")

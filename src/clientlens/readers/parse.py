@@ -7,6 +7,7 @@ a decimal comma (7,5 vs 1,234) and whether slashed dates are US month-first.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import duckdb
@@ -222,13 +223,77 @@ def parse_reason(col: Column) -> str:
     return PARSE_REASONS.get(col.type, "not readable")
 
 
+# Contract types DuckDB's CSV parser may type on its own: on every value it accepts it
+# agrees with the text parsers above (tests/test_readers.py checks this), and a value it
+# refuses goes to the text path. Dates and timestamps are not here: the CSV parser
+# accepts '2024-01-05x' as a date, the text path rightly does not.
+TYPED_READS = {"float": "DOUBLE", "money": "DOUBLE", "int": "DOUBLE", "bool": "BOOLEAN",
+               "time": "TIME"}
+
 SQL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "money": "DOUBLE",
              "date": "DATE", "datetime": "TIMESTAMP", "time": "TIME", "bool": "BOOLEAN",
              "enum": "VARCHAR", "quarter": "VARCHAR"}
 
 
+def typed_reads(con: duckdb.DuckDBPyConnection, sample: str, columns: dict[str, tuple[Column, str]],
+                hints: Hints) -> dict[str, str]:
+    """Columns worth reading typed: canonical name -> DuckDB type of the read.
+
+    A column qualifies when its cell is a file column used by nothing else, its type is
+    in TYPED_READS, it is not written with a decimal comma, and DuckDB casts every
+    value of the sample. Later values that do not cast are not lost: the typed read
+    logs them and their rows go through the text path.
+    """
+    refs: dict[str, int] = {}
+    for _col, expr in columns.values():
+        for ref in re.findall(r'"c\d+"', expr):
+            refs[ref] = refs.get(ref, 0) + 1
+    candidates = {name: (expr, TYPED_READS[col.type]) for name, (col, expr) in columns.items()
+                  if col.type in TYPED_READS and name != "currency" and name not in hints.decimal_comma
+                  and re.fullmatch(r'"c\d+"', expr) and refs[expr] == 1}
+    if not candidates:
+        return {}
+    checks = [f"count(*) FILTER (WHERE cl_text({e}) IS NOT NULL AND try_cast({e} AS {t}) IS NULL)"
+              for e, t in candidates.values()]
+    misses = con.execute(f"SELECT {', '.join(checks)} FROM {sample}").fetchall()[0]
+    return {name: t for (name, (_e, t)), miss in zip(candidates.items(), misses) if miss == 0}
+
+
+MEMO_MAX_VALUES = 64
+
+
+def _sql_literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return lit(value)
+
+
+def sample_memo(con: duckdb.DuckDBPyConnection, sample: str, columns: dict[str, tuple[Column, str]],
+                hints: Hints, read_types: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """For text columns of few distinct values (enums, yes/no, currencies): each value of the
+    sample with its parsed value as a SQL literal, so the stage parses them by a lookup and
+    keeps the regexes for values the sample did not have. The literals come from typed_sql
+    itself, so the result is the same either way."""
+    memo: dict[str, list[tuple[str, str]]] = {}
+    for name, (col, expr) in columns.items():
+        if name in read_types or not (col.type in ("enum", "bool") or name == "currency"):
+            continue
+        rows = con.execute(
+            f"SELECT x, {typed_sql(col, 'x', hints)} FROM (SELECT DISTINCT cl_text({expr}) AS x "
+            f"FROM {sample}) WHERE x IS NOT NULL ORDER BY x LIMIT {MEMO_MAX_VALUES + 1}").fetchall()
+        if 0 < len(rows) <= MEMO_MAX_VALUES:
+            memo[name] = [(lit(x), _sql_literal(v)) for x, v in rows]
+    return memo
+
+
+def memo_sql(x: str, pairs: list[tuple[str, str]], otherwise: str) -> str:
+    return f"(CASE {x} {' '.join(f'WHEN {a} THEN {b}' for a, b in pairs)} ELSE {otherwise} END)"
+
+
 def detect_hints(con: duckdb.DuckDBPyConnection, relation: str,
-                 columns: dict[str, tuple[Column, str]]) -> Hints:
+                 columns: dict[str, tuple[Column, str]], limit: bool = True) -> Hints:
     """Decimal comma and day-first dates per column, judged on the first rows of a file.
 
     `columns` maps a column name to its contract column and raw SQL expression.
@@ -236,29 +301,36 @@ def detect_hints(con: duckdb.DuckDBPyConnection, relation: str,
     cannot be thousands than values end in a decimal point; slashed dates are
     day-first only when some day part exceeds 12 and no month part does.
     """
+    rows = f"(SELECT * FROM {relation} LIMIT {HINT_SAMPLE_ROWS})" if limit else relation
+
+    def counts(checks: list[tuple[str, str, str]]) -> dict[tuple[str, str], int]:
+        if not checks:
+            return {}
+        values = con.execute(f"SELECT {', '.join(s for _n, _k, s in checks)} FROM {rows}").fetchall()[0]
+        return {(n, k): v for (n, k, _s), v in zip(checks, values)}
+
+    def number_check(name: str, expr: str, kind: str, mark: str) -> tuple[str, str, str]:
+        x = f"cl_num_clean(cl_text({expr}))"
+        m = "\\" + mark if mark == "." else mark
+        return (name, kind, f"count(*) FILTER (WHERE contains({expr}, '{mark}') AND "
+                f"regexp_matches({x}, '{m}\\d*$') AND NOT "
+                f"regexp_full_match({x}, '[-+]?[1-9]\\d{{0,2}}({m}\\d{{3}})+'))")
+
     checks: list[tuple[str, str, str]] = []
     for name, (col, expr) in columns.items():
-        x = f"cl_num_clean(cl_text({expr}))"
         if col.type in ("float", "money", "int"):
-            checks.append((name, "comma", f"count(*) FILTER (WHERE contains({expr}, ',') AND "
-                           f"regexp_matches({x}, ',\\d*$') AND NOT "
-                           f"regexp_full_match({x}, '[-+]?[1-9]\\d{{0,2}}(,\\d{{3}})+'))"))
-            checks.append((name, "point", f"count(*) FILTER (WHERE contains({expr}, '.') AND "
-                           f"regexp_matches({x}, '\\.\\d*$') AND NOT "
-                           f"regexp_full_match({x}, '[-+]?[1-9]\\d{{0,2}}(\\.\\d{{3}})+'))"))
+            checks.append(number_check(name, expr, "comma", ","))
         elif col.type in ("date", "datetime"):
             t = f"trim({expr})"
-            checks.append((name, "dmy", f"count(*) FILTER (WHERE regexp_matches({t}, "
-                           f"'^(1[3-9]|2\\d|3[01])/\\d{{1,2}}/\\d{{4}}'))"))
-            checks.append((name, "mdy", f"count(*) FILTER (WHERE regexp_matches({t}, "
-                           f"'^\\d{{1,2}}/(1[3-9]|2\\d|3[01])/\\d{{4}}'))"))
-    if not checks:
-        return Hints()
-    sql = (f"SELECT {', '.join(s for _n, _k, s in checks)} "
-           f"FROM (SELECT * FROM {relation} LIMIT {HINT_SAMPLE_ROWS})")
-    values = con.execute(sql).fetchall()[0]
-    got = {(n, k): v for (n, k, _s), v in zip(checks, values)}
-    comma = frozenset(n for (n, k) in got if k == "comma" and got[(n, "comma")] > got[(n, "point")])
+            checks.append((name, "dmy", f"count(*) FILTER (WHERE contains({expr}, '/') AND "
+                           f"regexp_matches({t}, '^(1[3-9]|2\\d|3[01])/\\d{{1,2}}/\\d{{4}}'))"))
+            checks.append((name, "mdy", f"count(*) FILTER (WHERE contains({expr}, '/') AND "
+                           f"regexp_matches({t}, '^\\d{{1,2}}/(1[3-9]|2\\d|3[01])/\\d{{4}}'))"))
+    got = counts(checks)
+    # Decimal points are counted only where commas were seen: with none, the answer is no.
+    got.update(counts([number_check(n, columns[n][1], "point", ".") for (n, k), v in got.items()
+                       if k == "comma" and v > 0]))
+    comma = frozenset(n for (n, k) in got if k == "comma" and got[(n, "comma")] > got.get((n, "point"), 0))
     day_first = frozenset(n for (n, k) in got if k == "dmy" and got[(n, "dmy")] > 0
                           and got[(n, "mdy")] == 0)
     return Hints(comma, day_first)

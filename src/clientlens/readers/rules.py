@@ -11,8 +11,8 @@ import datetime as dt
 
 from clientlens.contract import Column, Table
 from clientlens.readers.adapters import FileMapping
-from clientlens.readers.parse import (SQL_TYPES, Hints, cleaned_number_sql, is_numeric, parse_reason,
-                                      typed_sql)
+from clientlens.readers.parse import (SQL_TYPES, Hints, cleaned_number_sql, is_numeric, memo_sql,
+                                      parse_reason, typed_sql)
 from clientlens.readers.source import RawSource, lit, q
 
 VIOLATION_TYPE = "STRUCT(c VARCHAR, v VARCHAR, w VARCHAR, o INTEGER)[]"
@@ -70,29 +70,63 @@ def column_rules(table: Table, col: Column, order: int, as_of: dt.date) -> list[
     return out
 
 
+def _read_typed_sql(col: Column, raw: str) -> str:
+    """The canonical value of a cell DuckDB's CSV parser already typed (parse.TYPED_READS):
+    the same value typed_sql gives the cell's text."""
+    if col.type in ("float", "money"):
+        return f"cl_finite({raw})"
+    if col.type == "int":
+        return f"try_cast(CASE WHEN cl_finite({raw}) = round({raw}) THEN {raw} END AS BIGINT)"
+    return raw
+
+
 def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hints,
-              as_of: dt.date, relation: str) -> str:
-    """SELECT yielding [_row,] typed columns, _blank and _viol for every record of a file."""
+              as_of: dt.date, relation: str, read_types: dict[str, str] | None = None,
+              memo: dict[str, list[tuple[str, str]]] | None = None) -> str:
+    """SELECT yielding [_row,] typed columns, _blank and _viol for every record of a file.
+
+    With `read_types` (canonical column -> type DuckDB read it as, see csv_reader.
+    typed_relation) the relation is a typed read, and the stage gives `_suspect` instead
+    of `_viol`: true where the row breaks a rule. Raw texts of typed cells are gone, so
+    such rows are staged again through the text path, which names value and reason.
+    `memo` (parse.sample_memo) gives the parsed value of frequent texts of some columns.
+    """
     columns = stage_columns(table)
     exprs = {**mapping.columns, **mapping.hidden}
+    typed_mode = read_types is not None
+    read_types = read_types or {}
+    typed_fields = {exprs[n] for n in read_types}
     every_field = [source.column(i) for i in range(len(source.headers))] + [q(c) for c in source.overflow]
     raw = (["_row"] if source.row_column else []) + [
-        f"cl_text({exprs[c.name]}) AS {raw_name(c.name)}" for c in columns if c.name in exprs]
+        f"{exprs[c.name] if c.name in read_types else f'cl_text({exprs[c.name]})'} AS {raw_name(c.name)}"
+        for c in columns if c.name in exprs]
     overflow = [q(c) for c in source.overflow]
     extra = (f"CASE WHEN coalesce({', '.join(overflow)}) IS NOT NULL THEN "
              f"nullif(concat_ws(' | ', {', '.join(f'cl_text({c})' for c in overflow)}), '') END"
              if overflow else "NULL::VARCHAR")
     raw.append(f"{extra} AS _extra")
-    blank = (f"coalesce({', '.join(f'cl_text({c})' for c in every_field)}) IS NULL"
-             if every_field else "true")
-    raw.append(f"{blank} AS _blank")
+    if typed_mode:
+        blank = " AND ".join(f"{f} IS NULL" if f in typed_fields else f"cl_text({f}) IS NULL"
+                             for f in every_field) or "true"
+    else:
+        blank = (f"coalesce({', '.join(f'cl_text({c})' for c in every_field)}) IS NULL"
+                 if every_field else "true")
+    raw.append(f"({blank}) AS _blank")
     # Columns the file lacks are typed NULLs with no rules: a shorter query plans faster.
     present = [c for c in columns if c.name in exprs]
     cleaned = [f"{cleaned_number_sql(c, raw_name(c.name), hints)} AS {q('num:' + c.name)}"
-               for c in present if is_numeric(c)]
-    typed = [f"CAST({typed_sql(c, raw_name(c.name), hints, q('num:' + c.name) if is_numeric(c) else '')}"
-             f" AS {SQL_TYPES[c.type]}) AS {q(c.name)}" if c in present
-             else f"NULL::{SQL_TYPES[c.type]} AS {q(c.name)}" for c in columns]
+               for c in present if is_numeric(c) and c.name not in read_types]
+
+    def value(c: Column) -> str:
+        if c not in present:
+            return f"NULL::{SQL_TYPES[c.type]}"
+        if c.name in read_types:
+            return _read_typed_sql(c, raw_name(c.name))
+        number = q("num:" + c.name) if is_numeric(c) else ""
+        parsed = typed_sql(c, raw_name(c.name), hints, number)
+        return memo_sql(raw_name(c.name), memo[c.name], parsed) if c.name in (memo or {}) else parsed
+
+    typed = [f"CAST({value(c)} AS {SQL_TYPES[c.type]}) AS {q(c.name)}" for c in columns]
 
     rules: list[tuple[str, str]] = []
     for index, col in enumerate(columns):
@@ -107,10 +141,13 @@ def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hint
     rules.append(("_extra IS NOT NULL",
                   _violation(OVERFLOW_COLUMN, "_extra", "more fields than the header", 9999)))
     any_broken = " OR ".join(f"({p})" for p, _v in rules)
-    listed = ", ".join(f"CASE WHEN {p} THEN {v} END" for p, v in rules)
-    viol = (f"CAST(CASE WHEN {any_broken} THEN list_filter([{listed}], lambda x: x IS NOT NULL) END "
-            f"AS {VIOLATION_TYPE}) AS _viol")
-    keep = (["_row"] if source.row_column else []) + [q(c.name) for c in columns] + ["_blank", viol]
+    if typed_mode:
+        flag = f"coalesce(NOT _blank AND ({any_broken}), false) AS _suspect"
+    else:
+        listed = ", ".join(f"CASE WHEN {p} THEN {v} END" for p, v in rules)
+        flag = (f"CAST(CASE WHEN {any_broken} THEN list_filter([{listed}], lambda x: x IS NOT NULL) END "
+                f"AS {VIOLATION_TYPE}) AS _viol")
+    keep = (["_row"] if source.row_column else []) + [q(c.name) for c in columns] + ["_blank", flag]
     base = f"SELECT {', '.join(raw)} FROM {relation}"
     if cleaned:
         base = f"SELECT *, {', '.join(cleaned)} FROM ({base})"

@@ -95,19 +95,44 @@ def _has_multibyte(data: bytes) -> bool:
         return False
 
 
-def hash_file(path: Path) -> tuple[str, int]:
-    """sha256 and size of a file, for the manifest.
+def hash_file(path: Path) -> tuple[str, int, int]:
+    """sha256, size and line count of a file, for the manifest and the fast CSV path.
 
-    hashlib releases the GIL on large buffers, so ingest runs this in a thread while
-    DuckDB reads the same file.
+    The line count ignores the line breaks at the very end, so it is the number of lines
+    a reader sees (the last one with or without its newline). hashlib releases the GIL on
+    large buffers, so ingest runs this in a thread while DuckDB reads the same file.
     """
     sha = hashlib.sha256()
-    size = 0
+    size = newlines = trailing = 0
+    content = False
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             sha.update(chunk)
             size += len(chunk)
-    return sha.hexdigest(), size
+            count = chunk.count(b"\n")
+            newlines += count
+            core = chunk.rstrip(b"\r\n")
+            trailing = trailing + count if not core else chunk[len(core):].count(b"\n")
+            content = content or bool(core)
+    lines = newlines - trailing + 1 if content else 0
+    return sha.hexdigest(), size, lines
+
+
+def head_encoding(path: Path, limit: int = 1 << 16) -> str | None:
+    """utf-8 or utf-8-sig when the head of the file is valid UTF-8, else None.
+
+    The fast path trusts this and lets DuckDB check the rest of the file: a bad byte
+    further on stops that read, and the file goes through scan_file after all.
+    """
+    with open(path, "rb") as fh:
+        raw = fh.read(limit)
+    if not raw or raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(raw)  # a character cut at the end is fine
+    except UnicodeDecodeError:
+        return None
+    return "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
 
 
 def read_head(path: Path, codec: str, limit: int = 1 << 16) -> str:

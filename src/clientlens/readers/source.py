@@ -33,6 +33,10 @@ class RawSource:
     first_row: int = 2
     overflow: tuple[str, ...] = ()  # columns holding fields past the header
     fallback_relation: str = ""  # a slower single-threaded read, tried when DuckDB asks for it
+    # Set on a CSV that DuckDB may read straight, typed (readers.csv_reader.typed_relation):
+    delimiter: str = ""
+    skip: int = 0  # lines above the header
+    fast: bool = False  # not yet scanned in full: the typed read checks what the scan would
 
     def column(self, index: int) -> str:
         return q(f"c{index}")

@@ -1,0 +1,243 @@
+"""The typed CSV read: DuckDB's parser types plain columns, odd rows go back to the text path.
+
+Whatever path a row takes, the outputs must be the ones the text path alone writes:
+same values, same quarantine (file, row, column, value, reason), same bytes.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+import clientlens.ingest as ingest
+from clientlens.ingest import run_ingest
+from clientlens.readers.parse import TYPED_READS, install_macros
+from rawfiles import params, quarantine, read, summary, write_csv, write_text
+
+# Values DuckDB's CSV parser may accept or refuse; where it accepts, it must agree with the
+# text parsers (after the same non-finite check).
+TRICKY = {
+    "DOUBLE": ["12", " 12 ", "12.5", "1e3", "1E-2", "-3", "+4", ".5", "5.", "1,234", "1_000", "0x10",
+               "inf", "-inf", "nan", "Infinity", "1e400", "  ", "abc", "12abc", "1.2.3", "1 000",
+               "$5", "(5)", "0012", "-0", "\t7\t", "12,5", "- 5", "1.5e+3", "1d", "--5"],
+    "BOOLEAN": ["true", "false", "TRUE", "True", "t", "f", "1", "0", "yes", "no", "Yes", "y", "n",
+                "on", "off", " true ", "  ", "2", "x", "-", "+", "да", "00", "1.0", "truex"],
+    "TIME": ["10:00", "10:00:00", " 10:00 ", "10:00:00.5", "25:00", "10:00 PM", "10", "10.30",
+             "24:00:00", "10:00:00+02", "1:5", "10:00:60", "10:60", "10:00 junk", "10:00Z"],
+}
+TEXT_PARSER = {"DOUBLE": "cl_finite(cl_number(x, cl_num_clean(x), false))", "BOOLEAN": "cl_bool(x)",
+               "TIME": "cl_time(x)"}
+TYPED_VALUE = {"DOUBLE": "cl_finite(v)", "BOOLEAN": "v", "TIME": "v"}
+
+
+@pytest.mark.parametrize("sql_type", sorted(TRICKY))
+def test_typed_read_agrees_with_the_text_parsers(tmp_path: Path, sql_type: str) -> None:
+    values = TRICKY[sql_type]
+    path = tmp_path / "v.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["i", "v"])
+        writer.writerows(enumerate(values))
+    con = duckdb.connect()
+    install_macros(con)
+
+    def read(t: str, extra: str = "") -> str:
+        return (f"read_csv('{path}', header=true, auto_detect=false, delim=',', quote='\"', "
+                f"escape='\"', strict_mode=true, null_padding=true, "
+                f"columns={{'i': 'INTEGER', 'v': '{t}'}}{extra})")
+    typed = dict(con.execute(f"SELECT i, {TYPED_VALUE[sql_type]} FROM "
+                             f"{read(sql_type, ', ignore_errors=true')}").fetchall())
+    text = dict(con.execute(f"SELECT i, {TEXT_PARSER[sql_type]} FROM (SELECT i, nullif(trim(v), '') AS x "
+                            f"FROM {read('VARCHAR')})").fetchall())
+    assert typed, "the typed read accepted nothing"
+    assert {values[i]: v for i, v in typed.items() if v != text[i]} == {}
+    assert set(TYPED_READS.values()) == set(TRICKY)
+
+
+def test_dates_stay_with_the_text_path(tmp_path: Path) -> None:
+    """Why DATE is not a typed read: the CSV parser takes trailing junk the text path refuses."""
+    path = write_text(tmp_path, "d.csv", "d\n2024-01-05x\n")
+    con = duckdb.connect()
+    got = con.execute(f"SELECT d FROM read_csv('{path}', header=true, auto_detect=false, "
+                      f"columns={{'d': 'DATE'}}, ignore_errors=true)").fetchall()
+    assert got and con.execute("SELECT try_cast('2024-01-05x' AS DATE)").fetchall() == [(None,)]
+    assert "DATE" not in TYPED_READS.values() and "TIMESTAMP" not in TYPED_READS.values()
+
+
+def _text_only(monkeypatch) -> None:
+    monkeypatch.setattr(ingest, "stage_typed", lambda *a, **k: None)
+
+
+def _count_typed(monkeypatch) -> list[str]:
+    """Names of the files the typed read staged."""
+    real, staged = ingest.stage_typed, []
+
+    def spy(con, index, source, *args, **kwargs):
+        result = real(con, index, source, *args, **kwargs)
+        if result is not None:
+            staged.append(source.name)
+        return result
+    monkeypatch.setattr(ingest, "stage_typed", spy)
+    return staged
+
+
+def _outputs(out: Path) -> dict[str, object]:
+    """Every output; the time entries as their rows and column types (their Parquet layout
+    follows the stage they were read from, so bytes may differ between paths, never between
+    runs: DuckDB marks a column required when the stage's statistics show no NULL)."""
+    got: dict[str, object] = {}
+    for p in sorted(out.rglob("*")):
+        name = p.relative_to(out).as_posix()
+        if name == "time_entries.parquet":
+            table = pq.read_table(p)
+            got[name] = ([(f.name, str(f.type)) for f in table.schema], table.to_pylist())
+        elif p.is_file() and p.name != "manifest.json":
+            got[name] = p.read_bytes()
+    return got
+
+
+def _big_time_entries(n: int = 30_000) -> tuple[list[str], dict[int, str]]:
+    """Canonical time entries, mostly clean; returns the lines and {row: what is odd there}."""
+    header = "entry_id,date,start_time,client_id,person,hours,billable,bill_rate,billable_amount,task"
+    lines = [header]
+    odd: dict[int, str] = {}
+    for i in range(n):
+        row = i + 2
+        fields = [f"e{i}", f"2025-01-{i % 28 + 1:02d}", "10:00", f"C{i % 5}", "Ann", "2", "true",
+                  "100", "200", "feature work"]
+        kind = {1500: "abc", 7000: "25", 9000: "1:30", 12000: "maybe", 15000: "client",
+                18000: "date", 21000: "extra", 24000: "comma", 25000: "dup", 27000: "1 200",
+                29000: "late"}.get(i)
+        if kind == "abc":
+            fields[5] = "abc"  # the parser refuses it, the text path too: not a number
+        elif kind == "25":
+            fields[5] = "25"  # typed fine, breaks a rule: more than 24 hours
+        elif kind == "1:30":
+            fields[5] = "1:30"  # the parser refuses it, the text path reads 1.5 hours: accepted
+        elif kind == "maybe":
+            fields[6] = "maybe"  # not yes/no
+        elif kind == "client":
+            fields[3] = ""  # client_id is empty
+        elif kind == "date":
+            fields[1] = "2025-13-01"  # not a date (a text column even on the typed read)
+        elif kind == "extra":
+            fields.append("surplus")  # more fields than the header
+        elif kind == "comma":
+            fields[8] = '"1,234.50"'  # refused by the parser, a number to the text path: accepted
+        elif kind == "dup":
+            fields[0] = "e3"  # duplicate of row 5
+        elif kind == "1 200":
+            fields[7] = "-5"  # negative bill rate
+        elif kind == "late":
+            fields[1] = "2099-01-01"  # in the future
+        if kind:
+            odd[row] = kind
+        lines.append(",".join(fields))
+    return lines, odd
+
+
+def test_few_bad_rows_in_a_large_typed_file(tmp_path: Path, monkeypatch) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    lines, odd = _big_time_entries()
+    write_text(raw, "time_entries.csv", "\n".join(lines) + "\n")
+    typed = _count_typed(monkeypatch)
+    run_ingest(raw, out, params())
+    assert typed == ["time_entries.csv"]
+    q = quarantine(out)
+    got = {(r.row, r.column, r.value if isinstance(r.value, str) else None, r.reason)
+           for r in q.itertuples()}
+    assert got == {
+        (1502, "hours", "abc", "not a number"),
+        (7002, "hours", "25", "more than 24 hours"),
+        (12002, "billable", "maybe", "not yes/no"),
+        (15002, "client_id", None, "client_id is empty"),
+        (18002, "date", "2025-13-01", "not a date"),
+        (21002, "(extra fields)", "surplus", "more fields than the header"),
+        (25002, "entry_id", "e3", "duplicate entry_id also on row 5"),
+        (27002, "bill_rate", "-5", "bill_rate below 0"),
+        (29002, "date", "2099-01-01", "date in the future (after 2026-06-30)"),
+    }
+    te = read(out, "time_entries")
+    kept = [f"e{r - 2}" for r in range(2, len(lines) + 1) if r not in set(q["row"])]
+    assert te["entry_id"].tolist() == kept  # file order, re-read rows in their place
+    assert te.loc[te.entry_id == "e9000", "hours"].tolist() == [1.5]
+    assert te.loc[te.entry_id == "e24000", "billable_amount"].tolist() == [1234.5]
+    s = summary(out)
+    assert s[["rows_read", "rows_accepted", "rows_quarantined"]].values.tolist() == [[30_000, 29_991, 9]]
+
+
+def test_typed_and_text_paths_write_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
+    """Every file the typed read takes, the text path alone turns into the same outputs."""
+    raw = tmp_path / "raw"
+    lines, _odd = _big_time_entries(6000)
+    write_text(raw, "time_entries.csv", "\n".join(lines) + "\n")
+    write_text(raw, "harvest_time_report.csv",
+               "\ufeffDate,Client,Project,Task,Notes,Hours,Billable?,First Name,Last Name,Roles,"
+               "Billable Rate,Billable Amount,Cost Rate,Cost Amount,Currency\n"
+               + "".join(f"2025-02-{d:02d},Acme,Site,Design,,{h},{b},Ann,Lee,Designer,90,{90 * h},40,"
+                         f"{40 * h},United States Dollar - USD\n"
+                         for d in range(1, 28) for h, b in ((1, "Yes"), (0.5, "No"), (30, "Yes")))
+               + "2025-02-03,Acme,Site,Design,,1:45,Yes,Ann,Lee,Designer,90,157.5,40,70,USD\n")
+    write_text(raw, "requests.csv", "Requests export;;\nrequest_id;client_id;request_type;created_at;"
+                                    "urgency;approval_lead_days\n"
+               + "".join(f"R{i};C{i % 3};incident;2025-03-0{i % 9 + 1} 10:00;high;{i % 4},5\n"
+                         for i in range(40)) + "R99;C1;question;2025-03-01 25:00;low;x\n")
+    write_csv(raw, "people.csv", [["person", "cost_rate", "bill_rate"], ["Ann", "40", "1e2"],
+                                  ["Bob", "inf", "7"], ["Cy", " 50 ", "(5)"]])
+    write_text(raw, "surveys.csv", "survey_id,client_id,survey_date,survey_type,score\n"
+                                   "S1,C1,2025-01-02,nps,9\n\nS2,C2,2025-01-03,csat,11\n")
+    write_text(raw, "team_feedback.csv", 'feedback_id,client_id,feedback_date,score,escalation,comment\n'
+                                         'F1,C1,2025-01-02,4,yes,"two\nlines"\nF2,C2,2025-01-03,6,no,ok\n')
+    typed = _count_typed(monkeypatch)
+    run_ingest(raw, tmp_path / "typed", params())
+    run_ingest(raw, tmp_path / "again", params())
+    assert {"time_entries.csv", "harvest_time_report.csv", "requests.csv", "people.csv"} <= set(typed)
+    assert all((tmp_path / "typed" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+               for name in _outputs(tmp_path / "typed"))
+    assert "surveys.csv" not in typed and "team_feedback.csv" not in typed  # blank line, quoted newline
+    _text_only(monkeypatch)
+    run_ingest(raw, tmp_path / "text", params())
+    assert _outputs(tmp_path / "typed") == _outputs(tmp_path / "text")
+    assert len(quarantine(tmp_path / "typed")) > 10
+
+
+def test_a_column_that_changes_format_late_falls_back_whole(tmp_path: Path, monkeypatch) -> None:
+    """Past the sample every hours cell is H:MM: too many rows to re-read one by one."""
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    monkeypatch.setattr(ingest, "MAX_REJECTED_LINES", 10)
+    rows = [["entry_id", "date", "client_id", "hours"]] + [
+        [f"e{i}", "2025-01-02", "C1", "2" if i < 25_000 else "1:30"] for i in range(25_100)]
+    write_csv(raw, "time_entries.csv", rows)
+    typed = _count_typed(monkeypatch)
+    run_ingest(raw, out, params())
+    assert typed == []
+    te = read(out, "time_entries")
+    assert len(te) == 25_100 and te["hours"].iloc[-1] == 1.5 and quarantine(out).empty
+
+
+def test_lookups_by_list_and_by_code_ranges_agree(tmp_path: Path, monkeypatch) -> None:
+    """Time-entry lookups answer by ENUM code ranges (few values) or from a list (many)."""
+    import clientlens.readers.derive as derive
+
+    raw = tmp_path / "raw"
+    write_csv(raw, "clients.csv", [["client_id", "client_name"]]
+              + [[f"C{i}", f"Client {i}"] for i in range(90)])
+    write_csv(raw, "people.csv", [["person", "role", "cost_rate", "bill_rate"]]
+              + [[f"P{i}", f"r{i % 3}", 40 + i % 70, 90 + i] for i in range(80)])
+    write_csv(raw, "fx_rates.csv", [["currency", "rate"], ["EUR", "1.1"]])
+    write_csv(raw, "time_entries.csv", [["date", "client", "person", "hours", "task", "currency"]] + [
+        [f"2025-01-{i % 28 + 1:02d}", [f"C{i % 90}", f"client {i % 95}", f"c{i % 90}"][i % 3], f"P{i % 85}",
+         1 + i % 5, ["bug fix", "meeting", "new feature", "misc"][i % 4] + f" {i % 70}", ["", "EUR"][i % 2]]
+        for i in range(3000)])
+    run_ingest(raw, tmp_path / "ranges", params())
+    monkeypatch.setattr(derive, "GROUPED_LOOKUP_MAX", 0)
+    run_ingest(raw, tmp_path / "lists", params())
+    assert _outputs(tmp_path / "ranges") == _outputs(tmp_path / "lists")
+    te = read(tmp_path / "ranges", "time_entries")
+    assert set(te["client_id"]) == {f"C{i}" for i in range(90)}  # ids, names, any case
+    known = te["person"].isin([f"P{i}" for i in range(80)])
+    assert te.loc[known, "role"].notna().all() and te.loc[~known, "role"].isna().all() and (~known).any()
+    assert (te.loc[te.person == "P7", "bill_rate"] == 97).all()
