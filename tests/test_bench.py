@@ -141,3 +141,20 @@ def test_the_baseline_groups_both_time_exports_by_client_and_quarter(tmp_path):
     assert panel.loc[("C1", q1), ["hours", "billable_hours", "billable_value", "delivery_cost"]].tolist() == \
         [3, 2, 200, 150]
     assert panel.loc[("C1", q2), "hours"] == 3 and panel.loc[("Acme", q1), "billable_value"] == 400
+
+
+def test_a_stage_that_fails_is_written_down_and_fails_the_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "ensure_demo", lambda *a: None)
+
+    def fake_run(name, cmd, log, cwd, interval=0.1):
+        if name.startswith("01-"):
+            raise bench.BenchError(f"{name} failed: OutOfMemoryException: no room (log: {log})")
+        return bench.Measured(name, 2.0, 123 * 1024 ** 2, log=str(log))
+
+    monkeypatch.setattr(bench, "run_measured", fake_run)
+    results = bench.run_bench(30, 1, 7, tmp_path, baseline=False)
+    assert [s["name"] for s in results.stages] == ["prepare"]
+    assert results.failure["step"] == stages()[0] and "OutOfMemory" in results.failure["error"]
+    assert not any(t["pass"] for t in results.targets)
+    text = bench.results_markdown(results)
+    assert f"until {stages()[0]} failed" in text and "The run stopped: " in text and "OutOfMemory" in text
