@@ -20,7 +20,7 @@ SRC_FILES := $(shell find src -name '*.py' 2>/dev/null)
 REPORT_ASSETS := $(wildcard src/clientlens/report/*.py src/clientlens/report/static/* src/clientlens/report/templates/*/* \
                             src/clientlens/report/locale/*)
 
-.PHONY: help setup report publish demo-data test lab clean distclean lock FORCE
+.PHONY: help setup report publish demo-data test bench lab clean distclean lock FORCE
 
 help: ## List the targets
 	@echo "clientlens - client profitability, toxicity and quarterly-spiral reports"
@@ -75,6 +75,13 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 test: $(SETUP_STAMP) ## Run the test suite (unit tests and the end-to-end chain)
 	@$(RUN) -m pytest $(PYTEST_ARGS)
+
+BENCH_CLIENTS ?= 10000
+BENCH_YEARS ?= 5
+BENCH_SEED ?= 42
+
+bench: $(SETUP_STAMP) ## Time the chain on a big demo firm into docs/performance.md (BENCH_CLIENTS=10000 BENCH_YEARS=5)
+	@$(RUN) -m clientlens.bench --clients $(BENCH_CLIENTS) --years $(BENCH_YEARS) --seed $(BENCH_SEED)
 
 lab: $(SETUP_STAMP) ## Open JupyterLab on the project's kernel
 	@PYTHONPATH=$(CURDIR)/src $(VENV)/bin/jupyter lab --notebook-dir=notebooks

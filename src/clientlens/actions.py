@@ -112,14 +112,21 @@ def spiral_actions(mistakes: pd.DataFrame, revenue_by_client: pd.Series, churn_u
     (churn_uplift: mistake -> extra churn per quarter, from the firm's own history).
     """
     w = WORDS[lang]
-    detected = mistakes.loc[mistakes["status"] == "detected"]
+    detected = mistakes.loc[(mistakes["status"] == "detected") & mistakes["client_id"].notna()]
+    # one pass over the rows (a groupby with a frame per client is slow at thousands of clients)
+    by_client: dict[Any, list[tuple[Any, Any, Any, Any]]] = {}
+    for cid, name, mistake, label, text in zip(detected["client_id"], detected["client_name"],
+                                                detected["mistake"], detected["label"], detected["evidence"]):
+        by_client.setdefault(cid, []).append((name, mistake, label, text))
+    uplift = {m: _num(churn_uplift.get(m, 0.0)) for m in {r[1] for rows in by_client.values() for r in rows}}
     rows = []
-    for cid, group in detected.groupby("client_id", sort=True):
-        first = group.iloc[0]
-        risk = min(1.0, 4 * max(_num(churn_uplift.get(m, 0.0)) for m in group["mistake"]))
-        evidence = "; ".join(f"{_text(g.label)}: {_text(g.evidence)}" for g in group.itertuples(index=False))
-        rows.append({"client_id": cid, "client_name": first.client_name, "kind": "spiral",
-                     "action": w["spiral"].format(client=first.client_name), "evidence": evidence,
+    for cid in sorted(by_client):
+        group = by_client[cid]
+        name = group[0][0]
+        risk = min(1.0, 4 * max(uplift[m] for _n, m, _l, _t in group))
+        evidence = "; ".join(f"{_text(label)}: {_text(text)}" for _n, _m, label, text in group)
+        rows.append({"client_id": cid, "client_name": name, "kind": "spiral",
+                     "action": w["spiral"].format(client=name), "evidence": evidence,
                      "value": _num(revenue_by_client.get(cid, 0.0)) * risk, "value_basis": w["churn"]})
     return pd.DataFrame(rows, columns=ACTION_COLUMNS[1:])
 

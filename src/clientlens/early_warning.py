@@ -270,31 +270,40 @@ def warning_lead_times(panel: pd.DataFrame, churn_quarters: Mapping[Any, str] | 
     lead_quarters (stop - first warning; NaN when never warned), warned_ahead
     (lead >= 1), signals (those firing at the first warning).
     """
-    ep = warning_params(params)
-    lookback = int(ep["lookback_quarters"])
-    stops = _stops(churn_quarters)
-    sig = warning_signals(panel, params)
+    return _lead_times(warning_signals(panel, params), _stops(churn_quarters),
+                       int(warning_params(params)["lookback_quarters"]))
+
+
+def _lead_times(sig: pd.DataFrame, stops: dict[Any, int], lookback: int) -> pd.DataFrame:
+    """warning_lead_times() on signals already computed: one pass over the table, not one per client."""
+    columns = ["client_id", "client_name", "stop_quarter", "first_warning_quarter", "lead_quarters",
+               "warned_ahead", "signals"]
+    names: dict[Any, Any] = {}
+    first: dict[Any, tuple[str, int, str]] = {}
+    if len(sig):
+        first_rows = sig.drop_duplicates("client_id")
+        names = dict(zip(first_rows["client_id"], first_rows["client_name"]))
+        stop = sig["client_id"].map(stops).astype("float64")
+        qi = sig["quarter_index"]
+        w = sig.loc[sig["any_warning"] & (qi >= stop - lookback) & (qi <= stop)]
+        w = w.sort_values("quarter_index", kind="stable").drop_duplicates("client_id")
+        fired = [",".join(x.name for x, f in zip(SIGNALS, row) if f)
+                 for row in zip(*(w[x.name] for x in SIGNALS))]
+        first = {cid: (q, int(i), f) for cid, q, i, f in
+                 zip(w["client_id"], w["quarter"], w["quarter_index"], fired)}
     rows = []
-    by_client = {k: v for k, v in sig.groupby("client_id", sort=False)} if len(sig) else {}
     for cid, s in stops.items():
-        h = by_client.get(cid)
-        rec = {"client_id": cid, "client_name": None, "stop_quarter": quarter_label(s),
+        rec = {"client_id": cid, "client_name": names.get(cid), "stop_quarter": quarter_label(s),
                "first_warning_quarter": None, "lead_quarters": np.nan, "warned_ahead": False,
                "signals": ""}
-        if h is not None:
-            rec["client_name"] = h["client_name"].iloc[0]
-            w = h.loc[(h["quarter_index"] >= s - lookback) & (h["quarter_index"] <= s)
-                      & h["any_warning"]].sort_values("quarter_index")
-            if len(w):
-                first = w.iloc[0]
-                rec["first_warning_quarter"] = first["quarter"]
-                rec["lead_quarters"] = s - int(first["quarter_index"])
-                rec["warned_ahead"] = rec["lead_quarters"] >= 1
-                rec["signals"] = ",".join(x.name for x in SIGNALS if first[x.name])
+        if cid in first:
+            quarter, index, fired_then = first[cid]
+            rec["first_warning_quarter"] = quarter
+            rec["lead_quarters"] = s - index
+            rec["warned_ahead"] = rec["lead_quarters"] >= 1
+            rec["signals"] = fired_then
         rows.append(rec)
-    return pd.DataFrame(rows, columns=["client_id", "client_name", "stop_quarter",
-                                       "first_warning_quarter", "lead_quarters", "warned_ahead",
-                                       "signals"])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def warning_backtest(panel: pd.DataFrame, churn_quarters: Mapping[Any, str] | pd.Series,
@@ -311,8 +320,8 @@ def warning_backtest(panel: pd.DataFrame, churn_quarters: Mapping[Any, str] | pd
     ep = warning_params(params)
     lookback = int(ep["lookback_quarters"])
     stops = _stops(churn_quarters)
-    lt = warning_lead_times(panel, churn_quarters, params)
     sig = warning_signals(panel, params)
+    lt = _lead_times(sig, stops, lookback)
     last = int(sig["quarter_index"].max()) if len(sig) else 0
     # astype: with no stops at all, map() would keep the ids' text dtype
     stop_at = sig["client_id"].map(stops).astype("float64")
@@ -347,16 +356,15 @@ def observed_stops(panel: pd.DataFrame, lapse_quarters: int = 2,
     active one. In-sourcing exits are healthy endings, not losses, and are left out unless
     asked for. Used to replay the warnings against what actually happened.
     """
-    p = panel.sort_values(["client_id", "quarter_index"])
-    stops: dict[Any, str] = {}
+    p = panel.sort_values(["client_id", "quarter_index"], kind="stable")
     last_quarter = int(p["quarter_index"].max()) if len(p) else 0
-    for cid, rows in p.groupby("client_id", sort=False):
-        exits = rows.loc[rows["exited"].fillna(False).astype(bool)]
-        if len(exits):
-            if include_insourcing or exits["exit_reason"].iloc[0] != "insourcing":
-                stops[cid] = exits["quarter"].iloc[0]
-            continue
-        active = rows.loc[rows["is_active"].fillna(False).astype(bool), "quarter_index"]
-        if len(active) and last_quarter - int(active.max()) >= lapse_quarters:
-            stops[cid] = quarter_label(int(active.max()) + 1)
-    return pd.Series(stops, name="stop_quarter", dtype="object")
+    exits = p.loc[p["exited"].fillna(False).astype(bool)].drop_duplicates("client_id")
+    kept = exits if include_insourcing else exits.loc[~exits["exit_reason"].eq("insourcing").fillna(False)
+                                                      .astype(bool)]
+    stops = dict(zip(kept["client_id"], kept["quarter"]))
+    rest = p.loc[~p["client_id"].isin(exits["client_id"]) & p["is_active"].fillna(False).astype(bool)]
+    last_active = rest.groupby("client_id", sort=False)["quarter_index"].max()
+    lapsed = last_active[last_quarter - last_active >= lapse_quarters]
+    stops.update((cid, quarter_label(int(q) + 1)) for cid, q in lapsed.items())
+    order = pd.unique(p["client_id"])  # every client in the panel's order, as before
+    return pd.Series({cid: stops[cid] for cid in order if cid in stops}, name="stop_quarter", dtype="object")

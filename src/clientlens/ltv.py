@@ -321,13 +321,18 @@ def _contracts(contracts: pd.DataFrame) -> pd.DataFrame:
 
 def _chains(contracts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """One row per renewal chain: root, client, cohort quarter, renewals made, alive now."""
-    c = _contracts(contracts)
+    return _chains_of(_contracts(contracts), as_of)
+
+
+def _chains_of(c: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """_chains() of a table _contracts() has already read."""
     c = c[c["start_date"] <= as_of]
-    parent = dict(zip(c["contract_id"], c["renewal_of"]))
+    contract_ids = c["contract_id"].tolist()  # plain lists: iterating Arrow-backed columns is slow
+    parent = dict(zip(contract_ids, c["renewal_of"].tolist()))
     ids = set(parent)
     root_of: dict[str, str] = {}
     depth: dict[str, int] = {}
-    for cid in c["contract_id"]:
+    for cid in contract_ids:
         path: list[str] = []
         seen: set[str] = set()
         node = cid
@@ -364,11 +369,14 @@ def _chains(contracts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 def renewal_period_quarters(contracts: pd.DataFrame) -> int:
     """Length of a renewal period in quarters: the median gap between the start of a contract
     and the start of its renewal; without renewals, the median contract length; else 4."""
-    c = _contracts(contracts)
-    starts = dict(zip(c["contract_id"], c["start_date"]))
-    gaps = [(s - starts[p]).days for s, p in zip(c["start_date"], c["renewal_of"])
-            if p is not None and p in starts]
-    gaps = [g for g in gaps if g > 0]
+    return _period_quarters_of(_contracts(contracts))
+
+
+def _period_quarters_of(c: pd.DataFrame) -> int:
+    """renewal_period_quarters() of a table _contracts() has already read."""
+    starts = dict(zip(c["contract_id"].tolist(), c["start_date"]))
+    renewal_gap = (c["start_date"] - c["renewal_of"].map(starts)).dt.days.dropna()
+    gaps = renewal_gap[renewal_gap > 0].tolist()
     if not gaps:
         gaps = [g.days + 1 for g in (c["end_date"] - c["start_date"]).dropna() if g.days > 0]
     if not gaps:
@@ -391,12 +399,16 @@ def renewal_cohorts(contracts: pd.DataFrame, as_of: Any = None,
     Returns one row per cohort (index ``cohort``), columns 0, 1, 2, ... = chains alive after
     that many renewal periods (column 0 = chains started).
     """
-    c = _contracts(contracts)
+    return _cohorts_of(_contracts(contracts), as_of, period_quarters)
+
+
+def _cohorts_of(c: pd.DataFrame, as_of: Any = None, period_quarters: int | None = None) -> pd.DataFrame:
+    """renewal_cohorts() of a table _contracts() has already read."""
     if not len(c):
         raise ValueError("the contracts table is empty: no renewal history to fit")
     as_of_ts = _as_of_date(as_of, c["start_date"].max())
-    pq = period_quarters or renewal_period_quarters(contracts)
-    chains = _chains(contracts, as_of_ts)
+    pq = period_quarters or _period_quarters_of(c)
+    chains = _chains_of(c, as_of_ts)
     if chains.empty:
         raise ValueError(f"no contract starts on or before {as_of_ts.date()}: no renewal history")
     end_q = _quarter_index(f"{as_of_ts.year}Q{(as_of_ts.month - 1) // 3 + 1}")
@@ -513,11 +525,12 @@ def retention_model(panel: pd.DataFrame, contracts: pd.DataFrame | None = None, 
     end = _period_end_index(p, period_end)
     notes = []
     as_of = _quarter_label(end) if end is not None else None
-    if contracts is not None and len(contracts) and as_of is not None and not _chains(
-            contracts, _as_of_date(as_of, pd.Timestamp.max)).empty:
-        pq = renewal_period_quarters(contracts)
-        survivors = renewal_cohorts(contracts, as_of=as_of, period_quarters=pq)
-        chains = _chains(contracts, _as_of_date(as_of, pd.Timestamp.max))
+    c = (_contracts(contracts) if contracts is not None and len(contracts) and as_of is not None
+         else None)  # read once, used by every step below
+    if c is not None and not _chains_of(c, _as_of_date(as_of, pd.Timestamp.max)).empty:
+        pq = _period_quarters_of(c)
+        survivors = _cohorts_of(c, as_of=as_of, period_quarters=pq)
+        chains = _chains_of(c, _as_of_date(as_of, pd.Timestamp.max))
         # a client's renewals: its longest running chain, else its longest chain
         chains = chains.sort_values(["alive", "renewals"], ascending=False)
         renewals = chains.groupby("client_id")["renewals"].first().astype("float64")

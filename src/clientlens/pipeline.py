@@ -6,6 +6,9 @@
     python -m clientlens.pipeline demo [CLIENTS=.. ...]    writes the demo company into data/raw
     python -m clientlens.pipeline deps                     Make rules: which src modules each stage uses
 
+    python -m clientlens.pipeline --workdir DIR stage 02-pnl   the same on DIR/raw, DIR/processed,
+                                                               DIR/reports and DIR/build (make bench)
+
 Every failure ends in one line on stderr and a non-zero exit, never a traceback wall.
 """
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -22,11 +26,6 @@ from clientlens import config
 from clientlens.config import BUILD_DIR, NOTEBOOKS_DIR, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR, REPORTS_DIR
 
 KERNEL_NAME = "clientlens"
-PARAMS_FILE = BUILD_DIR / "params.json"
-RAW_INVENTORY_FILE = BUILD_DIR / "raw_inventory.json"
-EXECUTED_DIR = BUILD_DIR / "executed"
-FAILED_DIR = BUILD_DIR / "failed"
-SITE_DIR = BUILD_DIR / "site"
 
 # Make's own variables, and short names for the demo's size, accepted on the command line.
 MAKE_ONLY = {"VENV", "PYTHON", "PYTEST_ARGS"}
@@ -35,6 +34,55 @@ ALIASES = {"CLIENTS": "demo_clients", "YEARS": "demo_years"}
 
 class PipelineError(RuntimeError):
     """A failure the user can act on; its message is the one line they see."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a run reads and writes: the project's own folders, or another root's (make bench)."""
+
+    raw: Path = RAW_DIR
+    processed: Path = PROCESSED_DIR
+    reports: Path = REPORTS_DIR
+    build: Path = BUILD_DIR
+    demo_truth: Path = config.DEMO_TRUTH_FILE
+
+    @classmethod
+    def under(cls, root: Path | str) -> "Workspace":
+        """root/raw, root/processed, root/reports and root/build: a run that never touches data/."""
+        root = Path(root).resolve()
+        return cls(root / "raw", root / "processed", root / "reports", root / "build",
+                   root / "demo_truth.json")
+
+    @property
+    def params_file(self) -> Path:
+        return self.build / "params.json"
+
+    @property
+    def raw_inventory_file(self) -> Path:
+        return self.build / "raw_inventory.json"
+
+    @property
+    def executed(self) -> Path:
+        return self.build / "executed"
+
+    @property
+    def failed(self) -> Path:
+        return self.build / "failed"
+
+    @property
+    def site(self) -> Path:
+        return self.build / "site"
+
+
+PROJECT = Workspace()
+
+
+def shown(path: Path) -> str:
+    """A path as the user sees it: relative to the project when inside it."""
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def stages() -> list[str]:
@@ -72,16 +120,16 @@ def raw_inventory(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
              "mtime_ns": p.stat().st_mtime_ns} for p in files]
 
 
-def prepare(overrides: Iterable[str]) -> None:
+def prepare(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
     params = effective_params(overrides)
-    write_if_changed(PARAMS_FILE, json.dumps(params, indent=2, sort_keys=True, default=str) + "\n")
-    write_if_changed(RAW_INVENTORY_FILE, json.dumps(raw_inventory(), indent=2) + "\n")
+    write_if_changed(ws.params_file, json.dumps(params, indent=2, sort_keys=True, default=str) + "\n")
+    write_if_changed(ws.raw_inventory_file, json.dumps(raw_inventory(ws.raw), indent=2) + "\n")
 
 
-def load_params() -> dict[str, Any]:
-    if not PARAMS_FILE.exists():
-        raise PipelineError(f"{PARAMS_FILE.relative_to(PROJECT_ROOT)} is missing: run the chain with make report")
-    return json.loads(PARAMS_FILE.read_text(encoding="utf-8"))
+def load_params(ws: Workspace = PROJECT) -> dict[str, Any]:
+    if not ws.params_file.exists():
+        raise PipelineError(f"{shown(ws.params_file)} is missing: run the chain with make report")
+    return json.loads(ws.params_file.read_text(encoding="utf-8"))
 
 
 def check_kernel() -> None:
@@ -104,9 +152,9 @@ def notebook_parameters(notebook: Path) -> dict[str, Any]:
     return papermill.inspect_notebook(str(notebook))
 
 
-def stage_parameters(notebook: Path, params: dict[str, Any]) -> dict[str, Any]:
+def stage_parameters(notebook: Path, params: dict[str, Any], ws: Workspace = PROJECT) -> dict[str, Any]:
     """The values for the names a notebook's parameters cell declares."""
-    paths = {"raw_dir": str(RAW_DIR), "processed_dir": str(PROCESSED_DIR), "reports_dir": str(REPORTS_DIR)}
+    paths = {"raw_dir": str(ws.raw), "processed_dir": str(ws.processed), "reports_dir": str(ws.reports)}
     values = {}
     for name in notebook_parameters(notebook):
         if name in paths:
@@ -129,7 +177,7 @@ def failure_line(notebook: Path, kept: Path, error: Exception) -> str:
         where += f" (In [{count}])"
     detail = f"{ename}: {evalue[0] if evalue else ''}".strip().rstrip(":")
     return (f"FAILED {notebook.relative_to(PROJECT_ROOT)} at {where}: {detail} "
-            f"- the executed notebook is kept at {kept.relative_to(PROJECT_ROOT)}")
+            f"- the executed notebook is kept at {shown(kept)}")
 
 
 def ipc_kernel_manager():
@@ -144,7 +192,7 @@ def ipc_kernel_manager():
     return IPCKernelManager
 
 
-def run_stage(name: str) -> None:
+def run_stage(name: str, ws: Workspace = PROJECT) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -155,9 +203,9 @@ def run_stage(name: str) -> None:
     from clientlens.notebooks import sync_pair
 
     sync_pair(notebook)
-    params = load_params()
-    values = stage_parameters(notebook, params)
-    running = BUILD_DIR / "running" / notebook.name
+    params = load_params(ws)
+    values = stage_parameters(notebook, params, ws)
+    running = ws.build / "running" / notebook.name
     running.parent.mkdir(parents=True, exist_ok=True)
     print(f"-> {name}: running {notebook.relative_to(PROJECT_ROOT)}", file=sys.stderr, flush=True)
     started = time.monotonic()
@@ -168,30 +216,30 @@ def run_stage(name: str) -> None:
             kernel_manager_class=ipc_kernel_manager(),
         )
     except PapermillExecutionError as error:
-        kept = FAILED_DIR / notebook.name
+        kept = ws.failed / notebook.name
         kept.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(running, kept)
         raise PipelineError(failure_line(notebook, kept, error)) from None
     except Exception as error:  # kernel died, notebook unreadable: still one line
-        kept = FAILED_DIR / notebook.name
+        kept = ws.failed / notebook.name
         if running.exists():
             kept.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(running, kept)
         raise PipelineError(failure_line(notebook, kept, error)) from None
-    EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
-    (FAILED_DIR / notebook.name).unlink(missing_ok=True)
-    running.replace(EXECUTED_DIR / notebook.name)
+    ws.executed.mkdir(parents=True, exist_ok=True)
+    (ws.failed / notebook.name).unlink(missing_ok=True)
+    running.replace(ws.executed / notebook.name)
     print(f"   {name}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
 
-def lineage_for_publication():
+def lineage_for_publication(ws: Workspace = PROJECT):
     from clientlens.report.publish import Lineage, git_commit, now_utc
 
-    params = load_params()
-    manifest_path = PROCESSED_DIR / "manifest.json"
+    params = load_params(ws)
+    manifest_path = ws.processed / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
     period_end = params.get("period_end")
-    panel_meta = PROCESSED_DIR / "panel_meta.json"
+    panel_meta = ws.processed / "panel_meta.json"
     if panel_meta.exists():
         period_end = json.loads(panel_meta.read_text(encoding="utf-8")).get("period_end", period_end)
     return Lineage(
@@ -204,26 +252,25 @@ def lineage_for_publication():
     )
 
 
-def run_publish() -> None:
+def run_publish(ws: Workspace = PROJECT) -> None:
     from clientlens.report.publish import build_site, publish
 
-    missing = [s for s in stages() if not (EXECUTED_DIR / f"{s}.ipynb").exists()]
+    missing = [s for s in stages() if not (ws.executed / f"{s}.ipynb").exists()]
     if missing:
         raise PipelineError(f"cannot publish: stages not run yet: {', '.join(missing)}")
-    params = load_params()
-    pages = build_site(EXECUTED_DIR, SITE_DIR, lineage_for_publication(), params.get("report_lang", "en"),
-                       processed_dir=PROCESSED_DIR)
-    publish(SITE_DIR, REPORTS_DIR)
-    print(f"published {len(pages)} pages: {REPORTS_DIR.relative_to(PROJECT_ROOT)}/index.html",
-          file=sys.stderr)
+    params = load_params(ws)
+    pages = build_site(ws.executed, ws.site, lineage_for_publication(ws), params.get("report_lang", "en"),
+                       processed_dir=ws.processed)
+    publish(ws.site, ws.reports)
+    print(f"published {len(pages)} pages: {shown(ws.reports)}/index.html", file=sys.stderr)
 
 
-def run_demo(overrides: Iterable[str]) -> None:
+def run_demo(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
     from clientlens import demo
 
     params = effective_params(overrides)
-    RAW_DIR.mkdir(parents=True, exist_ok=True)
-    demo.generate(RAW_DIR, config.DEMO_TRUTH_FILE, clients=int(params["demo_clients"]),
+    ws.raw.mkdir(parents=True, exist_ok=True)
+    demo.generate(ws.raw, ws.demo_truth, clients=int(params["demo_clients"]),
                   years=int(params["demo_years"]), seed=int(params["seed"]),
                   end_quarter=str(params["demo_end_quarter"]), progress=True)
 
@@ -301,16 +348,22 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
+    ws = PROJECT
+    if argv[0] == "--workdir":
+        if len(argv) < 3:
+            print(__doc__, file=sys.stderr)
+            return 2
+        ws, argv = Workspace.under(argv[1]), argv[2:]
     command, rest = argv[0], argv[1:]
     try:
         if command == "prepare":
-            prepare(rest)
+            prepare(rest, ws)
         elif command == "stage":
-            run_stage(rest[0])
+            run_stage(rest[0], ws)
         elif command == "publish":
-            run_publish()
+            run_publish(ws)
         elif command == "demo":
-            run_demo(rest)
+            run_demo(rest, ws)
         elif command == "deps":
             write_if_changed(BUILD_DIR / "deps.mk", make_dependencies())
         elif command == "stages":

@@ -9,9 +9,17 @@ import pandas as pd
 
 from clientlens.panel import PANEL_FILE, PANEL_META_FILE
 
+# Tables with a row per hour logged: tens of millions of rows at a large firm, more than an
+# analyst's laptop holds in pandas. The analysis reads their client-quarter sums in the panel.
+ROW_LEVEL_TABLES = frozenset({"time_entries"})
+
 
 def load_table(processed_dir: Path | str, name: str) -> pd.DataFrame | None:
     """A processed table, or None when the firm did not supply it ("not measured")."""
+    if name in ROW_LEVEL_TABLES:
+        raise ValueError(f"{name} is not loaded into pandas (one row per hour logged, tens of millions at a "
+                         "large firm): read its client-quarter sums from the panel (load_panel), or aggregate "
+                         "it in SQL as clientlens.panel does")
     path = Path(processed_dir) / f"{name}.parquet"
     return pd.read_parquet(path) if path.exists() else None
 

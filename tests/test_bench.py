@@ -1,0 +1,160 @@
+"""`make bench` at a tiny scale: every step is measured and written down. No timing is judged
+here (CI must not depend on the machine's speed); the figures only have to be sane."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from clientlens import bench
+from clientlens.config import PROJECT_ROOT
+from clientlens.pipeline import stages
+
+pytestmark = pytest.mark.e2e
+
+SMOKE = ["--clients", "30", "--years", "1", "--seed", "7"]
+HAND_WRITTEN = "# Performance\n\nProse above the table.\n\n<!-- bench:30x1:start -->\nold table\n<!-- bench:30x1:end -->\n\nProse below.\n"
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    doc = root / "performance.md"
+    doc.write_text(HAND_WRITTEN, encoding="utf-8")
+    code = bench.main([*SMOKE, "--root", str(root / "runs"), "--doc", str(doc)])
+    results = json.loads((root / "runs" / "results.json").read_text(encoding="utf-8"))
+    return code, results, doc, root
+
+
+def test_every_step_is_measured(smoke):
+    _code, results, _doc, _root = smoke
+    assert [s["name"] for s in results["stages"]] == ["prepare", *stages(), "publish"]
+    entries = results["scale"]["time_entries"]
+    assert entries > 1000
+    for step in results["stages"]:
+        assert step["wall_s"] > 0 and step["rows"] == entries
+        assert step["rows_per_s"] == round(entries / step["wall_s"])
+        assert 0 < step["peak_rss_bytes"] < results["machine"]["ram_bytes"]
+    # a stage runs a Jupyter kernel beside papermill: the sampled tree holds both
+    assert next(s for s in results["stages"] if s["name"] == "02-pnl")["peak_rss_bytes"] > 100 * 1024 ** 2
+    assert results["totals"]["report_wall_s"] >= sum(s["wall_s"] for s in results["stages"]) - 1
+    assert results["totals"]["peak_rss_bytes"] == max(s["peak_rss_bytes"] for s in results["stages"])
+
+
+def test_the_run_stays_in_its_own_folder(smoke):
+    _code, results, _doc, root = smoke
+    workdir = Path(results["scale"]["workdir"])
+    assert workdir.parent == root / "runs"
+    assert (workdir / "processed" / "client_quarter.parquet").exists()
+    assert (workdir / "reports" / "leadership.html").exists()
+    assert results["report_size"]["leadership_html_bytes"] == (workdir / "reports" / "leadership.html").stat().st_size
+
+
+def test_the_baseline_reads_the_same_time_entries(smoke):
+    _code, results, _doc, _root = smoke
+    baseline = results["baseline"]
+    assert baseline["time_entries"] == results["scale"]["time_entries"]
+    assert baseline["panel_rows"] > 0 and baseline["wall_s"] > 0
+    ingest = next(s for s in results["stages"] if s["name"].startswith("01-"))
+    assert baseline["ratio"] == round(ingest["wall_s"] / baseline["wall_s"], 2)
+
+
+def test_targets_are_judged_and_a_missed_one_fails_the_run(smoke):
+    code, results, _doc, _root = smoke
+    targets = {t["target"]: t for t in results["targets"]}
+    assert len(targets) == 5
+    assert targets["firm size"]["pass"] is False  # 30 clients are far from 20 million entries
+    assert code == 3
+
+
+def test_the_table_replaces_only_its_own_block(smoke):
+    _code, results, doc, _root = smoke
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("# Performance\n\nProse above the table.\n") and text.endswith("\nProse below.\n")
+    assert "old table" not in text and text.count("<!-- bench:30x1:start -->") == 1
+    for name in ["prepare", *stages(), "publish", "baseline", "full report"]:
+        assert name in text
+    assert results["command"] in text and results["machine"]["cpu"] in text
+
+
+def test_a_new_scale_gets_its_own_section(smoke, tmp_path):
+    _code, results, _doc, _root = smoke
+    doc = tmp_path / "performance.md"
+    doc.write_text(HAND_WRITTEN, encoding="utf-8")
+    other = bench.Results(**{**results, "scale": {**results["scale"], "clients": 26000, "years": 5}})
+    bench.write_doc(doc, other)
+    bench.write_doc(doc, other)
+    text = doc.read_text(encoding="utf-8")
+    assert "old table" in text and text.count("<!-- bench:26000x5:start -->") == 1
+    assert "## 26,000 clients x 5 years" in text
+
+
+def test_generated_data_is_reused_while_size_seed_and_generator_hold(smoke, monkeypatch):
+    _code, results, _doc, _root = smoke
+    workdir = Path(results["scale"]["workdir"])
+    assert "generate" in (results["generate"] or {}).get("name", "")
+    assert bench.ensure_demo(workdir, 30, 1, 7) is None  # cached
+    monkeypatch.setattr(bench, "generator_digest", lambda: "changed")
+    calls = []
+    monkeypatch.setattr(bench, "run_measured", lambda name, cmd, *a, **k: calls.append(cmd) or
+                        bench.Measured(name, 1.0, 1))
+    bench.ensure_demo(workdir, 30, 1, 7)
+    assert calls and "CLIENTS=30" in calls[0]
+
+
+def test_a_failing_step_stops_with_its_last_line(tmp_path):
+    cmd = [sys.executable, "-c", "import sys; print('first'); print('the real reason'); sys.exit(1)"]
+    with pytest.raises(bench.BenchError, match=r"^step failed: the real reason \(log: "):
+        bench.run_measured("step", cmd, tmp_path / "step.log", tmp_path)
+
+
+def test_make_bench_passes_the_scale():
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "bench", "BENCH_CLIENTS=123", "BENCH_YEARS=2",
+                          f"VENV={Path(sys.executable).parent.parent}"],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    assert "-m clientlens.bench --clients 123 --years 2 --seed 42" in dry.stdout
+    help_text = subprocess.run(["make", "--no-print-directory", "help"], cwd=PROJECT_ROOT, capture_output=True,
+                               text=True, timeout=60).stdout
+    assert "make bench" in help_text
+
+
+def test_the_baseline_groups_both_time_exports_by_client_and_quarter(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "time_entries.csv").write_text(
+        "entry_id,date,client_id,hours,billable,billable_amount,cost_amount\n"
+        "1,2025-01-05,C1,2,true,200,100\n2,2025-03-31,C1,1,false,0,50\n3,2025-04-01,C1,3,true,300,150\n",
+        encoding="utf-8")
+    (raw / "harvest_time_report.csv").write_text(
+        "Date,Client,Hours,Billable?,Billable Amount,Cost Amount\n2025-02-01,Acme,4,Yes,400,200\n", encoding="utf-8")
+    (raw / "clients.csv").write_text("client_id,client_name\nC1,One\n", encoding="utf-8")
+    (raw / "fx_rates.csv").write_text("", encoding="utf-8")  # an empty file is skipped, not an error
+    facts = bench.run_baseline(raw, tmp_path / "out" / "panel.parquet")
+    assert facts == {"panel_rows": 3, "time_entries": 4}
+    panel = pd.read_parquet(tmp_path / "out" / "panel.parquet").set_index(["client", "quarter_index"])
+    q1, q2 = 2025 * 4, 2025 * 4 + 1
+    assert panel.loc[("C1", q1), ["hours", "billable_hours", "billable_value", "delivery_cost"]].tolist() == \
+        [3, 2, 200, 150]
+    assert panel.loc[("C1", q2), "hours"] == 3 and panel.loc[("Acme", q1), "billable_value"] == 400
+
+
+def test_a_stage_that_fails_is_written_down_and_fails_the_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "ensure_demo", lambda *a: None)
+
+    def fake_run(name, cmd, log, cwd, interval=0.1):
+        if name.startswith("01-"):
+            raise bench.BenchError(f"{name} failed: OutOfMemoryException: no room (log: {log})")
+        return bench.Measured(name, 2.0, 123 * 1024 ** 2, log=str(log))
+
+    monkeypatch.setattr(bench, "run_measured", fake_run)
+    results = bench.run_bench(30, 1, 7, tmp_path, baseline=False)
+    assert [s["name"] for s in results.stages] == ["prepare"]
+    assert results.failure["step"] == stages()[0] and "OutOfMemory" in results.failure["error"]
+    assert not any(t["pass"] for t in results.targets)
+    text = bench.results_markdown(results)
+    assert f"until {stages()[0]} failed" in text and "The run stopped: " in text and "OutOfMemory" in text
