@@ -160,5 +160,5 @@ table = table.rename(columns={"client_name": "client", "abc_class": "class", "de
                               "margin_last4": "margin, last 4 quarters",
                               "ltv_projected": "projected value", "ltv_total": "lifetime value"})
 d.show_table(table, lang=report_lang, max_rows=None)
-csv_file = write_csv(table.rename(columns=lambda c: tr(c, report_lang)), processed_dir, "pnl-every-client")
+csv_file = write_csv(table, processed_dir, "pnl-every-client", report_lang)
 d.show(d.download_link_html(csv_file, tr("Download this table (CSV)", report_lang)))

@@ -79,8 +79,7 @@ actions_table = (placed[["client_id", "client_name", "segment_label", "action", 
                  .rename(columns={"client_name": "client", "segment_label": "segment", "margin_pct": "margin %",
                                   "revenue": "revenue, last 4 quarters", "score": "toxicity"}))
 d.show_table(actions_table, lang=report_lang)
-d.show(d.download_link_html(write_csv(actions_table.rename(columns=lambda c: tr(c, report_lang)), processed_dir,
-                                      "actions-per-client"),
+d.show(d.download_link_html(write_csv(actions_table, processed_dir, "actions-per-client", report_lang),
                             tr("Download this table (CSV)", report_lang)))
 
 # %% [markdown]

@@ -86,12 +86,14 @@ d.show_table(ranked[["rank", "action", "evidence", "value", "value_basis"]]
 # and segments pages.
 
 # %%
-needs_action = placed.loc[placed.segment != "core"].sort_values(["revenue", "client_id"], ascending=[False, True])
-d.show_table(needs_action[["client_id", "client_name", "segment_label", "action", "why", "revenue"]]
-             .rename(columns={"client_name": "client", "segment_label": "segment",
-                              "revenue": tr("revenue, last 4 quarters, {cur}", report_lang, cur=cur)}), lang=report_lang)
-d.show(d.download_link_html(write_csv(needs_action[["client_name", "segment_label", "action", "why", "revenue"]],
-                                      processed_dir, "clients-needing-action"), tr("Download this list (CSV)", report_lang)))
+needs_action = (placed.loc[placed.segment != "core"]
+                .sort_values(["revenue", "client_id"], ascending=[False, True])
+                [["client_id", "client_name", "segment_label", "action", "why", "revenue"]]
+                .rename(columns={"client_name": "client", "segment_label": "segment",
+                                 "revenue": tr("revenue, last 4 quarters, {cur}", report_lang, cur=cur)}))
+d.show_table(needs_action, lang=report_lang)
+d.show(d.download_link_html(write_csv(needs_action, processed_dir, "clients-needing-action", report_lang),
+                            tr("Download this list (CSV)", report_lang)))
 
 # %% [markdown]
 # ## Sources

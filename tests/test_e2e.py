@@ -346,6 +346,7 @@ def test_every_leadership_kpi_equals_its_detailed_stage(project):
 
     from clientlens import leadership, pnl
     from clientlens.report import display as d
+    from clientlens.report.i18n import tr
 
     params = json.loads((project / "build" / "params.json").read_text())
     lang, cur = params["report_lang"], params["reporting_currency"]
@@ -373,9 +374,11 @@ def test_every_leadership_kpi_equals_its_detailed_stage(project):
     assert sum(k["clients"] for k in by_kind.values()) == len(at_risk)
     assert abs(sum(k["revenue"] for k in by_kind.values()) - at_risk.revenue.sum()) < 0.01
     assert by_kind.get("warning", {}).get("clients", 0) == len(warnings)
-    sentence = soup.find(string=re.compile("clients at risk, by the most urgent")).strip()
+    sentence = leadership.risk_sentence(leadership.risk_breakdown(at_risk, lang), cur, lang)
+    assert sentence in soup.get_text()
     for kind, figures in by_kind.items():
-        assert f"{figures['clients']} {leadership.RISK_PHRASES[kind].split(' ', 1)[1].split(' (')[0]}" in sentence
+        assert tr(leadership.RISK_PHRASES[kind], lang, n=figures["clients"],
+                  money=d.fmt_money_short(figures["revenue"], cur, lang)) in sentence
     # and the at-risk list is exactly the warned clients plus the risky segments
     expected = set(warnings.client_id) | set(segments.loc[segments.segment.isin(
         ["difficult", "toxic_unprofitable", "stale_communicator", "gone_quiet"]), "client_id"])

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from clientlens.report.i18n import N_, tr
 
 DOWNLOADS_DIR = "downloads"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -37,8 +38,13 @@ def guard_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, reports_dir: Path | str, name: str) -> str:
-    """Write `<reports_dir>/downloads/<name>.csv`; return its href relative to the pages."""
+CLIENT_ID_HEADER = N_("client id")
+
+
+def write_csv(df: pd.DataFrame, reports_dir: Path | str, name: str, lang: str = "en") -> str:
+    """Write `<reports_dir>/downloads/<name>.csv`, its headers in `lang` (client_id as
+    "client id", for joining with the firm's own systems); return its href relative to the pages."""
+    df = df.rename(columns={"client_id": CLIENT_ID_HEADER}).rename(columns=lambda c: tr(str(c), lang))
     if not _SAFE_NAME.match(name) or name.endswith(".csv"):
         raise ValueError(f"download name {name!r}: use letters, digits, '-', '_' and no extension")
     folder = Path(reports_dir) / DOWNLOADS_DIR
