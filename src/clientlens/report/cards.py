@@ -12,7 +12,6 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
-import pandas as pd
 
 from clientlens.cards import CARD_DIR, Card
 from clientlens.plots.theme import PALETTE
@@ -110,9 +109,9 @@ def _section(title: str, ident: str, body: str) -> str:
     return f'<section class="cl-card-section" id="{ident}"><h2>{html.escape(title)}</h2>{body}</section>'
 
 
-def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame([{label: r.get(key) for key, label in columns.items()} for r in rows],
-                        columns=list(columns.values()))
+def _table(rows: list[dict[str, Any]], columns: dict[str, str], lang: str) -> str:
+    """A small card table: {row key: header} picks and names the columns."""
+    return d.rows_table_html(list(columns.values()), [[r.get(key) for key in columns] for r in rows], lang=lang)
 
 
 def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "", footer: str = "") -> str:
@@ -134,10 +133,10 @@ def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "",
 
     last = [{**r, "margin_pct": None if r.get("margin_pct") is None else 100 * r["margin_pct"]}
             for r in card.trend[-8:]]
-    trend_table = d.table_html(_frame(last, {
+    trend_table = _table(last, {
         "quarter": tr("quarter", lang), "revenue": tr("revenue, {cur}", lang, cur=currency),
         "total_cost": tr("total cost, {cur}", lang, cur=currency), "margin": tr("margin, {cur}", lang, cur=currency),
-        "margin_pct": tr("margin, %", lang)}), lang=lang, searchable=False) if last \
+        "margin_pct": tr("margin, %", lang)}, lang) if last \
         else d.paragraph_html(t("not_measured", lang), note=True)
     pnl_body = trend_svg(card.trend, lang) + (
         d.paragraph_html(tr("The last eight quarters:", lang), note=True) if len(card.trend) > 8 else "") + trend_table
@@ -146,10 +145,10 @@ def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "",
         markers_body = d.paragraph_html(t("not_measured", lang), note=True)
     else:
         reasons = card.reasons or tr("No marker is severe enough to name.", lang)
-        markers_body = d.paragraph_html(reasons) + (d.table_html(_frame(card.markers, {
+        markers_body = d.paragraph_html(reasons) + (_table(card.markers, {
             "label": tr("marker", lang), "value": tr("value", lang), "unit": tr("unit", lang),
-            "severity": tr("severity (0-1)", lang), "points": tr("points in the score", lang)}),
-            lang=lang, searchable=False) if card.markers else "")
+            "severity": tr("severity (0-1)", lang), "points": tr("points in the score", lang)}, lang)
+            if card.markers else "")
 
     if not card.measured.get("warnings"):
         warning_body = d.paragraph_html(t("not_measured", lang), note=True)
@@ -172,26 +171,23 @@ def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "",
             "Phase now: {phase} (turn {turn}, {done} turns completed, {n} quarters in this phase).", lang,
             phase=phase_label(phase, lang), turn=p.get("turn") or 0,
             done=p.get("turns_completed") or 0, n=p.get("quarters_in_state") or 0)) if p else ""
-        spiral_body += (d.table_html(_frame(card.mistakes, {
-            "label": tr("mistake", lang), "quarters": tr("quarters", lang), "evidence": tr("evidence", lang)}),
-            lang=lang, searchable=False) if card.mistakes
-            else d.paragraph_html(tr("No spiral mistake found.", lang), note=True))
+        spiral_body += (_table(card.mistakes, {
+            "label": tr("mistake", lang), "quarters": tr("quarters", lang), "evidence": tr("evidence", lang)}, lang)
+            if card.mistakes else d.paragraph_html(tr("No spiral mistake found.", lang), note=True))
 
     if not card.measured.get("forecast"):
         forecast_body = d.paragraph_html(t("not_measured", lang), note=True)
     elif card.forecast:
-        forecast_body = d.table_html(_frame(card.forecast, {
+        forecast_body = _table(card.forecast, {
             "quarter": tr("quarter", lang), "revenue_mean": tr("expected revenue, {cur}", lang, cur=currency),
-            "revenue_lo_80": tr("80% low", lang), "revenue_hi_80": tr("80% high", lang)}),
-            lang=lang, searchable=False)
+            "revenue_lo_80": tr("80% low", lang), "revenue_hi_80": tr("80% high", lang)}, lang)
     else:
         forecast_body = d.paragraph_html(tr("No forecast: the client has left.", lang), note=True)
 
-    actions_body = (d.table_html(_frame(card.actions, {
+    actions_body = (_table(card.actions, {
         "action": tr("action", lang), "evidence": tr("evidence", lang),
-        "value": tr("at stake, {cur}", lang, cur=currency), "value_basis": tr("what is at stake", lang)}),
-        lang=lang, searchable=False) if card.actions
-        else d.paragraph_html(tr("No action proposed beyond the segment's: {action}.", lang,
+        "value": tr("at stake, {cur}", lang, cur=currency), "value_basis": tr("what is at stake", lang)}, lang)
+        if card.actions else d.paragraph_html(tr("No action proposed beyond the segment's: {action}.", lang,
                                  action=s.get("action") or "-"), note=True))
 
     sections = [

@@ -109,25 +109,42 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int | None = MAX
     itself is not shown). `links` maps a column to {cell value: href} for any other link.
     Only the first `max_rows` rows are shown (all with None), and the table says how many it holds.
     """
-    e = html.escape
     links = links or {}
     df, card_links = client_card_links(df)
     shown = df if max_rows is None else df.head(max_rows)
-    searchable = len(df) > 15 if searchable is None else searchable
-    head = "".join(f"<th scope=\"col\">{e(tr(str(c), lang))}</th>" for c in shown.columns)
+    return rows_table_html(
+        [str(c) for c in shown.columns], list(shown.itertuples(index=False, name=None)), lang=lang,
+        total=len(df), card_links=card_links,
+        value_links={i: links[c] for i, c in enumerate(shown.columns) if c in links},
+        caption=caption, searchable=len(df) > 15 if searchable is None else searchable, page_size=page_size)
+
+
+def rows_table_html(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, lang: str = "en",
+                    total: int | None = None, card_links: dict[int, list[str | None]] | None = None,
+                    value_links: dict[int, dict[Any, str]] | None = None, caption: str = "",
+                    searchable: bool = False, page_size: int = 50) -> str:
+    """table_html() for plain rows (no DataFrame): what ten thousand client cards use, fast.
+
+    `total` is how many rows the full table holds when `rows` are only the first of them;
+    card_links: {column position: href per row}; value_links: {column position: {value: href}}."""
+    e = html.escape
+    card_links, value_links = card_links or {}, value_links or {}
+    total = len(rows) if total is None else total
+    head = "".join(f"<th scope=\"col\">{e(tr(str(c), lang))}</th>" for c in columns)
     body = []
-    for number, row in enumerate(shown.itertuples(index=False)):
+    for number, row in enumerate(rows):
         cells = []
-        for position, (col, value) in enumerate(zip(shown.columns, row)):
+        for position, value in enumerate(row):
             text, key = _cell(value, lang)
             inner = e(text)
-            href = links.get(col, {}).get(value) if not _is_missing(value) else None
+            missing = _is_missing(value)
+            href = value_links[position].get(value) if position in value_links and not missing else None
             if position in card_links:
                 href = card_links[position][number]
             if href:
                 inner = f'<a href="{e(href)}">{inner}</a>'
-            classes = ["cl-not-measured"] if _is_missing(value) else []
-            if _is_number(value) and not _is_missing(value):
+            classes = ["cl-not-measured"] if missing else []
+            if not missing and _is_number(value):
                 classes.append("cl-num")
             klass = f' class="{" ".join(classes)}"' if classes else ""
             cells.append(f'<td data-sort="{e(key)}"{klass}>{inner}</td>')
@@ -138,13 +155,13 @@ def table_html(df: pd.DataFrame, *, lang: str = "en", max_rows: int | None = MAX
     if searchable:
         parts.append(f'<div class="cl-table-tools"><input class="cl-filter" type="search" '
                      f'placeholder="{e(t("filter", lang))}" aria-label="{e(t("filter", lang))}"></div>')
-    paged = f' data-page-size="{int(page_size)}"' if len(shown) > page_size else ""
-    wrap = "cl-table-wrap cl-table-scroll" if len(shown) > 15 else "cl-table-wrap"
+    paged = f' data-page-size="{int(page_size)}"' if len(rows) > page_size else ""
+    wrap = "cl-table-wrap cl-table-scroll" if len(rows) > 15 else "cl-table-wrap"
     parts.append(f'<div class="{wrap}"><table class="cl-sortable"{paged}><thead><tr>' + head
                  + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
-    if max_rows is not None and len(df) > max_rows:
+    if total > len(rows):
         note = tr("Showing the first {shown} of {total} rows; every client is on the Clients page.", lang,
-                  shown=fmt_number(max_rows, 0, lang), total=fmt_number(len(df), 0, lang))
+                  shown=fmt_number(len(rows), 0, lang), total=fmt_number(total, 0, lang))
         parts.append(f'<p class="cl-note">{e(note)}</p>')
     parts.append("</div>")
     return "".join(parts)
