@@ -79,9 +79,10 @@ test: $(SETUP_STAMP) ## Run the test suite (unit tests and the end-to-end chain)
 BENCH_CLIENTS ?= 10000
 BENCH_YEARS ?= 5
 BENCH_SEED ?= 42
+BENCH_FLAGS ?=
 
 bench: $(SETUP_STAMP) ## Time the chain on a big demo firm into docs/performance.md (BENCH_CLIENTS=10000 BENCH_YEARS=5)
-	@$(RUN) -m clientlens.bench --clients $(BENCH_CLIENTS) --years $(BENCH_YEARS) --seed $(BENCH_SEED)
+	@$(RUN) -m clientlens.bench --clients $(BENCH_CLIENTS) --years $(BENCH_YEARS) --seed $(BENCH_SEED) $(BENCH_FLAGS)
 
 lab: $(SETUP_STAMP) ## Open JupyterLab on the project's kernel
 	@PYTHONPATH=$(CURDIR)/src $(VENV)/bin/jupyter lab --notebook-dir=notebooks

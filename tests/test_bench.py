@@ -36,9 +36,9 @@ def test_every_step_is_measured(smoke):
     entries = results["scale"]["time_entries"]
     assert entries > 1000
     for step in results["stages"]:
-        assert step["wall_s"] > 0 and step["rows"] == entries
-        assert step["rows_per_s"] == round(entries / step["wall_s"])
-        assert 0 < step["peak_rss_bytes"] < results["machine"]["ram_bytes"]
+        assert step["wall_s"] > 0 and 0 < step["peak_rss_bytes"] < results["machine"]["ram_bytes"]
+        if step["name"] != "prepare":
+            assert step["rows"] == entries and step["rows_per_s"] == round(entries / step["wall_s"])
     # a stage runs a Jupyter kernel beside papermill: the sampled tree holds both
     assert next(s for s in results["stages"] if s["name"] == "02-pnl")["peak_rss_bytes"] > 100 * 1024 ** 2
     assert results["totals"]["report_wall_s"] >= sum(s["wall_s"] for s in results["stages"]) - 1

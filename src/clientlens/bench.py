@@ -262,8 +262,9 @@ class Results:
     failure: dict[str, str] | None = None  # the step that failed, and its last line
 
 
-def reproduce_command(clients: int, years: int, seed: int) -> str:
-    return f"make bench BENCH_CLIENTS={clients} BENCH_YEARS={years} BENCH_SEED={seed}"
+def reproduce_command(clients: int, years: int, seed: int, baseline: bool = True) -> str:
+    flags = "" if baseline else " BENCH_FLAGS=--no-baseline"
+    return f"make bench BENCH_CLIENTS={clients} BENCH_YEARS={years} BENCH_SEED={seed}{flags}"
 
 
 def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
@@ -281,7 +282,7 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
         scale={"clients": clients, "years": years, "seed": seed, "workdir": str(workdir)},
         machine=machine_facts(), git_commit=git_commit(PROJECT_ROOT),
         date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        command=reproduce_command(clients, years, seed))
+        command=reproduce_command(clients, years, seed, baseline))
     if generated:
         results.generate = asdict(generated)
 
@@ -321,7 +322,8 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
     if rows is None and results.baseline:  # ingest did not finish: the baseline counted them
         rows = results.baseline["time_entries"]
     results.scale["time_entries"] = rows
-    results.stages = [asdict(with_rate(m, rows)) for m in steps]
+    # prepare only writes the parameters: a rate for it would say nothing
+    results.stages = [asdict(with_rate(m, rows if m.name != "prepare" else None)) for m in steps]
     results.totals = {"report_wall_s": round(report_wall, 2),
                       "report_rows_per_s": round(rows / report_wall) if rows and report_wall > 0 else None,
                       "peak_rss_bytes": max((m.peak_rss_bytes for m in steps), default=0)}
