@@ -364,7 +364,7 @@ def test_every_leadership_kpi_equals_its_detailed_stage(project):
     assert shown["revenue_last4"] == d.fmt_money_short(revenue, cur, lang)
     assert shown["margin_pct_last4"] == d.fmt_pct(pnl_clients.margin_last4.sum() / revenue, 1, lang)
     assert shown["top20_profit_share"] == d.fmt_pct(pnl.top_share(pnl_clients, 0.2)["profit_share"], 0, lang)
-    assert shown["clients_at_risk"] == str(len(at_risk))
+    assert shown["clients_at_risk"] == d.fmt_number(len(at_risk), 0, lang)
     assert shown["revenue_at_risk"] == d.fmt_money_short(at_risk.revenue.sum(), cur, lang)
     assert shown["forecast"].startswith(d.fmt_money_short(first.revenue_mean, cur, lang))
     assert d.fmt_money_short(first.revenue_lo_80, "", lang) in shown["forecast"]
@@ -377,7 +377,7 @@ def test_every_leadership_kpi_equals_its_detailed_stage(project):
     sentence = leadership.risk_sentence(leadership.risk_breakdown(at_risk, lang), cur, lang)
     assert sentence in soup.get_text()
     for kind, figures in by_kind.items():
-        assert tr(leadership.RISK_PHRASES[kind], lang, n=figures["clients"],
+        assert tr(leadership.RISK_PHRASES[kind], lang, n=d.fmt_number(figures["clients"], 0, lang),
                   money=d.fmt_money_short(figures["revenue"], cur, lang)) in sentence
     # and the at-risk list is exactly the warned clients plus the risky segments
     expected = set(warnings.client_id) | set(segments.loc[segments.segment.isin(

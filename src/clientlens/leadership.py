@@ -123,11 +123,12 @@ def save_headline(head: Headline, processed_dir) -> None:
 def risk_sentence(breakdown: pd.DataFrame, currency: str, lang: str = "en") -> str:
     """The at-risk headline broken down by kind, in words: "Of the 53 clients at risk, 24 show
     early signs of leaving (4.3M USD), ..." (revenue over the last four quarters)."""
-    from clientlens.report.display import fmt_money_short
+    from clientlens.report.display import fmt_money_short, fmt_number
     from clientlens.report.i18n import tr
 
     total = int(breakdown["clients"].sum())
-    parts = [tr(RISK_PHRASES[r.kind], lang, n=int(r.clients), money=fmt_money_short(r.revenue, currency, lang))
+    parts = [tr(RISK_PHRASES[r.kind], lang, n=fmt_number(int(r.clients), 0, lang),
+                money=fmt_money_short(r.revenue, currency, lang))
              for r in breakdown.itertuples(index=False)]
     return tr("Of the {total} clients at risk, by the most urgent risk of each: {parts}.", lang,
-              total=total, parts="; ".join(parts))
+              total=fmt_number(total, 0, lang), parts="; ".join(parts))

@@ -26,6 +26,7 @@ from clientlens.plots.theme import money_label as money
 from clientlens.plots.theme import new_figure as _figure
 from clientlens.plots.theme import plain_legend as _plain_legend
 from clientlens.plots.theme import plain_text as _plain
+from clientlens.report.display import fmt_number
 from clientlens.report.i18n import N_, tr
 try:  # the project's chart palette, when the theme module is there
     from clientlens.plots.theme import PALETTE
@@ -110,7 +111,9 @@ def plot_whale_curve(curve: pd.DataFrame, *, title: str | None = None,
                 transform=ax.get_xaxis_transform(), fontsize=9, color=GREY, va="center",
                 **_TEXT)
     top = curve.iloc[0]
-    top_share = tr(" ({share:.0f}% of profit)", lang, share=y[1]) if in_pct else ""
+    # One decimal below 10%: at ten thousand clients the largest may hold well under 1%.
+    top_share = (tr(" ({share}% of profit)", lang, share=fmt_number(y[1], 0 if y[1] >= 10 else 1, lang))
+                 if in_pct else "")
     ax.annotate(tr("most profitable: {client}", lang, client=_shorten(top["client_name"])) + top_share,
                 (x[1], y[1]),
                 xytext=(30, -6), textcoords="offset points", fontsize=8.5, va="center",
