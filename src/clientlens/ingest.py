@@ -3,8 +3,11 @@
     result = run_ingest(raw_dir, processed_dir, params, progress=False)
 
 Each input file is read once by DuckDB into a stage of typed columns plus the
-list of rules each row breaks (readers.rules). Rules that span rows or tables
-(duplicate keys, unknown clients and contracts) run on the stages, then the
+list of rules each row breaks (readers.rules). A plain CSV is typed by DuckDB's own
+parser into a Parquet stage, and only its odd rows (a value the parser refuses, a
+broken rule) are read again through the text path that names value and reason
+(stage_typed); any other file goes through the text path whole. Rules that span
+rows or tables (duplicate keys, unknown clients and contracts) run on the stages, then the
 accepted rows of every table are written as Parquet in a fixed order, every
 rejected row goes to the quarantine with file, row, column, value and reason,
 and the ingest summary proves per file that rows read = accepted + quarantined.
