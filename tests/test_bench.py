@@ -148,13 +148,15 @@ def test_a_stage_that_fails_is_written_down_and_fails_the_run(tmp_path, monkeypa
 
     def fake_run(name, cmd, log, cwd, interval=0.1):
         if name.startswith("01-"):
-            raise bench.BenchError(f"{name} failed: OutOfMemoryException: no room (log: {log})")
+            raise bench.BenchError(f"{name} failed: OutOfMemoryException: no room (log: {log})",
+                                   bench.Measured(name, 50.0, 3 * 1024 ** 3, log=str(log)))
         return bench.Measured(name, 2.0, 123 * 1024 ** 2, log=str(log))
 
     monkeypatch.setattr(bench, "run_measured", fake_run)
     results = bench.run_bench(30, 1, 7, tmp_path, baseline=False)
-    assert [s["name"] for s in results.stages] == ["prepare"]
+    assert [s["name"] for s in results.stages] == ["prepare", stages()[0]]  # what the failed step cost too
     assert results.failure["step"] == stages()[0] and "OutOfMemory" in results.failure["error"]
     assert not any(t["pass"] for t in results.targets)
+    assert "3.00 GiB" in next(t["measured"] for t in results.targets if t["target"].startswith("peak memory"))
     text = bench.results_markdown(results)
     assert f"until {stages()[0]} failed" in text and "The run stopped: " in text and "OutOfMemory" in text

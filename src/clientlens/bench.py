@@ -60,7 +60,11 @@ TIME_EXPORTS = {
 
 
 class BenchError(RuntimeError):
-    """A failure of the benchmark itself; its message is the one line the user sees."""
+    """A step that failed; its message is the one line the user sees, `measured` what it cost."""
+
+    def __init__(self, message: str, measured: "Measured | None" = None):
+        super().__init__(message)
+        self.measured = measured
 
 
 # --- measuring a process tree ------------------------------------------------------
@@ -113,10 +117,11 @@ def run_measured(name: str, cmd: list[str], log_path: Path, cwd: Path,
             except subprocess.TimeoutExpired:
                 continue
         wall = time.perf_counter() - started
+    measured = Measured(name, round(wall, 2), peak, log=str(log_path))
     if proc.returncode != 0:
         lines = [ln for ln in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
-        raise BenchError(f"{name} failed: {lines[-1] if lines else 'no output'} (log: {log_path})")
-    return Measured(name, round(wall, 2), peak, log=str(log_path))
+        raise BenchError(f"{name} failed: {lines[-1] if lines else 'no output'} (log: {log_path})", measured)
+    return measured
 
 
 # --- the demo firm, generated once per scale ---------------------------------------
@@ -299,7 +304,8 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
     for name, args in plan + [("publish", ("publish",))]:
         try:
             steps.append(step(name, *args))
-        except BenchError as error:  # measured up to here; the table says where it stopped
+        except BenchError as error:  # measured up to here, the failed step too; the table says so
+            steps += [error.measured] if error.measured else []
             results.failure = {"step": name, "error": str(error)}
             print(f"bench: {error}", file=sys.stderr, flush=True)
             break
