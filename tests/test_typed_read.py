@@ -241,3 +241,19 @@ def test_lookups_by_list_and_by_code_ranges_agree(tmp_path: Path, monkeypatch) -
     known = te["person"].isin([f"P{i}" for i in range(80)])
     assert te.loc[known, "role"].notna().all() and te.loc[~known, "role"].isna().all() and (~known).any()
     assert (te.loc[te.person == "P7", "bill_rate"] == 97).all()
+
+
+def test_duplicate_check_in_slices_finds_the_same_rows(tmp_path: Path, monkeypatch) -> None:
+    """Past DUPLICATE_CHECK_ROWS the keys are checked slice by slice; the quarantine is unchanged."""
+    raw = tmp_path / "raw"
+    header = "entry_id,date,client_id,person,hours"
+    rows = [f"e{i % 700},2025-01-{i % 28 + 1:02d},C1,Ann,1" for i in range(1000)]  # e0..e299 twice
+    write_text(raw, "time_entries.csv", "\n".join([header, *rows[:600]]) + "\n")
+    write_text(raw, "time_entries_more.csv", "\n".join([header, *rows[600:]]) + "\n")
+    run_ingest(raw, tmp_path / "whole", params())
+    monkeypatch.setattr(ingest, "DUPLICATE_CHECK_ROWS", 64)  # 16 slices
+    run_ingest(raw, tmp_path / "sliced", params())
+    whole = quarantine(tmp_path / "whole")
+    assert len(whole) == 300 and set(whole["reason"].str.extract(r"^(duplicate entry_id)")[0]) == {"duplicate entry_id"}
+    for name in ("quarantine/quarantine.parquet", "time_entries.parquet", "ingest_summary.parquet"):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "sliced" / name).read_bytes(), name
