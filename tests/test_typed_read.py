@@ -257,3 +257,16 @@ def test_duplicate_check_in_slices_finds_the_same_rows(tmp_path: Path, monkeypat
     assert len(whole) == 300 and set(whole["reason"].str.extract(r"^(duplicate entry_id)")[0]) == {"duplicate entry_id"}
     for name in ("quarantine/quarantine.parquet", "time_entries.parquet", "ingest_summary.parquet"):
         assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "sliced" / name).read_bytes(), name
+
+
+def test_time_entries_keep_file_order_across_files(tmp_path: Path) -> None:
+    """The output is in input order, file by file: enough rows for DuckDB to use both threads."""
+    raw = tmp_path / "raw"
+    header = "entry_id,date,client_id,person,hours"
+    first = [f"a{i},2025-01-{i % 28 + 1:02d},C1,Ann,1" for i in range(100_000)]
+    second = [f"b{i},2025-02-{i % 28 + 1:02d},C2,Bob,2" for i in range(250_000)]
+    write_text(raw, "time_entries.csv", "\n".join([header, *first]) + "\n")
+    write_text(raw, "time_entries_more.csv", "\n".join([header, *second]) + "\n")
+    run_ingest(raw, tmp_path / "out", params())
+    ids = pq.read_table(tmp_path / "out" / "time_entries.parquet", columns=["entry_id"])["entry_id"]
+    assert ids.to_pylist() == [r.split(",")[0] for r in first + second]

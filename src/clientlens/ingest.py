@@ -389,15 +389,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str], 
         if name == "people":
             con.execute(f"CREATE OR REPLACE TABLE final_people AS {select}")
             select = "SELECT * FROM final_people"
-        if name == "time_entries":
-            # Written in file order, this query stalls DuckDB's ordered Parquet writer on two
-            # threads (83 s at 39 million entries, 50 s on one); the staging reads before it
-            # do gain from the second thread, so only this write gives it up.
-            con.execute("SET threads = 1")
-        try:
-            rows = _copy(con, select, out / f"{name}.parquet")
-        finally:
-            con.execute("RESET threads")
+        rows = _copy(con, select, out / f"{name}.parquet")
         accepted = int(summary.loc[summary["table"] == name, "rows_accepted"].sum())
         if rows != accepted:
             raise RuntimeError(f"internal error: {name}: {rows} rows written but {accepted} accepted")
