@@ -294,33 +294,28 @@ def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table, rows: int = 0
     if not table.key:
         return
     keys = [q(k) for k in table.key]
+    label = "+".join(table.key)
     not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    value = " || ' / ' || ".join(f"CAST(a.{k} AS VARCHAR)" for k in keys)
+    join_on = " AND ".join(f"d.{k} = a.{k}" for k in keys)
+    first = "_file * 10000000000 + _row"
     h = f"hash({', '.join(keys)})"
     slices = max(1, -(-rows // DUPLICATE_CHECK_ROWS))
     for part in range(slices):
         in_slice = f" AND {h} % {slices} = {part}" if slices > 1 else ""
         ok = (f"(SELECT _file, _row, {', '.join(keys)} FROM {clean_rows(table.name)} "
               f"WHERE {not_null}{in_slice})")
-        _add_duplicates(con, table, ok, h)
-
-
-def _add_duplicates(con: duckdb.DuckDBPyConnection, table: Table, ok: str, h: str) -> None:
-    keys = [q(k) for k in table.key]
-    label = "+".join(table.key)
-    value = " || ' / ' || ".join(f"CAST(a.{k} AS VARCHAR)" for k in keys)
-    join_on = " AND ".join(f"d.{k} = a.{k}" for k in keys)
-    first = "_file * 10000000000 + _row"
-    _add_violations(con, table.name, (
-        f"WITH twice AS (SELECT {h} AS h FROM {ok} GROUP BY 1 HAVING count(*) > 1), "
-        f"ok AS (SELECT * FROM {ok} WHERE {h} IN (SELECT h FROM twice)), "
-        f"dup AS (SELECT {', '.join(keys)}, min({first}) AS first FROM ok GROUP BY ALL "
-        f"HAVING count(*) > 1) "
-        f"SELECT a._file AS file_no, a._row AS row, {lit(table.key[0])} AS col, {value} AS val, "
-        f"'duplicate {label} also on row ' || (d.first % 10000000000) || "
-        f"CASE WHEN d.first // 10000000000 <> a._file THEN ' of ' || f.name ELSE '' END AS reason, "
-        f"9000 AS ord FROM ok a JOIN dup d ON {join_on} "
-        f"JOIN input_files f ON f._file = d.first // 10000000000 "
-        f"WHERE a._file * 10000000000 + a._row <> d.first"))
+        _add_violations(con, table.name, (
+            f"WITH twice AS (SELECT {h} AS h FROM {ok} GROUP BY 1 HAVING count(*) > 1), "
+            f"ok AS (SELECT * FROM {ok} WHERE {h} IN (SELECT h FROM twice)), "
+            f"dup AS (SELECT {', '.join(keys)}, min({first}) AS first FROM ok GROUP BY ALL "
+            f"HAVING count(*) > 1) "
+            f"SELECT a._file AS file_no, a._row AS row, {lit(table.key[0])} AS col, {value} AS val, "
+            f"'duplicate {label} also on row ' || (d.first % 10000000000) || "
+            f"CASE WHEN d.first // 10000000000 <> a._file THEN ' of ' || f.name ELSE '' END AS reason, "
+            f"9000 AS ord FROM ok a JOIN dup d ON {join_on} "
+            f"JOIN input_files f ON f._file = d.first // 10000000000 "
+            f"WHERE a._file * 10000000000 + a._row <> d.first"))
 
 
 def build_client_lookup(con: duckdb.DuckDBPyConnection, supplied: bool) -> None:
