@@ -73,12 +73,22 @@ class IngestResult:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StagePart:
+    """A Parquet file of a file's stage (schema: stage_file_sql), the SQL giving its rows'
+    spreadsheet row (over `_row` or `file_row_number`) and the filter keeping its rows."""
+    path: Path
+    row: str
+    keep: str = "true"
+
+
 @dataclass
 class StagedFile:
     index: int
     source: RawSource
     mapping: FileMapping
     rows_read: int
+    parts: list[StagePart]
 
 
 # --- staging ---------------------------------------------------------------------
@@ -125,31 +135,65 @@ def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str
     exprs = {**mapping.columns, **mapping.hidden}
     sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
     hints = _run_with_fallback(con, source, lambda rel: detect_hints(con, rel, sampled))
-    text = q(f"tx{index}")
-    _run_with_fallback(con, source, lambda rel: con.execute(
-        f"CREATE TABLE {text} AS {stage_sql(table, mapping, source, hints, as_of, rel)}"))
-    row = "_row" if source.row_column else f"rowid + {source.first_row}"
-    rest = "* EXCLUDE (_row)" if source.row_column else "*"
-    con.execute(f"CREATE VIEW {q(f's{index}')} AS SELECT CAST({row} AS BIGINT) AS _row, {rest} "
-                f"FROM {text}")
-    return _staged(con, index, source, mapping)
+    stage_path = tmp / f"stage{index}.parquet"
+    _run_with_fallback(con, source, lambda rel: write_stage(
+        con, table, stage_sql(table, mapping, source, hints, as_of, rel), stage_path,
+        row_column=source.row_column))
+    row = "_row" if source.row_column else f"file_row_number + {source.first_row}"
+    return _staged(con, index, source, mapping, [StagePart(stage_path, row)])
+
+
+def write_stage(con: duckdb.DuckDBPyConnection, table: Table, select: str, path: Path,
+                row_column: bool = True, typed: bool = False) -> int:
+    """Write a stage query's rows as a Parquet stage file; the number of rows written.
+
+    Every stage file has one schema, whichever path wrote it: _row (NULL where the row
+    comes from the file's row order), the stage columns, _blank, _viol (NULL on the typed
+    path, which flags rules in _suspect instead) and _suspect. So the stages of all files
+    of a table are read by one multi-file scan (parts_sql), in file order.
+    """
+    cols = ", ".join(q(c.name) for c in stage_columns(table))
+    wrapped = (f"SELECT {'_row' if row_column else 'NULL'}::BIGINT AS _row, {cols}, _blank, "
+               f"{'NULL' if typed else '_viol'}::{VIOLATION_TYPE} AS _viol, "
+               f"{'_suspect' if typed else 'false'} AS _suspect FROM ({select})")
+    return con.execute(f"COPY ({wrapped}) TO {lit(path)} "
+                       f"(FORMAT parquet, COMPRESSION {STAGE_COMPRESSION})").fetchall()[0][0]
+
+
+def parts_sql(table: Table, parts: list[tuple[int, StagePart]]) -> str:
+    """The staged rows of files (file number, part), in order: _file, _row, columns, _blank, _viol.
+
+    One scan over every part rather than a UNION ALL of one scan per file: DuckDB keeps
+    the order of a multi-file scan cheaply, whereas writing a UNION ALL in order stalls
+    the second file's rows behind the first and, at tens of millions of rows, spills.
+    """
+    def per_file(values: list[str]) -> str:
+        if len(set(values)) == 1:
+            return values[0]
+        return "CASE file_index " + " ".join(f"WHEN {k} THEN {v}" for k, v in enumerate(values)) + " END"
+
+    paths = ", ".join(lit(part.path) for _i, part in parts)
+    cols = ", ".join(q(c.name) for c in stage_columns(table))
+    return (f"SELECT CAST({per_file([str(i) for i, _p in parts])} AS INTEGER) AS _file, "
+            f"CAST({per_file([p.row for _i, p in parts])} AS BIGINT) AS _row, {cols}, _blank, _viol "
+            f"FROM read_parquet([{paths}], file_row_number=true) "
+            f"WHERE {per_file([p.keep for _i, p in parts])}")
 
 
 def _staged(con: duckdb.DuckDBPyConnection, index: int, source: RawSource,
-            mapping: FileMapping) -> StagedFile:
-    con.execute(f"CREATE VIEW {q(f'v{index}')} AS SELECT {index} AS _file, * FROM {q(f's{index}')}")
-    rows = con.execute(f"SELECT count(*) FROM {q(f's{index}')} WHERE NOT _blank").fetchall()[0][0]
-    return StagedFile(index, source, mapping, rows)
+            mapping: FileMapping, parts: list[StagePart]) -> StagedFile:
+    stage = parts_sql(TABLES[mapping.table], [(index, part) for part in parts])
+    rows = con.execute(f"SELECT count(*) FROM ({stage}) WHERE NOT _blank").fetchall()[0][0]
+    return StagedFile(index, source, mapping, rows, parts)
 
 
 def _drop(con: duckdb.DuckDBPyConnection, *names: str | Path) -> None:
-    """Drop the views, tables and files of a typed read that hands over to the text path."""
-    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    """Drop the tables and files of a typed read that hands over to the text path."""
     for name in names:
         if isinstance(name, Path):
             name.unlink(missing_ok=True)
         else:
-            con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {q(name)}")
+            con.execute(f"DROP TABLE IF EXISTS {q(name)}")
 
 
 def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, mapping: FileMapping,
@@ -171,9 +215,10 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
     table = TABLES[mapping.table]
     exprs = {**mapping.columns, **mapping.hidden}
     sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
-    rejects, text, stage = (f"rejects{index}", f"tx{index}", f"s{index}")
+    rejects = f"rejects{index}"
     stage_path = tmp / f"stage{index}.parquet"
-    names = (stage, text, rejects, rejects + "_scan", stage_path)
+    suspects_path = tmp / f"stage{index}-suspects.parquet"
+    names = (rejects, rejects + "_scan", stage_path, suspects_path)
     typed = f"read_parquet({lit(stage_path)}, file_row_number=true)"
     try:
         con.execute(f"CREATE TEMP TABLE sample AS SELECT * FROM {source.fallback_relation} "
@@ -184,9 +229,9 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
         con.execute("DROP TABLE sample")
         columns = {int(exprs[n].strip('"')[1:]): t for n, t in read_types.items()}
         relation = typed_relation(source, columns, rejects)
-        read = con.execute(
-            f"COPY ({stage_sql(table, mapping, source, hints, as_of, relation, read_types, memo)}) "
-            f"TO {lit(stage_path)} (FORMAT parquet, COMPRESSION {STAGE_COMPRESSION})").fetchall()[0][0]
+        read = write_stage(con, table, stage_sql(table, mapping, source, hints, as_of, relation,
+                                                 read_types, memo),
+                           stage_path, row_column=False, typed=True)
         errors = con.execute(f"SELECT DISTINCT line, error_type FROM {q(rejects)}").fetchall()
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS sample")
@@ -205,31 +250,27 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
     if suspects + len(lines) > MAX_SUSPECT_ROWS:
         _drop(con, *names)
         return None
-    cols = ", ".join(q(c.name) for c in stage_columns(table))
-    typed_rows = (f"SELECT CAST({row} AS BIGINT) AS _row, {cols}, _blank, NULL::{VIOLATION_TYPE} "
-                  f"AS _viol FROM {typed}")
     if not suspects and not lines:
-        con.execute(f"CREATE VIEW {q(stage)} AS {typed_rows}")
-        return _staged(con, index, source, mapping)
+        return _staged(con, index, source, mapping, [StagePart(stage_path, row)])
     wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {typed} WHERE _suspect").fetchall()]
     found = fetch_lines(source.path, wanted)
     again = suspect_source(source, found, tmp / f"{safe_name(source.name)}-suspects.csv")
     try:
-        con.execute(f"CREATE TABLE {q(text)} AS "
-                    f"{stage_sql(table, mapping, again, hints, as_of, again.relation)}")
+        write_stage(con, table, stage_sql(table, mapping, again, hints, as_of, again.relation),
+                    suspects_path)
     except duckdb.Error:
         _drop(con, *names)
         return None
-    union = f"{typed_rows} WHERE NOT _suspect UNION ALL SELECT _row, {cols}, _blank, _viol FROM {q(text)}"
-    if con.execute(f"SELECT count(*) FROM {q(text)} WHERE _viol IS NULL AND NOT _blank").fetchall()[0][0]:
+    parts = [StagePart(stage_path, row, keep="NOT _suspect"), StagePart(suspects_path, "_row")]
+    accepted_again = con.execute(f"SELECT count(*) FROM read_parquet({lit(suspects_path)}) "
+                                 f"WHERE _viol IS NULL AND NOT _blank").fetchall()[0][0]
+    if accepted_again:
         # A re-read row may be accepted: keep the stage in row order, as the output is.
-        sorted_file = tmp / f"stage{index}-sorted.parquet"
-        con.execute(f"COPY (SELECT * FROM ({union}) ORDER BY _row) TO {lit(sorted_file)} "
-                    f"(FORMAT parquet, COMPRESSION {STAGE_COMPRESSION})")
-        con.execute(f"CREATE VIEW {q(stage)} AS SELECT * FROM read_parquet({lit(sorted_file)})")
-    else:
-        con.execute(f"CREATE VIEW {q(stage)} AS {union}")
-    return _staged(con, index, source, mapping)
+        sorted_path = tmp / f"stage{index}-sorted.parquet"
+        write_stage(con, table, f"SELECT * FROM ({parts_sql(table, [(index, p) for p in parts])}) "
+                                f"ORDER BY _row", sorted_path)
+        parts = [StagePart(sorted_path, "_row")]
+    return _staged(con, index, source, mapping, parts)
 
 
 def quarantined_rows_sql(con: duckdb.DuckDBPyConnection, files: list[int]) -> str:
@@ -516,8 +557,8 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
             raise IngestError(f"{display_path(raw_dir)}: no {name} file, and {name} is required "
                               f"(name it {name}.csv, or drop in a Harvest, Toggl or Tempo export)")
     for name in supplied:
-        views = [f"SELECT * FROM {q(f'v{sf.index}')}" for sf in staged if sf.mapping.table == name]
-        con.execute(f"CREATE VIEW {q('t_' + name)} AS {' UNION ALL BY NAME '.join(views)}")
+        parts = [(sf.index, part) for sf in staged if sf.mapping.table == name for part in sf.parts]
+        con.execute(f"CREATE VIEW {q('t_' + name)} AS {parts_sql(TABLES[name], parts)}")
     con.execute("CREATE TABLE quarantine_rows (file_no INTEGER, row BIGINT, tbl VARCHAR, col VARCHAR, "
                 "val VARCHAR, reason VARCHAR, ord INTEGER)")
     for name in supplied:
