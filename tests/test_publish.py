@@ -9,7 +9,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from clientlens.report import display
-from clientlens.report.publish import Lineage, build_site, content_security_policy, publish
+from clientlens.report.publish import (Lineage, add_table_of_contents, build_site, content_security_policy,
+                                      publish)
 
 PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
 EVIL = '<script>alert(1)</script>'
@@ -87,6 +88,26 @@ def test_table_of_contents_links_every_section(site):
     targets = [a["href"][1:] for a in toc.find_all("a")]
     assert [a.get_text() for a in toc.find_all("a")] == ["Whale curve", "Detail", "Clients"]
     assert all(soup.find(id=t) is not None for t in targets)
+
+
+def test_table_of_contents_from_the_page_text():
+    """Headings found by pattern: nesting, ids made unique or given, anchors dropped, escaped
+    data and the footer's headings left alone; the same list an HTML parser would build."""
+    page = ('<html><body><main class="cl-page"><h1 id="T">Title<a class="anchor-link" href="#T">&#182;</a></h1>'
+            '<p>&lt;h2&gt;not a heading&lt;/h2&gt;</p><h3>Lone &amp; early</h3>'
+            '<h2 id="A">A <em>big</em> one<a class="anchor-link" href="#A">&#182;</a></h2><h3 id="A">Again</h3>'
+            '<h2 class="x" id="B">B</h2><footer class="cl-lineage"><h2>Lineage</h2></footer></main></body></html>')
+    soup = BeautifulSoup(add_table_of_contents(page, "en"), "html.parser")
+    toc = soup.select_one("nav.cl-toc")
+    assert soup.find("h1").find_next_sibling() is toc
+    links = [(a.get_text(), a["href"], len(a.find_parents("ol"))) for a in toc.find_all("a")]
+    assert links == [("Lone & early", "#section-1", 1), ("A big one", "#A", 1), ("Again", "#A-x", 2),
+                     ("B", "#B", 1)]
+    assert all(soup.find(id=href[1:]) is not None for _text, href, _depth in links)
+    assert not soup.select("a.anchor-link") and soup.find("h2", id="B")["class"] == ["x"]
+    assert "&lt;h2&gt;not a heading" in str(soup) and soup.find("footer").find("h2").get("id") is None
+    bare = '<main class="cl-page"><h1 id="O">Only a title<a class="anchor-link" href="#O">&#182;</a></h1></main>'
+    assert add_table_of_contents(bare, "en") == '<main class="cl-page"><h1 id="O">Only a title</h1></main>'
 
 
 def test_lineage_footer(site):

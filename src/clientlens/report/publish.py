@@ -136,62 +136,111 @@ def page_summary(nb: nbformat.NotebookNode) -> str:
     return ""
 
 
-def add_table_of_contents(page: str, lang: str) -> str:
-    """Insert a contents list of the page's h2/h3 headings after its title."""
-    from bs4 import BeautifulSoup
+HEADING = re.compile(r"<(h[23])\b([^>]*)>(.*?)</\1>", re.S)
+HEADING_ID = re.compile(r'\bid="([^"]*)"')
+ANCHOR_LINK = re.compile(r'<a class="anchor-link" href="[^"]*">[^<]*</a>')
+MAIN_OPEN = '<main class="cl-page">'
+FOOTER_OPEN = '<footer class="cl-lineage"'
+NO_IMAGE_TEXT = "No description has been provided for this image"
 
-    soup = BeautifulSoup(page, "html.parser")
-    main = soup.find("main")
-    headings = [h for h in main.find_all(["h2", "h3"]) if not h.find_parent("footer")]
-    for anchor in main.select("a.anchor-link"):
-        anchor.decompose()
-    if not headings:
-        return str(soup)
-    nav = soup.new_tag("nav", attrs={"class": "cl-toc", "aria-label": t("contents", lang)})
-    title = soup.new_tag("div", attrs={"class": "cl-toc-title"})
-    title.string = t("contents", lang)
-    nav.append(title)
-    top = soup.new_tag("ol")
-    nav.append(top)
-    current_sub = None
+
+def _heading_text(inner_html: str) -> str:
+    """The text of a heading's inner HTML, its pieces stripped and joined by spaces."""
+    pieces = (html.unescape(p).strip() for p in re.split(r"<[^>]+>", inner_html))
+    return " ".join(p for p in pieces if p)
+
+
+def add_table_of_contents(page: str, lang: str) -> str:
+    """Insert a contents list of the page's h2/h3 headings (not the footer's) after its title.
+
+    The page is nbconvert's own output, so its headings are found by pattern rather than
+    by an HTML parser: parsing a page of ten thousand table rows took seconds.
+    """
+    start = page.find(MAIN_OPEN)
+    if start < 0:
+        return page
+    start += len(MAIN_OPEN)
+    end = page.find(FOOTER_OPEN, start)
+    end = len(page) if end < 0 else end
+    body = ANCHOR_LINK.sub("", page[start:end])
     used: set[str] = set()
-    for number, heading in enumerate(headings, 1):
-        ident = heading.get("id") or f"section-{number}"
+    items: list[tuple[str, str, str]] = []  # (tag, id, text)
+
+    def number(match: re.Match) -> str:
+        tag, attrs, inner = match.groups()
+        found = HEADING_ID.search(attrs)
+        ident = html.unescape(found.group(1)) if found else f"section-{len(items) + 1}"
         while ident in used:
             ident += "-x"
         used.add(ident)
-        heading["id"] = ident
-        item = soup.new_tag("li")
-        link = soup.new_tag("a", href=f"#{ident}")
-        link.string = heading.get_text(" ", strip=True)
-        item.append(link)
-        if heading.name == "h2" or current_sub is None and heading.name == "h3":
-            top.append(item)
-            current_sub = None
-            if heading.name == "h2":
-                current_sub = soup.new_tag("ol")
-                item.append(current_sub)
+        items.append((tag, ident, _heading_text(inner)))
+        attrs = HEADING_ID.sub("", attrs).rstrip()
+        return f'<{tag} id="{html.escape(ident)}"{attrs}>{inner}</{tag}>'
+
+    body = HEADING.sub(number, body)
+    if not items:
+        return page[:start] + body + page[end:]
+    e = html.escape
+    out = [f'<nav class="cl-toc" aria-label="{e(t("contents", lang))}">'
+           f'<div class="cl-toc-title">{e(t("contents", lang))}</div><ol>']
+    open_sub = False
+    for tag, ident, text in items:
+        link = f'<a href="#{e(ident)}">{e(text)}</a>'
+        if tag == "h3" and open_sub:
+            out.append(f"<li>{link}</li>")
+            continue
+        if open_sub:
+            out.append("</ol></li>")
+            open_sub = False
+        if tag == "h2":
+            out.append(f"<li>{link}<ol>")
+            open_sub = True
         else:
-            current_sub.append(item)
-    for sub in nav.find_all("ol"):
-        if not sub.find("li"):
-            sub.decompose()
-    first_h1 = main.find("h1")
-    if first_h1 is not None:
-        first_h1.insert_after(nav)
-    else:
-        main.insert(0, nav)
-    return str(soup)
+            out.append(f"<li>{link}</li>")
+    if open_sub:
+        out.append("</ol></li>")
+    out.append("</ol></nav>")
+    nav = re.sub(r"<ol></ol>", "", "".join(out))
+    title_end = body.find("</h1>")
+    body = (body[:title_end + 5] + nav + body[title_end + 5:]) if title_end >= 0 else nav + body
+    return page[:start] + body + page[end:]
+
+
+def _exporter_class():
+    """nbconvert's HTML exporter, less the pass that re-parses its whole output with an HTML
+    parser to add image alt texts and tab stops (seconds on a page of ten thousand rows).
+    finish_page adds the alt texts; the tab stops go on `.jp-Notebook` outputs, which our
+    template does not have."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class PageExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return PageExporter
+
+
+def finish_page(page: str) -> str:
+    """What nbconvert's own pass adds to our pages: an alt text on images without one."""
+    return re.sub(r"<img(?![^>]*\balt=)", f'<img alt="{NO_IMAGE_TEXT}"', page)
 
 
 def render_page(executed: Path, lineage: Lineage, lang: str) -> tuple[str, str, str]:
     """(html, title, summary) of one executed notebook."""
-    from nbconvert import HTMLExporter
-
     nb = translate_notebook(_strip_for_readers(nbformat.read(executed, as_version=4)), lang)
     title = page_title(nb, executed.stem)
     script = (STATIC_DIR / "report.js").read_text(encoding="utf-8")
-    exporter = HTMLExporter(
+    exporter = _exporter_class()(
         template_name="clientlens",
         extra_template_basedirs=[str(TEMPLATES_DIR)],
         exclude_input=True,
@@ -211,7 +260,7 @@ def render_page(executed: Path, lineage: Lineage, lang: str) -> tuple[str, str, 
         }
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return add_table_of_contents(body, lang), title, page_summary(nb)
+    return add_table_of_contents(finish_page(body), lang), title, page_summary(nb)
 
 
 def render_index(pages: list[dict[str, str]], lineage: Lineage, lang: str) -> str:
