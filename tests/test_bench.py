@@ -71,7 +71,22 @@ def test_targets_are_judged_and_a_missed_one_fails_the_run(smoke):
     assert code == 3
 
 
-def test_the_table_replaces_only_its_own_block(smoke):
+def test_the_time_target_is_judged_at_its_own_size(smoke):
+    """5 minutes is the target for 10,000 clients; a larger firm (100M entries) must complete."""
+    _code, results, _doc, _root = smoke
+    slow = {**results["totals"], "report_wall_s": 1800.0}
+    larger = bench.judge(bench.Results(**{**results, "totals": slow,
+                                          "scale": {**results["scale"], "clients": 26000}}))
+    at_size = bench.judge(bench.Results(**{**results, "totals": slow,
+                                           "scale": {**results["scale"], "clients": 10000}}))
+    assert {t["target"]: t["pass"] for t in larger}["full report completes"] is True
+    assert {t["target"]: t["pass"] for t in at_size}["full report, wall time"] is False
+    failed = bench.Results(**{**results, "totals": slow, "failure": {"step": "publish", "message": "x"},
+                              "scale": {**results["scale"], "clients": 26000}})
+    assert {t["target"]: t["pass"] for t in bench.judge(failed)}["full report completes"] is False
+
+
+
     _code, results, doc, _root = smoke
     text = doc.read_text(encoding="utf-8")
     assert text.startswith("# Performance\n\nProse above the table.\n") and text.endswith("\nProse below.\n")

@@ -46,6 +46,7 @@ GIB = 1024 ** 3
 # The targets, for a 10,000-client x 5-year firm on a 2-core, 24 GiB laptop.
 MIN_TIME_ENTRIES = 20_000_000
 MAX_REPORT_SECONDS = 300.0
+TIMED_CLIENTS = 10_000  # the firm size the time target is set for; a larger firm must complete
 MAX_PEAK_BYTES = 4 * GIB
 MAX_BASELINE_RATIO = 2.0
 MAX_LEADERSHIP_BYTES = 10_000_000
@@ -359,7 +360,11 @@ def judge(r: Results) -> list[dict[str, Any]]:
                f"{entries:,}" if entries is not None else "unknown", (entries or 0) >= MIN_TIME_ENTRIES),
         target("full report, wall time", f"<= {MAX_REPORT_SECONDS:.0f} s",
                f"{r.totals['report_wall_s']:.0f} s" + (f" ({stopped})" if stopped else ""),
-               done and r.totals["report_wall_s"] <= MAX_REPORT_SECONDS),
+               done and r.totals["report_wall_s"] <= MAX_REPORT_SECONDS)
+        if r.scale["clients"] <= TIMED_CLIENTS else
+        target("full report completes", f"every step, out of core (the {MAX_REPORT_SECONDS:.0f} s target is "
+                                         f"for {TIMED_CLIENTS:,} clients)",
+               f"{r.totals['report_wall_s']:.0f} s" + (f" ({stopped})" if stopped else ""), done),
         target("peak memory, any stage", f"< {MAX_PEAK_BYTES / GIB:.0f} GiB",
                f"{r.totals['peak_rss_bytes'] / GIB:.2f} GiB ({peak_stage['name']})" + (f", {stopped}" if stopped else ""),
                done and r.totals["peak_rss_bytes"] < MAX_PEAK_BYTES),
