@@ -1,6 +1,7 @@
 """Client cards: one per client, gathered from the stage tables, safe to open and to forward."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -102,6 +103,18 @@ def test_write_cards_writes_one_page_per_client(tmp_path):
     assert written == 2
     assert sorted(p.name for p in (tmp_path / "clients").iterdir()) == sorted(
         f"{cards.card_slug(c)}.html" for c in ("A1", "B/2"))
+
+
+def test_cards_shared_out_between_processes_are_the_cards_one_process_writes(tmp_path, monkeypatch):
+    many = [c for n in range(7) for c in cards.client_cards(stage_tables(f"Beta {n}"))]
+    many = [dataclasses.replace(c, client_id=f"{c.client_id}-{n}") for n, c in enumerate(many)]
+    one = card_pages.write_cards(many, tmp_path / "one", "en", "USD", "css", "footer")
+    monkeypatch.setattr(card_pages, "PARALLEL_CARDS", 2)
+    monkeypatch.setattr(card_pages.os, "cpu_count", lambda: 3)
+    shared = card_pages.write_cards(many, tmp_path / "shared", "en", "USD", "css", "footer")
+    pages = lambda root: {p.name: p.read_bytes() for p in (root / "clients").iterdir()}  # noqa: E731
+    assert one == shared == len(many) == 14
+    assert pages(tmp_path / "one") == pages(tmp_path / "shared")
 
 
 def test_directory_lists_every_client_largest_first_with_its_best_action():
