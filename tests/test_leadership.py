@@ -21,4 +21,6 @@ def test_each_client_at_risk_is_counted_once_under_its_most_urgent_kind():
     assert split.clients.sum() == len(risk) and split.revenue.sum() == risk.revenue.sum()
     sentence = leadership.risk_sentence(split, "USD")
     assert sentence.startswith("Of the 5 clients at risk")
-    assert "2 show early signs of leaving (1.1k USD)" in sentence and "1 have gone quiet (0 USD)" in sentence
+    assert "2 show early signs of leaving (1.1k USD)" in sentence and "1 have gone quiet (no revenue in the last four quarters)" in sentence
+    assert "(0 USD)" not in sentence
+    assert "затихли — 1 (нет выручки за последние четыре квартала)" in leadership.risk_sentence(split, "USD", "ru")

@@ -45,6 +45,9 @@ RISK_PHRASES = {
     "difficult": N_("{n} are profitable but difficult ({money})"),
     "toxic_unprofitable": N_("{n} are toxic and unprofitable ({money})"),
 }
+# What a kind with no revenue at risk says instead of "0 USD": a quiet client has billed
+# nothing lately, which is why it is at risk, not a sign that nothing is at stake.
+NO_RECENT_REVENUE = N_("no revenue in the last four quarters")
 
 
 def risk_kind_label(kind: str, lang: str = "en") -> str:
@@ -128,7 +131,7 @@ def risk_sentence(breakdown: pd.DataFrame, currency: str, lang: str = "en") -> s
 
     total = int(breakdown["clients"].sum())
     parts = [tr(RISK_PHRASES[r.kind], lang, n=fmt_number(int(r.clients), 0, lang),
-                money=fmt_money_short(r.revenue, currency, lang))
+                money=fmt_money_short(r.revenue, currency, lang) if r.revenue else tr(NO_RECENT_REVENUE, lang))
              for r in breakdown.itertuples(index=False)]
     return tr("Of the {total} clients at risk, by the most urgent risk of each: {parts}.", lang,
               total=fmt_number(total, 0, lang), parts="; ".join(parts))
