@@ -219,7 +219,10 @@ def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "",
 """
 
 
-PARALLEL_CARDS = 1_000  # from this many cards, every core renders a share of them
+PARALLEL_CARDS = 1_000  # from this many cards, the cores render a share of them each
+# Each forked writer holds every card, so more writers would mostly add memory, not speed:
+# writing the files is a good part of the work.
+MAX_CARD_PROCESSES = 2
 _shared: tuple = ()  # what forked card writers inherit: (cards, folder, lang, currency, css, footer)
 
 
@@ -241,7 +244,7 @@ def write_cards(cards: Iterable[Card], site_dir: Path, lang: str, currency: str,
     folder = site_dir / CARD_DIR
     folder.mkdir(parents=True, exist_ok=True)
     cards = list(cards)
-    parts = min(os.cpu_count() or 1, 4)
+    parts = min(os.cpu_count() or 1, MAX_CARD_PROCESSES)
     _shared = (cards, folder, lang, currency, css, footer)
     try:
         if len(cards) < PARALLEL_CARDS or parts < 2 or "fork" not in multiprocessing.get_all_start_methods():
