@@ -2,11 +2,12 @@
 
     result = run_ingest(raw_dir, processed_dir, params, progress=False)
 
-Each input file is read once by DuckDB into a stage of typed columns plus the
+Each input file is read once by DuckDB into a Parquet stage of typed columns plus the
 list of rules each row breaks (readers.rules). A plain CSV is typed by DuckDB's own
-parser into a Parquet stage, and only its odd rows (a value the parser refuses, a
-broken rule) are read again through the text path that names value and reason
-(stage_typed); any other file goes through the text path whole. Rules that span
+parser, and only its odd rows (a value the parser refuses, a broken rule) are read
+again through the text path that names value and reason (stage_typed); any other file
+goes through the text path whole. The stages of a table are read as one table, in file
+order, by one multi-file scan (parts_sql). Rules that span
 rows or tables (duplicate keys, unknown clients and contracts) run on the stages, then the
 accepted rows of every table are written as Parquet in a fixed order, every
 rejected row goes to the quarantine with file, row, column, value and reason,
@@ -118,7 +119,8 @@ def _run_with_fallback(con: duckdb.DuckDBPyConnection, source: RawSource, run) -
 
 def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str, tmp: Path,
                as_of, facts: Future) -> StagedFile:
-    """Stage s{index}: _row, the typed canonical columns, _blank and _viol of every record.
+    """Stage file `index` as Parquet (write_stage): the typed canonical columns, _blank and
+    _viol of every record, and how each row's spreadsheet row is found.
 
     A plain CSV is read typed by DuckDB (stage_typed); any other file, or a CSV the typed
     read cannot vouch for, goes through the text path, every cell as text.
