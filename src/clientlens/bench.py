@@ -355,16 +355,17 @@ def judge(r: Results) -> list[dict[str, Any]]:
     stopped = f"stopped at {r.failure['step']}" if r.failure else ""
     entries = r.scale.get("time_entries")
     peak_stage = max(r.stages, key=lambda s: s["peak_rss_bytes"], default={"name": "none"})
+    wall = f"{r.totals['report_wall_s']:.0f} s" + (f" ({stopped})" if stopped else "")
+    if r.scale["clients"] <= TIMED_CLIENTS:
+        time_target = target("full report, wall time", f"<= {MAX_REPORT_SECONDS:.0f} s", wall,
+                             done and r.totals["report_wall_s"] <= MAX_REPORT_SECONDS)
+    else:  # a larger firm is judged on completing, out of core
+        time_target = target("full report completes", f"every step, out of core (the {MAX_REPORT_SECONDS:.0f} s "
+                                                       f"target is for {TIMED_CLIENTS:,} clients)", wall, done)
     out = [
         target("firm size", f">= {MIN_TIME_ENTRIES:,} time entries",
                f"{entries:,}" if entries is not None else "unknown", (entries or 0) >= MIN_TIME_ENTRIES),
-        target("full report, wall time", f"<= {MAX_REPORT_SECONDS:.0f} s",
-               f"{r.totals['report_wall_s']:.0f} s" + (f" ({stopped})" if stopped else ""),
-               done and r.totals["report_wall_s"] <= MAX_REPORT_SECONDS)
-        if r.scale["clients"] <= TIMED_CLIENTS else
-        target("full report completes", f"every step, out of core (the {MAX_REPORT_SECONDS:.0f} s target is "
-                                         f"for {TIMED_CLIENTS:,} clients)",
-               f"{r.totals['report_wall_s']:.0f} s" + (f" ({stopped})" if stopped else ""), done),
+        time_target,
         target("peak memory, any stage", f"< {MAX_PEAK_BYTES / GIB:.0f} GiB",
                f"{r.totals['peak_rss_bytes'] / GIB:.2f} GiB ({peak_stage['name']})" + (f", {stopped}" if stopped else ""),
                done and r.totals["peak_rss_bytes"] < MAX_PEAK_BYTES),

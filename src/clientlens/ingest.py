@@ -76,7 +76,7 @@ class IngestResult:
 
 @dataclass(frozen=True)
 class StagePart:
-    """A Parquet file of a file's stage (schema: stage_file_sql), the SQL giving its rows'
+    """A Parquet file of a file's stage (schema: write_stage), the SQL giving its rows'
     spreadsheet row (over `_row` or `file_row_number`) and the filter keeping its rows."""
     path: Path
     row: str

@@ -228,9 +228,10 @@ _shared: tuple = ()  # what forked card writers inherit: (cards, folder, lang, c
 
 def _write_share(part: int, parts: int) -> int:
     cards, folder, lang, currency, css, footer = _shared
-    for card in cards[part::parts]:
+    share = cards[part::parts]
+    for card in share:
         (folder / f"{card.slug}.html").write_text(render_card(card, lang, currency, css, footer), encoding="utf-8")
-    return len(cards[part::parts])
+    return len(share)
 
 
 def write_cards(cards: Iterable[Card], site_dir: Path, lang: str, currency: str, css: str, footer: str) -> int:

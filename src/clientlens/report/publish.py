@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import html
 import json
@@ -180,32 +181,25 @@ def add_table_of_contents(page: str, lang: str) -> str:
     body = HEADING.sub(number, body)
     if not items:
         return page[:start] + body + page[end:]
+    # An h2 gathers the h3s after it; an h3 before any h2 stands on its own.
+    groups: list[tuple[str, list[str], bool]] = []  # (link, sub-links, is an h2)
     e = html.escape
-    out = [f'<nav class="cl-toc" aria-label="{e(t("contents", lang))}">'
-           f'<div class="cl-toc-title">{e(t("contents", lang))}</div><ol>']
-    open_sub = False
     for tag, ident, text in items:
         link = f'<a href="#{e(ident)}">{e(text)}</a>'
-        if tag == "h3" and open_sub:
-            out.append(f"<li>{link}</li>")
-            continue
-        if open_sub:
-            out.append("</ol></li>")
-            open_sub = False
-        if tag == "h2":
-            out.append(f"<li>{link}<ol>")
-            open_sub = True
+        if tag == "h3" and groups and groups[-1][2]:
+            groups[-1][1].append(link)
         else:
-            out.append(f"<li>{link}</li>")
-    if open_sub:
-        out.append("</ol></li>")
-    out.append("</ol></nav>")
-    nav = re.sub(r"<ol></ol>", "", "".join(out))
+            groups.append((link, [], tag == "h2"))
+    entries = "".join(f"<li>{link}<ol>{''.join(f'<li>{s}</li>' for s in subs)}</ol></li>" if subs
+                      else f"<li>{link}</li>" for link, subs, _h2 in groups)
+    nav = (f'<nav class="cl-toc" aria-label="{e(t("contents", lang))}">'
+           f'<div class="cl-toc-title">{e(t("contents", lang))}</div><ol>{entries}</ol></nav>')
     title_end = body.find("</h1>")
     body = (body[:title_end + 5] + nav + body[title_end + 5:]) if title_end >= 0 else nav + body
     return page[:start] + body + page[end:]
 
 
+@functools.cache
 def _exporter_class():
     """nbconvert's HTML exporter, less the pass that re-parses its whole output with an HTML
     parser to add image alt texts and tab stops (seconds on a page of ten thousand rows).
