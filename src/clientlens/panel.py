@@ -67,6 +67,9 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: dict[str, s
             selects.extend(f"NULL AS {name}" for name in columns)
 
     # --- time entries, read once: every client-quarter, later ones included ----------
+    # Two steps: a narrow GROUP BY of the rows by client, quarter and the flags the columns
+    # split on, then the columns from those groups. The many FILTERed sums run over a
+    # million groups instead of tens of millions of rows, which halves the panel's time.
     hours_cols = ", ".join(f"sum(hours) FILTER (WHERE work_type = '{w}') AS hours_{w}"
                            for w in WORK_TYPE_HOURS)
     value_cols = ", ".join(
@@ -75,15 +78,23 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: dict[str, s
     nonbill = "NOT coalesce(billable, false)"
     # list rates: what the hours would bill at the people's list rates
     people = "people" in tables
-    list_value = ", sum(t.hours * p.bill_rate) AS list_value" if people else ""
+    list_base = ", sum(t.hours * p.bill_rate) AS list_value" if people else ""
+    list_value = ", sum(list_value) AS list_value" if people else ""
     people_join = " LEFT JOIN people p ON p.person = t.person" if people else ""
+    ctes.append(f"""time_groups AS (
+        SELECT client_id, {_q('date')} AS quarter_index, work_type, billable, rework, after_hours,
+               sum(hours) AS hours, sum(billable_amount) AS billable_amount,
+               sum(cost_amount) AS cost_amount, count(*) AS entries{list_base}
+        FROM time_entries t{people_join} GROUP BY ALL)""")
+    ctes.append(f"""time_people AS (
+        SELECT client_id, {_q('date')} AS quarter_index, count(DISTINCT person) AS people_count
+        FROM time_entries GROUP BY 1, 2)""")
     ctes.append(f"""time_all AS MATERIALIZED (
-        SELECT client_id, {_q('date')} AS quarter_index,
+        SELECT * FROM (SELECT client_id, quarter_index,
                sum(hours) AS hours,
                sum(hours) FILTER (WHERE billable) AS billable_hours,
                sum(hours) FILTER (WHERE after_hours) AS after_hours_hours,
-               count(*) FILTER (WHERE after_hours IS NOT NULL) AS after_hours_known,
-               count(DISTINCT t.person) AS people_count,
+               coalesce(sum(entries) FILTER (WHERE after_hours IS NOT NULL), 0) AS after_hours_known,
                sum(billable_amount) FILTER (WHERE billable) AS billable_value,
                sum(cost_amount) AS delivery_cost,
                sum(cost_amount) FILTER (WHERE billable) AS cost_billable,
@@ -98,7 +109,7 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: dict[str, s
                {hours_cols}, {value_cols},
                sum(billable_amount) FILTER (WHERE billable AND work_type NOT IN
                    ('feature', 'ux', 'stability', 'support')) AS value_other{list_value}
-        FROM time_entries t{people_join} GROUP BY 1, 2)""")
+        FROM time_groups GROUP BY 1, 2) LEFT JOIN time_people USING (client_id, quarter_index))""")
 
     # --- activity spine: first quarter of activity to the period end or exit -------
     activity = ["SELECT client_id, min(quarter_index) AS q FROM time_all GROUP BY 1"]
