@@ -86,7 +86,7 @@ def test_the_time_target_is_judged_at_its_own_size(smoke):
     assert {t["target"]: t["pass"] for t in bench.judge(failed)}["full report completes"] is False
 
 
-
+def test_the_table_replaces_only_its_own_block(smoke):
     _code, results, doc, _root = smoke
     text = doc.read_text(encoding="utf-8")
     assert text.startswith("# Performance\n\nProse above the table.\n") and text.endswith("\nProse below.\n")
