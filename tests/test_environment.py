@@ -24,3 +24,16 @@ def test_environment_yml_matches_the_lock():
 
 def test_environment_yml_is_what_make_lock_writes():
     assert (lockfile.PROJECT_ROOT / "environment.yml").read_text() == lockfile.render_environment_yml()
+
+
+def test_notebook_tools_load_without_the_grammar_compiling_iri_checker():
+    """A fresh process that imports clientlens, then nbformat, never loads rfc3987_syntax
+    (2 s of grammar compiling per stage runner), and nbformat still validates notebooks."""
+    import subprocess
+    import sys
+
+    script = ("import sys, clientlens, nbformat\n"
+              "nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')]))\n"
+              "print(sys.modules.get('rfc3987_syntax'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "None", done.stdout
