@@ -12,6 +12,9 @@ PY := $(VENV)/bin/python
 # The project's src/ comes first, so a copy of the project runs its own code.
 RUN := PYTHONPATH=$(CURDIR)/src $(PY)
 SETUP_STAMP := $(VENV)/.clientlens-setup
+# How many stages run at once: a stage waits only for the stages whose tables it loads
+# (build/deps.mk), so on two cores the spiral runs beside the P&L, toxicity and segments.
+JOBS ?= 2
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 STAGES := $(basename $(notdir $(NOTEBOOKS)))
@@ -44,7 +47,7 @@ report: $(SETUP_STAMP) ## Run the whole chain and publish reports/index.html (bu
 	  echo "data/raw/ is empty: building the demo company first (make demo-data)"; \
 	  $(MAKE) --no-print-directory demo-data || exit 1; \
 	fi
-	@$(MAKE) --no-print-directory publish
+	@$(MAKE) --no-print-directory -j$(JOBS) publish
 
 publish: reports/index.html
 

@@ -75,3 +75,54 @@ def test_stage_dependencies_follow_imports():
     assert "src/clientlens/ingest.py" not in pnl_rule  # editing ingest does not rerun the P&L directly
     ingest_rule = next(line for line in rules.splitlines() if line.startswith("build/executed/01-ingest.ipynb:"))
     assert "build/raw_inventory.json" in ingest_rule and "src/clientlens/readers/csv_reader.py" in ingest_rule
+
+
+def test_stages_wait_only_for_the_stages_whose_tables_they_load():
+    needs = pipeline.stage_needs()
+    assert needs["01-ingest"] == []
+    assert needs["05-spiral"] == ["01-ingest"]  # reads the panel only: runs beside 02 to 04
+    assert needs["04-segments"] == ["01-ingest", "02-pnl", "03-toxicity"]
+    assert needs["06-leadership"] == ["02-pnl", "04-segments", "05-spiral"]
+    rules = pipeline.make_dependencies()
+    spiral_rule = next(line for line in rules.splitlines() if line.startswith("build/executed/05-spiral.ipynb:"))
+    assert "build/executed/01-ingest.ipynb" in spiral_rule and "build/executed/04-segments.ipynb" not in spiral_rule
+
+
+def test_every_table_a_stage_loads_is_written_by_ingest_or_a_stage():
+    from clientlens.contract import TABLES
+
+    io = {name: pipeline.stage_tables(pipeline.notebook_code(pipeline.NOTEBOOKS_DIR / f"{name}.ipynb"), name)
+          for name in pipeline.stages()}
+    saved = set().union(*(writes for _reads, writes in io.values()))
+    assert {"spiral_positions", "forecast_portfolio", "pnl_clients"} <= saved  # the loop form is read too
+    for name, (reads, _writes) in io.items():
+        unknown = reads - saved - set(TABLES) - {"client_quarter"}
+        assert not unknown, f"{name} loads tables nothing writes: {unknown}"
+
+
+def test_a_table_named_by_a_variable_stops_the_rules():
+    code = "from clientlens.processed import save_table\nname = 'x'\nsave_table(df, processed_dir, name)\n"
+    with pytest.raises(pipeline.PipelineError, match="line 3: save_table\\(\\) must name its table"):
+        pipeline.stage_tables(code, "notebooks/99-new")
+    assert pipeline.stage_tables("for name, t in [('a', x), ('b', y)]:\n    save_table(t, d, name)\n"
+                                 "load_table(d, 'c')\n", "nb") == ({"c"}, {"a", "b"})
+
+
+def test_only_the_known_loaders_read_processed_tables():
+    """The stages' Make rules see loads through load_table, load_panel and load_card_tables
+    only; a module reading a processed table another way would hide a dependency."""
+    import ast
+
+    allowed = {("processed.py", "load_table"), ("processed.py", "load_panel"), ("cards.py", "load_card_tables")}
+    skip = {"ingest.py", "panel.py", "bench.py", "pipeline.py"}  # they write the tables, or run the chain
+    found = []
+    for path in sorted((PROJECT_ROOT / "src" / "clientlens").rglob("*.py")):
+        if path.name in skip:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for func in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+            for call in [n for n in ast.walk(func) if isinstance(n, ast.Call)]:
+                callee = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+                if callee in ("load_table", "read_parquet") and (path.name, func.name) not in allowed:
+                    found.append(f"{path.relative_to(PROJECT_ROOT)}:{call.lineno} in {func.name}")
+    assert not found, found

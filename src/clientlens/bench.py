@@ -8,10 +8,13 @@ Everything happens under `<root>/<clients>x<years>-s<seed>/` (never in data/ or 
 seed and clientlens/demo.py are unchanged); `processed/`, `reports/` and `build/` are
 rebuilt on every run by the project's own stage runner (`clientlens.pipeline --workdir`).
 
+The steps run as `make report` runs them: prepare, then the stages, two at once where
+neither loads the other's tables (pipeline.stage_needs, as build/deps.mk), then publish.
 Each step runs as its own process and is measured from outside: wall time, time-entry rows
 per second (the firm's time entries / the step's seconds) and peak memory, the largest sum
 of the resident set sizes of the step's whole process tree (the papermill runner and its
-kernel), sampled every SAMPLE_SECONDS. In the same run the bare-engine baseline reads every
+kernel), sampled every SAMPLE_SECONDS. The whole report's peak sums every step running at
+the moment. In the same run the bare-engine baseline reads every
 raw CSV with DuckDB's own `read_csv` (materialised, no validation) and runs one GROUP BY to
 the client-quarter grain, written to Parquet.
 
@@ -268,6 +271,90 @@ class Results:
     failure: dict[str, str] | None = None  # the step that failed, and its last line
 
 
+CHAIN_JOBS = 2  # stages at once, as `make report` runs them (the Makefile's JOBS)
+
+
+def run_chain(step, seed: int, needs: dict[str, list[str]], jobs: int = CHAIN_JOBS
+              ) -> tuple[list[Measured], dict[str, str] | None]:
+    """prepare, the stages as `make -j<jobs> report` runs them (each as soon as the stages
+    whose tables it loads are done, at most `jobs` at once), then publish.
+
+    The steps measured, in chain order, and the failure, if a step failed: then no step
+    starts after it, the ones running finish, and the failed one is measured too."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    measured: dict[str, Measured] = {}
+    failure: dict[str, str] | None = None
+
+    def attempt(name: str, *args: str) -> bool:
+        nonlocal failure
+        try:
+            measured[name] = step(name, *args)
+            return True
+        except BenchError as error:  # the table shows what ran, the failed step too
+            if error.measured:
+                measured[name] = error.measured
+            failure = failure or {"step": name, "error": str(error)}
+            print(f"bench: {error}", file=sys.stderr, flush=True)
+            return False
+
+    order = ["prepare", *needs, "publish"]
+    if attempt("prepare", "prepare", f"SEED={seed}"):
+        waiting, done = list(needs), set()
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            running: dict[Any, str] = {}
+            while failure is None and (waiting or running):
+                for name in [n for n in waiting if set(needs[n]) <= done][:max(1, jobs) - len(running)]:
+                    waiting.remove(name)
+                    running[pool.submit(attempt, name, "stage", name)] = name
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    if future.result():
+                        done.add(running[future])
+                    del running[future]
+            wait(list(running))
+        if failure is None:
+            attempt("publish", "publish")
+    return [measured[name] for name in order if name in measured], failure
+
+
+class TreeSampler:
+    """The largest summed resident memory of this process's children, sampled on a thread
+    while the block runs: the memory of the whole report, stages side by side included."""
+
+    def __init__(self, interval: float = SAMPLE_SECONDS):
+        import threading
+
+        self.interval, self.peak = interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(self.interval):
+            try:
+                children = me.children(recursive=True)
+            except psutil.Error:
+                continue
+            total = 0
+            for child in children:
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> "TreeSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def reproduce_command(clients: int, years: int, seed: int, baseline: bool = True) -> str:
     flags = "" if baseline else " BENCH_FLAGS=--no-baseline"
     return f"make bench BENCH_CLIENTS={clients} BENCH_YEARS={years} BENCH_SEED={seed}{flags}"
@@ -275,7 +362,7 @@ def reproduce_command(clients: int, years: int, seed: int, baseline: bool = True
 
 def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
               baseline: bool = True) -> Results:
-    from clientlens.pipeline import Workspace, stages
+    from clientlens.pipeline import Workspace, stage_needs
     from clientlens.report.publish import git_commit
 
     workdir = Path(root).resolve() / scale_name(clients, years, seed)
@@ -300,16 +387,8 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
         return measured
 
     started = time.perf_counter()
-    steps: list[Measured] = []
-    plan = [("prepare", ("prepare", f"SEED={seed}"))] + [(name, ("stage", name)) for name in stages()]
-    for name, args in plan + [("publish", ("publish",))]:
-        try:
-            steps.append(step(name, *args))
-        except BenchError as error:  # measured up to here, the failed step too; the table says so
-            steps += [error.measured] if error.measured else []
-            results.failure = {"step": name, "error": str(error)}
-            print(f"bench: {error}", file=sys.stderr, flush=True)
-            break
+    with TreeSampler() as whole:
+        steps, results.failure = run_chain(step, seed, stage_needs(), CHAIN_JOBS)
     report_wall = time.perf_counter() - started
     results.scale["raw_bytes"] = folder_bytes(ws.raw)
     results.report_size = {"leadership_html_bytes": file_bytes(ws.reports / "leadership.html"),
@@ -333,7 +412,7 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
     results.stages = [asdict(with_rate(m, rows if m.name != "prepare" else None)) for m in steps]
     results.totals = {"report_wall_s": round(report_wall, 2),
                       "report_rows_per_s": round(rows / report_wall) if rows and report_wall > 0 else None,
-                      "peak_rss_bytes": max((m.peak_rss_bytes for m in steps), default=0)}
+                      "peak_rss_bytes": max([whole.peak, *(m.peak_rss_bytes for m in steps)])}
     results.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results.targets = judge(results)
     return results
@@ -354,7 +433,9 @@ def judge(r: Results) -> list[dict[str, Any]]:
     done = r.failure is None
     stopped = f"stopped at {r.failure['step']}" if r.failure else ""
     entries = r.scale.get("time_entries")
-    peak_stage = max(r.stages, key=lambda s: s["peak_rss_bytes"], default={"name": "none"})
+    peak_stage = max(r.stages, key=lambda s: s["peak_rss_bytes"], default={"name": "none", "peak_rss_bytes": 0})
+    peak_where = (peak_stage["name"] if r.totals["peak_rss_bytes"] <= peak_stage["peak_rss_bytes"]
+                  else "stages side by side")
     wall = f"{r.totals['report_wall_s']:.0f} s" + (f" ({stopped})" if stopped else "")
     if r.scale["clients"] <= TIMED_CLIENTS:
         time_target = target("full report, wall time", f"<= {MAX_REPORT_SECONDS:.0f} s", wall,
@@ -366,8 +447,8 @@ def judge(r: Results) -> list[dict[str, Any]]:
         target("firm size", f">= {MIN_TIME_ENTRIES:,} time entries",
                f"{entries:,}" if entries is not None else "unknown", (entries or 0) >= MIN_TIME_ENTRIES),
         time_target,
-        target("peak memory, any stage", f"< {MAX_PEAK_BYTES / GIB:.0f} GiB",
-               f"{r.totals['peak_rss_bytes'] / GIB:.2f} GiB ({peak_stage['name']})" + (f", {stopped}" if stopped else ""),
+        target("peak memory, the whole report", f"< {MAX_PEAK_BYTES / GIB:.0f} GiB",
+               f"{r.totals['peak_rss_bytes'] / GIB:.2f} GiB ({peak_where})" + (f", {stopped}" if stopped else ""),
                done and r.totals["peak_rss_bytes"] < MAX_PEAK_BYTES),
         target("leadership.html", f"< {MAX_LEADERSHIP_BYTES / 1e6:.0f} MB",
                f"{r.report_size['leadership_html_bytes'] / 1e6:.1f} MB" if done else f"not written ({stopped})",
@@ -420,6 +501,9 @@ def results_markdown(r: Results) -> str:
                      f"| {_mib(b['peak_rss_bytes'])} |")
     if r.failure:
         lines += ["", f"**The run stopped: {r.failure['error']}**"]
+    lines += ["", f"The stages run up to {CHAIN_JOBS} at once, as `make report` runs them, so the steps' times add "
+                  "up to more than the full report's, and the full report's peak memory is the largest sum over "
+                  "the steps running at one moment."]
     lines += ["", f"Report size: leadership.html {r.report_size['leadership_html_bytes'] / 1e6:.1f} MB, "
                   f"the whole reports folder {r.report_size['reports_bytes'] / 1e6:.1f} MB."]
     if r.generate:

@@ -28,7 +28,7 @@ from clientlens.config import BUILD_DIR, NOTEBOOKS_DIR, PROCESSED_DIR, PROJECT_R
 KERNEL_NAME = "clientlens"
 
 # Make's own variables, and short names for the demo's size, accepted on the command line.
-MAKE_ONLY = {"VENV", "PYTHON", "PYTEST_ARGS"}
+MAKE_ONLY = {"VENV", "PYTHON", "PYTEST_ARGS", "JOBS"}
 ALIASES = {"CLIENTS": "demo_clients", "YEARS": "demo_years"}
 
 
@@ -182,12 +182,24 @@ def failure_line(notebook: Path, kept: Path, error: Exception) -> str:
 
 def ipc_kernel_manager():
     """A kernel manager talking to the kernel over local sockets, not TCP ports: nothing
-    listens on the network, and the kernel has no reason to warn about plain-text TCP."""
+    listens on the network, and the kernel has no reason to warn about plain-text TCP.
+
+    The sockets get a path of their own kernel's: jupyter_client's default ("kernel-ipc" in
+    the working directory) is the same for every kernel, and stages running side by side
+    (make -j) would then talk to each other's kernels."""
+    import os
+    import tempfile
+    import uuid
+
     from jupyter_client.manager import KernelManager
-    from traitlets import Unicode
+    from traitlets import Unicode, default
 
     class IPCKernelManager(KernelManager):
         transport = Unicode("ipc")
+
+        @default("ip")
+        def _unique_socket_path(self) -> str:
+            return os.path.join(tempfile.gettempdir(), f"clientlens-{os.getpid()}-{uuid.uuid4().hex[:12]}-ipc")
 
     return IPCKernelManager
 
@@ -327,11 +339,94 @@ def notebook_code(notebook: Path) -> str:
 MODULE_DATA = {"src/clientlens/report/i18n.py": "src/clientlens/report/locale/*.yaml"}
 
 
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _loop_values(tree: ast.AST) -> dict[str, set[str]]:
+    """{name: the strings it takes} for `for name, x in [("a", ...), ("b", ...)]` loops."""
+    values: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.For) and isinstance(node.target, ast.Tuple)
+                and isinstance(node.iter, (ast.List, ast.Tuple))):
+            continue
+        for position, target in enumerate(node.target.elts):
+            items = [e.elts[position] for e in node.iter.elts
+                     if isinstance(e, ast.Tuple) and len(e.elts) > position]
+            if isinstance(target, ast.Name) and items and all(
+                    isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items):
+                values.setdefault(target.id, set()).update(i.value for i in items)
+    return values
+
+
+def stage_tables(code: str, where: str) -> tuple[set[str], set[str]]:
+    """(tables a notebook's code loads, tables it saves), read from its calls to the
+    clientlens.processed and clientlens.cards loaders and to save_table.
+
+    A table named by anything but a string (or a loop over strings) stops with a
+    PipelineError: the Make rules, which let stages run side by side, rest on these names.
+    """
+    from clientlens.cards import CARD_TABLES
+    from clientlens.panel import PANEL_FILE
+
+    tree = ast.parse(code)
+    loops = _loop_values(tree)
+    reads: set[str] = set()
+    writes: set[str] = set()
+
+    def names(node: ast.Call, position: int, call: str) -> set[str]:
+        arg = node.args[position] if len(node.args) > position else None
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            return {arg.value}
+        if isinstance(arg, ast.Name) and arg.id in loops:
+            return loops[arg.id]
+        raise PipelineError(f"{where}: line {node.lineno}: {call}() must name its table with a string "
+                            "(the stages' Make rules are read from these names)")
+
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        call = _call_name(node)
+        if call == "load_table":
+            reads |= names(node, 1, call)
+        elif call == "load_panel":
+            reads.add(Path(PANEL_FILE).stem)
+        elif call == "load_card_tables":
+            reads.update(CARD_TABLES)
+        elif call == "save_table":
+            writes |= names(node, 2, call)
+    return reads, writes
+
+
+def stage_needs() -> dict[str, list[str]]:
+    """{stage: the earlier stages whose tables it loads}. The first stage (ingest) writes
+    every table no later stage saves; a stage needs the last stage before it saving a table
+    it loads. Stages that need nothing of each other may run side by side (make -j)."""
+    chain = stages()
+    io = {name: stage_tables(notebook_code(NOTEBOOKS_DIR / f"{name}.ipynb"), f"notebooks/{name}")
+          for name in chain}
+    needs: dict[str, list[str]] = {}
+    for position, name in enumerate(chain):
+        if position == 0:
+            needs[name] = []
+            continue
+        wanted = set()
+        for table in sorted(io[name][0]):
+            writers = [s for s in chain[1:position] if table in io[s][1]]
+            if not writers and any(table in io[s][1] for s in chain[position:]):
+                raise PipelineError(f"notebooks/{name} loads {table}, which only a later stage saves")
+            wanted.add(writers[-1] if writers else chain[0])
+        needs[name] = [s for s in chain if s in wanted or (s == chain[0] and not wanted)]
+    return needs
+
+
 def make_dependencies() -> str:
     """Make rules: each stage depends on the src files it imports (and the data files they read)
-    and on the stage before it; the first stage reads the raw files."""
-    out = ["# Generated by `python -m clientlens.pipeline deps`: the src files each stage imports."]
-    previous = "build/raw_inventory.json"
+    and on the stages whose tables it loads (stage_needs); the first stage reads the raw files."""
+    out = ["# Generated by `python -m clientlens.pipeline deps`: the src files each stage imports,",
+           "# and the stages whose tables it loads."]
+    needs = stage_needs()
     for name in stages():
         files = source_dependencies([notebook_code(NOTEBOOKS_DIR / f"{name}.ipynb")])
         for module, pattern in MODULE_DATA.items():
@@ -339,8 +434,8 @@ def make_dependencies() -> str:
                 files |= set(PROJECT_ROOT.glob(pattern))
         files = sorted(files)
         rel = " ".join(str(p.relative_to(PROJECT_ROOT)) for p in files)
-        out.append(f"build/executed/{name}.ipynb: {previous} {rel}".rstrip())
-        previous = f"build/executed/{name}.ipynb"
+        upstream = " ".join(f"build/executed/{s}.ipynb" for s in needs[name]) or "build/raw_inventory.json"
+        out.append(f"build/executed/{name}.ipynb: {upstream} {rel}".rstrip())
     return "\n".join(out) + "\n"
 
 
