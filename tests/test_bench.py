@@ -3,6 +3,7 @@ here (CI must not depend on the machine's speed); the figures only have to be sa
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -225,3 +226,13 @@ def test_a_failed_stage_stops_the_chain_after_the_running_ones_finish():
     assert "publish" not in started and failing in [m.name for m in steps]
     failed_at = next(t for kind, name, t in log if kind == "end" and name == failing)
     assert not [name for kind, name, t in log if kind == "start" and t > failed_at]
+
+
+def test_the_bench_runs_as_many_stages_at_once_as_make_report():
+    jobs = re.search(r"^JOBS \?= (\d+)$", (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
+    assert jobs and int(jobs.group(1)) == bench.CHAIN_JOBS
+
+
+def test_a_stage_waiting_for_a_stage_that_never_runs_stops_the_chain():
+    with pytest.raises(bench.BenchError, match="wait for stages that never run"):
+        bench.run_chain(_recording_step([]), 42, {"01-a": [], "02-b": ["09-missing"]}, jobs=2)

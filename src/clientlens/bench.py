@@ -307,6 +307,8 @@ def run_chain(step, seed: int, needs: dict[str, list[str]], jobs: int = CHAIN_JO
                 for name in [n for n in waiting if set(needs[n]) <= done][:max(1, jobs) - len(running)]:
                     waiting.remove(name)
                     running[pool.submit(attempt, name, "stage", name)] = name
+                if not running:
+                    raise BenchError(f"stages {', '.join(waiting)} wait for stages that never run")
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in finished:
                     if future.result():
