@@ -299,12 +299,13 @@ def run_chain(step, seed: int, needs: dict[str, list[str]], jobs: int = CHAIN_JO
             return False
 
     order = ["prepare", *needs, "publish"]
+    jobs = max(1, jobs)
     if attempt("prepare", "prepare", f"SEED={seed}"):
         waiting, done = list(needs), set()
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
             running: dict[Any, str] = {}
             while failure is None and (waiting or running):
-                for name in [n for n in waiting if set(needs[n]) <= done][:max(1, jobs) - len(running)]:
+                for name in [n for n in waiting if set(needs[n]) <= done][:jobs - len(running)]:
                     waiting.remove(name)
                     running[pool.submit(attempt, name, "stage", name)] = name
                 if not running:
@@ -337,16 +338,10 @@ class TreeSampler:
         me = psutil.Process()
         while not self._stop.wait(self.interval):
             try:
-                children = me.children(recursive=True)
+                children = me.children()
             except psutil.Error:
                 continue
-            total = 0
-            for child in children:
-                try:
-                    total += child.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
+            self.peak = max(self.peak, sum(tree_rss(child) for child in children))
 
     def __enter__(self) -> "TreeSampler":
         self._thread.start()

@@ -417,7 +417,8 @@ def stage_needs() -> dict[str, list[str]]:
             if not writers and any(table in io[s][1] for s in chain[position:]):
                 raise PipelineError(f"notebooks/{name} loads {table}, which only a later stage saves")
             wanted.add(writers[-1] if writers else chain[0])
-        needs[name] = [s for s in chain if s in wanted or (s == chain[0] and not wanted)]
+        wanted = wanted or {chain[0]}  # a stage that loads nothing still runs after ingest
+        needs[name] = [s for s in chain if s in wanted]
     return needs
 
 
