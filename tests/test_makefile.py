@@ -92,8 +92,7 @@ def test_every_table_a_stage_loads_is_written_by_ingest_or_a_stage():
     from clientlens.contract import TABLES
     from clientlens.panel import PANEL_FILE
 
-    io = {name: pipeline.stage_tables(pipeline.notebook_code(pipeline.NOTEBOOKS_DIR / f"{name}.ipynb"), name)
-          for name in pipeline.stages()}
+    io = pipeline.stage_io()
     saved = set().union(*(writes for _reads, writes in io.values()))
     assert {"spiral_positions", "forecast_portfolio", "pnl_clients"} <= saved  # the loop form is read too
     for name, (reads, _writes) in io.items():

@@ -315,7 +315,6 @@ def run_chain(step, seed: int, needs: dict[str, list[str]], jobs: int = CHAIN_JO
                     if future.result():
                         done.add(running[future])
                     del running[future]
-            wait(list(running))
         if failure is None:
             attempt("publish", "publish")
     return [measured[name] for name in order if name in measured], failure
