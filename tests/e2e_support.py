@@ -91,7 +91,7 @@ def write_harvest_export(path: Path, bill_rates: dict[str, float], n: int, seed:
 # Words a Russian report may print in Latin letters: acronyms, products whose exports it reads,
 # currency codes. Client and people names, file names, paths and quarter labels are removed first.
 LATIN_ALLOWED = {
-    "abc", "clv", "csat", "csv", "dso", "hhi", "it", "ltv", "mvp", "nps", "sha", "sbg", "utc", "ux", "xlsx",
+    "abc", "clv", "csat", "csv", "dso", "hhi", "it", "ltv", "mvp", "nps", "blake", "sbg", "utc", "ux", "xlsx",
     "git", "commit", "changes",  # the lineage's code version: "<hash> +changes"
     "harvest", "toggl", "track", "jira", "tempo",
     "usd", "eur", "rub", "gbp", "kzt", "byn", "cny",

@@ -40,7 +40,7 @@ def executed_notebook(tmp_path, name="02-pnl"):
 
 
 LINEAGE = Lineage(data_as_of="2026-09-30", period_end="2026Q3", params={"seed": 42, "report_lang": "en"},
-                  git_commit="abc123", inputs=[{"file": "time_entries.csv", "bytes": 10, "sha256": "f" * 64}],
+                  git_commit="abc123", inputs=[{"file": "time_entries.csv", "bytes": 10, "blake3": "f" * 64}],
                   built_at="2026-11-22 10:00 UTC")
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import blake3
 
 CHUNK = 8 << 20
 DELIMITERS = (",", ";", "\t", "|")
@@ -96,18 +97,22 @@ def _has_multibyte(data: bytes) -> bool:
 
 
 def hash_file(path: Path) -> tuple[str, int, int]:
-    """sha256, size and line count of a file, for the manifest and the fast CSV path.
+    """BLAKE3 digest, size and line count of a file, for the manifest and the fast CSV path.
 
-    The line count ignores the line breaks at the very end, so it is the number of lines
-    a reader sees (the last one with or without its newline). hashlib releases the GIL on
-    large buffers, so ingest runs this in a thread while DuckDB reads the same file.
+    BLAKE3 rather than SHA-256: on a CPU without SHA instructions SHA-256 runs at about
+    200 MB/s, so the 6 GB of a 10,000-client firm's exports cost ingest some 36 CPU-seconds
+    on cores DuckDB needs; BLAKE3 is as strong a checksum for audit at over 3 GB/s, and
+    `b3sum` (Debian's package of that name) checks it. The line count ignores the line
+    breaks at the very end, so it is the number of lines a reader sees (the last one with
+    or without its newline). Both release the GIL on large buffers, so ingest runs this in
+    a thread while DuckDB reads the same file.
     """
-    sha = hashlib.sha256()
+    digest = blake3.blake3()
     size = newlines = trailing = 0
     content = False
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
-            sha.update(chunk)
+            digest.update(chunk)
             size += len(chunk)
             count = chunk.count(b"\n")
             newlines += count
@@ -115,7 +120,7 @@ def hash_file(path: Path) -> tuple[str, int, int]:
             trailing = trailing + count if not core else chunk[len(core):].count(b"\n")
             content = content or bool(core)
     lines = newlines - trailing + 1 if content else 0
-    return sha.hexdigest(), size, lines
+    return digest.hexdigest(), size, lines
 
 
 def head_encoding(path: Path, limit: int = 1 << 16) -> str | None:

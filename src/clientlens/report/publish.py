@@ -85,10 +85,10 @@ def lineage_html(lineage: Lineage, lang: str, full: bool = True) -> str:
                "</pre></details>")
     out.append(f"<details><summary>{e(t('inputs', lang))} ({len(lineage.inputs)})</summary>"
                f"<table><tr><th>{e(t('file', lang))}</th><th>{e(t('bytes', lang))}</th>"
-               f"<th>{e(t('sha256', lang))}</th></tr>")
+               f"<th>{e(t('blake3', lang))}</th></tr>")
     for item in lineage.inputs:
         out.append(f"<tr><td>{e(str(item.get('file', '')))}</td><td>{e(str(item.get('bytes', '')))}</td>"
-                   f"<td><code>{e(str(item.get('sha256', '')))}</code></td></tr>")
+                   f"<td><code>{e(str(item.get('blake3', '')))}</code></td></tr>")
     out.append("</table></details>")
     out.append(f'<p class="cl-note">{e(t("audit_note", lang))}</p></footer>')
     return "\n".join(out)
