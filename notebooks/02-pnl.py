@@ -60,7 +60,7 @@ d.show(d.kpi_html([
     ("revenue, lifetime", d.fmt_money(clients.revenue.sum(), cur, report_lang)),
     ("margin after every cost", d.fmt_money(clients.margin.sum(), cur, report_lang)),
     ("margin %", d.fmt_pct(clients.margin.sum() / clients.revenue.sum(), 1, report_lang)),
-    ("profit from the top 20% of clients", d.fmt_pct(top["profit_share"], 0, report_lang)),
+    ("profit from the top 20% of clients, all history", d.fmt_pct(top["profit_share"], 0, report_lang)),
     ("clients losing money", tr("{n} of {total}", report_lang, n=int(clients.is_loss_making.sum()),
                                 total=len(clients))),
 ], lang=report_lang))

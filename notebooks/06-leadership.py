@@ -55,7 +55,7 @@ d.show(d.kpi_html([
     ("revenue, last 4 quarters", d.fmt_money_short(head.revenue_last4, cur, report_lang), "revenue_last4"),
     ("margin after every cost, last 4 quarters", d.fmt_pct(head.margin_pct_last4, 1, report_lang),
      "margin_pct_last4"),
-    ("profit from the top 20% of clients", d.fmt_pct(head.top20_profit_share, 0, report_lang), "top20_profit_share"),
+    ("profit from the top 20% of clients, all history", d.fmt_pct(head.top20_profit_share, 0, report_lang), "top20_profit_share"),
     (tr("clients at risk, of {active} active", report_lang, active=d.fmt_number(head.clients_active, 0, report_lang)),
      d.fmt_number(head.clients_at_risk, 0, report_lang), "clients_at_risk"),
     ("revenue at risk, a year", d.fmt_money_short(head.revenue_at_risk, cur, report_lang), "revenue_at_risk"),

@@ -372,6 +372,10 @@ def test_every_leadership_kpi_equals_its_detailed_stage(project):
     assert shown["revenue_last4"] == d.fmt_money_short(revenue, cur, lang)
     assert shown["margin_pct_last4"] == d.fmt_pct(pnl_clients.margin_last4.sum() / revenue, 1, lang)
     assert shown["top20_profit_share"] == d.fmt_pct(pnl.top_share(pnl_clients, 0.2)["profit_share"], 0, lang)
+    # Beside last-4-quarter figures, the top 20%'s share (lifetime P&L, as the whale curve) says its period.
+    labels = {card["data-kpi"]: card.select_one(".cl-kpi-label").get_text() for card in soup.select("[data-kpi]")}
+    assert labels["top20_profit_share"] == tr("profit from the top 20% of clients, all history", lang)
+    assert labels["revenue_last4"] == tr("revenue, last 4 quarters", lang)
     assert shown["clients_at_risk"] == d.fmt_number(len(at_risk), 0, lang)
     assert shown["revenue_at_risk"] == d.fmt_money_short(at_risk.revenue.sum(), cur, lang)
     assert shown["forecast"].startswith(d.fmt_money_short(first.revenue_mean, cur, lang))

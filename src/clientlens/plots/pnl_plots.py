@@ -119,7 +119,7 @@ def plot_whale_curve(curve: pd.DataFrame, *, title: str | None = None,
                 xytext=(30, -6), textcoords="offset points", fontsize=8.5, va="center",
                 arrowprops={"arrowstyle": "-", "color": GREY, "linewidth": 0.6}, **_TEXT)
     ax.set_ylim(min(0.0, float(np.min(y))) * 1.05, float(np.max(y)) * 1.15 + 1e-9)
-    _titles(ax, title, tr("Clients ranked by profit (n = {n})", lang, n=count_label(n, lang)),
+    _titles(ax, title, tr("Clients ranked by profit over all history (n = {n})", lang, n=count_label(n, lang)),
             tr("Cumulative profit, % of total", lang) if in_pct else tr("Cumulative profit", lang))
     return fig
 
