@@ -65,15 +65,18 @@ def test_backtest_on_a_short_history_says_why_not():
 
 
 def test_client_forecast_table_sums_the_four_quarters_and_drops_churned():
+    """The mean adds up over the quarters; the 80% range is the one of the sum, not a sum of ranges."""
     from clientlens.spiral import client_forecast_table
 
     positions = pd.DataFrame({"client_id": ["A", "B"], "client_name": ["Acme", "Beta"], "state": ["ux", "churned"],
                               "current_phase": ["ux", "support"], "turns_completed": [1, 0],
                               "revenue_last_4q": [400.0, 50.0]})
     fc = pd.DataFrame({"client_id": ["A"] * 4, "revenue_mean": [100.0, 110.0, 90.0, 100.0],
-                       "revenue_lo_80": [80.0] * 4, "revenue_hi_80": [120.0] * 4})
+                       "revenue_lo_80": [80.0] * 4, "revenue_hi_80": [120.0] * 4,
+                       "horizon_revenue_lo_80": [350.0] * 4, "horizon_revenue_hi_80": [450.0] * 4})
     clv = pd.DataFrame({"client_id": ["A", "B"], "future_value": [900.0, 0.0]})
     table = client_forecast_table(positions, fc, clv)
     assert table.client_id.tolist() == ["A"]
-    assert table.loc[0, "forecast, next 4 quarters"] == 400 and table.loc[0, "80% low"] == 320
+    assert table.loc[0, "forecast, next 4 quarters"] == 400
+    assert (table.loc[0, "80% low"], table.loc[0, "80% high"]) == (350, 450)
     assert table.loc[0, "value still to come (CLV)"] == 900

@@ -244,7 +244,9 @@ def monte_carlo_forecast(states: pd.DataFrame, chain: pd.DataFrame | None = None
 
     Forecast.clients (one row per live client and future quarter): client_id, client_name,
     start_state, quarter, quarter_index, horizon, revenue_mean, revenue_p50, revenue_lo_XX /
-    revenue_hi_XX per level (XX = 80, 95), p_<state> (probability of each state that quarter).
+    revenue_hi_XX per level (XX = 80, 95), horizon_revenue_lo_XX / horizon_revenue_hi_XX (the
+    range of the client's revenue summed over all `horizon` quarters, the same on each of its
+    rows), p_<state> (probability of each state that quarter).
     Forecast.portfolio (one row per future quarter): quarter, quarter_index, horizon,
     revenue_mean, revenue_p50, revenue_lo_XX / revenue_hi_XX, live_clients_mean,
     churned_clients_mean (of the clients live at the start).
@@ -281,6 +283,13 @@ def monte_carlo_forecast(states: pd.DataFrame, chain: pd.DataFrame | None = None
         for i, lv in enumerate(levels):
             block[f"revenue_lo_{_pct(lv)}"] = qv[1 + 2 * i].ravel()
             block[f"revenue_hi_{_pct(lv)}"] = qv[2 + 2 * i].ravel()
+        # The range of each client's revenue over the whole horizon: quantiles of the runs' sums,
+        # not a sum of the quarters' quantiles, which is wider (a bad quarter is rarely followed
+        # only by bad ones, and rarely by none).
+        horizon_q = _quantiles_over_runs(rev.sum(axis=2), qs_wanted[1:])
+        for i, lv in enumerate(levels):
+            block[f"horizon_revenue_lo_{_pct(lv)}"] = np.repeat(horizon_q[2 * i], horizon)
+            block[f"horizon_revenue_hi_{_pct(lv)}"] = np.repeat(horizon_q[2 * i + 1], horizon)
         for k, n in enumerate(names):
             block[f"p_{n}"] = (st == k).mean(axis=0).ravel()
         client_frames.append(pd.DataFrame(block))

@@ -979,11 +979,12 @@ def client_forecast_table(positions: pd.DataFrame, client_forecast: pd.DataFrame
     """One row per live client: spiral position, next-four-quarter forecast, chain CLV.
 
     positions: client_positions(); client_forecast: Forecast.clients (per client and future
-    quarter); clv: markov.client_clv(). Sorted by forecast revenue, largest first.
+    quarter); clv: markov.client_clv(). Sorted by forecast revenue, largest first. The 80% range
+    is the forecast's range of the four quarters' sum, not the sum of each quarter's range.
     """
     ahead = (client_forecast.groupby("client_id")
-             .agg(forecast_revenue=("revenue_mean", "sum"), forecast_lo_80=("revenue_lo_80", "sum"),
-                  forecast_hi_80=("revenue_hi_80", "sum")))
+             .agg(forecast_revenue=("revenue_mean", "sum"), forecast_lo_80=("horizon_revenue_lo_80", "first"),
+                  forecast_hi_80=("horizon_revenue_hi_80", "first")))
     live = positions.loc[positions["state"] != CHURNED].set_index("client_id")
     out = live[["client_name", "current_phase", "turns_completed", "revenue_last_4q"]].join(ahead, how="inner")
     out = out.join(clv.set_index("client_id")[["future_value"]], how="left")

@@ -99,8 +99,8 @@ def _has_multibyte(data: bytes) -> bool:
 def hash_file(path: Path) -> tuple[str, int, int]:
     """BLAKE3 digest, size and line count of a file, for the manifest and the fast CSV path.
 
-    BLAKE3 rather than SHA-256: on a CPU without SHA instructions SHA-256 runs at about
-    200 MB/s, so the 6 GB of a 10,000-client firm's exports cost ingest some 36 CPU-seconds
+    BLAKE3 rather than SHA-256: on a CPU without SHA instructions SHA-256 runs under
+    200 MB/s, so the 6.3 GB of a 10,000-client firm's exports cost ingest some 36 CPU-seconds
     on cores DuckDB needs; BLAKE3 is as strong a checksum for audit at over 3 GB/s, and
     `b3sum` (Debian's package of that name) checks it. The line count ignores the line
     breaks at the very end, so it is the number of lines a reader sees (the last one with
