@@ -32,6 +32,7 @@ import pandas as pd
 from clientlens.ingest import run_ingest
 from clientlens.panel import build_panel
 from clientlens.report import display as d
+from clientlens.report import reasons
 from clientlens.report.i18n import tr
 
 params = {
@@ -85,16 +86,10 @@ quarantine = pd.read_parquet(Path(processed_dir) / "quarantine" / "quarantine.pa
 if quarantine.empty:
     d.show(d.paragraph_html(tr("No row was quarantined.", report_lang)))
 else:
-    # Anonymised: by reason only, since raw values and file names can carry client names.
-    keys = ["reason_kind"] if anonymize else ["file", "column", "reason_kind"]
-    kind = r"'.*| also on row.*" if anonymize else r"'.*"
-    by_reason = (quarantine.assign(reason_kind=quarantine.reason.str.replace(kind, "", regex=True).str.strip())
-                 .groupby(keys).size().rename("rows").reset_index()
-                 .sort_values("rows", ascending=False).rename(columns={"reason_kind": "reason"}))
-    d.show_table(by_reason, lang=report_lang)
+    d.show_table(reasons.quarantine_by_reason(quarantine, report_lang, bool(anonymize)), lang=report_lang)
     if not anonymize:
         d.show(d.paragraph_html(tr("First rows set aside:", report_lang), note=True))
-        d.show_table(quarantine.head(50), lang=report_lang)
+        d.show_table(reasons.in_language(quarantine.head(50), report_lang), lang=report_lang)
 
 # %% [markdown]
 # ## The client-quarter panel

@@ -14,6 +14,7 @@ from typing import Callable
 import pytest
 
 from clientlens.ingest import IngestError, run_ingest
+from clientlens.report.reasons import reason_text
 from rawfiles import (TIME_HEADER, params, quarantine, read, summary, time_rows, write_csv,
                       write_text, write_xlsx)
 
@@ -278,6 +279,8 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
         assert hit.reason.str.contains(reason, regex=False).any(), hit.reason.tolist()
     if not case.quarantined:
         assert q.empty, q
+    untranslated = [r for r in q.reason if reason_text(r, "ru") == r]
+    assert not untranslated, f"reasons the Russian ingest page would show in English: {untranslated}"
     s = summary(out)
     assert (s.rows_read == s.rows_accepted + s.rows_quarantined).all(), s
     assert result.quarantine_count == s.rows_quarantined.sum()
