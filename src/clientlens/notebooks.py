@@ -19,12 +19,29 @@ def _write_ipynb(nb, path: Path) -> None:
 
 
 def sync_pair(ipynb: Path) -> str:
-    """Bring the older of notebook and twin up to the newer one; say which was written."""
+    """Bring the older of notebook and twin up to the newer one; say which was written.
+
+    A notebook already in step with a newer twin is left alone (a fresh clone's file times
+    say nothing about which was edited), and one rewritten from its twin keeps the ids of the
+    cells that did not change, so `make report` leaves git with nothing to show.
+    """
     import jupytext
 
     twin = ipynb.with_suffix(".py")
     if twin.exists() and (not ipynb.exists() or twin.stat().st_mtime > ipynb.stat().st_mtime):
-        _write_ipynb(jupytext.read(twin), ipynb)
+        nb = jupytext.read(twin)
+        if ipynb.exists():
+            old = jupytext.read(ipynb)
+            if jupytext.writes(old, fmt="py:percent") == twin.read_text(encoding="utf-8"):
+                return ""
+            kept: dict[tuple[str, str], list[str]] = {}
+            for c in old.cells:
+                kept.setdefault((c.cell_type, c.source), []).append(c.get("id"))
+            for cell in nb.cells:  # each old id once: ids must stay unique
+                ids = kept.get((cell.cell_type, cell.source))
+                if ids:
+                    cell["id"] = ids.pop(0)
+        _write_ipynb(nb, ipynb)
         return "ipynb"
     if ipynb.exists() and (not twin.exists() or ipynb.stat().st_mtime > twin.stat().st_mtime):
         nb = jupytext.read(ipynb)
