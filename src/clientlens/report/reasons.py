@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 # Nouns of the reference rules ("unknown client 'X'"), from contract references.
 _NOUNS_RU = {"client": "клиент", "contract": "договор", "deliverable": "результат работ"}
 
@@ -60,7 +62,7 @@ def reason_text(reason: str, lang: str = "en") -> str:
     return reason
 
 
-def quarantine_by_reason(quarantine, lang: str = "en", anonymize: bool = False):
+def quarantine_by_reason(quarantine: pd.DataFrame, lang: str = "en", anonymize: bool = False) -> pd.DataFrame:
     """Rows set aside per file, column and reason, largest first; the reason without the value
     it quotes, in `lang`. Anonymised, per reason only (and without the row a duplicate repeats),
     since raw values and file names can carry client names."""
@@ -73,6 +75,6 @@ def quarantine_by_reason(quarantine, lang: str = "en", anonymize: bool = False):
     return out.reset_index(drop=True)
 
 
-def in_language(quarantine, lang: str = "en"):
+def in_language(quarantine: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """The quarantine with each reason in `lang`."""
     return quarantine.assign(reason=[reason_text(r, lang) for r in quarantine["reason"]])
