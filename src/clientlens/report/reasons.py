@@ -11,54 +11,46 @@ import re
 
 import pandas as pd
 
-# Nouns of the reference rules ("unknown client 'X'"), from contract references.
-_NOUNS_RU = {"client": "клиент", "contract": "договор", "deliverable": "результат работ"}
+from clientlens.report.i18n import N_, tr
 
-# (pattern, Russian template). Named groups fill the template; first match wins.
-_RU: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
-    (r"^(?P<name>\S+) is empty$", "{name}: не заполнено"),
-    (r"^not a currency code$", "не код валюты"),
-    (r"^not one of (?P<values>.+)$", "не из списка: {values}"),
-    (r"^not a date and time$", "не дата и время"),
-    (r"^not a date$", "не дата"),
-    (r"^not a time \(HH:MM\)$", "не время (ЧЧ:ММ)"),
-    (r"^not a whole number$", "не целое число"),
-    (r"^not a number$", "не число"),
-    (r"^not yes/no$", "не да/нет"),
-    (r"^not a quarter like (?P<example>\S+)$", "не квартал вида {example}"),
-    (r"^not readable$", "не читается"),
-    (r"^zero hours$", "ноль часов"),
-    (r"^negative hours$", "отрицательные часы"),
-    (r"^rate is 0$", "курс равен 0"),
-    (r"^negative rate$", "отрицательный курс"),
-    (r"^more than (?P<max>\S+) hours$", "больше {max} ч"),
-    (r"^(?P<name>\S+) below (?P<min>\S+)$", "{name} меньше {min}"),
-    (r"^(?P<name>\S+) above (?P<max>\S+)$", "{name} больше {max}"),
-    (r"^(?P<name>\S+) in the future \(after (?P<date>[^)]+)\)$", "{name} в будущем (позже {date})"),
-    (r"^(?P<later>\S+) before (?P<earlier>\S+)$", "{later} раньше, чем {earlier}"),
-    (r"^more fields than the header$", "полей больше, чем в заголовке"),
-    (r"^unknown (?P<noun>\w+)(?P<value> '.*')?$", "неизвестный {noun}{value}"),
-    (r"^duplicate (?P<key>\S+)(?: also on row (?P<row>\d+)(?: of (?P<file>.+))?)?$",
-     "повтор {key}{row}{file}"),
-]]
+# The reasons ingest writes (readers/rules.py, readers/parse.py, ingest.py), as templates; the
+# catalogue (locale/ru.yaml) translates them. Each {field} stands for text kept as it is.
+TEMPLATES = [
+    N_("{name} is empty"), N_("not a currency code"), N_("not one of {values}"), N_("not a date and time"),
+    N_("not a date"), N_("not a time (HH:MM)"), N_("not a whole number"), N_("not a number"), N_("not yes/no"),
+    N_("not a quarter like {example}"), N_("not readable"), N_("zero hours"), N_("negative hours"),
+    N_("rate is 0"), N_("negative rate"), N_("more than {max} hours"), N_("{name} below {min}"),
+    N_("{name} above {max}"), N_("{name} in the future (after {date})"), N_("{later} before {earlier}"),
+    N_("more fields than the header"), N_("unknown {noun}"), N_("unknown {noun} {value}"),
+    N_("duplicate {key}"), N_("duplicate {key} also on row {row}"),
+    N_("duplicate {key} also on row {row} of {file}"),
+]
+NOUNS = [N_("client"), N_("contract"), N_("deliverable")]  # of the reference rules: "unknown client 'X'"
+# What each field matches: one word, unless it is one of these.
+FIELDS = {"row": r"\d+", "values": ".+", "value": "'.*'", "file": ".+", "date": "[^)]+"}
+WORD = r"\S+"
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)  # text, field, text, field, ..., text
+    return re.compile("".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>{FIELDS.get(part, WORD)})"
+                              for i, part in enumerate(parts)))
+
+
+PATTERNS = [(template, _pattern(template)) for template in TEMPLATES]
 
 
 def reason_text(reason: str, lang: str = "en") -> str:
     """`reason` as the ingest page shows it in `lang` (English reasons are the stored ones)."""
-    if lang != "ru" or not isinstance(reason, str):
+    if lang == "en" or not isinstance(reason, str):
         return reason
-    for pattern, template in _RU:
-        m = pattern.match(reason)
-        if not m:
-            continue
-        parts = {k: v or "" for k, v in m.groupdict().items()}
-        if "noun" in parts:
-            parts["noun"] = _NOUNS_RU.get(parts["noun"], parts["noun"])
-        if "row" in parts and parts["row"]:
-            parts["row"] = f", уже в строке {parts['row']}"
-        if parts.get("file"):
-            parts["file"] = f" файла {parts['file']}"
-        return template.format(**parts)
+    for template, pattern in PATTERNS:
+        m = pattern.fullmatch(reason)
+        if m:
+            fields = m.groupdict()
+            if "noun" in fields:
+                fields["noun"] = tr(fields["noun"], lang)
+            return tr(template, lang, **fields)
     return reason
 
 
@@ -71,8 +63,7 @@ def quarantine_by_reason(quarantine: pd.DataFrame, lang: str = "en", anonymize: 
     out = (quarantine.assign(reason_kind=quarantine["reason"].str.replace(kind, "", regex=True).str.strip())
            .groupby(keys).size().rename("rows").reset_index()
            .sort_values("rows", ascending=False, kind="mergesort").rename(columns={"reason_kind": "reason"}))
-    out["reason"] = [reason_text(r, lang) for r in out["reason"]]
-    return out.reset_index(drop=True)
+    return in_language(out, lang).reset_index(drop=True)
 
 
 def in_language(quarantine: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
