@@ -271,3 +271,65 @@ def test_time_entries_keep_file_order_across_files(tmp_path: Path) -> None:
     run_ingest(raw, tmp_path / "out", params())
     ids = pq.read_table(tmp_path / "out" / "time_entries.parquet", columns=["entry_id"])["entry_id"]
     assert ids.to_pylist() == [r.split(",")[0] for r in first + second]
+
+
+CANONICAL_HEADER = ("entry_id,date,start_time,after_hours,client_id,project,task,person,role,hours,"
+                    "billable,bill_rate,cost_rate,billable_amount,cost_amount,currency,work_type,rework")
+
+
+def _canonical_firm(raw: Path, odd: str) -> None:
+    """A canonical time export (every column given, as the final select would write it), a
+    Harvest export beside it, and one odd thing in the canonical file, or none."""
+    rows = [f"e{i},2025-01-{i % 28 + 1:02d},{'' if i % 9 == 0 else '10:00'},false,C{i % 3},"
+            f"Site,feature work,Ann,developer,{i % 4 + 1},true,100,40,{100 * (i % 4 + 1)},"
+            f"{40 * (i % 4 + 1)},USD,feature,false" for i in range(150_000)]
+    if odd == "a euro row":
+        rows[70_000] = rows[70_000].replace(",USD,", ",EUR,")  # converted: 1.5 x the amounts
+    elif odd == "an id to make":
+        rows[100] = rows[100].replace("e100,", ",", 1)
+    elif odd == "a duplicate id":
+        rows[149_999] = rows[149_999].replace("e149999,", "e7,", 1)
+    elif odd == "an empty record":
+        rows.insert(5, "," * CANONICAL_HEADER.count(","))  # not a row: neither read nor written
+    write_text(raw, "time_entries.csv", "\n".join([CANONICAL_HEADER, *rows]) + "\n")
+    write_csv(raw, "clients.csv", [["client_id", "client_name"], ["C0", "Acme"], ["C1", "Beta"],
+                                   ["C2", "Gamma"]])
+    write_csv(raw, "fx_rates.csv", [["currency", "rate"], ["EUR", "1.5"]])
+    write_text(raw, "harvest_time_report.csv",
+               "Date,Client,Project,Task,Notes,Hours,Billable?,First Name,Last Name,Roles,"
+               "Billable Rate,Billable Amount,Cost Rate,Cost Amount,Currency\n"
+               + "".join(f"2025-02-{d:02d},{c},Site,Design,,{h},Yes,Bo,Lee,Designer,90,{90 * h},40,"
+                         f"{40 * h},United States Dollar - USD\n"
+                         for d in range(1, 28) for c in ("Acme", "Beta") for h in (1, 2)))
+
+
+@pytest.mark.parametrize("odd", ["none", "a euro row", "an id to make", "a duplicate id",
+                                 "an empty record"])
+def test_time_entries_published_from_their_stage_are_what_the_final_select_writes(
+        tmp_path: Path, monkeypatch, odd: str) -> None:
+    """A stage whose rows the final select would not change is spliced into the output
+    instead of being encoded again; any row it would drop or change stops that."""
+    raw = tmp_path / "raw"
+    _canonical_firm(raw, odd)
+    spliced: list[list[str]] = []
+    real_splice = ingest.splice
+
+    def spy(sources, dest):
+        spliced.append([path.name for path, _n in sources])
+        return real_splice(sources, dest)
+
+    monkeypatch.setattr(ingest, "splice", spy)
+    run_ingest(raw, tmp_path / "fast", params())
+    harvest, canonical = 2, 3  # file numbers, in name order
+    assert spliced == ([[f"final{harvest}.parquet", f"stage{canonical}.parquet"]] if odd == "none" else [])
+    monkeypatch.setattr(ingest, "time_entries_changed_sql", lambda *a, **k: "SELECT 1")
+    run_ingest(raw, tmp_path / "encoded", params())
+    assert len(spliced) == (odd == "none")
+    fast, encoded = _outputs(tmp_path / "fast"), _outputs(tmp_path / "encoded")
+    assert fast == encoded
+    entries = read(tmp_path / "fast", "time_entries")
+    assert len(entries) == 150_000 + 108 - (odd == "a duplicate id")
+    assert entries["billable_amount"].sum() == pytest.approx(
+        sum(100 * (i % 4 + 1) for i in range(150_000)) + 90 * 27 * 2 * 3
+        + (50 * (70_000 % 4 + 1) if odd == "a euro row" else 0)
+        - (100 * (149_999 % 4 + 1) if odd == "a duplicate id" else 0))

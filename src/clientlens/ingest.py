@@ -36,10 +36,11 @@ import pyarrow.parquet as pq
 
 from clientlens import config
 from clientlens.contract import TABLES, Table
+from clientlens.parquet_splice import SpliceError, splice
 from clientlens.readers import FileMapping, RawSource, find_inputs, open_source, recognise
 from clientlens.readers.csv_reader import fetch_lines, safe_name, suspect_source, typed_relation
 from clientlens.readers.derive import (DeriveParams, clean_rows, create_time_entry_lookups,
-                                       derive_params, final_select)
+                                       derive_params, final_select, time_entries_changed_sql)
 from clientlens.readers.errors import IngestError, display_path
 from clientlens.readers.sniff import hash_file
 from clientlens.readers.parse import (HINT_SAMPLE_ROWS, SQL_TYPES, detect_hints, install_macros,
@@ -149,13 +150,15 @@ def write_stage(con: duckdb.DuckDBPyConnection, table: Table, select: str, path:
                 row_column: bool = True, typed: bool = False) -> int:
     """Write a stage query's rows as a Parquet stage file; the number of rows written.
 
-    Every stage file has one schema, whichever path wrote it: _row (NULL where the row
-    comes from the file's row order), the stage columns, _blank, _viol (NULL on the typed
-    path, which flags rules in _suspect instead) and _suspect. So the stages of all files
-    of a table are read by one multi-file scan (parts_sql), in file order.
+    Every stage file has one schema, whichever path wrote it: the stage columns (the
+    contract's first, in its order and types), _row (NULL where the row comes from the
+    file's row order), _blank, _viol (NULL on the typed path, which flags rules in _suspect
+    instead) and _suspect. So the stages of all files of a table are read by one multi-file
+    scan (parts_sql), in file order, and a stage whose rows need no change is published
+    as it is, its first columns spliced out (write_time_entries).
     """
     cols = ", ".join(q(c.name) for c in stage_columns(table))
-    wrapped = (f"SELECT {'_row' if row_column else 'NULL'}::BIGINT AS _row, {cols}, _blank, "
+    wrapped = (f"SELECT {cols}, {'_row' if row_column else 'NULL'}::BIGINT AS _row, _blank, "
                f"{'NULL' if typed else '_viol'}::{VIOLATION_TYPE} AS _viol, "
                f"{'_suspect' if typed else 'false'} AS _suspect FROM ({select})")
     return con.execute(f"COPY ({wrapped}) TO {lit(path)} "
@@ -411,23 +414,79 @@ def assert_schema(path: Path, table: Table) -> None:
         raise RuntimeError(f"internal error: {path.name} schema {got} differs from contract {want}")
 
 
-def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str], p: DeriveParams,
-                 progress: bool, staged: list[StagedFile], summary: pd.DataFrame) -> list[str]:
+def write_time_entries(con: duckdb.DuckDBPyConnection, dest: Path, work: Path, p: DeriveParams,
+                       clients_supplied: bool, staged: list[StagedFile], files: dict[int, str],
+                       progress: bool = False) -> int:
+    """Write the accepted time entries of the staged files to dest, in file order; the rows.
+
+    A file's stage whose rows the final select would neither drop nor change (a clean,
+    canonical export: ids, rates and amounts given in the reporting currency, clients by
+    id) is published as it is: its pages are spliced into dest without being encoded
+    again, which at tens of millions of entries is most of the cost of writing them. Every
+    other file's rows go through the final select. A 0 from time_entries_changed_sql,
+    built from the same select, is what vouches for a stage.
+    """
+    table = TABLES["time_entries"]
+    lookups = create_time_entry_lookups(con, p, clients_supplied)
+    quarantined = quarantined_rows_sql(con, [sf.index for sf in staged])
+    views, as_staged = {}, set()
+    for sf in staged:
+        views[sf.index] = f"t_time_entries_{sf.index}"
+        con.execute(f"CREATE OR REPLACE VIEW {q(views[sf.index])} AS "
+                    f"{parts_sql(table, [(sf.index, part) for part in sf.parts])}")
+        if [part.keep for part in sf.parts] == ["true"] and not con.execute(
+                time_entries_changed_sql(p, files, lookups, quarantined, views[sf.index])).fetchall()[0][0]:
+            as_staged.add(sf.index)
+    whole = final_select("time_entries", p, clients_supplied, files, quarantined, lookups)
+    if not as_staged:
+        return _copy(con, whole, dest)
+    sources = []
+    for sf in staged:
+        if sf.index in as_staged:
+            sources.append((sf.parts[0].path, len(table.columns)))
+        else:
+            part = work / f"final{sf.index}.parquet"
+            # DuckDB writes a column REQUIRED (no NULL markers in its pages) where statistics
+            # prove it never NULL, as they do over a stage; a stage read from a CSV has none,
+            # so its columns are OPTIONAL. Spliced files must say the same.
+            con.execute("SET disabled_optimizers = 'statistics_propagation'")
+            try:
+                _copy(con, final_select("time_entries", p, clients_supplied, files, quarantined,
+                                        lookups, stage=views[sf.index]), part)
+            finally:
+                con.execute("RESET disabled_optimizers")
+            sources.append((part, len(table.columns)))
+    try:
+        rows = splice(sources, dest)
+    except SpliceError as exc:
+        if progress:
+            print(f"ingest: time_entries written again, not spliced ({exc})", file=sys.stderr, flush=True)
+        return _copy(con, whole, dest)
+    if progress:
+        print(f"ingest: time_entries of {len(as_staged)} of {len(staged)} files published as staged",
+              file=sys.stderr, flush=True)
+    return rows
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, out: Path, work: Path, supplied: set[str],
+                 p: DeriveParams, progress: bool, staged: list[StagedFile],
+                 summary: pd.DataFrame) -> list[str]:
     written = []
     for name in ORDERED_TABLES:
         if name not in supplied:
             continue
         started = time.monotonic()
         files = {sf.index: sf.source.name for sf in staged}
-        quarantined, lookups = "false", {}
         if name == "time_entries":
-            lookups = create_time_entry_lookups(con, p, "clients" in supplied)
-            quarantined = quarantined_rows_sql(con, [sf.index for sf in staged if sf.mapping.table == name])
-        select = final_select(name, p, "clients" in supplied, files, quarantined, lookups)
-        if name == "people":
-            con.execute(f"CREATE OR REPLACE TABLE final_people AS {select}")
-            select = "SELECT * FROM final_people"
-        rows = _copy(con, select, out / f"{name}.parquet")
+            rows = write_time_entries(con, out / f"{name}.parquet", work, p, "clients" in supplied,
+                                      [sf for sf in staged if sf.mapping.table == name], files,
+                                      progress)
+        else:
+            select = final_select(name, p, "clients" in supplied, files)
+            if name == "people":
+                con.execute(f"CREATE OR REPLACE TABLE final_people AS {select}")
+                select = "SELECT * FROM final_people"
+            rows = _copy(con, select, out / f"{name}.parquet")
         accepted = int(summary.loc[summary["table"] == name, "rows_accepted"].sum())
         if rows != accepted:
             raise RuntimeError(f"internal error: {name}: {rows} rows written but {accepted} accepted")
@@ -583,7 +642,7 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
                 "bill_rate DOUBLE, currency VARCHAR)")
     out = tmp / "out"
     summary = summarise(con, staged)
-    written = write_tables(con, out, supplied, derive, progress, staged, summary)
+    written = write_tables(con, out, tmp, supplied, derive, progress, staged, summary)
     write_quarantine(con, out)
     con.register("summary_frame", summary)
     _copy(con, "SELECT * FROM summary_frame", out / "ingest_summary.parquet")

@@ -66,21 +66,28 @@ def _work_type_case(text: str, rules: tuple[tuple[str, str], ...]) -> str:
     return f"(CASE {whens} END)"
 
 
+def _typed(expr: str, table: Table, column: str) -> str:
+    return f"CAST({expr} AS {SQL_TYPES[table.column(column).type]})"
+
+
 def _cast(expr: str, table: Table, column: str) -> str:
-    return f"CAST({expr} AS {SQL_TYPES[table.column(column).type]}) AS {q(column)}"
+    return f"{_typed(expr, table, column)} AS {q(column)}"
 
 
 def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
                  files: dict[int, str] | None = None, quarantined: str = "false",
-                 lookups: dict[str, dict[str, str]] | None = None) -> str:
+                 lookups: dict[str, dict[str, str]] | None = None,
+                 stage: str = "t_time_entries") -> str:
     """SELECT of the canonical output rows of a table, in a fixed order.
 
     Time entries need `files` ({file number: name}), the lookups of
     create_time_entry_lookups and `quarantined`, SQL true for a stage row `a` in the
-    quarantine (ingest.quarantined_rows_sql); other tables are sorted by their key.
+    quarantine (ingest.quarantined_rows_sql); they are read from the view `stage`
+    (all of them, or one file's: see ingest.parts_sql). Other tables are sorted by their key.
     """
     if table_name == "time_entries":
-        return _time_entries_select(TABLES[table_name], p, files or {}, lookups or {}, quarantined)
+        return _time_entries_select(TABLES[table_name], p, files or {}, lookups or {}, quarantined,
+                                    stage)
     table = TABLES[table_name]
     names = table.column_names
     money = [c.name for c in table.columns if c.type == "money"]
@@ -192,8 +199,19 @@ def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> d
     return lookups
 
 
+def time_entries_changed_sql(p: DeriveParams, files: dict[int, str],
+                             lookups: dict[str, dict[str, str]], quarantined: str, stage: str) -> str:
+    """SQL giving 1 if final_select would drop (blank or quarantined) or change in any column
+    a row of the view `stage`, else 0 (it stops at the first such row). A 0 means the
+    stage's contract columns are the output as they are, so ingest can publish them without
+    encoding them again (parquet_splice)."""
+    return _time_entries_select(TABLES["time_entries"], p, files, lookups, quarantined, stage,
+                                count_changed=True)
+
+
 def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
-                         lookups: dict[str, dict[str, str]], quarantined: str) -> str:
+                         lookups: dict[str, dict[str, str]], quarantined: str,
+                         stage: str = "t_time_entries", count_changed: bool = False) -> str:
     """Time entries with every derived column filled; kept in input order (file, row).
 
     Input order rather than a sort by entry_id: at tens of millions of rows a sort
@@ -233,7 +251,14 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     outer["billable_amount"] = ("CASE WHEN _amount_given IS NOT NULL THEN _amount_given "
                                 "WHEN billable THEN round(_billed_hours * bill_rate, 2) ELSE 0 END")
     outer["cost_amount"] = "coalesce(_cost_given, round(hours * cost_rate, 2))"
-    cols = ", ".join(_cast(outer[c], table, c) for c in names)
     inner_sql = ", ".join(f"{e} AS {q(c)}" for c, e in inner.items())
-    return (f"SELECT {cols} FROM (SELECT {inner_sql} FROM {q('t_time_entries')} a "
+    if count_changed:
+        as_staged = ", ".join(f"a.{q(c)} AS {q('stage:' + c)}" for c in names)
+        same = " AND ".join(f"{_typed(outer[c], table, c)} IS NOT DISTINCT FROM {q('stage:' + c)}"
+                            for c in names)
+        return (f"SELECT count(*) FROM (SELECT 1 FROM "
+                f"(SELECT {inner_sql}, {as_staged}, a._blank, {quarantined} AS _quarantined "
+                f"FROM {q(stage)} a) WHERE _blank OR _quarantined OR NOT ({same}) LIMIT 1)")
+    cols = ", ".join(_cast(outer[c], table, c) for c in names)
+    return (f"SELECT {cols} FROM (SELECT {inner_sql} FROM {q(stage)} a "
             f"WHERE NOT a._blank AND NOT {quarantined})")
