@@ -14,9 +14,10 @@ Each step runs as its own process and is measured from outside: wall time, time-
 per second (the firm's time entries / the step's seconds) and peak memory, the largest sum
 of the resident set sizes of the step's whole process tree (the papermill runner and its
 kernel), sampled every SAMPLE_SECONDS. The whole report's peak sums every step running at
-the moment. In the same run the bare-engine baseline reads every
-raw CSV with DuckDB's own `read_csv` (materialised, no validation) and runs one GROUP BY to
-the client-quarter grain, written to Parquet.
+the moment. In the same run, right before the stages (so that it and ingest meet the
+machine in the same state), the bare-engine baseline reads every raw CSV with DuckDB's own
+`read_csv` (materialised, no validation) and runs one GROUP BY to the client-quarter grain,
+written to Parquet.
 
 The table goes into `docs/performance.md` between `<!-- bench:<scale>:start -->` and
 `<!-- bench:<scale>:end -->` (added at the end of the file on the first run at a new scale);
@@ -382,6 +383,18 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
               file=sys.stderr, flush=True)
         return measured
 
+    if baseline:
+        # Right before the chain, so that the baseline and ingest run back to back: this
+        # machine's speed drifts within minutes, and a baseline measured after the whole
+        # report ran on a different machine, in effect, from ingest's.
+        print("bench: baseline (DuckDB read_csv + one GROUP BY)...", file=sys.stderr, flush=True)
+        out = workdir / "baseline" / "client_quarter.parquet"
+        measured = run_measured("baseline", [sys.executable, "-m", "clientlens.bench", "baseline", str(ws.raw),
+                                             str(out)], logs / "baseline.log", workdir)
+        facts = json.loads(Path(measured.log).read_text(encoding="utf-8").strip().splitlines()[-1])
+        results.baseline = {**asdict(with_rate(measured, facts["time_entries"])), **facts}
+        print(f"bench: baseline: {measured.wall_s:.1f} s, peak {measured.peak_rss_bytes / GIB:.2f} GiB",
+              file=sys.stderr, flush=True)
     started = time.perf_counter()
     with TreeSampler() as whole:
         steps, results.failure = run_chain(step, seed, stage_needs(), CHAIN_JOBS)
@@ -389,17 +402,10 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
     results.scale["raw_bytes"] = folder_bytes(ws.raw)
     results.report_size = {"leadership_html_bytes": file_bytes(ws.reports / "leadership.html"),
                            "reports_bytes": folder_bytes(ws.reports)}
-    if baseline:
-        print("bench: baseline (DuckDB read_csv + one GROUP BY)...", file=sys.stderr, flush=True)
-        out = workdir / "baseline" / "client_quarter.parquet"
-        measured = run_measured("baseline", [sys.executable, "-m", "clientlens.bench", "baseline", str(ws.raw),
-                                             str(out)], logs / "baseline.log", workdir)
-        facts = json.loads(Path(measured.log).read_text(encoding="utf-8").strip().splitlines()[-1])
-        with_rate(measured, facts["time_entries"])
+    if results.baseline:
         ingest = next((m for m in steps if m.name.startswith("01-")), None)
-        results.baseline = {**asdict(measured), **facts,
-                            "ratio": round(ingest.wall_s / measured.wall_s, 2) if ingest and measured.wall_s > 0
-                            else None}
+        wall = results.baseline["wall_s"]
+        results.baseline["ratio"] = round(ingest.wall_s / wall, 2) if ingest and wall > 0 else None
     rows = time_entry_rows(ws.processed)
     if rows is None and results.baseline:  # ingest did not finish: the baseline counted them
         rows = results.baseline["time_entries"]
