@@ -39,7 +39,7 @@ RG_TOTAL_COMPRESSED, RG_ORDINAL = 6, 7
 CC_FILE_PATH, CC_FILE_OFFSET, CC_META = 1, 2, 3
 CC_PAGE_INDEX = (4, 5, 6, 7)  # offset index offset/length, column index offset/length
 CMD_UNCOMPRESSED, CMD_COMPRESSED = 5, 6
-CMD_OFFSETS = (9, 10, 11, 14)  # data page, index page, dictionary page, bloom filter
+CMD_DATA_PAGE, CMD_INDEX_PAGE, CMD_DICTIONARY_PAGE, CMD_BLOOM_FILTER = 9, 10, 11, 14
 
 
 class SpliceError(RuntimeError):
@@ -253,21 +253,27 @@ def _kept_schema(meta: list[list], keep: int, name: str) -> list[list]:
     return [root] + leaves
 
 
+def _shift(fields: list[list], fid: int, delta: int) -> None:
+    """Move an absolute file offset by delta; 0 or absent is no offset (some writers put 0
+    for none, and no page starts where the file's magic number is)."""
+    if _get(fields, fid):
+        _set(fields, fid, T_I64, _get(fields, fid) + delta)
+
+
 def _shifted_row_group(rg: list[list], keep: int, delta: int, ordinal: int) -> list[list]:
     chunks = []
     for chunk in _get(rg, RG_COLUMNS)[1][:keep]:
         if _get(chunk, CC_FILE_PATH):
             raise SpliceError("a column chunk lives in another file")
         chunk = [list(f) for f in _drop(chunk, *CC_PAGE_INDEX)]
-        _set(chunk, CC_FILE_OFFSET, T_I64, _get(chunk, CC_FILE_OFFSET) + delta)
         meta = [list(f) for f in _get(chunk, CC_META)]
-        for fid in CMD_OFFSETS:
-            if _get(meta, fid) is not None:
-                _set(meta, fid, T_I64, _get(meta, fid) + delta)
+        _shift(chunk, CC_FILE_OFFSET, delta)
+        for fid in (CMD_DATA_PAGE, CMD_INDEX_PAGE, CMD_DICTIONARY_PAGE, CMD_BLOOM_FILTER):
+            _shift(meta, fid, delta)
         _set(chunk, CC_META, T_STRUCT, meta)
         chunks.append(chunk)
     metas = [_get(c, CC_META) for c in chunks]
-    first = min(_get(m, 11) if _get(m, 11) is not None else _get(m, 9) for m in metas)
+    first = min(_get(m, CMD_DICTIONARY_PAGE) or _get(m, CMD_DATA_PAGE) for m in metas)
     out = [list(f) for f in _drop(rg, RG_SORTING)]
     _set(out, RG_COLUMNS, T_LIST, (T_STRUCT, chunks))
     _set(out, RG_TOTAL_BYTE_SIZE, T_I64, sum(_get(m, CMD_UNCOMPRESSED) for m in metas))

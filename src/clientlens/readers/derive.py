@@ -206,12 +206,12 @@ def time_entries_changed_sql(p: DeriveParams, files: dict[int, str],
     stage's contract columns are the output as they are, so ingest can publish them without
     encoding them again (parquet_splice)."""
     return _time_entries_select(TABLES["time_entries"], p, files, lookups, quarantined, stage,
-                                count_changed=True)
+                                any_changed=True)
 
 
 def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
                          lookups: dict[str, dict[str, str]], quarantined: str,
-                         stage: str = "t_time_entries", count_changed: bool = False) -> str:
+                         stage: str = "t_time_entries", any_changed: bool = False) -> str:
     """Time entries with every derived column filled; kept in input order (file, row).
 
     Input order rather than a sort by entry_id: at tens of millions of rows a sort
@@ -252,7 +252,7 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
                                 "WHEN billable THEN round(_billed_hours * bill_rate, 2) ELSE 0 END")
     outer["cost_amount"] = "coalesce(_cost_given, round(hours * cost_rate, 2))"
     inner_sql = ", ".join(f"{e} AS {q(c)}" for c, e in inner.items())
-    if count_changed:
+    if any_changed:
         as_staged = ", ".join(f"a.{q(c)} AS {q('stage:' + c)}" for c in names)
         same = " AND ".join(f"{_typed(outer[c], table, c)} IS NOT DISTINCT FROM {q('stage:' + c)}"
                             for c in names)
