@@ -9,7 +9,8 @@ again through the text path that names value and reason (stage_typed); any other
 goes through the text path whole. The stages of a table are read as one table, in file
 order, by one multi-file scan (parts_sql). Rules that span
 rows or tables (duplicate keys, unknown clients and contracts) run on the stages, then the
-accepted rows of every table are written as Parquet in a fixed order, every
+accepted rows of every table are written as Parquet in a fixed order (a time export whose
+rows need no change is published from its stage as it is: write_time_entries), every
 rejected row goes to the quarantine with file, row, column, value and reason,
 and the ingest summary proves per file that rows read = accepted + quarantined.
 
