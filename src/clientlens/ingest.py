@@ -56,7 +56,7 @@ TABLE_ORDER = ("fx_rates", "clients", "people", "contracts", "deliverables", "in
                "time_entries", "requests", "surveys", "team_feedback", "contacts")
 ORDERED_TABLES = TABLE_ORDER + tuple(t for t in TABLES if t not in TABLE_ORDER)
 MEMORY_LIMIT = "3GB"
-DUPLICATE_CHECK_ROWS = 25_000_000  # rows whose keys one duplicate check groups at once
+DUPLICATE_CHECK_ROWS = 40_000_000  # rows whose keys one duplicate check groups at once
 # The typed read of a CSV hands back to the text path past these: rows re-read from their
 # lines (rejected by the parser or breaking a rule), and rejected lines (each adds a term
 # to the row-number expression).
