@@ -376,25 +376,25 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
     if generated:
         results.generate = asdict(generated)
 
-    def step(name: str, *args: str) -> Measured:
-        print(f"bench: {name}...", file=sys.stderr, flush=True)
-        measured = run_measured(name, pipeline_cmd(workdir, *args), logs / f"{name}.log", PROJECT_ROOT)
+    def measure(name: str, cmd: list[str], cwd: Path, what: str = "") -> Measured:
+        print(f"bench: {name}{what}...", file=sys.stderr, flush=True)
+        measured = run_measured(name, cmd, logs / f"{name}.log", cwd)
         print(f"bench: {name}: {measured.wall_s:.1f} s, peak {measured.peak_rss_bytes / GIB:.2f} GiB",
               file=sys.stderr, flush=True)
         return measured
+
+    def step(name: str, *args: str) -> Measured:
+        return measure(name, pipeline_cmd(workdir, *args), PROJECT_ROOT)
 
     if baseline:
         # Right before the chain, so that the baseline and ingest run back to back: this
         # machine's speed drifts within minutes, and a baseline measured after the whole
         # report ran on a different machine, in effect, from ingest's.
-        print("bench: baseline (DuckDB read_csv + one GROUP BY)...", file=sys.stderr, flush=True)
         out = workdir / "baseline" / "client_quarter.parquet"
-        measured = run_measured("baseline", [sys.executable, "-m", "clientlens.bench", "baseline", str(ws.raw),
-                                             str(out)], logs / "baseline.log", workdir)
+        measured = measure("baseline", [sys.executable, "-m", "clientlens.bench", "baseline", str(ws.raw),
+                                        str(out)], workdir, " (DuckDB read_csv + one GROUP BY)")
         facts = json.loads(Path(measured.log).read_text(encoding="utf-8").strip().splitlines()[-1])
         results.baseline = {**asdict(with_rate(measured, facts["time_entries"])), **facts}
-        print(f"bench: baseline: {measured.wall_s:.1f} s, peak {measured.peak_rss_bytes / GIB:.2f} GiB",
-              file=sys.stderr, flush=True)
     started = time.perf_counter()
     with TreeSampler() as whole:
         steps, results.failure = run_chain(step, seed, stage_needs(), CHAIN_JOBS)
