@@ -253,9 +253,12 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     outer["cost_amount"] = "coalesce(_cost_given, round(hours * cost_rate, 2))"
     inner_sql = ", ".join(f"{e} AS {q(c)}" for c, e in inner.items())
     if any_changed:
-        as_staged = ", ".join(f"a.{q(c)} AS {q('stage:' + c)}" for c in names)
+        # A column the select passes through as staged cannot differ: comparing it would only
+        # cost a read of tens of millions of values.
+        derived = [c for c in names if inner[c] != f"a.{q(c)}" or outer[c] != q(c)]
+        as_staged = ", ".join(f"a.{q(c)} AS {q('stage:' + c)}" for c in derived)
         same = " AND ".join(f"{_typed(outer[c], table, c)} IS NOT DISTINCT FROM {q('stage:' + c)}"
-                            for c in names)
+                            for c in derived)
         return (f"SELECT count(*) FROM (SELECT 1 FROM "
                 f"(SELECT {inner_sql}, {as_staged}, a._blank, {quarantined} AS _quarantined "
                 f"FROM {q(stage)} a) WHERE _blank OR _quarantined OR NOT ({same}) LIMIT 1)")
