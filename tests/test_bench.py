@@ -67,6 +67,15 @@ def test_the_baseline_reads_the_same_time_entries(smoke):
     assert baseline["ratio"] == round(ingest["wall_s"] / baseline["wall_s"], 2)
 
 
+def test_ingest_is_judged_against_the_median_of_the_baseline_runs(smoke):
+    _code, results, doc, _root = smoke
+    baseline = results["baseline"]
+    runs = baseline["runs_s"]
+    assert len(runs) == bench.BASELINE_RUNS == 3
+    assert round(baseline["wall_s"], 2) == sorted(runs)[1]
+    assert ", ".join(f"{w:.1f}" for w in runs) in doc.read_text(encoding="utf-8")
+
+
 def test_targets_are_judged_and_a_missed_one_fails_the_run(smoke):
     code, results, _doc, _root = smoke
     targets = {t["target"]: t for t in results["targets"]}
