@@ -224,7 +224,8 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     person = lambda col: lookups["people"][col].format(key="a.person")  # noqa: E731
     work = lambda col: lookups["work"][col].format(key=_key("a._work_text", "a.task", "a.project"))  # noqa: E731
     file_name = "CASE a._file " + " ".join(f"WHEN {i} THEN {lit(n)}" for i, n in files.items()) + " END"
-    inner = {c: f"a.{q(c)}" for c in names}
+    passed_through = {c: (f"a.{q(c)}", q(c)) for c in names}  # (inner, outer) of a staged column
+    inner = {c: staged for c, (staged, _outer) in passed_through.items()}
     inner["entry_id"] = f"coalesce(a.entry_id, {file_name} || ':' || a._row)"
     if "clients" in lookups:
         client = lookups["clients"]["client_id"]
@@ -247,7 +248,7 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     inner["work_type"] = (f"CASE WHEN a.work_type IS NOT NULL THEN a.work_type "
                           f"ELSE coalesce({work('work_type')}, 'other') END")
     inner["rework"] = f"CASE WHEN a.rework IS NOT NULL THEN a.rework ELSE coalesce({work('rework')}, false) END"
-    outer = {c: q(c) for c in names}
+    outer = {c: plain for c, (_inner, plain) in passed_through.items()}
     outer["billable_amount"] = ("CASE WHEN _amount_given IS NOT NULL THEN _amount_given "
                                 "WHEN billable THEN round(_billed_hours * bill_rate, 2) ELSE 0 END")
     outer["cost_amount"] = "coalesce(_cost_given, round(hours * cost_rate, 2))"
@@ -255,7 +256,7 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     if any_changed:
         # A column the select passes through as staged cannot differ: comparing it would only
         # cost a read of tens of millions of values.
-        derived = [c for c in names if inner[c] != f"a.{q(c)}" or outer[c] != q(c)]
+        derived = [c for c in names if (inner[c], outer[c]) != passed_through[c]]
         as_staged = ", ".join(f"a.{q(c)} AS {q('stage:' + c)}" for c in derived)
         same = " AND ".join(f"{_typed(outer[c], table, c)} IS NOT DISTINCT FROM {q('stage:' + c)}"
                             for c in derived)
