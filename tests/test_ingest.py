@@ -179,6 +179,22 @@ def test_input_digest_and_lines_span_read_chunks(tmp_path: Path) -> None:
     assert hash_file(path) == (blake3.blake3(data).hexdigest(), len(data), data.count(line))
 
 
+@pytest.mark.parametrize("data", [b"", b"\n\n", b"a", b"a\n", b"a\r\n\r\n", b"ab\ncd", b"ab\ncd\n\n\n\n\n\n",
+                                  b"ab\r\ncd\r\n\r\n\r\n\r\n", b"\n\nab\n\ncd\n", b"abcdefgh\n\n\n\n\n\nx"])
+def test_line_count_is_the_lines_a_reader_sees_across_chunk_edges(tmp_path: Path, monkeypatch,
+                                                                   data: bytes) -> None:
+    """Line breaks at the very end are not lines, even when they fill whole reads."""
+    import clientlens.readers.sniff as sniff
+
+    path = tmp_path / "lines.csv"
+    path.write_bytes(data)
+    content = data.rstrip(b"\r\n")
+    want = content.count(b"\n") + 1 if content else 0
+    for chunk in (3, 4, 1 << 20):
+        monkeypatch.setattr(sniff, "CHUNK", chunk)
+        assert hash_file(path)[2] == want, chunk
+
+
 def test_inputs_in_subfolders_and_non_inputs_ignored(tmp_path: Path) -> None:
     raw, out = tmp_path / "raw", tmp_path / "out"
     write_csv(raw / "2025", "time_entries.csv", time_rows(2))
