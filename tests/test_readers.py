@@ -123,6 +123,29 @@ def test_date_parsing(con, text: str, slash: str, expected: dt.date | None) -> N
     assert one(con, f"cl_date('{text}', '{slash}')") == expected
 
 
+def test_slashed_dates_read_as_cl_date_reads_them(con) -> None:
+    """A column whose sample is mostly slashed dates reads them by their format first; every
+    text, slashed or not, gets what cl_date gives it."""
+    from clientlens.contract import Column
+    from clientlens.readers.parse import Hints, detect_hints, typed_sql
+
+    texts = ["03/04/2025", "3/4/2025", "12/31/2024", "31/12/2024", "02/30/2024", "01/02/0003", "12/12/0012",
+             "1/2/24", "01/05/2024 10:00", "13/13/2025", "1/2/20245", "2025/03/04", "2025-03-04",
+             "04.03.2025", "15/Jan/24", "00/01/2024", "1/0/2024", "x1/2/2024", "", "soon", "9/9/9999"]
+    col = Column("date", "date", "a date")
+    for day_first in (frozenset(), frozenset({"date"})):
+        plain = typed_sql(col, "x", Hints(day_first=day_first))
+        fast = typed_sql(col, "x", Hints(day_first=day_first, slashed=frozenset({"date"})))
+        assert fast != plain
+        rows = con.execute(f"SELECT x, {plain}, {fast} FROM unnest(?) t(x)", [texts]).fetchall()
+        assert [(x, a) for x, a, b in rows if a != b] == []
+        assert sum(a is not None for _x, a, _b in rows) >= 8
+    con.execute("CREATE TABLE us AS SELECT * FROM (VALUES ('03/04/2025'), (' 3/4/2025'), ('2025-01-02')) t(c0)")
+    con.execute("CREATE TABLE iso AS SELECT * FROM (VALUES ('03/04/2025'), ('2025-01-02'), ('2025-01-03')) t(c0)")
+    assert detect_hints(con, "us", {"date": (col, '"c0"')}).slashed == {"date"}
+    assert detect_hints(con, "iso", {"date": (col, '"c0"')}).slashed == set()
+
+
 @pytest.mark.parametrize("text, expected", [("09:30", dt.time(9, 30)), ("9:05 PM", dt.time(21, 5)),
                                             ("21:30:15", dt.time(21, 30, 15)), ("late", None)])
 def test_time_parsing(con, text: str, expected: dt.time | None) -> None:

@@ -16,6 +16,7 @@ from clientlens.contract import Column
 from clientlens.readers.source import lit
 
 HINT_SAMPLE_ROWS = 20_000
+SLASHED_DATE = "\\d{1,2}/\\d{1,2}/\\d{4}"  # a date cl_date reads by its slash format alone
 
 # Characters dropped from numbers: spaces of every kind (thousands), apostrophes
 # (Swiss thousands) and currency signs.
@@ -156,6 +157,7 @@ class Hints:
     """Per-file, per-column reading choices made from a sample."""
     decimal_comma: frozenset[str] = frozenset()
     day_first: frozenset[str] = frozenset()  # slashed dates read as DD/MM/YYYY
+    slashed: frozenset[str] = frozenset()  # dates mostly written D/M/YYYY or M/D/YYYY
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -201,6 +203,11 @@ def typed_sql(col: Column, x: str, hints: Hints, cleaned: str = "") -> str:
         n = f"cl_number({x}, {s}, {dc})"
         return f"try_cast(CASE WHEN {n} = round({n}) THEN {n} END AS BIGINT)"
     if col.type == "date":
+        if col.name in hints.slashed:
+            # What cl_date gives such a date, without first failing the ISO cast (which
+            # wants the year first) and three patterns: 0.6 microseconds a row.
+            return (f"CASE WHEN regexp_full_match({x}, '{SLASHED_DATE}') THEN "
+                    f"try_cast(try_strptime({x}, {slash}) AS DATE) ELSE cl_date({x}, {slash}) END")
         return f"cl_date({x}, {slash})"
     if col.type == "datetime":
         return f"cl_timestamp({x}, {slash})"
@@ -326,6 +333,8 @@ def detect_hints(con: duckdb.DuckDBPyConnection, relation: str,
                            f"regexp_matches({t}, '^(1[3-9]|2\\d|3[01])/\\d{{1,2}}/\\d{{4}}'))"))
             checks.append((name, "mdy", f"count(*) FILTER (WHERE contains({expr}, '/') AND "
                            f"regexp_matches({t}, '^\\d{{1,2}}/(1[3-9]|2\\d|3[01])/\\d{{4}}'))"))
+            checks.append((name, "slashed", f"count(*) FILTER (WHERE regexp_full_match({t}, '{SLASHED_DATE}'))"))
+            checks.append((name, "dated", f"count({t})"))
     got = counts(checks)
     # Decimal points are counted only where commas were seen: with none, the answer is no.
     got.update(counts([number_check(n, columns[n][1], "point", ".") for (n, k), v in got.items()
@@ -333,4 +342,5 @@ def detect_hints(con: duckdb.DuckDBPyConnection, relation: str,
     comma = frozenset(n for (n, k) in got if k == "comma" and got[(n, "comma")] > got.get((n, "point"), 0))
     day_first = frozenset(n for (n, k) in got if k == "dmy" and got[(n, "dmy")] > 0
                           and got[(n, "mdy")] == 0)
-    return Hints(comma, day_first)
+    slashed = frozenset(n for (n, k) in got if k == "slashed" and got[(n, "slashed")] * 2 > got[(n, "dated")])
+    return Hints(comma, day_first, slashed)
