@@ -46,7 +46,7 @@ from clientlens.readers.errors import IngestError, display_path
 from clientlens.readers.sniff import hash_file
 from clientlens.readers.parse import (HINT_SAMPLE_ROWS, SQL_TYPES, detect_hints, install_macros,
                                      sample_memo, typed_reads)
-from clientlens.readers.rules import VIOLATION_TYPE, stage_columns, stage_sql
+from clientlens.readers.rules import HIDDEN_COLUMNS, VIOLATION_TYPE, stage_columns, stage_sql
 from clientlens.readers.source import lit, q
 
 __all__ = ["IngestError", "IngestResult", "run_ingest"]
@@ -79,10 +79,12 @@ class IngestResult:
 @dataclass(frozen=True)
 class StagePart:
     """A Parquet file of a file's stage (schema: write_stage), the SQL giving its rows'
-    spreadsheet row (over `_row` or `file_row_number`) and the filter keeping its rows."""
+    spreadsheet row (over `_row` or `file_row_number`), the filter keeping its rows and
+    the stage columns the file leaves out (absent_columns)."""
     path: Path
     row: str
     keep: str = "true"
+    absent: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -140,28 +142,38 @@ def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str
     sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
     hints = _run_with_fallback(con, source, lambda rel: detect_hints(con, rel, sampled))
     stage_path = tmp / f"stage{index}.parquet"
+    absent = absent_columns(mapping, row_column=source.row_column)
     _run_with_fallback(con, source, lambda rel: write_stage(
-        con, table, stage_sql(table, mapping, source, hints, as_of, rel), stage_path,
-        row_column=source.row_column))
+        con, table, stage_sql(table, mapping, source, hints, as_of, rel), stage_path, absent))
     row = "_row" if source.row_column else f"file_row_number + {source.first_row}"
-    return _staged(con, index, source, mapping, [StagePart(stage_path, row)])
+    return _staged(con, index, source, mapping, [StagePart(stage_path, row, absent=absent)])
+
+
+def absent_columns(mapping: FileMapping, row_column: bool = True, typed: bool = False) -> frozenset[str]:
+    """The stage columns a stage file leaves out because they would be NULL in every row:
+    hidden columns the file does not map, _row where rows come from the file's row order,
+    and _viol on the typed path, which flags rules in _suspect instead. Writing a column of
+    NULLs is not free: at 35 million rows these cost some 5 CPU-seconds, _viol (a list of
+    structs) the most."""
+    exprs = {**mapping.columns, **mapping.hidden}
+    return frozenset([c.name for c in HIDDEN_COLUMNS if c.name not in exprs]
+                     + ([] if row_column else ["_row"]) + (["_viol"] if typed else []))
 
 
 def write_stage(con: duckdb.DuckDBPyConnection, table: Table, select: str, path: Path,
-                row_column: bool = True, typed: bool = False) -> int:
+                absent: frozenset[str] = frozenset(), typed: bool = False) -> int:
     """Write a stage query's rows as a Parquet stage file; the number of rows written.
 
-    Every stage file has one schema, whichever path wrote it: the stage columns (the
-    contract's first, in its order and types), _row (NULL where the row comes from the
-    file's row order), _blank, _viol (NULL on the typed path, which flags rules in _suspect
-    instead) and _suspect. So the stages of all files of a table are read by one multi-file
-    scan (parts_sql), in file order, and a stage whose rows need no change is published
-    as it is, its first columns spliced out (write_time_entries).
+    Every stage file has one schema, whichever path wrote it, less the columns `absent`
+    (absent_columns): the stage columns (the contract's first, in its order and types),
+    _row, _blank, _viol and _suspect. So the stages of all files of a table are read by
+    one multi-file scan (parts_sql), in file order, and a stage whose rows need no change
+    is published as it is, its first columns spliced out (write_time_entries).
     """
-    cols = ", ".join(q(c.name) for c in stage_columns(table))
-    wrapped = (f"SELECT {cols}, {'_row' if row_column else 'NULL'}::BIGINT AS _row, _blank, "
-               f"{'NULL' if typed else '_viol'}::{VIOLATION_TYPE} AS _viol, "
-               f"{'_suspect' if typed else 'false'} AS _suspect FROM ({select})")
+    cols = [q(c.name) for c in stage_columns(table) if c.name not in absent]
+    cols += [f"{c}::{t} AS {c}" for c, t in (("_row", "BIGINT"), ("_blank", "BOOLEAN"),
+                                               ("_viol", VIOLATION_TYPE)) if c not in absent]
+    wrapped = f"SELECT {', '.join(cols)}, {'_suspect' if typed else 'false'} AS _suspect FROM ({select})"
     return con.execute(f"COPY ({wrapped}) TO {lit(path)} "
                        f"(FORMAT parquet, COMPRESSION {STAGE_COMPRESSION})").fetchall()[0][0]
 
@@ -179,10 +191,16 @@ def parts_sql(table: Table, parts: list[tuple[int, StagePart]]) -> str:
         return "CASE file_index " + " ".join(f"WHEN {k} THEN {v}" for k, v in enumerate(values)) + " END"
 
     paths = ", ".join(lit(part.path) for _i, part in parts)
-    cols = ", ".join(q(c.name) for c in stage_columns(table))
+    nowhere = frozenset.intersection(*(part.absent for _i, part in parts))
+    types = {c.name: SQL_TYPES[c.type] for c in stage_columns(table)} | {"_viol": VIOLATION_TYPE}
+    cols = ", ".join(f"NULL::{types[c]} AS {q(c)}" if c in nowhere else q(c)
+                     for c in [*(c.name for c in stage_columns(table)), "_blank", "_viol"])
+    # Files that leave out different columns are matched by name, a column a file lacks
+    # being NULL in its rows.
+    by_name = ", union_by_name=true" if len({part.absent for _i, part in parts}) > 1 else ""
     return (f"SELECT CAST({per_file([str(i) for i, _p in parts])} AS INTEGER) AS _file, "
-            f"CAST({per_file([p.row for _i, p in parts])} AS BIGINT) AS _row, {cols}, _blank, _viol "
-            f"FROM read_parquet([{paths}], file_row_number=true) "
+            f"CAST({per_file([p.row for _i, p in parts])} AS BIGINT) AS _row, {cols} "
+            f"FROM read_parquet([{paths}], file_row_number=true{by_name}) "
             f"WHERE {per_file([p.keep for _i, p in parts])}")
 
 
@@ -226,6 +244,7 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
     suspects_path = tmp / f"stage{index}-suspects.parquet"
     names = (rejects, rejects + "_scan", stage_path, suspects_path)
     typed = f"read_parquet({lit(stage_path)}, file_row_number=true)"
+    absent = absent_columns(mapping, row_column=False, typed=True)
     try:
         con.execute(f"CREATE TEMP TABLE sample AS SELECT * FROM {source.fallback_relation} "
                     f"LIMIT {HINT_SAMPLE_ROWS}")
@@ -237,7 +256,7 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
         relation = typed_relation(source, columns, rejects)
         read = write_stage(con, table, stage_sql(table, mapping, source, hints, as_of, relation,
                                                  read_types, memo),
-                           stage_path, row_column=False, typed=True)
+                           stage_path, absent, typed=True)
         errors = con.execute(f"SELECT DISTINCT line, error_type FROM {q(rejects)}").fetchall()
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS sample")
@@ -257,25 +276,27 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
         _drop(con, *names)
         return None
     if not suspects and not lines:
-        return _staged(con, index, source, mapping, [StagePart(stage_path, row)])
+        return _staged(con, index, source, mapping, [StagePart(stage_path, row, absent=absent)])
     wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {typed} WHERE _suspect").fetchall()]
     found = fetch_lines(source.path, wanted)
     again = suspect_source(source, found, tmp / f"{safe_name(source.name)}-suspects.csv")
+    again_absent = absent_columns(mapping)
     try:
         write_stage(con, table, stage_sql(table, mapping, again, hints, as_of, again.relation),
-                    suspects_path)
+                    suspects_path, again_absent)
     except duckdb.Error:
         _drop(con, *names)
         return None
-    parts = [StagePart(stage_path, row, keep="NOT _suspect"), StagePart(suspects_path, "_row")]
+    parts = [StagePart(stage_path, row, keep="NOT _suspect", absent=absent),
+             StagePart(suspects_path, "_row", absent=again_absent)]
     accepted_again = con.execute(f"SELECT count(*) FROM read_parquet({lit(suspects_path)}) "
                                  f"WHERE _viol IS NULL AND NOT _blank").fetchall()[0][0]
     if accepted_again:
         # A re-read row may be accepted: keep the stage in row order, as the output is.
         sorted_path = tmp / f"stage{index}-sorted.parquet"
         write_stage(con, table, f"SELECT * FROM ({parts_sql(table, [(index, p) for p in parts])}) "
-                                f"ORDER BY _row", sorted_path)
-        parts = [StagePart(sorted_path, "_row")]
+                                f"ORDER BY _row", sorted_path, again_absent)
+        parts = [StagePart(sorted_path, "_row", absent=again_absent)]
     return _staged(con, index, source, mapping, parts)
 
 

@@ -76,7 +76,7 @@ def _cast(expr: str, table: Table, column: str) -> str:
 
 def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
                  files: dict[int, str] | None = None, quarantined: str = "false",
-                 lookups: dict[str, dict[str, str]] | None = None,
+                 lookups: dict[str, Lookup] | None = None,
                  stage: str = "t_time_entries") -> str:
     """SELECT of the canonical output rows of a table, in a fixed order.
 
@@ -145,9 +145,25 @@ def _value_literal(value: object) -> str:
     return lit(value)
 
 
-def create_lookup(con, name: str, select: str) -> dict[str, str]:
-    """Table `name` from `select` (a unique text key k, then values) as SQL templates, one per
-    value column, giving the value for the text `{key}` (NULL if none) inside an expression.
+@dataclass(frozen=True)
+class Lookup:
+    """SQL templates of a lookup: `code` gives the ENUM code of the text `{key}` (NULL if it is
+    no key), and `values[column]` the value for the code `{code}` (NULL if none)."""
+    code: str
+    values: dict[str, str]
+
+    def value(self, column: str, key: str) -> str:
+        return self.by_code(column, self.code.format(key=key))
+
+    def by_code(self, column: str, code: str) -> str:
+        """The value for a code already computed: an expression read more than once (code
+        ranges compare it once per value group) should be a column, not the code's SQL."""
+        return self.values[column].format(code=code)
+
+
+def create_lookup(con, name: str, select: str) -> Lookup:
+    """Table `name` from `select` (a unique text key k, then values) as a Lookup, whose
+    templates give each value column's value for a key inside an expression.
 
     A join would do the same, but DuckDB keeps row order only through scans, filters,
     projections and UNION ALL, and the time entries are written in file order without a
@@ -170,19 +186,19 @@ def create_lookup(con, name: str, select: str) -> dict[str, str]:
         ranges = con.execute(f"SELECT {cols}, max(enum_code(CAST(k AS {enum}))) AS last FROM {q(name)} "
                              f"GROUP BY ALL ORDER BY last").fetchall()
         if not ranges:  # no keys: every lookup misses
-            return {v: "NULL" for v in values}
-        return {v: "(CASE " + " ".join(f"WHEN {code} <= {r[-1]} THEN {_value_literal(r[i])}"
-                                       for r in ranges) + " END)"
-                for i, v in enumerate(values)}
+            return Lookup(code, {v: "NULL" for v in values})
+        return Lookup(code, {v: "(CASE " + " ".join(f"WHEN {{code}} <= {r[-1]} THEN {_value_literal(r[i])}"
+                                                   for r in ranges) + " END)"
+                             for i, v in enumerate(values)})
     out = {}
     for v in values:
         con.execute(f"SET VARIABLE {q(name + '_' + v)} = (SELECT list({q(v)} ORDER BY "
                     f"enum_code(CAST(k AS {enum}))) FROM {q(name)})")
-        out[v] = f"getvariable({lit(name + '_' + v)})[{code} + 1]"
-    return out
+        out[v] = f"getvariable({lit(name + '_' + v)})[{{code}} + 1]"
+    return Lookup(code, out)
 
 
-def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> dict[str, dict[str, str]]:
+def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> dict[str, Lookup]:
     """The lookups _time_entries_select reads: fx, clients, people, work types."""
     lookups = {
         "fx": create_lookup(con, "fx_lookup", "SELECT currency AS k, rate FROM fx"),
@@ -200,7 +216,7 @@ def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> d
 
 
 def time_entries_changed_sql(p: DeriveParams, files: dict[int, str],
-                             lookups: dict[str, dict[str, str]], quarantined: str, stage: str) -> str:
+                             lookups: dict[str, Lookup], quarantined: str, stage: str) -> str:
     """SQL giving 1 if final_select would drop (blank or quarantined) or change in any column
     a row of the view `stage`, else 0 (it stops at the first such row). A 0 means the
     stage's contract columns are the output as they are, so ingest can publish them without
@@ -210,7 +226,7 @@ def time_entries_changed_sql(p: DeriveParams, files: dict[int, str],
 
 
 def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
-                         lookups: dict[str, dict[str, str]], quarantined: str,
+                         lookups: dict[str, Lookup], quarantined: str,
                          stage: str = "t_time_entries", any_changed: bool = False) -> str:
     """Time entries with every derived column filled; kept in input order (file, row).
 
@@ -220,18 +236,24 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     rows are dropped by the expression `quarantined`, not by an anti-join.
     """
     names = table.column_names
-    rate = lookups["fx"]["rate"].format(key=f"coalesce(a.currency, {lit(p.reporting_currency)})")
-    person = lambda col: lookups["people"][col].format(key="a.person")  # noqa: E731
-    work = lambda col: lookups["work"][col].format(key=_key("a._work_text", "a.task", "a.project"))  # noqa: E731
+    rate = lookups["fx"].value("rate", f"coalesce(a.currency, {lit(p.reporting_currency)})")
+    person = lambda col: lookups["people"].value(col, "a.person")  # noqa: E731
+    work = lambda col: lookups["work"].by_code(col, "a._work_code")  # noqa: E731
+    # The work text's code once per row, and only where the stage lacks a work type or rework:
+    # read inside each of their CASEs, which DuckDB does not factor out, it was reckoned a
+    # dozen times over.
+    work_code = lookups["work"].code.format(key=_key("_work_text", "task", "project"))
+    source = (f"(SELECT *, CASE WHEN work_type IS NULL OR rework IS NULL THEN {work_code} END "
+              f"AS _work_code FROM {q(stage)})")
     file_name = "CASE a._file " + " ".join(f"WHEN {i} THEN {lit(n)}" for i, n in files.items()) + " END"
     passed_through = {c: (f"a.{q(c)}", q(c)) for c in names}  # (inner, outer) of a staged column
     inner = {c: staged for c, (staged, _outer) in passed_through.items()}
     inner["entry_id"] = f"coalesce(a.entry_id, {file_name} || ':' || a._row)"
     if "clients" in lookups:
-        client = lookups["clients"]["client_id"]
+        client = lookups["clients"]
         inner["client_id"] = (f"CASE WHEN try_cast(a.client_id AS client_ids_self) IS NOT NULL "
-                              f"THEN a.client_id ELSE coalesce({client.format(key='a.client_id')}, "
-                              f"{client.format(key='lower(a.client_id)')}, a.client_id) END")
+                              f"THEN a.client_id ELSE coalesce({client.value('client_id', 'a.client_id')}, "
+                              f"{client.value('client_id', 'lower(a.client_id)')}, a.client_id) END")
     inner["role"] = f"coalesce(a.role, {person('role')})"
     inner["bill_rate"] = f"coalesce(a.bill_rate * {rate}, {person('bill_rate')})"
     inner["cost_rate"] = f"coalesce(a.cost_rate * {rate}, {person('cost_rate')})"
@@ -262,7 +284,7 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
                             for c in derived)
         return (f"SELECT count(*) FROM (SELECT 1 FROM "
                 f"(SELECT {inner_sql}, {as_staged}, a._blank, {quarantined} AS _quarantined "
-                f"FROM {q(stage)} a) WHERE _blank OR _quarantined OR NOT ({same}) LIMIT 1)")
+                f"FROM {source} a) WHERE _blank OR _quarantined OR NOT ({same}) LIMIT 1)")
     cols = ", ".join(_cast(outer[c], table, c) for c in names)
-    return (f"SELECT {cols} FROM (SELECT {inner_sql} FROM {q(stage)} a "
+    return (f"SELECT {cols} FROM (SELECT {inner_sql} FROM {source} a "
             f"WHERE NOT a._blank AND NOT {quarantined})")
