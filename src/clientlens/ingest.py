@@ -351,13 +351,13 @@ def check_references(con: duckdb.DuckDBPyConnection, table: Table, supplied: set
 def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table, rows: int = 0) -> None:
     """Later rows repeating a key are quarantined; the first occurrence (file order, row) stays.
 
-    Grouping first keeps this a hash aggregate over the keys, not a sort of the table; and
-    the keys are grouped by their hash first, so only rows whose hash repeats (the duplicates
-    and rare collisions) are grouped by the keys themselves, which at tens of millions of
-    text keys is far cheaper. Past DUPLICATE_CHECK_ROWS rows (`rows`, those read) the keys
-    are checked in slices by their hash, every key wholly in one slice: a hash table for a
-    hundred million keys asks DuckDB for more memory in one piece (1 GiB) than its limit
-    leaves, and a slice's never does.
+    The keys' hashes are sorted first (a sort of 8-byte numbers, not of the table: at 35
+    million keys 5 CPU-seconds against 7 to 8 for grouping them), and only rows whose hash
+    repeats (the duplicates and rare collisions) are grouped by the keys themselves, which
+    at tens of millions of text keys is far cheaper. Past DUPLICATE_CHECK_ROWS rows (`rows`,
+    those read) the keys are checked in slices by their hash, every key wholly in one slice:
+    when they were grouped, a hash table for a hundred million keys asked DuckDB for more
+    memory in one piece (1 GiB) than its limit left, and a slice's never did.
     """
     if not table.key:
         return
@@ -374,7 +374,8 @@ def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table, rows: int = 0
         ok = (f"(SELECT _file, _row, {', '.join(keys)} FROM {clean_rows(table.name)} "
               f"WHERE {not_null}{in_slice})")
         _add_violations(con, table.name, (
-            f"WITH twice AS (SELECT {h} AS h FROM {ok} GROUP BY 1 HAVING count(*) > 1), "
+            f"WITH twice AS (SELECT h FROM (SELECT h, lag(h) OVER (ORDER BY h) AS before "
+            f"FROM (SELECT {h} AS h FROM {ok})) WHERE h = before), "
             f"ok AS (SELECT * FROM {ok} WHERE {h} IN (SELECT h FROM twice)), "
             f"dup AS (SELECT {', '.join(keys)}, min({first}) AS first FROM ok GROUP BY ALL "
             f"HAVING count(*) > 1) "
