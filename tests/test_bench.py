@@ -63,17 +63,66 @@ def test_the_baseline_reads_the_same_time_entries(smoke):
     baseline = results["baseline"]
     assert baseline["time_entries"] == results["scale"]["time_entries"]
     assert baseline["panel_rows"] > 0 and baseline["wall_s"] > 0
-    ingest = next(s for s in results["stages"] if s["name"].startswith("01-"))
-    assert baseline["ratio"] == round(ingest["wall_s"] / baseline["wall_s"], 2)
 
 
-def test_ingest_is_judged_against_the_median_of_the_baseline_runs(smoke):
+def test_ingest_is_judged_on_the_median_of_back_to_back_pairs(smoke):
     _code, results, doc, _root = smoke
     baseline = results["baseline"]
-    runs = baseline["runs_s"]
-    assert len(runs) == bench.BASELINE_RUNS == 3
+    runs, ingests = baseline["runs_s"], baseline["ingest_runs_s"]
+    assert len(runs) == len(ingests) == bench.PAIRS == 3
     assert round(baseline["wall_s"], 2) == sorted(runs)[1]
-    assert ", ".join(f"{w:.1f}" for w in runs) in doc.read_text(encoding="utf-8")
+    chain_ingest = next(s for s in results["stages"] if s["name"] == stages()[0])
+    assert ingests[-1] == round(chain_ingest["wall_s"], 2)  # the last pair's ingest is the report's
+    assert baseline["ratios"] == [round(i / b, 2) for b, i in zip(runs, ingests)]
+    assert baseline["ratio"] == sorted(baseline["ratios"])[1]
+    text = doc.read_text(encoding="utf-8")
+    assert ", ".join(f"{w:.1f}" for w in runs) in text
+    for k, (b, i, r) in enumerate(zip(runs, ingests, baseline["ratios"]), start=1):
+        assert f"| {k} | {b:.1f} | {i:.1f} | {r:.2f}x |" in text
+    workdir = Path(results["scale"]["workdir"])
+    assert all((workdir / "logs" / f"{stages()[0]}-{k}.log").exists() for k in (1, 2))
+
+
+def _fake_steps(walls: dict[str, list[float]], order: list[str], fail: str | None = None):
+    """A run_measured that records the steps' order and takes each name's next wall time."""
+    def fake_run(name, cmd, log, cwd, interval=0.1):
+        order.append(name)
+        kind = "baseline" if name.startswith("baseline-") else name
+        wall = walls[kind].pop(0) if walls.get(kind) else 1.0
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
+        Path(log).write_text(json.dumps({"panel_rows": 5, "time_entries": 100}) + "\n", encoding="utf-8")
+        if name == fail:
+            raise bench.BenchError(f"{name} failed: boom", bench.Measured(name, wall, 1, log=str(log)))
+        return bench.Measured(name, wall, 1, log=str(log))
+    return fake_run
+
+
+def test_each_baseline_run_is_followed_at_once_by_an_ingest_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "ensure_demo", lambda *a: None)
+    ingest = stages()[0]
+    # The machine slows down run by run: each pair's ratio is 2.0 while the ratio of the
+    # medians (30 s of ingest against 10 s of baseline) would say 3.0.
+    walls = {"baseline": [10.0, 20.0, 40.0], f"{ingest}-1": [20.0], f"{ingest}-2": [40.0], ingest: [80.0]}
+    order: list[str] = []
+    monkeypatch.setattr(bench, "run_measured", _fake_steps(walls, order))
+    results = bench.run_bench(30, 1, 7, tmp_path)
+    assert order[:7] == ["prepare", "baseline-1", f"{ingest}-1", "baseline-2", f"{ingest}-2", "baseline-3",
+                         "prepare"]
+    assert order[7] == ingest and order[-1] == "publish"
+    assert results.baseline["runs_s"] == [10.0, 20.0, 40.0] and results.baseline["wall_s"] == 20.0
+    assert results.baseline["ingest_runs_s"] == [20.0, 40.0, 80.0]
+    assert results.baseline["ratios"] == [2.0, 2.0, 2.0] and results.baseline["ratio"] == 2.0
+    judged = next(t for t in results.targets if t["target"].startswith("ingest + panel"))
+    assert judged["pass"] is True and judged["measured"] == "2.00x (2.00x, 2.00x, 2.00x)"
+
+
+def test_a_failed_ingest_judges_no_ratio(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "ensure_demo", lambda *a: None)
+    monkeypatch.setattr(bench, "run_measured", _fake_steps({}, [], fail=stages()[0]))
+    results = bench.run_bench(30, 1, 7, tmp_path)
+    assert results.baseline["ratio"] is None and len(results.baseline["ratios"]) == 2
+    judged = next(t for t in results.targets if t["target"].startswith("ingest + panel"))
+    assert judged["pass"] is False and judged["measured"].startswith("not measured (stopped at")
 
 
 def test_targets_are_judged_and_a_missed_one_fails_the_run(smoke):
