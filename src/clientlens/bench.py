@@ -387,8 +387,8 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
               file=sys.stderr, flush=True)
         return measured
 
-    def step(name: str, *args: str) -> Measured:
-        return measure(name, pipeline_cmd(workdir, *args), PROJECT_ROOT)
+    def step(name: str, *args: str, what: str = "") -> Measured:
+        return measure(name, pipeline_cmd(workdir, *args), PROJECT_ROOT, what)
 
     needs = stage_needs()
     ingest_stage = next(iter(needs))
@@ -406,8 +406,8 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
                                                   str(ws.raw), str(out)],
                                 workdir, f" (DuckDB read_csv + one GROUP BY, run {k} of {PAIRS})"))
             if k < PAIRS:  # the last pair's ingest is the chain's
-                ingest_runs.append(measure(f"{ingest_stage}-{k}", pipeline_cmd(workdir, "stage", ingest_stage),
-                                           PROJECT_ROOT, f" (paired with baseline run {k} of {PAIRS})"))
+                ingest_runs.append(step(f"{ingest_stage}-{k}", "stage", ingest_stage,
+                                        what=f" (paired with baseline run {k} of {PAIRS})"))
         median = sorted(runs, key=lambda m: m.wall_s)[len(runs) // 2]
         facts = json.loads(Path(median.log).read_text(encoding="utf-8").strip().splitlines()[-1])
         results.baseline = {**asdict(with_rate(median, facts["time_entries"])), **facts,
@@ -423,7 +423,7 @@ def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
     if results.baseline:
         if (results.failure or {}).get("step") != ingest_stage:
             ingest_runs += [m for m in steps if m.name == ingest_stage]
-        results.baseline.update(paired_ratios(runs, ingest_runs))
+        results.baseline.update(paired_ratios(runs, ingest_runs), ingest_stage=ingest_stage)
     rows = time_entry_rows(ws.processed)
     if rows is None and results.baseline:  # ingest did not finish: the baseline counted them
         rows = results.baseline["time_entries"]
@@ -535,7 +535,7 @@ def results_markdown(r: Results) -> str:
         b = r.baseline
         lines += ["", "Ingest + panel and the baseline, measured in pairs back to back (the last pair's "
                       "ingest is the report's own):", "",
-                  "| pair | baseline, s | 01-ingest, s | ratio |", "|---|---:|---:|---:|"]
+                  f"| pair | baseline, s | {b['ingest_stage']}, s | ratio |", "|---|---:|---:|---:|"]
         lines += [f"| {k} | {base:.1f} | {ingest:.1f} | {ratio:.2f}x |" for k, (base, ingest, ratio)
                   in enumerate(zip(b["runs_s"], b["ingest_runs_s"], b["ratios"]), start=1)]
     if r.failure:
