@@ -275,6 +275,12 @@ def test_time_entries_keep_file_order_across_files(tmp_path: Path) -> None:
 
 CANONICAL_HEADER = ("entry_id,date,start_time,after_hours,client_id,project,task,person,role,hours,"
                     "billable,bill_rate,cost_rate,billable_amount,cost_amount,currency,work_type,rework")
+# One cell of one late row that the final select changes: filled in, or rounded to the cent.
+LATE_CELLS = {"a late row without a work type": ("work_type", ""),
+              "a late row without billable": ("billable", ""),
+              "a late row without after-hours": ("after_hours", ""),
+              "a late row without an id": ("entry_id", ""),
+              "a late amount below a cent": ("billable_amount", "100.004")}
 
 
 def _canonical_firm(raw: Path, odd: str) -> None:
@@ -283,8 +289,14 @@ def _canonical_firm(raw: Path, odd: str) -> None:
     rows = [f"e{i},2025-01-{i % 28 + 1:02d},{'' if i % 9 == 0 else '10:00'},false,C{i % 3},"
             f"Site,feature work,Ann,developer,{i % 4 + 1},true,100,40,{100 * (i % 4 + 1)},"
             f"{40 * (i % 4 + 1)},USD,feature,false" for i in range(150_000)]
+    late = 140_000  # in the stage's second row group, which its first one's statistics do not cover
     if odd == "a euro row":
         rows[70_000] = rows[70_000].replace(",USD,", ",EUR,")  # converted: 1.5 x the amounts
+    elif odd in LATE_CELLS:
+        column, value = LATE_CELLS[odd]
+        fields = rows[late].split(",")
+        fields[CANONICAL_HEADER.split(",").index(column)] = value
+        rows[late] = ",".join(fields)
     elif odd == "an id to make":
         rows[100] = rows[100].replace("e100,", ",", 1)
     elif odd == "a duplicate id":
@@ -304,7 +316,7 @@ def _canonical_firm(raw: Path, odd: str) -> None:
 
 
 @pytest.mark.parametrize("odd", ["none", "a euro row", "an id to make", "a duplicate id",
-                                 "an empty record"])
+                                 "an empty record", *LATE_CELLS])
 def test_time_entries_published_from_their_stage_are_what_the_final_select_writes(
         tmp_path: Path, monkeypatch, odd: str) -> None:
     """A stage whose rows the final select would not change is spliced into the output
@@ -384,3 +396,58 @@ def test_the_work_text_lookup_runs_once_per_row() -> None:
                 time_entries_changed_sql(p, {0: "a.csv"}, lookups, "false", "v")):
         assert sql.count("work_k") == 1
         assert sql.count("<= 2 THEN") == 2  # work type and rework each read the code
+
+
+def test_stage_facts_hold_for_every_row_group_and_part(tmp_path: Path) -> None:
+    """What a stage's statistics prove must hold in every row group of every part: a NULL
+    in any of them, a column a part leaves out, or a second value anywhere, and it is gone."""
+    from clientlens.contract import TABLES
+    from clientlens.ingest import StagePart, stage_facts
+
+    con = duckdb.connect()
+
+    def stage(name: str, select: str) -> StagePart:
+        path = tmp_path / name
+        con.execute(f"COPY ({select} FROM range(5000) t(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)")
+        assert pq.read_metadata(path).num_row_groups == 3
+        return StagePart(path, "file_row_number")
+
+    a = stage("a.parquet", "SELECT 'e' || i AS entry_id, 'USD' AS currency, true AS billable, "
+                           "CASE WHEN i = 4500 THEN NULL ELSE 'feature' END AS work_type, "
+                           "CASE WHEN i >= 2048 THEN 'Ann' END AS person")
+    b = stage("b.parquet", "SELECT 'f' || i AS entry_id, 'EUR' AS currency, 'ux' AS work_type, 'Bob' AS person")
+    facts = stage_facts(TABLES["time_entries"], [a])
+    assert facts.never_null == {"entry_id", "currency", "billable"}  # the other columns are absent
+    assert facts.one_value["currency"] == "USD" and facts.one_value["work_type"] == "feature"
+    assert facts.one_value["person"] == "Ann" and facts.one_value["role"] is None
+    assert "entry_id" not in facts.one_value
+    assert facts.only("currency", "USD") and not facts.only("currency", "EUR") and facts.only("role", "x")
+    both = stage_facts(TABLES["time_entries"], [a, b])
+    assert both.never_null == {"entry_id", "currency"}  # b leaves billable out
+    assert not {"currency", "work_type", "person"} & set(both.one_value)
+
+
+def test_the_check_reads_only_what_the_stage_does_not_prove() -> None:
+    """A clean export's check compares the columns the final select could still change
+    (client ids, amounts to the cent), not those its statistics prove complete; unproven,
+    it compares them all, through every lookup."""
+    from clientlens.contract import TABLES
+    from clientlens.readers.derive import Lookup, StageFacts, derive_params, time_entries_changed_sql
+
+    values = {"rate": "1.5", "role": "'dev'", "bill_rate": "1.0", "cost_rate": "1.0", "work_type": "'ux'",
+              "rework": "false", "client_id": "'C1'"}
+    lookups = {name: Lookup(f"enum_code(try_cast({{key}} AS {name}_k))",
+                            {c: f"(CASE WHEN {{code}} <= 1 THEN {v} END)" for c, v in values.items()})
+               for name in ("fx", "people", "work", "clients")}
+    p = derive_params(params())
+    columns = [c.name for c in TABLES["time_entries"].columns]
+    proven = StageFacts(frozenset(columns), {"currency": p.reporting_currency})
+    narrow = time_entries_changed_sql(p, {0: "a.csv"}, lookups, "false", "v", proven)
+    assert not any(f"{name}_k" in narrow for name in ("fx", "people", "work"))
+    compared = {c for c in columns if f'"stage:{c}"' in narrow}
+    assert compared == {"client_id", "billable_amount", "cost_amount"}
+    full = time_entries_changed_sql(p, {0: "a.csv"}, lookups, "false", "v")
+    assert all(f"{name}_k" in full for name in ("fx", "people", "work"))
+    assert {c for c in columns if f'"stage:{c}"' in full} > compared
+    other_currency = StageFacts(frozenset(columns), {"currency": "EUR"})
+    assert "fx_k" in time_entries_changed_sql(p, {0: "a.csv"}, lookups, "false", "v", other_currency)

@@ -40,8 +40,9 @@ from clientlens.contract import TABLES, Table
 from clientlens.parquet_splice import SpliceError, splice
 from clientlens.readers import FileMapping, RawSource, find_inputs, open_source, recognise
 from clientlens.readers.csv_reader import fetch_lines, safe_name, suspect_source, typed_relation
-from clientlens.readers.derive import (DeriveParams, clean_rows, create_time_entry_lookups,
-                                       derive_params, final_select, time_entries_changed_sql)
+from clientlens.readers.derive import (DeriveParams, StageFacts, clean_rows,
+                                       create_time_entry_lookups, derive_params, final_select,
+                                       time_entries_changed_sql)
 from clientlens.readers.errors import IngestError, display_path
 from clientlens.readers.sniff import hash_file
 from clientlens.readers.parse import (HINT_SAMPLE_ROWS, SQL_TYPES, detect_hints, install_macros,
@@ -206,6 +207,37 @@ def parts_sql(table: Table, parts: list[tuple[int, StagePart]]) -> str:
             f"CAST({per_file([p.row for _i, p in parts])} AS BIGINT) AS _row, {cols} "
             f"FROM read_parquet([{paths}], file_row_number=true{by_name}) "
             f"WHERE {per_file([p.keep for _i, p in parts])}")
+
+
+def stage_facts(table: Table, parts: list[StagePart]) -> StageFacts:
+    """What the stage files' own statistics prove of all their rows, read from their footers
+    (no row is read): the stage columns never NULL, and those with one value wherever not
+    NULL. A column a part leaves out is NULL in all its rows; a statistic a file lacks
+    proves nothing. Rows a part's filter drops count too, which can only prove less."""
+    columns = [c.name for c in stage_columns(table)]
+    never_null, values, unknown = set(columns), {c: set() for c in columns}, set()
+    for part in parts:
+        meta = pq.read_metadata(part.path)
+        index = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
+        for name in columns:
+            if name not in index:
+                never_null.discard(name)
+                continue
+            for g in range(meta.num_row_groups):
+                group = meta.row_group(g)
+                stats = group.column(index[name]).statistics
+                if stats is None or not stats.has_null_count:
+                    never_null.discard(name)
+                    unknown.add(name)
+                    continue
+                if stats.null_count:
+                    never_null.discard(name)
+                if stats.has_min_max:
+                    values[name].update((stats.min, stats.max))
+                elif stats.null_count < group.num_rows:
+                    unknown.add(name)  # values without bounds: long texts, say
+    one_value = {c: next(iter(v), None) for c, v in values.items() if len(v) <= 1 and c not in unknown}
+    return StageFacts(frozenset(never_null), one_value)
 
 
 def _staged(con: duckdb.DuckDBPyConnection, index: int, source: RawSource,
@@ -456,15 +488,18 @@ def write_time_entries(con: duckdb.DuckDBPyConnection, dest: Path, work: Path, p
     table = TABLES["time_entries"]
     lookups = create_time_entry_lookups(con, p, clients_supplied)
     quarantined = quarantined_rows_sql(con, [sf.index for sf in staged])
-    views, as_staged = {}, set()
+    views, as_staged, facts = {}, set(), {}
     for sf in staged:
         views[sf.index] = f"t_time_entries_{sf.index}"
+        facts[sf.index] = stage_facts(table, sf.parts)
         con.execute(f"CREATE OR REPLACE VIEW {q(views[sf.index])} AS "
                     f"{parts_sql(table, [(sf.index, part) for part in sf.parts])}")
         if [part.keep for part in sf.parts] == ["true"] and not con.execute(
-                time_entries_changed_sql(p, files, lookups, quarantined, views[sf.index])).fetchall()[0][0]:
+                time_entries_changed_sql(p, files, lookups, quarantined, views[sf.index],
+                                         facts[sf.index])).fetchall()[0][0]:
             as_staged.add(sf.index)
-    whole = final_select("time_entries", p, clients_supplied, files, quarantined, lookups)
+    whole = final_select("time_entries", p, clients_supplied, files, quarantined, lookups,
+                         facts=stage_facts(table, [part for sf in staged for part in sf.parts]))
     if not as_staged:
         return _copy(con, whole, dest)
     sources = []
@@ -479,7 +514,7 @@ def write_time_entries(con: duckdb.DuckDBPyConnection, dest: Path, work: Path, p
             con.execute("SET disabled_optimizers = 'statistics_propagation'")
             try:
                 _copy(con, final_select("time_entries", p, clients_supplied, files, quarantined,
-                                        lookups, stage=views[sf.index]), part)
+                                        lookups, stage=views[sf.index], facts=facts[sf.index]), part)
             finally:
                 con.execute("RESET disabled_optimizers")
             sources.append((part, len(table.columns)))

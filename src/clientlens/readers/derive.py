@@ -8,7 +8,8 @@ type, rework) from the rules in config/params.yaml.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from clientlens.contract import TABLES, WORK_TYPES, Table
 from clientlens.readers.errors import IngestError
@@ -47,6 +48,21 @@ def derive_params(params: dict) -> DeriveParams:
                         tuple(rules), str(params.get("rework_pattern") or ""))
 
 
+@dataclass(frozen=True)
+class StageFacts:
+    """What the statistics of a table's stage files prove of every staged row (see
+    ingest.stage_facts): the columns never NULL, and the columns with one value wherever
+    they are not NULL (the value, or None for a column NULL in every row). The time-entry
+    select leaves out the fallbacks such columns can never reach, so the check that a clean
+    export needs no change reads the few columns it could change, not a dozen."""
+    never_null: frozenset[str] = frozenset()
+    one_value: Mapping[str, Any] = field(default_factory=dict)
+
+    def only(self, column: str, value: Any) -> bool:
+        """Whether every non-NULL value of `column` is `value` (true of a column always NULL)."""
+        return column in self.one_value and self.one_value[column] in (None, value)
+
+
 def clean_rows(table: str) -> str:
     """SQL of a table's rows that broke no rule (so far).
 
@@ -77,17 +93,18 @@ def _cast(expr: str, table: Table, column: str) -> str:
 def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
                  files: dict[int, str] | None = None, quarantined: str = "false",
                  lookups: dict[str, Lookup] | None = None,
-                 stage: str = "t_time_entries") -> str:
+                 stage: str = "t_time_entries", facts: StageFacts = StageFacts()) -> str:
     """SELECT of the canonical output rows of a table, in a fixed order.
 
     Time entries need `files` ({file number: name}), the lookups of
     create_time_entry_lookups and `quarantined`, SQL true for a stage row `a` in the
     quarantine (ingest.quarantined_rows_sql); they are read from the view `stage`
-    (all of them, or one file's: see ingest.parts_sql). Other tables are sorted by their key.
+    (all of them, or one file's: see ingest.parts_sql), of which `facts` may tell what
+    its statistics prove. Other tables are sorted by their key.
     """
     if table_name == "time_entries":
         return _time_entries_select(TABLES[table_name], p, files or {}, lookups or {}, quarantined,
-                                    stage)
+                                    stage, facts=facts)
     table = TABLES[table_name]
     names = table.column_names
     money = [c.name for c in table.columns if c.type == "money"]
@@ -215,19 +232,20 @@ def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> d
     return lookups
 
 
-def time_entries_changed_sql(p: DeriveParams, files: dict[int, str],
-                             lookups: dict[str, Lookup], quarantined: str, stage: str) -> str:
+def time_entries_changed_sql(p: DeriveParams, files: dict[int, str], lookups: dict[str, Lookup],
+                             quarantined: str, stage: str, facts: StageFacts = StageFacts()) -> str:
     """SQL giving 1 if final_select would drop (blank or quarantined) or change in any column
     a row of the view `stage`, else 0 (it stops at the first such row). A 0 means the
     stage's contract columns are the output as they are, so ingest can publish them without
     encoding them again (parquet_splice)."""
     return _time_entries_select(TABLES["time_entries"], p, files, lookups, quarantined, stage,
-                                any_changed=True)
+                                any_changed=True, facts=facts)
 
 
 def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
                          lookups: dict[str, Lookup], quarantined: str,
-                         stage: str = "t_time_entries", any_changed: bool = False) -> str:
+                         stage: str = "t_time_entries", any_changed: bool = False,
+                         facts: StageFacts = StageFacts()) -> str:
     """Time entries with every derived column filled; kept in input order (file, row).
 
     Input order rather than a sort by entry_id: at tens of millions of rows a sort
@@ -236,44 +254,71 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     rows are dropped by the expression `quarantined`, not by an anti-join.
     """
     names = table.column_names
-    rate = lookups["fx"].value("rate", f"coalesce(a.currency, {lit(p.reporting_currency)})")
+    # Amounts all in the reporting currency need no conversion: its rate is 1.
+    rate = (None if facts.only("currency", p.reporting_currency) else
+            lookups["fx"].value("rate", f"coalesce(a.currency, {lit(p.reporting_currency)})"))
     person = lambda col: lookups["people"].value(col, "a.person")  # noqa: E731
     work = lambda col: lookups["work"].by_code(col, "a._work_code")  # noqa: E731
+
+    def staged(column: str) -> str:
+        return f"a.{q(column)}"
+
+    def converted(column: str) -> str:
+        return staged(column) if rate is None else f"{staged(column)} * {rate}"
+
+    def given(column: str, fallback: str, value: str | None = None) -> str:
+        """`value` (the staged column), or `fallback` where it is NULL: just the column where
+        the stage has no NULL in it, for then the fallback is never read."""
+        value = value or staged(column)
+        return value if value == staged(column) and column in facts.never_null \
+            else f"coalesce({value}, {fallback})"
+
+    def unless_given(column: str, fallback: str) -> str:
+        if column in facts.never_null:
+            return staged(column)
+        return f"CASE WHEN {staged(column)} IS NOT NULL THEN {staged(column)} ELSE {fallback} END"
+
     # The work text's code once per row, and only where the stage lacks a work type or rework:
     # read inside each of their CASEs, which DuckDB does not factor out, it was reckoned a
     # dozen times over.
     work_code = lookups["work"].code.format(key=_key("_work_text", "task", "project"))
-    source = (f"(SELECT *, CASE WHEN work_type IS NULL OR rework IS NULL THEN {work_code} END "
+    source = (q(stage) if {"work_type", "rework"} <= facts.never_null else
+              f"(SELECT *, CASE WHEN work_type IS NULL OR rework IS NULL THEN {work_code} END "
               f"AS _work_code FROM {q(stage)})")
     file_name = "CASE a._file " + " ".join(f"WHEN {i} THEN {lit(n)}" for i, n in files.items()) + " END"
-    passed_through = {c: (f"a.{q(c)}", q(c)) for c in names}  # (inner, outer) of a staged column
-    inner = {c: staged for c, (staged, _outer) in passed_through.items()}
-    inner["entry_id"] = f"coalesce(a.entry_id, {file_name} || ':' || a._row)"
+    passed_through = {c: (staged(c), q(c)) for c in names}  # (inner, outer) of a staged column
+    inner = {c: plain for c, (plain, _outer) in passed_through.items()}
+    inner["entry_id"] = given("entry_id", f"{file_name} || ':' || a._row")
     if "clients" in lookups:
         client = lookups["clients"]
         inner["client_id"] = (f"CASE WHEN try_cast(a.client_id AS client_ids_self) IS NOT NULL "
                               f"THEN a.client_id ELSE coalesce({client.value('client_id', 'a.client_id')}, "
                               f"{client.value('client_id', 'lower(a.client_id)')}, a.client_id) END")
-    inner["role"] = f"coalesce(a.role, {person('role')})"
-    inner["bill_rate"] = f"coalesce(a.bill_rate * {rate}, {person('bill_rate')})"
-    inner["cost_rate"] = f"coalesce(a.cost_rate * {rate}, {person('cost_rate')})"
+    inner["role"] = given("role", person("role"))
+    inner["bill_rate"] = given("bill_rate", person("bill_rate"), converted("bill_rate"))
+    inner["cost_rate"] = given("cost_rate", person("cost_rate"), converted("cost_rate"))
     # Not stated: billable when the row bills money (an amount, billed hours or its own rate).
-    inner["billable"] = ("coalesce(a.billable, a.billable_amount > 0, a._billed_hours > 0, "
-                         "a.bill_rate > 0, false)")
-    inner["_amount_given"] = f"round(a.billable_amount * {rate}, 2)"
-    inner["_cost_given"] = f"round(a.cost_amount * {rate}, 2)"
+    inner["billable"] = given("billable", "a.billable_amount > 0, a._billed_hours > 0, "
+                                          "a.bill_rate > 0, false")
+    inner["_amount_given"] = f"round({converted('billable_amount')}, 2)"
+    inner["_cost_given"] = f"round({converted('cost_amount')}, 2)"
     inner["_billed_hours"] = "coalesce(a._billed_hours, a.hours)"
     weekend = "isodow(a.date) IN (6, 7)"
-    inner["after_hours"] = (f"coalesce(a.after_hours, CASE WHEN a.start_time IS NOT NULL THEN "
-                            f"a.start_time < TIME {lit(p.office_start.isoformat())} OR "
-                            f"a.start_time >= TIME {lit(p.office_end.isoformat())} OR {weekend} END)")
-    inner["work_type"] = (f"CASE WHEN a.work_type IS NOT NULL THEN a.work_type "
-                          f"ELSE coalesce({work('work_type')}, 'other') END")
-    inner["rework"] = f"CASE WHEN a.rework IS NOT NULL THEN a.rework ELSE coalesce({work('rework')}, false) END"
+    inner["after_hours"] = given("after_hours", f"CASE WHEN a.start_time IS NOT NULL THEN "
+                                                f"a.start_time < TIME {lit(p.office_start.isoformat())} OR "
+                                                f"a.start_time >= TIME {lit(p.office_end.isoformat())} OR "
+                                                f"{weekend} END")
+    inner["work_type"] = unless_given("work_type", f"coalesce({work('work_type')}, 'other')")
+    inner["rework"] = unless_given("rework", f"coalesce({work('rework')}, false)")
     outer = {c: plain for c, (_inner, plain) in passed_through.items()}
-    outer["billable_amount"] = ("CASE WHEN _amount_given IS NOT NULL THEN _amount_given "
+    # A staged amount is never NULL after conversion at rate 1 (a rate is never NULL either,
+    # check_currencies sees to it, but the select does not lean on that).
+    known = lambda column: rate is None and column in facts.never_null  # noqa: E731
+    outer["billable_amount"] = ("_amount_given" if known("billable_amount") else
+                                "CASE WHEN _amount_given IS NOT NULL THEN _amount_given "
                                 "WHEN billable THEN round(_billed_hours * bill_rate, 2) ELSE 0 END")
-    outer["cost_amount"] = "coalesce(_cost_given, round(hours * cost_rate, 2))"
+    outer["cost_amount"] = ("_cost_given" if known("cost_amount") else
+                            "coalesce(_cost_given, round(hours * cost_rate, 2))")
     inner_sql = ", ".join(f"{e} AS {q(c)}" for c, e in inner.items())
     if any_changed:
         # A column the select passes through as staged cannot differ: comparing it would only
