@@ -225,7 +225,7 @@ def run_stage(name: str, ws: Workspace = PROJECT) -> None:
         papermill.execute_notebook(
             str(notebook), str(running), parameters=values, kernel_name=KERNEL_NAME,
             cwd=str(NOTEBOOKS_DIR), progress_bar=False, stderr_file=sys.stderr,
-            kernel_manager_class=ipc_kernel_manager(),
+            kernel_manager_class=ipc_kernel_manager(), shutdown_kernel="immediate",
         )
     except PapermillExecutionError as error:
         kept = ws.failed / notebook.name
