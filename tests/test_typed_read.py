@@ -451,3 +451,40 @@ def test_the_check_reads_only_what_the_stage_does_not_prove() -> None:
     assert {c for c in columns if f'"stage:{c}"' in full} > compared
     other_currency = StageFacts(frozenset(columns), {"currency": "EUR"})
     assert "fx_k" in time_entries_changed_sql(p, {0: "a.csv"}, lookups, "false", "v", other_currency)
+
+
+# Cells of the columns the typed read leaves untrimmed (rules.UNTRIMMED_TYPES and currency),
+# padded with what trim() removes or keeps; and a row in which each appears.
+PADDED = [" 2025-01-05", "2025-01-05 ", "\u00a02025-01-05", "2025-01-05\u3000", " 01/05/2025",
+          " USD", "USD ", "\u00a0usd", " $", "€\u00a0", " feature", "ux ", "\u2002UI/UX", "support\t",
+          " ", "\u00a0"]
+
+
+def test_padded_cells_the_typed_read_leaves_untrimmed_come_out_as_the_text_path_reads_them(
+        tmp_path: Path, monkeypatch) -> None:
+    """A date, currency or work type padded with spaces parses as its trimmed text or not at
+    all (the row then goes to the text path): never as another value, whatever the padding."""
+    from clientlens.contract import TABLES
+    from clientlens.readers.parse import ENUM_SYNONYMS
+
+    spellings = [s for v in TABLES["time_entries"].column("work_type").values
+                 for s in (v, *ENUM_SYNONYMS.get(v, ()))]
+    assert all(s == s.strip(" _-") for s in spellings)  # a padded key never meets a spelling
+    header = "entry_id,date,client_id,hours,billable_amount,currency,work_type"
+    lines = [header] + [f"e{i},2025-01-{i % 28 + 1:02d},C1,2,200,USD,feature" for i in range(25_000)]
+    for k, cell in enumerate(PADDED):
+        for column in ("date", "currency", "work_type"):
+            fields = lines[22_000 + 3 * k + ("date", "currency", "work_type").index(column)].split(",")
+            fields[header.split(",").index(column)] = f'"{cell}"'
+            lines[22_000 + 3 * k + ("date", "currency", "work_type").index(column)] = ",".join(fields)
+    raw = tmp_path / "raw"
+    write_text(raw, "time_entries.csv", "\n".join(lines) + "\n")
+    write_csv(raw, "fx_rates.csv", [["currency", "rate"], ["EUR", "1.5"]])
+    typed = _count_typed(monkeypatch)
+    run_ingest(raw, tmp_path / "typed", params())
+    assert "time_entries.csv" in typed
+    _text_only(monkeypatch)
+    run_ingest(raw, tmp_path / "text", params())
+    assert _outputs(tmp_path / "typed") == _outputs(tmp_path / "text")
+    reasons = set(quarantine(tmp_path / "text")["reason"])
+    assert reasons  # some padded cells are refused (a lone space is empty, NBSP is no date)
