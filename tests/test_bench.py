@@ -105,10 +105,11 @@ def test_each_baseline_run_is_followed_at_once_by_an_ingest_run(tmp_path, monkey
     walls = {"baseline": [10.0, 20.0, 40.0], f"{ingest}-1": [20.0], f"{ingest}-2": [40.0], ingest: [80.0]}
     order: list[str] = []
     monkeypatch.setattr(bench, "run_measured", _fake_steps(walls, order))
+    monkeypatch.setattr(bench, "warm_files", lambda folder: order.append(f"warm {folder.name}"))
     results = bench.run_bench(30, 1, 7, tmp_path)
-    assert order[:7] == ["prepare", "baseline-1", f"{ingest}-1", "baseline-2", f"{ingest}-2", "baseline-3",
-                         "prepare"]
-    assert order[7] == ingest and order[-1] == "publish"
+    assert order[:8] == ["warm raw", "prepare", "baseline-1", f"{ingest}-1", "baseline-2", f"{ingest}-2",
+                         "baseline-3", "prepare"]
+    assert order[8] == ingest and order[-1] == "publish"
     assert results.baseline["runs_s"] == [10.0, 20.0, 40.0] and results.baseline["wall_s"] == 20.0
     assert results.baseline["ingest_runs_s"] == [20.0, 40.0, 80.0]
     assert results.baseline["ratios"] == [2.0, 2.0, 2.0] and results.baseline["ratio"] == 2.0
