@@ -377,19 +377,23 @@ def test_a_typed_stage_leaves_out_the_columns_null_in_every_row(tmp_path: Path, 
     assert read(tmp_path / "typed", "time_entries")["hours"].tolist().count(1.5) == 2
 
 
+def _lookup(name: str, **values: str):
+    """A stand-in for derive.create_lookup's result: the ENUM type `<name>_k`, values as given."""
+    from clientlens.readers.derive import Lookup
+
+    return Lookup(f"enum_code(try_cast({{key}} AS {name}_k))", values)
+
+
 def test_the_work_text_lookup_runs_once_per_row() -> None:
     """Its code is read inside each work type and rework CASE branch; computed there, it
     ran a dozen times per Harvest row (7 of 11 seconds at 3.9 million rows)."""
-    from clientlens.readers.derive import (Lookup, derive_params, final_select,
+    from clientlens.readers.derive import (derive_params, final_select,
                                            time_entries_changed_sql)
 
-    def lookup(name: str, **values: str) -> Lookup:
-        return Lookup(f"enum_code(try_cast({{key}} AS {name}_k))", values)
-
     ranges = "(CASE WHEN {code} <= 1 THEN 'ux' WHEN {code} <= 2 THEN 'feature' WHEN {code} <= 3 THEN NULL END)"
-    lookups = {"fx": lookup("fx", rate="(CASE WHEN {code} <= 0 THEN 1.0 END)"),
-               "people": lookup("people", role="'dev'", bill_rate="1.0", cost_rate="1.0"),
-               "work": lookup("work", work_type=ranges, rework=ranges.replace("'ux'", "true").replace(
+    lookups = {"fx": _lookup("fx", rate="(CASE WHEN {code} <= 0 THEN 1.0 END)"),
+               "people": _lookup("people", role="'dev'", bill_rate="1.0", cost_rate="1.0"),
+               "work": _lookup("work", work_type=ranges, rework=ranges.replace("'ux'", "true").replace(
                    "'feature'", "false"))}
     p = derive_params(params())
     for sql in (final_select("time_entries", p, False, {0: "a.csv"}, "false", lookups, stage="v"),
@@ -432,12 +436,11 @@ def test_the_check_reads_only_what_the_stage_does_not_prove() -> None:
     (client ids, amounts to the cent), not those its statistics prove complete; unproven,
     it compares them all, through every lookup."""
     from clientlens.contract import TABLES
-    from clientlens.readers.derive import Lookup, StageFacts, derive_params, time_entries_changed_sql
+    from clientlens.readers.derive import StageFacts, derive_params, time_entries_changed_sql
 
     values = {"rate": "1.5", "role": "'dev'", "bill_rate": "1.0", "cost_rate": "1.0", "work_type": "'ux'",
               "rework": "false", "client_id": "'C1'"}
-    lookups = {name: Lookup(f"enum_code(try_cast({{key}} AS {name}_k))",
-                            {c: f"(CASE WHEN {{code}} <= 1 THEN {v} END)" for c, v in values.items()})
+    lookups = {name: _lookup(name, **{c: f"(CASE WHEN {{code}} <= 1 THEN {v} END)" for c, v in values.items()})
                for name in ("fx", "people", "work", "clients")}
     p = derive_params(params())
     columns = [c.name for c in TABLES["time_entries"].columns]
@@ -453,7 +456,7 @@ def test_the_check_reads_only_what_the_stage_does_not_prove() -> None:
     assert "fx_k" in time_entries_changed_sql(p, {0: "a.csv"}, lookups, "false", "v", other_currency)
 
 
-# Cells of the columns the typed read leaves untrimmed (rules.UNTRIMMED_TYPES and currency),
+# Cells of the columns the typed read leaves untrimmed (parse.parses_padded_as_trimmed),
 # padded with what trim() removes or keeps; and a row in which each appears.
 PADDED = [" 2025-01-05", "2025-01-05 ", "\u00a02025-01-05", "2025-01-05\u3000", " 01/05/2025",
           " USD", "USD ", "\u00a0usd", " $", "€\u00a0", " feature", "ux ", "\u2002UI/UX", "support\t",

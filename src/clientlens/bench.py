@@ -7,6 +7,8 @@ Everything happens under `<root>/<clients>x<years>-s<seed>/` (never in data/ or 
 `raw/` holds the demo firm, generated once and kept (a rerun reuses it while the size, the
 seed and clientlens/demo.py are unchanged); `processed/`, `reports/` and `build/` are
 rebuilt on every run by the project's own stage runner (`clientlens.pipeline --workdir`).
+The firm's files are read once, untimed, before the first measured step, so that every step
+finds them in memory.
 
 The steps run as `make report` runs them: prepare, then the stages, two at once where
 neither loads the other's tables (pipeline.stage_needs, as build/deps.mk), then publish.

@@ -498,10 +498,14 @@ def write_time_entries(con: duckdb.DuckDBPyConnection, dest: Path, work: Path, p
                 time_entries_changed_sql(p, files, lookups, quarantined, views[sf.index],
                                          facts[sf.index])).fetchall()[0][0]:
             as_staged.add(sf.index)
-    whole = final_select("time_entries", p, clients_supplied, files, quarantined, lookups,
-                         facts=stage_facts(table, [part for sf in staged for part in sf.parts]))
+
+    def every_file_again() -> int:
+        every_part = [part for sf in staged for part in sf.parts]
+        return _copy(con, final_select("time_entries", p, clients_supplied, files, quarantined, lookups,
+                                       facts=stage_facts(table, every_part)), dest)
+
     if not as_staged:
-        return _copy(con, whole, dest)
+        return every_file_again()
     sources = []
     for sf in staged:
         if sf.index in as_staged:
@@ -523,7 +527,7 @@ def write_time_entries(con: duckdb.DuckDBPyConnection, dest: Path, work: Path, p
     except SpliceError as exc:
         if progress:
             print(f"ingest: time_entries written again, not spliced ({exc})", file=sys.stderr, flush=True)
-        return _copy(con, whole, dest)
+        return every_file_again()
     if progress:
         print(f"ingest: time_entries of {len(as_staged)} of {len(staged)} files published as staged",
               file=sys.stderr, flush=True)

@@ -280,11 +280,6 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
         return value if value == staged(column) and column in facts.never_null \
             else f"coalesce({value}, {fallback})"
 
-    def unless_given(column: str, fallback: str) -> str:
-        if column in facts.never_null:
-            return staged(column)
-        return f"CASE WHEN {staged(column)} IS NOT NULL THEN {staged(column)} ELSE {fallback} END"
-
     # The work text's code once per row, and only where the stage lacks a work type or rework:
     # read inside each of their CASEs, which DuckDB does not factor out, it was reckoned a
     # dozen times over.
@@ -315,8 +310,8 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
                                                 f"a.start_time < TIME {lit(p.office_start.isoformat())} OR "
                                                 f"a.start_time >= TIME {lit(p.office_end.isoformat())} OR "
                                                 f"{weekend} END")
-    inner["work_type"] = unless_given("work_type", f"coalesce({work('work_type')}, 'other')")
-    inner["rework"] = unless_given("rework", f"coalesce({work('rework')}, false)")
+    inner["work_type"] = given("work_type", f"coalesce({work('work_type')}, 'other')")
+    inner["rework"] = given("rework", f"coalesce({work('rework')}, false)")
     outer = {c: plain for c, (_inner, plain) in passed_through.items()}
     # A staged amount is never NULL after conversion at rate 1 (a rate is never NULL either,
     # check_currencies sees to it, but the select does not lean on that).

@@ -222,6 +222,14 @@ def typed_sql(col: Column, x: str, hints: Hints, cleaned: str = "") -> str:
     return x
 
 
+def parses_padded_as_trimmed(col: Column) -> bool:
+    """Whether typed_sql gives a cell padded with spaces the value of its trimmed text, or
+    NULL, never another value: dates (cl_date: the ISO cast skips spaces, the patterns are
+    anchored), currencies (cl_currency: a code at the end, spaces allowed) and enums
+    (enum_sql: a padded key gains a '_' that no spelling has)."""
+    return col.type in ("date", "enum") or col.name == "currency"
+
+
 def parse_reason(col: Column) -> str:
     if col.name == "currency":
         return "not a currency code"

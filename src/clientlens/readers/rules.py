@@ -12,13 +12,10 @@ import datetime as dt
 from clientlens.contract import Column, Table
 from clientlens.readers.adapters import FileMapping
 from clientlens.readers.parse import (SQL_TYPES, Hints, cleaned_number_sql, is_numeric, memo_sql,
-                                      parse_reason, typed_sql)
+                                      parse_reason, parses_padded_as_trimmed, typed_sql)
 from clientlens.readers.source import RawSource, lit, q
 
 VIOLATION_TYPE = "STRUCT(c VARCHAR, v VARCHAR, w VARCHAR, o INTEGER)[]"
-# Column types whose parsers (cl_date, enum_sql; and cl_currency) give a cell padded with
-# spaces the value of its trimmed text, or NULL: never another value.
-UNTRIMMED_TYPES = ("date", "enum")
 
 # Columns no export can carry in the contract's terms but derivation needs.
 HIDDEN_COLUMNS = (
@@ -106,7 +103,7 @@ def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hint
         # does, or not at all, which flags the row for the text path: their trims (a third
         # of a time export's, 8% of its staging) are left out. The text path trims every
         # cell, for the quarantine quotes them.
-        if c.name in read_types or (typed_mode and (c.type in UNTRIMMED_TYPES or c.name == "currency")):
+        if c.name in read_types or (typed_mode and parses_padded_as_trimmed(c)):
             return exprs[c.name]
         return f"cl_text({exprs[c.name]})"
 
