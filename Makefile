@@ -20,8 +20,8 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 STAGES := $(basename $(notdir $(NOTEBOOKS)))
 EXECUTED := $(STAGES:%=build/executed/%.ipynb)
 SRC_FILES := $(shell find src -name '*.py' 2>/dev/null)
-REPORT_ASSETS := $(wildcard src/clientlens/report/*.py src/clientlens/report/static/* src/clientlens/report/templates/*/* \
-                            src/clientlens/report/locale/*)
+REPORT_ASSETS := $(wildcard src/clientlens/publishing/*.py src/clientlens/publishing/static/* src/clientlens/publishing/templates/*/* \
+                            src/clientlens/locale/*)
 
 .PHONY: help setup report publish demo-data test bench lab clean distclean lock FORCE
 
@@ -54,11 +54,11 @@ publish: reports/index.html
 # Parameters and the raw-file inventory are rewritten only when they change,
 # so Make reruns the stages that read them only then.
 build/params.json build/raw_inventory.json &: FORCE | $(SETUP_STAMP)
-	@$(RUN) -m clientlens.pipeline prepare $(MAKEOVERRIDES)
+	@$(RUN) -m clientlens.tooling.pipeline prepare $(MAKEOVERRIDES)
 
 # Which src modules each notebook imports, and the chain order (generated).
 build/deps.mk: $(NOTEBOOKS) $(SRC_FILES) | $(SETUP_STAMP)
-	@$(RUN) -m clientlens.pipeline deps
+	@$(RUN) -m clientlens.tooling.pipeline deps
 	@touch $@
 
 ifneq ($(filter publish build/%,$(MAKECMDGOALS)),)
@@ -66,13 +66,13 @@ ifneq ($(filter publish build/%,$(MAKECMDGOALS)),)
 endif
 
 build/executed/%.ipynb: notebooks/%.ipynb notebooks/%.py build/params.json | $(SETUP_STAMP)
-	@$(RUN) -m clientlens.pipeline stage $*
+	@$(RUN) -m clientlens.tooling.pipeline stage $*
 
 reports/index.html: $(EXECUTED) $(REPORT_ASSETS)
-	@$(RUN) -m clientlens.pipeline publish
+	@$(RUN) -m clientlens.tooling.pipeline publish
 
 demo-data: $(SETUP_STAMP) ## Write the demo company into data/raw/ (CLIENTS=200 YEARS=3 SEED=42)
-	@$(RUN) -m clientlens.pipeline demo $(MAKEOVERRIDES)
+	@$(RUN) -m clientlens.tooling.pipeline demo $(MAKEOVERRIDES)
 
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
@@ -85,7 +85,7 @@ BENCH_SEED ?= 42
 BENCH_FLAGS ?=
 
 bench: $(SETUP_STAMP) ## Time the chain on a big demo firm into docs/performance.md (BENCH_CLIENTS=10000 BENCH_YEARS=5)
-	@$(RUN) -m clientlens.bench --clients $(BENCH_CLIENTS) --years $(BENCH_YEARS) --seed $(BENCH_SEED) $(BENCH_FLAGS)
+	@$(RUN) -m clientlens.tooling.bench --clients $(BENCH_CLIENTS) --years $(BENCH_YEARS) --seed $(BENCH_SEED) $(BENCH_FLAGS)
 
 lab: $(SETUP_STAMP) ## Open JupyterLab on the project's kernel
 	@PYTHONPATH=$(CURDIR)/src $(VENV)/bin/jupyter lab --notebook-dir=notebooks
@@ -102,5 +102,5 @@ lock: ## Re-pin the dependencies: requirements.lock and environment.yml from req
 	$(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/pip install --quiet -r requirements.in
 	build/lock-venv/bin/pip freeze --exclude-editable | sort -f > requirements.lock
-	$(RUN) -m clientlens.lockfile
+	$(RUN) -m clientlens.tooling.lockfile
 	rm -rf build/lock-venv

@@ -29,11 +29,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from clientlens.ingest import run_ingest
-from clientlens.panel import build_panel
-from clientlens.report import display as d
-from clientlens.report import reasons
-from clientlens.report.i18n import tr
+from clientlens.i18n import tr
+from clientlens.intake.ingest import run_ingest
+from clientlens.intake.panel import build_panel
+from clientlens.publishing import display as d
+from clientlens.publishing import reasons
 
 params = {
     "as_of": as_of, "reporting_currency": reporting_currency, "office_hours": office_hours,
@@ -66,7 +66,7 @@ d.show_table(summary.assign(table=summary.table + ".parquet",
 # take no part in any score.
 
 # %%
-from clientlens.contract import TABLES
+from clientlens.intake.contract import TABLES
 
 coverage = pd.DataFrame([
     {"file": f"{name}.csv", "supplied": name in result.measured_tables,

@@ -24,13 +24,13 @@ report_lang = "en"
 # %%
 import pandas as pd
 
-from clientlens import ltv, pnl
-from clientlens.plots import pnl_plots
-from clientlens.plots.theme import set_theme
+from clientlens.analysis import ltv, pnl
+from clientlens.i18n import tr, tr_values
 from clientlens.processed import load_panel, load_table, save_table
-from clientlens.report import display as d
-from clientlens.report.downloads import write_csv
-from clientlens.report.i18n import tr, tr_values
+from clientlens.publishing import display as d
+from clientlens.publishing.downloads import write_csv
+from clientlens.publishing.plots import pnl_plots
+from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
 panel, meta = load_panel(processed_dir)

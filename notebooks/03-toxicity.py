@@ -23,13 +23,13 @@ report_lang = "en"
 # %%
 import pandas as pd
 
-from clientlens import markers
-from clientlens import toxicity as tox
-from clientlens.plots import toxicity_plots
-from clientlens.plots.theme import set_theme
+from clientlens.analysis import markers
+from clientlens.analysis import toxicity as tox
+from clientlens.i18n import tr, tr_values
 from clientlens.processed import load_panel, save_table
-from clientlens.report import display as d
-from clientlens.report.i18n import tr, tr_values
+from clientlens.publishing import display as d
+from clientlens.publishing.plots import toxicity_plots
+from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
 params = {"toxicity": toxicity, "toxicity_red": toxicity_red, "overhead_rate": overhead_rate,

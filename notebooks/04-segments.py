@@ -29,16 +29,16 @@ report_lang = "en"
 # %%
 import pandas as pd
 
-from clientlens import early_warning as ew
-from clientlens import pnl
-from clientlens import segments as seg
-from clientlens.config import shift_quarter
-from clientlens.plots import toxicity_plots
-from clientlens.plots.theme import set_theme
+from clientlens.analysis import early_warning as ew
+from clientlens.analysis import pnl
+from clientlens.analysis import segments as seg
+from clientlens.i18n import tr, tr_values
 from clientlens.processed import load_panel, load_table, save_table
-from clientlens.report import display as d
-from clientlens.report.downloads import write_csv
-from clientlens.report.i18n import tr, tr_values
+from clientlens.publishing import display as d
+from clientlens.publishing.downloads import write_csv
+from clientlens.publishing.plots import toxicity_plots
+from clientlens.publishing.plots.theme import set_theme
+from clientlens.quarters import shift_quarter
 
 set_theme()
 params = {"toxicity": toxicity, "toxicity_red": toxicity_red, "segments": segments,

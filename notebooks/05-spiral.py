@@ -27,14 +27,14 @@ report_lang = "en"
 # %%
 import pandas as pd
 
-from clientlens import forecast as fc
-from clientlens import markov
-from clientlens import spiral as sp
-from clientlens.plots import spiral_plots
-from clientlens.plots.theme import set_theme
+from clientlens.analysis import forecast as fc
+from clientlens.analysis import markov
+from clientlens.analysis import spiral as sp
+from clientlens.i18n import tr, tr_values
 from clientlens.processed import load_panel, save_table
-from clientlens.report import display as d
-from clientlens.report.i18n import tr, tr_values
+from clientlens.publishing import display as d
+from clientlens.publishing.plots import spiral_plots
+from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
 panel, meta = load_panel(processed_dir)

@@ -14,13 +14,13 @@ communicator_max_quarters = 8
 report_lang = "en"
 
 # %%
-from clientlens import actions, cards, leadership, pnl
-from clientlens.plots import pnl_plots, toxicity_plots
-from clientlens.plots.theme import set_theme
+from clientlens.analysis import actions, cards, leadership, pnl
+from clientlens.i18n import tr
 from clientlens.processed import load_table, save_table
-from clientlens.report import display as d
-from clientlens.report.downloads import write_csv
-from clientlens.report.i18n import tr
+from clientlens.publishing import display as d
+from clientlens.publishing.downloads import write_csv
+from clientlens.publishing.plots import pnl_plots, toxicity_plots
+from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
 cur = reporting_currency

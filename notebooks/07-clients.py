@@ -19,10 +19,10 @@ reporting_currency = "USD"
 report_lang = "en"
 
 # %%
-from clientlens import cards
+from clientlens.analysis import cards
+from clientlens.i18n import tr
 from clientlens.processed import save_table
-from clientlens.report import display as d
-from clientlens.report.i18n import tr
+from clientlens.publishing import display as d
 
 cur = reporting_currency
 tables = cards.load_card_tables(processed_dir)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
-from clientlens.config import PROJECT_ROOT
+from clientlens.paths import PROJECT_ROOT
 
 VENV = Path(sys.executable).parent.parent
 

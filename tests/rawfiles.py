@@ -10,14 +10,14 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from clientlens import config
+from clientlens import parameters
 
 AS_OF = "2026-06-30"
 
 
 @functools.lru_cache(maxsize=1)
 def _project_params() -> dict:
-    return config.load_config()
+    return parameters.load_config()
 
 
 def params(**overrides) -> dict:

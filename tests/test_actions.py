@@ -1,7 +1,7 @@
 """The action list: one per client, most money at stake first, worded to be assigned."""
 import pandas as pd
 
-from clientlens.actions import segment_actions, spiral_actions, top_actions, warning_actions
+from clientlens.analysis.actions import segment_actions, spiral_actions, top_actions, warning_actions
 
 
 def segments():

@@ -5,9 +5,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
-from clientlens.ingest import IngestError, run_ingest
 from rawfiles import params, quarantine, read, summary, write_csv, write_text, write_xlsx
+
+from clientlens.intake.ingest import IngestError, run_ingest
 
 HARVEST = ["Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours", "Hours Rounded",
            "Billable?", "Invoiced?", "Approved?", "First Name", "Last Name", "Roles", "Employee?",

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from clientlens.panel import PANEL_FILE, build_panel, pseudonym, pseudonym_map
+from clientlens.intake.panel import PANEL_FILE, build_panel, pseudonym, pseudonym_map
 
 NAMES = {"A": "Acme Corp", "B": "<script>alert(1)</script>", "C": '=HYPERLINK("http://x","y")'}
 
@@ -39,7 +39,7 @@ def test_pseudonym_is_stable_shaped_and_keyed():
 
 
 def test_the_key_is_secret_made_once_and_kept(tmp_path):
-    from clientlens.panel import anonymize_key
+    from clientlens.intake.panel import anonymize_key
 
     key = anonymize_key(tmp_path)
     assert len(key) == 64 and anonymize_key(tmp_path) == key

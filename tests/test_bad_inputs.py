@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from rawfiles import TIME_HEADER, params, quarantine, read, summary, time_rows, write_csv, write_text, write_xlsx
 
-from clientlens.ingest import IngestError, run_ingest
-from clientlens.report.reasons import reason_text
-from rawfiles import (TIME_HEADER, params, quarantine, read, summary, time_rows, write_csv,
-                      write_text, write_xlsx)
+from clientlens.intake.ingest import IngestError, run_ingest
+from clientlens.publishing.reasons import reason_text
 
 
 @dataclass

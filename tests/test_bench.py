@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from clientlens import bench, pipeline
-from clientlens.config import PROJECT_ROOT
-from clientlens.pipeline import stages
+from clientlens.paths import PROJECT_ROOT
+from clientlens.tooling import bench, pipeline
+from clientlens.tooling.pipeline import stages
 
 pytestmark = pytest.mark.e2e
 
@@ -195,7 +195,7 @@ def test_make_bench_passes_the_scale():
                           f"VENV={Path(sys.executable).parent.parent}"],
                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert dry.returncode == 0, dry.stderr
-    assert "-m clientlens.bench --clients 123 --years 2 --seed 42" in dry.stdout
+    assert "-m clientlens.tooling.bench --clients 123 --years 2 --seed 42" in dry.stdout
     help_text = subprocess.run(["make", "--no-print-directory", "help"], cwd=PROJECT_ROOT, capture_output=True,
                                text=True, timeout=60).stdout
     assert "make bench" in help_text

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from clientlens import cards
-from clientlens.report import cards as card_pages
-from clientlens.report import display as d
+from clientlens.analysis import cards
+from clientlens.publishing import cards as card_pages
+from clientlens.publishing import display as d
 
 
 def stage_tables(name_of_second: str = "Beta LLC") -> dict[str, pd.DataFrame | None]:

@@ -1,18 +1,18 @@
 """One parameter file; command-line overrides; typos are errors, not silence."""
 import pytest
 
-from clientlens import config
-from clientlens.pipeline import _normalise_overrides, effective_params
+from clientlens import parameters, quarters
+from clientlens.tooling.pipeline import _normalise_overrides, effective_params
 
 
 def test_defaults_load_and_validate():
-    params = config.load_config()
+    params = parameters.load_config()
     assert params["reporting_currency"] == "USD"
     assert params["report_lang"] in ("en", "ru")
 
 
 def test_override_top_level_and_nested_keep_types():
-    params = config.load_config(overrides=["PERIOD_END=2025Q4", "TOXICITY__LATE_DAYS=45", "ANONYMIZE=1"])
+    params = parameters.load_config(overrides=["PERIOD_END=2025Q4", "TOXICITY__LATE_DAYS=45", "ANONYMIZE=1"])
     assert params["period_end"] == "2025Q4"
     assert params["toxicity"]["late_days"] == 45
     assert params["anonymize"] is True
@@ -26,8 +26,8 @@ def test_override_top_level_and_nested_keep_types():
     ("REPORTING_CURRENCY=dollars", "three-letter ISO code"),
 ])
 def test_bad_overrides_say_what_is_wrong(word, message):
-    with pytest.raises(config.ConfigError, match=message):
-        config.load_config(overrides=[word])
+    with pytest.raises(parameters.ConfigError, match=message):
+        parameters.load_config(overrides=[word])
 
 
 def test_make_variables_and_aliases():
@@ -40,10 +40,10 @@ def test_make_variables_and_aliases():
 @pytest.mark.parametrize("quarter, start, end", [
     ("2025Q1", "2025-01-01", "2025-03-31"), ("2024Q4", "2024-10-01", "2024-12-31")])
 def test_quarter_bounds(quarter, start, end):
-    assert config.quarter_start(quarter).isoformat() == start
-    assert config.quarter_end(quarter).isoformat() == end
+    assert quarters.quarter_start(quarter).isoformat() == start
+    assert quarters.quarter_end(quarter).isoformat() == end
 
 
 def test_shift_quarter_crosses_years():
-    assert config.shift_quarter("2025Q1", -1) == "2024Q4"
-    assert config.shift_quarter("2024Q3", 6) == "2026Q1"
+    assert quarters.shift_quarter("2025Q1", -1) == "2024Q4"
+    assert quarters.shift_quarter("2024Q3", 6) == "2026Q1"

@@ -1,12 +1,12 @@
 """The data contract and its document agree; its definitions hold together."""
-from clientlens import contract
-from clientlens.config import PROJECT_ROOT
+from clientlens.intake import contract
+from clientlens.paths import PROJECT_ROOT
 
 
 def test_document_matches_the_contract():
     doc = (PROJECT_ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
     assert doc.split(contract.DOC_MARKER)[1].strip() == contract.render_markdown().strip(), \
-        "docs/data-contract.md is stale: run python -m clientlens.contract"
+        "docs/data-contract.md is stale: run python -m clientlens.intake.contract"
 
 
 def test_keys_and_references_name_real_columns():

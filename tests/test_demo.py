@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from clientlens import demo
-from clientlens.config import load_config, quarter_end
-from clientlens.contract import TABLES
+from clientlens.intake.contract import TABLES
+from clientlens.parameters import load_config
+from clientlens.quarters import quarter_end
 
 CLIENTS, YEARS, SEED, END = 30, 2, 7, "2026Q3"
 END_DAY = pd.Timestamp(quarter_end(END))

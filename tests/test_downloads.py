@@ -7,9 +7,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from clientlens.report import display
-from clientlens.report.downloads import guard_cell, write_csv
-from clientlens.report.publish import Lineage, build_site, publish
+from clientlens.publishing import display
+from clientlens.publishing.downloads import guard_cell, write_csv
+from clientlens.publishing.publish import Lineage, build_site, publish
 
 LINEAGE = Lineage(data_as_of=None, period_end=None, params={}, git_commit="abc", built_at="now")
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-
 from e2e_support import copy_project, english_words, snapshot
 from e2e_support import make as make_in
 
@@ -76,7 +75,7 @@ def test_every_client_has_a_card_linked_from_every_table_that_names_it(project):
     is the client's: its title is the name the table shows."""
     import pandas as pd
 
-    from clientlens.cards import card_slug
+    from clientlens.analysis.cards import card_slug
 
     clients = pd.read_parquet(project / "data" / "processed" / "pnl_clients.parquet")
     cards = {p.stem for p in (project / "reports" / "clients").glob("*.html")}
@@ -108,8 +107,8 @@ def test_client_cards_tie_back_to_the_stages(project):
 
     import pandas as pd
 
-    from clientlens.cards import card_href
-    from clientlens.report import display as d
+    from clientlens.analysis.cards import card_href
+    from clientlens.publishing import display as d
 
     params = json.loads((project / "build" / "params.json").read_text())
     lang, cur = params["report_lang"], params["reporting_currency"]
@@ -163,7 +162,7 @@ def test_second_run_does_no_work(project):
 
 
 def test_touching_one_notebook_reruns_it_and_the_stages_that_load_its_tables_only(project):
-    from clientlens.pipeline import stage_needs
+    from clientlens.tooling.pipeline import stage_needs
 
     stages = stage_names(project)
     middle = stages[len(stages) // 2]
@@ -352,9 +351,9 @@ def test_every_leadership_kpi_equals_its_detailed_stage(project):
 
     import pandas as pd
 
-    from clientlens import leadership, pnl
-    from clientlens.report import display as d
-    from clientlens.report.i18n import tr
+    from clientlens.analysis import leadership, pnl
+    from clientlens.i18n import tr
+    from clientlens.publishing import display as d
 
     params = json.loads((project / "build" / "params.json").read_text())
     lang, cur = params["report_lang"], params["reporting_currency"]
@@ -431,8 +430,8 @@ def test_long_tables_page_and_filter_under_the_pages_policy(browser, tmp_path):
     """A table longer than a page shows 50 rows with a pager; the filter searches every row."""
     import pandas as pd
 
-    from clientlens.report import display as d
-    from clientlens.report.publish import STATIC_DIR, content_security_policy
+    from clientlens.publishing import display as d
+    from clientlens.publishing.publish import STATIC_DIR, content_security_policy
 
     script = (STATIC_DIR / "report.js").read_text(encoding="utf-8")
     table = d.table_html(pd.DataFrame({"client": [f"Client {i:03d}" for i in range(130)],

@@ -11,9 +11,9 @@ import shutil
 
 import pytest
 from bs4 import BeautifulSoup
-
-from clientlens.report.publish import STATIC_DIR
 from e2e_support import copy_project, make, write_harvest_export
+
+from clientlens.publishing.publish import STATIC_DIR
 
 pytestmark = pytest.mark.e2e
 

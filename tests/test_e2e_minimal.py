@@ -5,11 +5,9 @@ export to the cent.
 """
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
-
 from e2e_support import copy_project, make, write_harvest_export
 
 pytestmark = pytest.mark.e2e

@@ -5,10 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clientlens.config import ConfigError
-from clientlens.early_warning import (early_warnings, warning_backtest, warning_lead_times,
-                                      warning_signals)
-from clientlens.markers import default_params, quarter_index_of, quarter_label
+from clientlens.analysis.early_warning import early_warnings, warning_backtest, warning_lead_times, warning_signals
+from clientlens.analysis.markers import default_params, quarter_index_of, quarter_label
+from clientlens.parameters import ConfigError
 
 Q0 = quarter_index_of("2024Q1")
 Q = [quarter_label(Q0 + k) for k in range(8)]  # 2024Q1 .. 2025Q4

@@ -1,5 +1,5 @@
 """The pins: requirements.in, requirements.lock and environment.yml never drift apart."""
-from clientlens import lockfile
+from clientlens.tooling import lockfile
 
 
 def test_every_direct_requirement_is_locked():

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from spiral_fixtures import TRUE_P
 
-from clientlens import forecast as fc
-from clientlens import markov as mk
-from clientlens import spiral as sp
+from clientlens.analysis import forecast as fc
+from clientlens.analysis import markov as mk
+from clientlens.analysis import spiral as sp
 
 matplotlib.use("Agg")
 
@@ -187,7 +187,7 @@ def test_scenario_rejects_unknown_mistakes(panel):
 def test_portfolio_history_and_fan_chart(states, panel):
     from matplotlib.figure import Figure
 
-    from clientlens.plots.spiral_plots import forecast_fan_chart
+    from clientlens.publishing.plots.spiral_plots import forecast_fan_chart
 
     hist = fc.portfolio_history(states)
     assert hist["revenue"].sum() == pytest.approx(panel["revenue"].sum())

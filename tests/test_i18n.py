@@ -18,8 +18,8 @@ import nbformat
 import pytest
 from e2e_support import english_words
 
-from clientlens.config import PROJECT_ROOT
-from clientlens.report.i18n import catalogue, markdown_keys, normalise, tr, translate_markdown
+from clientlens.i18n import catalogue, markdown_keys, normalise, tr, translate_markdown
+from clientlens.paths import PROJECT_ROOT
 
 matplotlib.use("Agg")
 
@@ -82,7 +82,8 @@ STAGE_WORDS = {
 
 def vocabulary_keys() -> set[str]:
     """Words the modules keep in tables and the notebooks show through tr(variable)."""
-    from clientlens import contract, markers, pnl, spiral
+    from clientlens.analysis import markers, pnl, spiral
+    from clientlens.intake import contract
 
     words = set(STAGE_WORDS) | {pnl.ABC_LOSS}
     words |= {m.unit for m in markers.MARKERS}
@@ -106,7 +107,7 @@ def used() -> set[str]:
 
 def test_every_text_the_reports_print_has_a_russian_entry(used):
     missing = sorted(k for k in used if k not in catalogue("ru") and re.search(r"[A-Za-z]{2}", k))
-    assert not missing, "add to src/clientlens/report/locale/ru.yaml:\n" + "\n".join(missing)
+    assert not missing, "add to src/clientlens/locale/ru.yaml:\n" + "\n".join(missing)
 
 
 def test_no_catalogue_entry_is_unused(used):
@@ -149,4 +150,4 @@ def test_the_executed_notebooks_markdown_matches_the_py_twins():
     for path in NOTEBOOKS:
         nb = nbformat.read(path.with_suffix(".ipynb"), as_version=4)
         md = {k for c in nb.cells if c.cell_type == "markdown" for k in markdown_keys(c.source)}
-        assert md <= notebook_markdown_keys(), f"{path.name}: sync the .ipynb (python -m clientlens.notebooks)"
+        assert md <= notebook_markdown_keys(), f"{path.name}: sync the .ipynb (python -m clientlens.tooling.notebooks)"

@@ -4,15 +4,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import blake3
 import pandas as pd
 import pandera.pandas as pa
-import blake3
 import pytest
-
-from clientlens.contract import TABLES, Table
-from clientlens.ingest import IngestError, IngestResult, run_ingest
-from clientlens.readers.sniff import CHUNK, hash_file
 from rawfiles import params, quarantine, read, summary, time_rows, write_csv
+
+from clientlens.intake.contract import TABLES, Table
+from clientlens.intake.ingest import IngestError, IngestResult, run_ingest
+from clientlens.intake.readers.sniff import CHUNK, hash_file
 
 PANDERA_TYPES = {"str": "str", "enum": "str", "quarter": "str", "float": "float64",
                  "money": "float64", "int": "int64", "bool": "bool", "date": "object",
@@ -184,7 +184,7 @@ def test_input_digest_and_lines_span_read_chunks(tmp_path: Path) -> None:
 def test_line_count_is_the_lines_a_reader_sees_across_chunk_edges(tmp_path: Path, monkeypatch,
                                                                    data: bytes) -> None:
     """Line breaks at the very end are not lines, even when they fill whole reads."""
-    import clientlens.readers.sniff as sniff
+    import clientlens.intake.readers.sniff as sniff
 
     path = tmp_path / "lines.csv"
     path.write_bytes(data)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from clientlens import leadership
+from clientlens.analysis import leadership
 
 
 def test_each_client_at_risk_is_counted_once_under_its_most_urgent_kind():

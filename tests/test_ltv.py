@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clientlens import ltv, pnl
+from clientlens.analysis import ltv, pnl
 
 # Fader & Hardie (2007), "How to project customer retention", survivors per 1000, years 0-12;
 # the model is fitted to years 0-7, years 8-12 are the holdout it projects.

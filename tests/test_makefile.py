@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from clientlens import pipeline
-from clientlens.config import PROJECT_ROOT
+from clientlens.paths import PROJECT_ROOT
+from clientlens.tooling import pipeline
 
 VENV = Path(sys.executable).parent.parent
 
@@ -71,10 +71,10 @@ def test_kernel_must_belong_to_this_environment(monkeypatch):
 def test_stage_dependencies_follow_imports():
     rules = pipeline.make_dependencies()
     pnl_rule = next(line for line in rules.splitlines() if line.startswith("build/executed/02-pnl.ipynb:"))
-    assert "src/clientlens/pnl.py" in pnl_rule and "build/executed/01-ingest.ipynb" in pnl_rule
-    assert "src/clientlens/ingest.py" not in pnl_rule  # editing ingest does not rerun the P&L directly
+    assert "src/clientlens/analysis/pnl.py" in pnl_rule and "build/executed/01-ingest.ipynb" in pnl_rule
+    assert "src/clientlens/intake/ingest.py" not in pnl_rule  # editing ingest does not rerun the P&L directly
     ingest_rule = next(line for line in rules.splitlines() if line.startswith("build/executed/01-ingest.ipynb:"))
-    assert "build/raw_inventory.json" in ingest_rule and "src/clientlens/readers/csv_reader.py" in ingest_rule
+    assert "build/raw_inventory.json" in ingest_rule and "src/clientlens/intake/readers/csv_reader.py" in ingest_rule
 
 
 def test_stages_wait_only_for_the_stages_whose_tables_they_load():
@@ -89,8 +89,8 @@ def test_stages_wait_only_for_the_stages_whose_tables_they_load():
 
 
 def test_every_table_a_stage_loads_is_written_by_ingest_or_a_stage():
-    from clientlens.contract import TABLES
-    from clientlens.panel import PANEL_FILE
+    from clientlens.intake.contract import TABLES
+    from clientlens.intake.panel import PANEL_FILE
 
     io = pipeline.stage_io()
     saved = set().union(*(writes for _reads, writes in io.values()))

@@ -5,12 +5,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clientlens.config import CONFIG_FILE, ConfigError, load_config
-from clientlens.contract import TABLES
-from clientlens.markers import (DEFAULTS, MARKERS, MARKER_BY_NAME, compute_markers,
-                                default_params, marker_docs, measured_markers, quarter_index_of,
-                                quarter_label, reason_text, toxicity_params, window_sum)
-from clientlens.panel_columns import COLUMN_SOURCE, PANEL_COLUMNS
+from clientlens.analysis.markers import (
+    DEFAULTS,
+    MARKER_BY_NAME,
+    MARKERS,
+    compute_markers,
+    default_params,
+    marker_docs,
+    measured_markers,
+    quarter_index_of,
+    quarter_label,
+    reason_text,
+    toxicity_params,
+    window_sum,
+)
+from clientlens.intake.contract import TABLES
+from clientlens.intake.panel_columns import COLUMN_SOURCE, PANEL_COLUMNS
+from clientlens.parameters import ConfigError, load_config
+from clientlens.paths import CONFIG_FILE
 
 Q0 = quarter_index_of("2024Q1")
 

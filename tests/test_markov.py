@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from spiral_fixtures import TRUE_P
 
-from clientlens import markov as mk
-from clientlens import spiral as sp
+from clientlens.analysis import markov as mk
+from clientlens.analysis import spiral as sp
 
 NAMES = ["feature", "ux", "stability", "support", "churned"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import nbformat
 
-from clientlens.config import PROJECT_ROOT
-from clientlens.notebooks import sync_pair
+from clientlens.paths import PROJECT_ROOT
+from clientlens.tooling.notebooks import sync_pair
 
 
 def _pair(tmp_path: Path, name: str = "02-pnl") -> Path:

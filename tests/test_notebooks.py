@@ -6,8 +6,9 @@ import re
 import jupytext
 import pytest
 
-from clientlens.config import NOTEBOOKS_DIR, load_config
-from clientlens.pipeline import notebook_parameters, stages
+from clientlens.parameters import load_config
+from clientlens.paths import NOTEBOOKS_DIR
+from clientlens.tooling.pipeline import notebook_parameters, stages
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]-*.ipynb"))
 PATH_PARAMETERS = {"raw_dir", "processed_dir", "reports_dir"}
@@ -33,7 +34,7 @@ def test_paired_twin_agrees(path):
     assert twin.exists(), f"{path.name} has no .py twin"
     from_ipynb = jupytext.writes(jupytext.read(path), fmt="py:percent")
     assert from_ipynb == twin.read_text(encoding="utf-8"), \
-        f"{path.name} and {twin.name} differ: run python -m clientlens.notebooks {twin}"
+        f"{path.name} and {twin.name} differ: run python -m clientlens.tooling.notebooks {twin}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from clientlens.panel import PANEL_FILE, auto_period_end, build_panel
-from clientlens.panel_columns import PANEL_COLUMNS
+from clientlens.intake.panel import PANEL_FILE, auto_period_end, build_panel
+from clientlens.intake.panel_columns import PANEL_COLUMNS
 
 D = dt.date
 

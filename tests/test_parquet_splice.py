@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from clientlens.parquet_splice import SpliceError, decode_struct, encode_struct, read_footer, splice
+from clientlens.intake.parquet_splice import SpliceError, decode_struct, encode_struct, read_footer, splice
 
 ROWS = """SELECT {first} + i AS id, 'name ' || ({first} + i) % 97 AS name, i * 0.25 AS amount,
     DATE '2024-01-01' + (i % 700)::INTEGER AS day, TIME '08:00' + INTERVAL (i % 600) MINUTE AS at,

@@ -13,11 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clientlens import demo, early_warning, forecast, markov, pnl, spiral, toxicity
-from clientlens.config import load_config, quarter_end
-from clientlens.ingest import run_ingest
-from clientlens.panel import build_panel
+from clientlens import demo
+from clientlens.analysis import early_warning, forecast, markov, pnl, spiral, toxicity
+from clientlens.intake.ingest import run_ingest
+from clientlens.intake.panel import build_panel
+from clientlens.parameters import load_config
 from clientlens.processed import load_panel
+from clientlens.quarters import quarter_end
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,16 @@ import pandas as pd
 import pytest
 from e2e_support import english_words
 from matplotlib.text import Text
+from spiral_fixtures import TRUE_P
 from test_pnl import random_panel
 from test_segments import history, params, small_panel, tables
 
-from clientlens import forecast as fc
-from clientlens import markov as mk
-from clientlens import pnl, spiral
-from clientlens.plots import pnl_plots, spiral_plots, toxicity_plots
-from clientlens.segments import assign_segments, migration_matrix
-from clientlens.toxicity import current_toxicity
-from spiral_fixtures import TRUE_P
+from clientlens.analysis import forecast as fc
+from clientlens.analysis import markov as mk
+from clientlens.analysis import pnl, spiral
+from clientlens.analysis.segments import assign_segments, migration_matrix
+from clientlens.analysis.toxicity import current_toxicity
+from clientlens.publishing.plots import pnl_plots, spiral_plots, toxicity_plots
 
 matplotlib.use("Agg")
 

@@ -17,8 +17,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from clientlens import pnl
-from clientlens.plots import pnl_plots
+from clientlens.analysis import pnl
+from clientlens.publishing.plots import pnl_plots
 
 Q = {"2025Q1": 2025 * 4, "2025Q2": 2025 * 4 + 1, "2025Q3": 2025 * 4 + 2, "2025Q4": 2025 * 4 + 3}
 

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from clientlens.report import display
-from clientlens.report.publish import (Lineage, add_table_of_contents, build_site, content_security_policy,
-                                      publish)
+from clientlens.publishing import display
+from clientlens.publishing.publish import Lineage, add_table_of_contents, build_site, content_security_policy, publish
 
 PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
 EVIL = '<script>alert(1)</script>'

@@ -7,14 +7,24 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from rawfiles import (
+    TIME_HEADER,
+    params,
+    quarantine,
+    read,
+    summary,
+    time_rows,
+    write_csv,
+    write_parquet,
+    write_text,
+    write_xlsx,
+)
 
-from clientlens.contract import TABLES
-from clientlens.ingest import run_ingest
-from clientlens.readers.headers import guess_table, match_columns, norm, table_from_stem
-from clientlens.readers.parse import install_macros
-from clientlens.readers.sniff import find_header, scan_file
-from rawfiles import (TIME_HEADER, params, quarantine, read, summary, time_rows, write_csv,
-                      write_parquet, write_text, write_xlsx)
+from clientlens.intake.contract import TABLES
+from clientlens.intake.ingest import run_ingest
+from clientlens.intake.readers.headers import guess_table, match_columns, norm, table_from_stem
+from clientlens.intake.readers.parse import install_macros
+from clientlens.intake.readers.sniff import find_header, scan_file
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +136,8 @@ def test_date_parsing(con, text: str, slash: str, expected: dt.date | None) -> N
 def test_slashed_dates_read_as_cl_date_reads_them(con) -> None:
     """A column whose sample is mostly slashed dates reads them by their format first; every
     text, slashed or not, gets what cl_date gives it."""
-    from clientlens.contract import Column
-    from clientlens.readers.parse import Hints, detect_hints, typed_sql
+    from clientlens.intake.contract import Column
+    from clientlens.intake.readers.parse import Hints, detect_hints, typed_sql
 
     texts = ["03/04/2025", "3/4/2025", "12/31/2024", "31/12/2024", "02/30/2024", "01/02/0003", "12/12/0012",
              "1/2/24", "01/05/2024 10:00", "13/13/2025", "1/2/20245", "2025/03/04", "2025-03-04",

@@ -7,9 +7,9 @@ import re
 import pandas as pd
 from e2e_support import english_words
 
-from clientlens.contract import TABLES
-from clientlens.readers.rules import OVERFLOW_COLUMN, column_rules
-from clientlens.report.reasons import in_language, quarantine_by_reason, reason_text
+from clientlens.intake.contract import TABLES
+from clientlens.intake.readers.rules import OVERFLOW_COLUMN, column_rules
+from clientlens.publishing.reasons import in_language, quarantine_by_reason, reason_text
 
 
 def every_rule_reason() -> set[str]:

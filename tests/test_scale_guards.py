@@ -10,9 +10,9 @@ import ast
 import pandas as pd
 import pytest
 
-from clientlens.config import NOTEBOOKS_DIR, PROJECT_ROOT
-from clientlens.pipeline import notebook_code, source_dependencies
+from clientlens.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from clientlens.processed import ROW_LEVEL_TABLES, load_table
+from clientlens.tooling.pipeline import notebook_code, source_dependencies
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]-*.ipynb"))
 # Calls that bring a file or table into memory as a DataFrame or Arrow table.
@@ -72,7 +72,7 @@ def test_no_notebook_reads_time_entries_into_pandas():
     """Every notebook and every src module it imports, ingest and panel included."""
     sources = {nb.name: notebook_code(nb) for nb in NOTEBOOKS}
     modules = source_dependencies(sources.values())
-    assert PROJECT_ROOT / "src/clientlens/panel.py" in modules  # the walk does reach the SQL stage
+    assert PROJECT_ROOT / "src/clientlens/intake/panel.py" in modules  # the walk does reach the SQL stage
     sources.update({str(p.relative_to(PROJECT_ROOT)): p.read_text(encoding="utf-8") for p in modules})
     offenders = {name: lines for name, source in sources.items() if (lines := row_level_reads(source))}
     assert not offenders, f"raw time entries read into pandas at (file: lines) {offenders}; use the panel"

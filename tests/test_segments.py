@@ -12,13 +12,18 @@ import pandas as pd
 import pytest
 from matplotlib.text import Text
 
-from clientlens.markers import default_params, quarter_index_of, quarter_label
-from clientlens.plots.toxicity_plots import (plot_marker_heatmap, plot_migration_matrix,
-                                             plot_segment_map)
-from clientlens.segments import (SEGMENT_BY_KEY, assign_segments, migration_matrix,
-                                 segment_history, segment_moves, segment_summary,
-                                 trailing_margin)
-from clientlens.toxicity import current_toxicity
+from clientlens.analysis.markers import default_params, quarter_index_of, quarter_label
+from clientlens.analysis.segments import (
+    SEGMENT_BY_KEY,
+    assign_segments,
+    migration_matrix,
+    segment_history,
+    segment_moves,
+    segment_summary,
+    trailing_margin,
+)
+from clientlens.analysis.toxicity import current_toxicity
+from clientlens.publishing.plots.toxicity_plots import plot_marker_heatmap, plot_migration_matrix, plot_segment_map
 
 Q0 = quarter_index_of("2024Q1")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clientlens import spiral as sp
+from clientlens.analysis import spiral as sp
 
 matplotlib.use("Agg")
 
@@ -334,8 +334,8 @@ def test_quarter_ranges():
 def test_spiral_plots_render_and_names_stay_literal():
     from matplotlib.figure import Figure
 
-    from clientlens.markov import fit_chain
-    from clientlens.plots import spiral_plots as plots
+    from clientlens.analysis.markov import fit_chain
+    from clientlens.publishing.plots import spiral_plots as plots
 
     F, U, S, P = "feature", "ux", "stability", "support"
     panel = pd.DataFrame(seq("a", [F, U, S, P, F, U]) + seq("b", [F, S, P, F, None, None])
@@ -358,8 +358,8 @@ def test_spiral_plots_render_and_names_stay_literal():
 
 def test_charts_read_the_same_at_ten_thousand_clients():
     """Charts aggregate: big counts are printed with separators, nothing scales with the client count."""
-    from clientlens.markov import fit_chain, simulate_panel
-    from clientlens.plots import spiral_plots as plots
+    from clientlens.analysis.markov import fit_chain, simulate_panel
+    from clientlens.publishing.plots import spiral_plots as plots
 
     P = np.array([[0.4, 0.57, 0, 0, 0.03], [0, 0.35, 0.62, 0, 0.03], [0, 0, 0.35, 0.62, 0.03],
                   [0.52, 0, 0, 0.45, 0.03], [0, 0, 0, 0, 1.0]])

@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from clientlens.early_warning import observed_stops
-from clientlens.pnl import trailing_pnl
+from clientlens.analysis.early_warning import observed_stops
+from clientlens.analysis.pnl import trailing_pnl
 
 
 def test_trailing_pnl_sums_the_window_by_hand():
@@ -44,8 +44,8 @@ def test_observed_stops_from_exits_and_lapses():
 
 
 def test_warning_backtest_with_no_client_stopping():
-    from clientlens.config import load_config
-    from clientlens.early_warning import warning_backtest
+    from clientlens.analysis.early_warning import warning_backtest
+    from clientlens.parameters import load_config
 
     panel = pd.DataFrame(panel_rows("steady", [True] * 6)).assign(client_name="Steady", revenue=100.0,
                                                                    billable_hours=10.0)
@@ -54,7 +54,7 @@ def test_warning_backtest_with_no_client_stopping():
 
 
 def test_backtest_on_a_short_history_says_why_not():
-    from clientlens.forecast import backtest_if_possible
+    from clientlens.analysis.forecast import backtest_if_possible
 
     panel = pd.DataFrame(panel_rows("steady", [True] * 3)).assign(
         client_name="Steady", revenue=100.0, hours=10.0, value_feature=100.0, value_ux=0.0, value_stability=0.0,
@@ -66,7 +66,7 @@ def test_backtest_on_a_short_history_says_why_not():
 
 def test_client_forecast_table_sums_the_four_quarters_and_drops_churned():
     """The mean adds up over the quarters; the 80% range is the one of the sum, not a sum of ranges."""
-    from clientlens.spiral import client_forecast_table
+    from clientlens.analysis.spiral import client_forecast_table
 
     positions = pd.DataFrame({"client_id": ["A", "B"], "client_name": ["Acme", "Beta"], "state": ["ux", "churned"],
                               "current_phase": ["ux", "support"], "turns_completed": [1, 0],

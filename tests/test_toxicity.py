@@ -6,9 +6,15 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
-from clientlens.markers import MARKERS, default_params, quarter_index_of, quarter_label
-from clientlens.toxicity import (contributions_long, current_toxicity, marker_severity,
-                                 score_from_markers, toxicity_reasons, toxicity_scores)
+from clientlens.analysis.markers import MARKERS, default_params, quarter_index_of, quarter_label
+from clientlens.analysis.toxicity import (
+    contributions_long,
+    current_toxicity,
+    marker_severity,
+    score_from_markers,
+    toxicity_reasons,
+    toxicity_scores,
+)
 
 Q0 = quarter_index_of("2024Q1")
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-
-import clientlens.ingest as ingest
-from clientlens.ingest import run_ingest
-from clientlens.readers.parse import TYPED_READS, install_macros
 from rawfiles import params, quarantine, read, summary, write_csv, write_text
+
+import clientlens.intake.ingest as ingest
+from clientlens.intake.ingest import run_ingest
+from clientlens.intake.readers.parse import TYPED_READS, install_macros
 
 # Values DuckDB's CSV parser may accept or refuse; where it accepts, it must agree with the
 # text parsers (after the same non-finite check).
@@ -221,7 +221,7 @@ def test_a_column_that_changes_format_late_falls_back_whole(tmp_path: Path, monk
 
 def test_lookups_by_list_and_by_code_ranges_agree(tmp_path: Path, monkeypatch) -> None:
     """Time-entry lookups answer by ENUM code ranges (few values) or from a list (many)."""
-    import clientlens.readers.derive as derive
+    import clientlens.intake.readers.derive as derive
 
     raw = tmp_path / "raw"
     write_csv(raw, "clients.csv", [["client_id", "client_name"]]
@@ -379,7 +379,7 @@ def test_a_typed_stage_leaves_out_the_columns_null_in_every_row(tmp_path: Path, 
 
 def _lookup(name: str, **values: str):
     """A stand-in for derive.create_lookup's result: the ENUM type `<name>_k`, values as given."""
-    from clientlens.readers.derive import Lookup
+    from clientlens.intake.readers.derive import Lookup
 
     return Lookup(f"enum_code(try_cast({{key}} AS {name}_k))", values)
 
@@ -387,8 +387,7 @@ def _lookup(name: str, **values: str):
 def test_the_work_text_lookup_runs_once_per_row() -> None:
     """Its code is read inside each work type and rework CASE branch; computed there, it
     ran a dozen times per Harvest row (7 of 11 seconds at 3.9 million rows)."""
-    from clientlens.readers.derive import (derive_params, final_select,
-                                           time_entries_changed_sql)
+    from clientlens.intake.readers.derive import derive_params, final_select, time_entries_changed_sql
 
     ranges = "(CASE WHEN {code} <= 1 THEN 'ux' WHEN {code} <= 2 THEN 'feature' WHEN {code} <= 3 THEN NULL END)"
     lookups = {"fx": _lookup("fx", rate="(CASE WHEN {code} <= 0 THEN 1.0 END)"),
@@ -405,8 +404,8 @@ def test_the_work_text_lookup_runs_once_per_row() -> None:
 def test_stage_facts_hold_for_every_row_group_and_part(tmp_path: Path) -> None:
     """What a stage's statistics prove must hold in every row group of every part: a NULL
     in any of them, a column a part leaves out, or a second value anywhere, and it is gone."""
-    from clientlens.contract import TABLES
-    from clientlens.ingest import StagePart, stage_facts
+    from clientlens.intake.contract import TABLES
+    from clientlens.intake.ingest import StagePart, stage_facts
 
     con = duckdb.connect()
 
@@ -435,8 +434,8 @@ def test_the_check_reads_only_what_the_stage_does_not_prove() -> None:
     """A clean export's check compares the columns the final select could still change
     (client ids, amounts to the cent), not those its statistics prove complete; unproven,
     it compares them all, through every lookup."""
-    from clientlens.contract import TABLES
-    from clientlens.readers.derive import StageFacts, derive_params, time_entries_changed_sql
+    from clientlens.intake.contract import TABLES
+    from clientlens.intake.readers.derive import StageFacts, derive_params, time_entries_changed_sql
 
     values = {"rate": "1.5", "role": "'dev'", "bill_rate": "1.0", "cost_rate": "1.0", "work_type": "'ux'",
               "rework": "false", "client_id": "'C1'"}
@@ -467,8 +466,8 @@ def test_padded_cells_the_typed_read_leaves_untrimmed_come_out_as_the_text_path_
         tmp_path: Path, monkeypatch) -> None:
     """A date, currency or work type padded with spaces parses as its trimmed text or not at
     all (the row then goes to the text path): never as another value, whatever the padding."""
-    from clientlens.contract import TABLES
-    from clientlens.readers.parse import ENUM_SYNONYMS
+    from clientlens.intake.contract import TABLES
+    from clientlens.intake.readers.parse import ENUM_SYNONYMS
 
     spellings = [s for v in TABLES["time_entries"].column("work_type").values
                  for s in (v, *ENUM_SYNONYMS.get(v, ()))]

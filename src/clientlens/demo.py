@@ -1,6 +1,6 @@
 """The demo company: a seeded, deterministic synthetic IT services firm with planted truth.
 
-`generate()` writes raw exports in the canonical formats of `clientlens.contract` (one CSV
+`generate()` writes raw exports in the canonical formats of `clientlens.intake.contract` (one CSV
 per table, headers exactly the contract's column names) plus one Harvest-format detailed
 time report, so that every report is meaningful out of the box. Beside them it writes a
 planted-truth JSON that only the tests read: the analysis must never open it.
@@ -99,8 +99,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from clientlens.config import QUARTER_RE, quarter_end, quarter_start, shift_quarter
-from clientlens.contract import TABLES, WORK_TYPES
+from clientlens.intake.contract import TABLES, WORK_TYPES
+from clientlens.quarters import QUARTER_RE, quarter_end, quarter_start, shift_quarter
 
 # --------------------------------------------------------------------------- the plant
 
@@ -1676,7 +1676,8 @@ def generate(out_dir: Path, truth_path: Path, clients: int = 200, years: int = 3
 
 
 def main(argv: list[str] | None = None) -> int:
-    from clientlens.config import DEMO_TRUTH_FILE, RAW_DIR, load_config
+    from clientlens.parameters import load_config
+    from clientlens.paths import DEMO_TRUTH_FILE, RAW_DIR
 
     params = load_config()
     ap = argparse.ArgumentParser(prog="python -m clientlens.demo", description=__doc__.split("\n")[0])

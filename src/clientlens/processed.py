@@ -7,7 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from clientlens.panel import PANEL_FILE, PANEL_META_FILE
+PANEL_FILE = "client_quarter.parquet"  # the client-quarter panel every analysis stage reads
+PANEL_META_FILE = "panel_meta.json"
 
 # Tables with a row per hour logged: tens of millions of rows at a large firm, more than an
 # analyst's laptop holds in pandas. The analysis reads their client-quarter sums in the panel.
@@ -19,7 +20,7 @@ def load_table(processed_dir: Path | str, name: str) -> pd.DataFrame | None:
     if name in ROW_LEVEL_TABLES:
         raise ValueError(f"{name} is not loaded into pandas (one row per hour logged, tens of millions at a "
                          "large firm): read its client-quarter sums from the panel (load_panel), or aggregate "
-                         "it in SQL as clientlens.panel does")
+                         "it in SQL as clientlens.intake.panel does")
     path = Path(processed_dir) / f"{name}.parquet"
     return pd.read_parquet(path) if path.exists() else None
 

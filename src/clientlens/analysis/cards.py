@@ -1,0 +1,238 @@
+"""A card per client: everything the earlier stages found about one client, in one place.
+
+    cards = client_cards(load_card_tables(processed_dir), lang)
+
+Nothing here computes a metric. A card gathers, for one client, the rows the stages wrote:
+the P&L and its quarterly trend, the toxicity markers with their reasons, the segment and its
+action, an early warning, the spiral position and mistakes, the forecast, and every action
+proposed for the client, ranked by the money at stake. So a card can never disagree with the
+page a figure comes from. A table that was not produced (no helpdesk export, no forecast)
+leaves its part of the card empty, shown as "not measured", never as zero.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+CARD_DIR = "clients"
+
+# Tables a card reads, all from data/processed/.
+CARD_TABLES = ("pnl_clients", "pnl_quarters", "segments", "toxicity_clients", "early_warnings",
+               "spiral_positions", "spiral_mistakes", "spiral_clients", "forecast_clients", "client_actions")
+
+# spiral_clients (the spiral page's table) names its columns for readers.
+FORECAST_NEXT4 = "forecast, next 4 quarters"
+CLV = "value still to come (CLV)"
+
+TREND_COLUMNS = ["quarter", "revenue", "total_cost", "margin", "margin_pct"]
+FORECAST_COLUMNS = ["quarter", "revenue_mean", "revenue_lo_80", "revenue_hi_80"]
+ACTION_COLUMNS = ["action", "evidence", "value", "value_basis"]
+MISTAKE_COLUMNS = ["label", "quarters", "evidence"]
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def card_slug(client_id: Any) -> str:
+    """The card's file name (without .html): the id itself when it is a safe file name,
+    otherwise a hash of it, so odd ids ("ACME/EU", "a b") never break a path or a link."""
+    text = str(client_id)
+    if _SAFE_ID.match(text):
+        return text
+    return "c-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def card_href(client_id: Any, prefix: str = f"{CARD_DIR}/") -> str:
+    """A client's card, relative to the pages in reports/ (prefix "" from another card)."""
+    return f"{prefix}{card_slug(client_id)}.html"
+
+
+@dataclass
+class Card:
+    client_id: str
+    client_name: str
+    summary: dict[str, Any]
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    markers: list[dict[str, Any]] = field(default_factory=list)
+    reasons: str = ""
+    warning: dict[str, Any] | None = None
+    spiral: dict[str, Any] | None = None
+    mistakes: list[dict[str, Any]] = field(default_factory=list)
+    forecast: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    measured: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return card_slug(self.client_id)
+
+
+def load_card_tables(processed_dir: Path | str) -> dict[str, pd.DataFrame | None]:
+    from clientlens.processed import load_table
+
+    return {name: load_table(processed_dir, name) for name in CARD_TABLES}
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    except TypeError:
+        return False
+
+
+def _clean(value: Any) -> Any:
+    """Plain Python values (numpy scalars out, NaN as None)."""
+    if _missing(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _rows_by_client(df: pd.DataFrame | None, columns: list[str], sort_by: str | None = None,
+                    ascending: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """{client_id: [row dict, ...]} in one pass over the table."""
+    if df is None or not len(df):
+        return {}
+    if sort_by is not None:
+        df = df.sort_values(["client_id", sort_by], ascending=[True, ascending], kind="mergesort")
+    keep = [c for c in columns if c in df.columns]
+    out: dict[str, list[dict[str, Any]]] = {}
+    ids = df["client_id"].astype(str).to_numpy()
+    values = [df[c].to_numpy() for c in keep]
+    for i, cid in enumerate(ids):
+        out.setdefault(cid, []).append({c: _clean(v[i]) for c, v in zip(keep, values)})
+    return out
+
+
+def _one_by_client(df: pd.DataFrame | None, columns: list[str]) -> dict[str, dict[str, Any]]:
+    return {cid: rows[0] for cid, rows in _rows_by_client(df, columns).items()}
+
+
+def _renamed(df: pd.DataFrame | None, columns: dict[str, str]) -> pd.DataFrame | None:
+    return None if df is None else df.rename(columns=columns)
+
+
+def _marker_rows(toxicity: pd.DataFrame | None, lang: str) -> dict[str, list[dict[str, Any]]]:
+    """Every marker measured for each client, the heaviest first."""
+    if toxicity is None or not len(toxicity):
+        return {}
+    from clientlens.analysis.markers import MARKERS
+    from clientlens.i18n import tr
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    ids = toxicity["client_id"].astype(str).to_numpy()
+    for m in MARKERS:
+        if f"sev_{m.name}" not in toxicity.columns:
+            continue
+        value = toxicity[m.name].to_numpy(dtype=float)
+        severity = toxicity[f"sev_{m.name}"].to_numpy(dtype=float)
+        points = toxicity[f"pts_{m.name}"].to_numpy(dtype=float)
+        label, unit = m.label(lang), tr(m.unit, lang)
+        for i, cid in enumerate(ids):
+            if not math.isnan(severity[i]):
+                out.setdefault(cid, []).append({"marker": m.name, "label": label, "unit": unit,
+                                                "value": _clean(value[i]), "severity": float(severity[i]),
+                                                "points": _clean(points[i])})
+    for rows in out.values():
+        rows.sort(key=lambda r: (-(r["points"] or 0.0), r["label"]))
+    return out
+
+
+SUMMARY_COLUMNS = ["client_name", "status", "exited", "first_quarter", "last_active_quarter", "tenure_quarters",
+                   "revenue", "margin", "margin_pct", "revenue_last4", "margin_last4", "effective_rate",
+                   "non_billable_share", "is_loss_making"]
+SEGMENT_COLUMNS = ["segment", "segment_label", "action", "why", "score"]
+WARNING_COLUMNS = ["revenue_at_risk", "n_signals", "signals", "reasons", "first_fired"]
+SPIRAL_COLUMNS = ["current_phase", "state", "turn", "turns_completed", "quarters_in_state", "quarter"]
+
+
+def client_cards(tables: dict[str, pd.DataFrame | None], lang: str = "en") -> Iterable[Card]:
+    """One card per client of the P&L, in the P&L's order."""
+    clients = tables.get("pnl_clients")
+    if clients is None or not len(clients):
+        return []
+    trend = _rows_by_client(tables.get("pnl_quarters"), TREND_COLUMNS, "quarter")
+    segments = _one_by_client(tables.get("segments"), SEGMENT_COLUMNS)
+    toxicity = tables.get("toxicity_clients")
+    reasons = _one_by_client(toxicity, ["reasons"])
+    markers = _marker_rows(toxicity, lang)
+    warnings = _one_by_client(tables.get("early_warnings"), WARNING_COLUMNS)
+    positions = _one_by_client(tables.get("spiral_positions"), SPIRAL_COLUMNS)
+    mistakes_table = tables.get("spiral_mistakes")
+    if mistakes_table is not None and "status" in mistakes_table.columns:
+        mistakes_table = mistakes_table.loc[mistakes_table["status"] == "detected"]
+    mistakes = _rows_by_client(mistakes_table, MISTAKE_COLUMNS)
+    forecast_table = tables.get("forecast_clients")
+    forecast = _rows_by_client(forecast_table, FORECAST_COLUMNS, "quarter")
+    actions = _rows_by_client(tables.get("client_actions"), ACTION_COLUMNS, "value", ascending=False)
+    measured = {
+        "toxicity": toxicity is not None,
+        "warnings": tables.get("early_warnings") is not None,
+        "spiral": tables.get("spiral_positions") is not None,
+        "forecast": forecast_table is not None,
+    }
+    outlook = _one_by_client(_renamed(tables.get("spiral_clients"), {FORECAST_NEXT4: "forecast_next4", CLV: "clv"}),
+                             ["forecast_next4", "clv"])
+    summary_rows = _rows_by_client(clients, ["client_id"] + SUMMARY_COLUMNS)
+    return [
+        Card(
+            client_id=cid,
+            client_name=str(rows[0]["client_name"]),
+            summary={**rows[0], **segments.get(cid, {}), **outlook.get(cid, {})},
+            trend=trend.get(cid, []),
+            markers=markers.get(cid, []),
+            reasons=str(reasons.get(cid, {}).get("reasons") or ""),
+            warning=warnings.get(cid),
+            spiral=positions.get(cid),
+            mistakes=mistakes.get(cid, []),
+            forecast=forecast.get(cid, []),
+            actions=actions.get(cid, []),
+            measured=measured,
+        )
+        for cid, rows in summary_rows.items()
+    ]
+
+
+def client_directory(tables: dict[str, pd.DataFrame | None], lang: str = "en") -> pd.DataFrame:
+    """Every client on one row: what a director scans before opening a card.
+
+    Columns: client_id, client_name, segment_label, status, revenue_last4, margin_pct,
+    score (toxicity), phase, forecast_next4 (mean revenue of the next four quarters, summed),
+    action (the most valuable one proposed, else the segment's)."""
+    from clientlens.i18n import tr
+
+    clients = tables["pnl_clients"]
+    out = clients[["client_id", "client_name", "status", "revenue_last4", "margin_pct"]].copy()
+    segments = tables.get("segments")
+    if segments is not None:
+        out = out.merge(segments[["client_id", "segment_label", "score", "action"]], on="client_id", how="left")
+    else:
+        out["segment_label"], out["score"], out["action"] = None, float("nan"), None
+    outlook = tables.get("spiral_clients")
+    if outlook is not None:
+        outlook = outlook.set_index("client_id")
+        from clientlens.analysis.spiral import phase_label
+
+        out["phase"] = [phase_label(p, lang) for p in out["client_id"].map(outlook["phase"])]
+        out["forecast_next4"] = out["client_id"].map(outlook[FORECAST_NEXT4])
+    else:
+        out["phase"], out["forecast_next4"] = None, float("nan")
+    proposed = tables.get("client_actions")
+    if proposed is not None and len(proposed):
+        best = (proposed.sort_values(["client_id", "value"], ascending=[True, False], kind="mergesort")
+                .drop_duplicates("client_id").set_index("client_id")["action"])
+        out["action"] = out["client_id"].map(best).fillna(out["action"])
+    out["status"] = [tr(str(v), lang) for v in out["status"]]
+    columns = ["client_id", "client_name", "segment_label", "status", "revenue_last4", "margin_pct", "score",
+               "phase", "forecast_next4", "action"]
+    return (out[columns].sort_values(["revenue_last4", "client_id"], ascending=[False, True], kind="mergesort",
+                                     na_position="last").reset_index(drop=True))
+
+
+def action_links(actions: pd.DataFrame, prefix: str = f"{CARD_DIR}/") -> dict[str, str]:
+    """{action text: the card of its client}, for a table of actions (display.table_html links)."""
+    return {str(a): card_href(c, prefix) for a, c in zip(actions["action"], actions["client_id"])}

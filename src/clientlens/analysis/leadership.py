@@ -1,0 +1,137 @@
+"""The leadership page's headline figures, each taken from the stage that computes it.
+
+Nothing here recomputes a metric: revenue and margin come from the P&L stage, risk from the
+toxicity and segment stages, the forecast from the spiral stage, so the first screen can never
+disagree with the detail pages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from clientlens.analysis import pnl
+from clientlens.i18n import N_
+
+
+@dataclass(frozen=True)
+class Headline:
+    revenue_last4: float
+    margin_last4: float
+    margin_pct_last4: float | None
+    top20_profit_share: float | None
+    clients_active: int
+    clients_at_risk: int
+    revenue_at_risk: float
+    at_risk_by_kind: dict[str, dict[str, float]]
+    forecast_quarter: str | None
+    forecast_mean: float | None
+    forecast_lo: float | None
+    forecast_hi: float | None
+    forecast_level: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+# The kinds of risk, most urgent first; a client with several is counted under the first.
+RISK_KINDS = ("warning", "gone_quiet", "stale_communicator", "difficult", "toxic_unprofitable")
+RISK_KIND_WORDS = {"warning": N_("early warning: may leave")}
+RISK_PHRASES = {
+    "warning": N_("{n} show early signs of leaving ({money})"),
+    "gone_quiet": N_("{n} have gone quiet ({money})"),
+    "stale_communicator": N_("{n} need their communicator rotated ({money})"),
+    "difficult": N_("{n} are profitable but difficult ({money})"),
+    "toxic_unprofitable": N_("{n} are toxic and unprofitable ({money})"),
+}
+# What a kind with no revenue at risk says instead of "0 USD": a quiet client has billed
+# nothing lately, which is why it is at risk, not a sign that nothing is at stake.
+NO_RECENT_REVENUE = N_("no revenue in the last four quarters")
+
+
+def risk_kind_label(kind: str, lang: str = "en") -> str:
+    from clientlens.analysis.segments import segment_label
+    from clientlens.i18n import tr
+
+    return tr(RISK_KIND_WORDS[kind], lang) if kind in RISK_KIND_WORDS else segment_label(kind, lang)
+
+
+def at_risk_clients(segments: pd.DataFrame, warnings: pd.DataFrame,
+                    red_segments: tuple[str, ...] = RISK_KINDS[1:]) -> pd.DataFrame:
+    """Clients at risk: an early warning firing, or a segment that puts the relationship at risk.
+
+    One row per client: its revenue at risk (the larger of its segment's and its warning's
+    four-quarter revenue) and its kind of risk, the most urgent of RISK_KINDS that applies.
+    """
+    flagged = (segments.loc[segments["segment"].isin(red_segments), ["client_id", "client_name", "revenue", "segment"]]
+               .rename(columns={"segment": "kind"}))
+    warned = (warnings[["client_id", "client_name", "revenue_at_risk"]]
+              .rename(columns={"revenue_at_risk": "revenue"}).assign(kind="warning"))
+    both = pd.concat([flagged, warned], ignore_index=True)
+    both["revenue"] = both["revenue"].astype(float).fillna(0.0)
+    both["priority"] = both["kind"].map({k: i for i, k in enumerate(RISK_KINDS)}).fillna(len(RISK_KINDS))
+    first = both.sort_values(["client_id", "priority"], kind="mergesort").drop_duplicates("client_id")
+    first = first.set_index("client_id")
+    out = first[["client_name", "kind"]].join(both.groupby("client_id")["revenue"].max()).reset_index()
+    return (out[["client_id", "client_name", "revenue", "kind"]]
+            .sort_values(["revenue", "client_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True))
+
+
+def risk_breakdown(risk: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Clients and revenue at risk by kind, in RISK_KINDS order; kinds with no client left out.
+    The rows add up to the headline figures: each client is counted once."""
+    g = risk.groupby("kind").agg(clients=("client_id", "size"), revenue=("revenue", "sum"))
+    g = g.reindex([k for k in RISK_KINDS if k in g.index])
+    g.insert(0, "label", [risk_kind_label(k, lang) for k in g.index])
+    return g.rename_axis("kind").reset_index()
+
+
+def headline(pnl_clients: pd.DataFrame, segments: pd.DataFrame, warnings: pd.DataFrame,
+             forecast_portfolio: pd.DataFrame | None, level: int = 80) -> Headline:
+    live = pnl_clients.loc[pnl_clients["status"] == "active"]
+    revenue = float(pnl_clients["revenue_last4"].sum())
+    margin = float(pnl_clients["margin_last4"].sum())
+    risk = at_risk_clients(segments, warnings)
+    top = pnl.top_share(pnl_clients, 0.2)
+    fq = fmean = flo = fhi = None
+    if forecast_portfolio is not None and len(forecast_portfolio):
+        first = forecast_portfolio.sort_values("quarter_index").iloc[0]
+        fq, fmean = str(first["quarter"]), float(first["revenue_mean"])
+        flo, fhi = float(first[f"revenue_lo_{level}"]), float(first[f"revenue_hi_{level}"])
+    return Headline(
+        revenue_last4=revenue,
+        margin_last4=margin,
+        margin_pct_last4=margin / revenue if revenue else None,
+        top20_profit_share=float(top["profit_share"]) if pd.notna(top["profit_share"]) else None,
+        clients_active=int(len(live)),
+        clients_at_risk=int(len(risk)),
+        revenue_at_risk=float(risk["revenue"].sum()),
+        at_risk_by_kind={r.kind: {"clients": int(r.clients), "revenue": float(r.revenue)}
+                         for r in risk_breakdown(risk).itertuples(index=False)},
+        forecast_quarter=fq, forecast_mean=fmean, forecast_lo=flo, forecast_hi=fhi,
+        forecast_level=level if fq else None,
+    )
+
+
+def save_headline(head: Headline, processed_dir) -> None:
+    """leadership_kpis.json: the first screen's figures, for audit and for the KPI tests."""
+    import json
+    from pathlib import Path
+
+    (Path(processed_dir) / "leadership_kpis.json").write_text(
+        json.dumps(head.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def risk_sentence(breakdown: pd.DataFrame, currency: str, lang: str = "en") -> str:
+    """The at-risk headline broken down by kind, in words: "Of the 53 clients at risk, 24 show
+    early signs of leaving (4.3M USD), ..." (revenue over the last four quarters)."""
+    from clientlens.i18n import tr
+    from clientlens.publishing.display import fmt_money_short, fmt_number
+
+    total = int(breakdown["clients"].sum())
+    parts = [tr(RISK_PHRASES[r.kind], lang, n=fmt_number(int(r.clients), 0, lang),
+                money=fmt_money_short(r.revenue, currency, lang) if r.revenue else tr(NO_RECENT_REVENUE, lang))
+             for r in breakdown.itertuples(index=False)]
+    return tr("Of the {total} clients at risk, by the most urgent risk of each: {parts}.", lang,
+              total=fmt_number(total, 0, lang), parts="; ".join(parts))

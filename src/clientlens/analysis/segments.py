@@ -1,0 +1,409 @@
+"""The segment map: profitability against toxicity, a named segment and an action per client.
+
+Quadrants (cut-offs from the config):
+    profitable = margin_pct >= segments.profitable_margin_pct
+    toxic      = toxicity score >= toxicity_red
+                      not toxic                         toxic
+    profitable        Core -> grow and protect          Profitable but difficult -> renegotiate or reprice
+    not profitable    Costly to serve -> reduce cost    Toxic and unprofitable -> part ways gracefully
+A toxic client whose communicator has served communicator_max_quarters or more
+(or is a technical specialist) and whose score comes mostly
+(>= segments.communicator_driven_share) from relationship markers goes to
+"Stale communicator": rotate the communicator first (004: the "talking head").
+Ended relationships are their own segments: an in-sourcing exit (exit_reason ==
+'insourcing') is a healthy ending, not a failure; a client with no activity for
+segments.dormant_quarters quarters is "Gone quiet".
+
+Also here: segments quarter by quarter, the migration matrix between two quarters
+and the per-client list of moves.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from clientlens.analysis.markers import (
+    MARKERS,
+    QuarterGrid,
+    format_value,
+    numeric,
+    panel_quarter_index,
+    quarter_index_of,
+    toxicity_params,
+    window_sum,
+)
+from clientlens.analysis.toxicity import inactive_quarters, red_threshold, toxicity_scores
+from clientlens.parameters import ConfigError
+
+
+@dataclass(frozen=True)
+class Segment:
+    key: str
+    label_en: str
+    label_ru: str
+    action_en: str
+    action_ru: str
+    detail_en: str
+    detail_ru: str
+    color: str
+    rank: int | None = None  # 0 = best; None for endings and unplaced clients
+
+    def label(self, lang: str = "en") -> str:
+        return self.label_ru if lang == "ru" else self.label_en
+
+    def action(self, lang: str = "en") -> str:
+        return self.action_ru if lang == "ru" else self.action_en
+
+    def detail(self, lang: str = "en") -> str:
+        return self.detail_ru if lang == "ru" else self.detail_en
+
+
+SEGMENTS: tuple[Segment, ...] = (
+    Segment("core", "Core", "Ядро",
+            "Grow and protect", "Развивать и беречь",
+            "Weekly contact, a quarterly meeting with the decision maker, offer the next phase of "
+            "the spiral.",
+            "Еженедельный контакт, встреча с лицом, принимающим решения, раз в квартал, "
+            "предложение следующей фазы спирали.",
+            "#2e7d32", 0),
+    Segment("difficult", "Profitable but difficult", "Прибыльный, но трудный",
+            "Renegotiate or reprice", "Пересмотреть условия или цену",
+            "Charge for what the relationship costs (approvals, urgent work, contradicting "
+            "edits), tighten payment terms and the change process.",
+            "Включить в цену то, во что обходятся отношения (согласования, срочность, "
+            "противоречивые правки), ужесточить условия оплаты и порядок изменений.",
+            "#f9a825", 1),
+    Segment("stale_communicator", "Stale communicator", "Засидевшийся коммуникатор",
+            "Rotate the communicator", "Сменить коммуникатора",
+            "Bring in a new account or project manager; a technical specialist should not be "
+            "the communicator.",
+            "Назначить нового аккаунт- или проект-менеджера; технический специалист не должен "
+            "быть коммуникатором.",
+            "#6a1b9a", 2),
+    Segment("costly", "Costly to serve", "Дорог в обслуживании",
+            "Reduce cost to serve", "Снизить стоимость обслуживания",
+            "Cut unbilled scope, rework and communication time; move routine work to a retainer; "
+            "reprice if that is not enough.",
+            "Сократить бесплатный объём, переделки и время на коммуникацию; перевести рутину на "
+            "абонемент; пересмотреть цену, если этого мало.",
+            "#1565c0", 1),
+    Segment("toxic_unprofitable", "Toxic and unprofitable", "Токсичный и убыточный",
+            "Part ways gracefully and recommend an alternative",
+            "Расстаться на хорошей ноте и порекомендовать альтернативу",
+            "Finish commitments, hand over cleanly, recommend another supplier.",
+            "Выполнить обязательства, аккуратно передать дела, порекомендовать другого подрядчика.",
+            "#c62828", 3),
+    Segment("healthy_exit", "Healthy exit (in-sourcing)", "Здоровый уход (своя ИТ-команда)",
+            "Support the hand-over; keep in touch", "Помочь с передачей; оставаться на связи",
+            "The client built its own IT team: a healthy ending. Help the hand-over and stay a "
+            "source of referrals and expert work.",
+            "Клиент создал свою ИТ-команду — здоровое завершение. Помочь с передачей и остаться "
+            "источником рекомендаций и экспертной работы.",
+            "#00897b"),
+    Segment("left", "Left", "Ушёл",
+            "Review why it ended", "Разобрать причины ухода",
+            "Ask the client what went wrong and check the warnings it gave before it left.",
+            "Спросить клиента, что пошло не так, и проверить, какие сигналы были до ухода.",
+            "#616161"),
+    Segment("gone_quiet", "Gone quiet", "Пропал",
+            "Call the decision maker", "Связаться с лицом, принимающим решения",
+            "No activity for several quarters: find out whether the client has left.",
+            "Нет активности несколько кварталов: выяснить, не ушёл ли клиент.",
+            "#9e9e9e"),
+    Segment("no_pnl", "No P&L", "Нет P&L",
+            "Complete the data", "Дополнить данные",
+            "No margin for the client: it cannot be placed on the map.",
+            "Для клиента нет маржи: его нельзя поместить на карту.",
+            "#bdbdbd"),
+)
+SEGMENT_BY_KEY: dict[str, Segment] = {s.key: s for s in SEGMENTS}
+NEW, GONE = "new", "gone"
+_EDGE_LABELS = {NEW: ("New client", "Новый клиент"), GONE: ("No longer in the panel", "Нет в данных")}
+
+
+def segment_label(key: str, lang: str = "en") -> str:
+    if key in _EDGE_LABELS:
+        return _EDGE_LABELS[key][1 if lang == "ru" else 0]
+    return SEGMENT_BY_KEY[key].label(lang)
+
+
+def segment_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    sp = params.get("segments")
+    if not isinstance(sp, Mapping):
+        raise ConfigError("config/params.yaml has no `segments:` section "
+                          "(see clientlens.analysis.markers.DEFAULTS)")
+    missing = [f"segments.{k}" for k in ("profitable_margin_pct", "communicator_driven_share",
+                                         "dormant_quarters") if k not in sp]
+    if "communicator_max_quarters" not in params:
+        missing.append("communicator_max_quarters")
+    if missing:
+        raise ConfigError("config/params.yaml lacks " + ", ".join(missing))
+    return {**sp, "communicator_max_quarters": int(params["communicator_max_quarters"]),
+            "toxicity_red": red_threshold(params)}
+
+
+_RELATIONSHIP = [m.name for m in MARKERS if m.relationship]
+
+
+def _classify(df: pd.DataFrame, params: Mapping[str, Any], lang: str) -> pd.DataFrame:
+    """Add toxic, profitable, rotate_due, communicator_driven, segment, labels and why."""
+    sp = segment_params(params)
+    n = len(df)
+
+    def col(name, default=np.nan):
+        return df[name] if name in df.columns else pd.Series(default, index=df.index)
+
+    score = pd.to_numeric(col("score"), errors="coerce").to_numpy(dtype=float)
+    margin_pct = pd.to_numeric(col("margin_pct"), errors="coerce").to_numpy(dtype=float)
+    tenure = pd.to_numeric(col("communicator_tenure_quarters"), errors="coerce").to_numpy(dtype=float)
+    role = col("communicator_role", None).astype(object).to_numpy()
+    exited = col("exited", False).fillna(False).astype(bool).to_numpy()
+    reason = col("exit_reason", None).astype(object).to_numpy()
+    inactive = pd.to_numeric(col("quarters_inactive", 0), errors="coerce").fillna(0).to_numpy()
+
+    toxic = np.where(np.isnan(score), False, score >= sp["toxicity_red"])
+    profitable = margin_pct >= float(sp["profitable_margin_pct"])
+    technical = np.array([str(r).strip().lower() == "technical" for r in role], dtype=bool)
+    long_tenure = np.where(np.isnan(tenure), False, tenure >= sp["communicator_max_quarters"])
+    rel_pts = np.zeros(n)
+    for name in _RELATIONSHIP:
+        if f"pts_{name}" in df.columns:
+            rel_pts += np.nan_to_num(df[f"pts_{name}"].to_numpy(dtype=float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel_share = np.where(score > 0, rel_pts / score, 0.0)
+    driven = rel_share >= float(sp["communicator_driven_share"])
+    rotate = toxic & (long_tenure | technical) & driven
+    insourcing = np.array([str(r).strip().lower() == "insourcing" for r in reason], dtype=bool)
+
+    seg = np.select(
+        [exited & insourcing, exited, inactive >= int(sp["dormant_quarters"]), np.isnan(margin_pct),
+         rotate, toxic & profitable, toxic, profitable],
+        ["healthy_exit", "left", "gone_quiet", "no_pnl",
+         "stale_communicator", "difficult", "toxic_unprofitable", "core"],
+        default="costly")
+
+    out = df.copy()
+    out["toxic"] = toxic
+    out["profitable"] = np.where(np.isnan(margin_pct), None, profitable).astype(object)
+    out["communicator_driven_share"] = rel_share
+    out["rotation_due"] = long_tenure | technical
+    out["segment"] = seg
+    out["segment_label"] = [SEGMENT_BY_KEY[s].label(lang) for s in seg]
+    out["action"] = [SEGMENT_BY_KEY[s].action(lang) for s in seg]
+    out["why"] = [_why(s, sc, mp, t, tech, lang) for s, sc, mp, t, tech in
+                  zip(seg, score, margin_pct, tenure, technical)]
+    return out
+
+
+def _why(seg: str, score: float, margin_pct: float, tenure: float, technical: bool,
+         lang: str) -> str:
+    ru = lang == "ru"
+    if seg == "healthy_exit":
+        return "ушёл, создав свою ИТ-команду" if ru else "left to build its own IT team"
+    if seg == "left":
+        return "отношения завершены" if ru else "the relationship ended"
+    if seg == "gone_quiet":
+        return "нет активности" if ru else "no recent activity"
+    parts = []
+    if np.isfinite(margin_pct):
+        parts.append(("маржа " if ru else "margin ") + format_value(margin_pct, "pct", lang))
+    else:
+        parts.append("маржа неизвестна" if ru else "margin unknown")
+    if np.isfinite(score):
+        parts.append((f"токсичность {score:.0f} из 100" if ru else f"toxicity {score:.0f} of 100"))
+    else:
+        parts.append("токсичность не измерена" if ru else "toxicity not measured")
+    if seg == "stale_communicator":
+        if np.isfinite(tenure):
+            parts.append(f"один коммуникатор {tenure:.0f} кв. подряд" if ru
+                         else f"same communicator for {tenure:.0f} quarters")
+        if technical:
+            parts.append("коммуникатор — технический специалист" if ru
+                         else "a technical specialist is the communicator")
+    return "; ".join(parts)
+
+
+def assign_segments(toxicity: pd.DataFrame, pnl: pd.DataFrame, params: Mapping[str, Any],
+                    lang: str = "en", margin: str = "margin", margin_pct: str = "margin_pct",
+                    revenue: str = "revenue") -> pd.DataFrame:
+    """Place each client on the map and name its segment and action.
+
+    toxicity: current_toxicity() output (client_id, score, pts_*, exited, exit_reason,
+        quarters_inactive, communicator_tenure_quarters, communicator_role, reasons...;
+        missing context columns are taken as unknown).
+    pnl: one row per client with client_id, margin, margin_pct, revenue (from the
+        P&L step; a client missing there is segment "No P&L"). To place clients by
+        their last year, as the toxicity window does, name the columns:
+        margin="margin_last4", margin_pct="margin_pct_last4", revenue="revenue_last4".
+
+    Returns one row per client: client_id, client_name, segment (key),
+    segment_label, action, why, revenue, margin, margin_pct, score, toxic,
+    profitable, rotation_due (long-serving or technical communicator),
+    communicator_driven_share, exited, exit_reason, reasons (when given) and the
+    toxicity columns; sorted by revenue, largest first.
+    """
+    for c in ("client_id", margin, margin_pct, revenue):
+        if c not in pnl.columns:
+            raise ValueError(f"the P&L table needs a {c} column (has {list(pnl.columns)})")
+    tox = toxicity.drop(columns=[c for c in ("margin", "margin_pct", "revenue") if c in toxicity])
+    money = pnl[["client_id", margin, margin_pct, revenue]].set_axis(
+        ["client_id", "margin", "margin_pct", "revenue"], axis=1)
+    df = money.merge(tox, on="client_id", how="outer")
+    if "client_name" in pnl.columns:
+        names = pnl.set_index("client_id")["client_name"]
+        fill = df["client_id"].map(names)
+        df["client_name"] = df["client_name"].fillna(fill) if "client_name" in df else fill
+    if "client_name" not in df.columns:
+        df["client_name"] = df["client_id"].astype(str)
+    df["client_name"] = df["client_name"].fillna(df["client_id"].astype(str))
+    out = _classify(df, params, lang)
+    lead = ["client_id", "client_name", "segment", "segment_label", "action", "why", "revenue",
+            "margin", "margin_pct", "score", "toxic", "profitable", "rotation_due",
+            "communicator_driven_share"]
+    rest = [c for c in out.columns if c not in lead]
+    return out[lead + rest].sort_values("revenue", ascending=False,
+                                         na_position="last").reset_index(drop=True)
+
+
+def segment_summary(segments: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Per segment: clients, revenue, margin, shares of the totals, the action."""
+    g = segments.groupby("segment", sort=False).agg(
+        clients=("client_id", "size"), revenue=("revenue", "sum"), margin=("margin", "sum"))
+    g = g.reindex([s.key for s in SEGMENTS]).dropna(how="all")
+    g["clients"] = g["clients"].fillna(0).astype(int)
+    tot_r, tot_m = g["revenue"].sum(), g["margin"].sum()
+    g["revenue_share"] = g["revenue"] / tot_r if tot_r else np.nan
+    g["margin_share"] = g["margin"] / tot_m if tot_m else np.nan
+    g["segment_label"] = [SEGMENT_BY_KEY[k].label(lang) for k in g.index]
+    g["action"] = [SEGMENT_BY_KEY[k].action(lang) for k in g.index]
+    return g.reset_index()
+
+
+# ---------------------------------------------------------------------------
+# quarter by quarter
+# ---------------------------------------------------------------------------
+def trailing_margin(panel: pd.DataFrame, params: Mapping[str, Any],
+                    window: int | None = None) -> pd.DataFrame:
+    """A stand-in client-quarter P&L from the panel, for when the P&L step gives none per quarter.
+
+    Over the trailing window: revenue, margin = revenue - delivery_cost * (1 +
+    overhead_rate), margin_pct = margin / revenue (NaN without revenue). Columns:
+    client_id, quarter, revenue, margin, margin_pct. Prefer the P&L step's figures.
+    """
+    if "overhead_rate" not in params:
+        raise ConfigError("config/params.yaml has no overhead_rate")
+    window = int(toxicity_params(params)["window_quarters"] if window is None else window)
+    g = QuarterGrid(panel)
+    R, C = g.w("revenue"), g.w("delivery_cost")
+    rev, _ = window_sum(R, window)
+    cost, _ = window_sum(C, window)
+    margin = rev - np.nan_to_num(cost) * (1.0 + float(params["overhead_rate"]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(rev > 0, margin / rev, np.nan)
+    out = pd.DataFrame({"client_id": g.frame["client_id"].to_numpy(),
+                        "quarter": g.frame["quarter"].to_numpy() if "quarter" in g.frame
+                        else [f"{q // 4}Q{q % 4 + 1}" for q in g.qi],
+                        "revenue": g.rows(rev), "margin": g.rows(margin),
+                        "margin_pct": g.rows(pct)})
+    return out
+
+
+def segment_history(panel: pd.DataFrame, params: Mapping[str, Any],
+                    pnl_by_quarter: pd.DataFrame | None = None, lang: str = "en") -> pd.DataFrame:
+    """The segment of every client in every quarter, from its trailing-window state then.
+
+    pnl_by_quarter: client_id, quarter, margin, margin_pct, revenue (the P&L over
+    the same trailing window is best); None uses trailing_margin(panel, params).
+    Returns client_id, client_name, quarter, quarter_index, segment, segment_label,
+    action, why, score, margin, margin_pct, revenue, toxic, profitable.
+    """
+    scores = toxicity_scores(panel, params)
+    if pnl_by_quarter is None:
+        pnl_by_quarter = trailing_margin(panel, params)
+    for c in ("client_id", "quarter", "margin", "margin_pct", "revenue"):
+        if c not in pnl_by_quarter.columns:
+            raise ValueError(f"pnl_by_quarter needs a {c} column")
+    p = panel.reset_index(drop=True)
+    ctx = pd.DataFrame({"client_id": p["client_id"].to_numpy(),
+                        "quarter_index": panel_quarter_index(p),
+                        "quarters_inactive": inactive_quarters(p),
+                        "exited": numeric(p, "exited") > 0})
+    for c in ("exit_reason", "communicator_tenure_quarters", "communicator_role"):
+        ctx[c] = p[c].to_numpy() if c in p.columns else None
+    df = scores.merge(ctx, on=["client_id", "quarter_index"], how="left")
+    df = df.merge(pnl_by_quarter[["client_id", "quarter", "margin", "margin_pct", "revenue"]],
+                  on=["client_id", "quarter"], how="left")
+    out = _classify(df, params, lang)
+    keep = ["client_id", "client_name", "quarter", "quarter_index", "segment", "segment_label",
+            "action", "why", "score", "margin", "margin_pct", "revenue", "toxic", "profitable"]
+    return out[keep].sort_values(["client_id", "quarter_index"]).reset_index(drop=True)
+
+
+def _two_quarters(history: pd.DataFrame, from_quarter: str, to_quarter: str) -> pd.DataFrame:
+    if quarter_index_of(from_quarter) >= quarter_index_of(to_quarter):
+        raise ValueError(f"from_quarter {from_quarter} must come before to_quarter {to_quarter}")
+    a = history.loc[history["quarter"] == from_quarter].set_index("client_id")
+    b = history.loc[history["quarter"] == to_quarter].set_index("client_id")
+    ids = a.index.union(b.index)
+    df = pd.DataFrame(index=ids)
+    df["from_segment"] = a["segment"].reindex(ids).fillna(NEW)
+    df["to_segment"] = b["segment"].reindex(ids).fillna(GONE)
+    names = pd.concat([b["client_name"], a["client_name"]])
+    df["client_name"] = names[~names.index.duplicated()].reindex(ids)
+    for c in ("score", "margin_pct", "revenue"):
+        df[f"{c}_from"] = a[c].reindex(ids) if c in a else np.nan
+        df[f"{c}_to"] = b[c].reindex(ids) if c in b else np.nan
+    df.index.name = "client_id"
+    return df.reset_index()
+
+
+def migration_matrix(history: pd.DataFrame, from_quarter: str, to_quarter: str,
+                     lang: str = "en") -> pd.DataFrame:
+    """Clients counted by segment in from_quarter (rows) and to_quarter (columns).
+
+    Rows: every segment plus "New client" (not in the panel at from_quarter);
+    columns: every segment plus "No longer in the panel". Labels are in `lang`.
+    """
+    moves = _two_quarters(history, from_quarter, to_quarter)
+    rows = [s.key for s in SEGMENTS] + [NEW]
+    cols = [s.key for s in SEGMENTS] + [GONE]
+    m = pd.crosstab(moves["from_segment"], moves["to_segment"]).reindex(
+        index=rows, columns=cols, fill_value=0).astype(int)
+    m.index = [segment_label(k, lang) for k in rows]
+    m.columns = [segment_label(k, lang) for k in cols]
+    m.index.name = ("из " if lang == "ru" else "from ") + from_quarter
+    m.columns.name = ("в " if lang == "ru" else "to ") + to_quarter
+    return m
+
+
+def segment_moves(history: pd.DataFrame, from_quarter: str, to_quarter: str,
+                  lang: str = "en") -> pd.DataFrame:
+    """The clients that changed segment between two quarters, largest revenue first.
+
+    Columns: client_id, client_name, from_segment, to_segment (keys, 'new'/'gone' at
+    the edges), from_label, to_label, direction (better / worse / sideways / '' when
+    either end is an ending or unplaced), score_from, score_to, margin_pct_from,
+    margin_pct_to, revenue_from, revenue_to.
+    """
+    df = _two_quarters(history, from_quarter, to_quarter)
+    df = df.loc[df["from_segment"] != df["to_segment"]].copy()
+    df["from_label"] = [segment_label(k, lang) for k in df["from_segment"]]
+    df["to_label"] = [segment_label(k, lang) for k in df["to_segment"]]
+
+    def direction(a: str, b: str) -> str:
+        ra = SEGMENT_BY_KEY[a].rank if a in SEGMENT_BY_KEY else None
+        rb = SEGMENT_BY_KEY[b].rank if b in SEGMENT_BY_KEY else None
+        if ra is None or rb is None:
+            return ""
+        return "better" if rb < ra else "worse" if rb > ra else "sideways"
+
+    df["direction"] = [direction(a, b) for a, b in zip(df["from_segment"], df["to_segment"])]
+    size = df["revenue_to"].fillna(df["revenue_from"])
+    df = df.assign(_size=size).sort_values("_size", ascending=False, na_position="last")
+    cols = ["client_id", "client_name", "from_segment", "to_segment", "from_label", "to_label",
+            "direction", "score_from", "score_to", "margin_pct_from", "margin_pct_to",
+            "revenue_from", "revenue_to"]
+    return df[cols].reset_index(drop=True)

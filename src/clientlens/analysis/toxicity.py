@@ -1,0 +1,264 @@
+"""The composite toxicity score (0-100), each marker's contribution, and reasons in words.
+
+For each measured marker m (markers.py) with value v:
+    severity_m = clip((v - baseline_m) / (threshold_m - baseline_m), 0, 1)
+    points_m   = 100 * weight_m * severity_m / sum(weight of the markers measured for this row)
+    score      = sum(points_m)
+A marker that is NaN (its table was not supplied, or too little happened in the
+window) drops out and the weights of the others are renormalised, so a firm that
+supplies only time entries and invoices still gets a 0-100 score. The points of a
+row add up to its score, so every score can be explained marker by marker.
+A client is red when score >= toxicity_red.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from clientlens.analysis.markers import (
+    MARKER_BY_NAME,
+    MARKERS,
+    QuarterGrid,
+    compute_markers,
+    numeric,
+    panel_quarter_index,
+    quarter_index_of,
+    quarter_label,
+    reason_text,
+    toxicity_params,
+    window_sum,
+)
+from clientlens.parameters import ConfigError
+
+CONTEXT_COLUMNS = ("our_communicator", "communicator_role", "communicator_tenure_quarters",
+                   "client_contact")
+
+
+def red_threshold(params: Mapping[str, Any]) -> float:
+    if "toxicity_red" not in params:
+        raise ConfigError("config/params.yaml has no toxicity_red (the score that counts as red)")
+    return float(params["toxicity_red"])
+
+
+def marker_severity(markers: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
+    """Severity 0-1 of each marker column of a compute_markers() table (NaN stays NaN)."""
+    tp = toxicity_params(params)
+    out = {}
+    for m in MARKERS:
+        v = markers[m.name].to_numpy(dtype="float64") if m.name in markers else np.full(len(markers), np.nan)
+        t, b = float(tp[m.threshold_key]), float(tp["baseline"][m.name])
+        if t == b:
+            sev = (v >= t) if m.higher_is_worse else (v <= t)
+            sev = sev.astype(float)
+        else:
+            with np.errstate(invalid="ignore"):
+                sev = np.clip((v - b) / (t - b), 0.0, 1.0)
+        sev = np.where(np.isnan(v), np.nan, sev)
+        out[m.name] = sev
+    return pd.DataFrame(out, index=markers.index)
+
+
+def score_from_markers(markers: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
+    """Add sev_<m>, pts_<m>, score, n_measured and is_red to a compute_markers() table."""
+    tp = toxicity_params(params)
+    red = red_threshold(params)
+    sev = marker_severity(markers, params)
+    weights = np.array([float(tp["weights"][m.name]) for m in MARKERS])
+    S = sev[[m.name for m in MARKERS]].to_numpy()
+    measured = ~np.isnan(S) & (weights > 0)
+    wsum = (measured * weights).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pts = 100.0 * np.where(measured, S, 0.0) * weights / wsum[:, None]
+    pts[~measured] = np.nan
+    out = markers.copy()
+    for i, m in enumerate(MARKERS):
+        out[f"sev_{m.name}"] = S[:, i]
+        out[f"pts_{m.name}"] = pts[:, i]
+    score = np.where(wsum > 0, np.nansum(np.where(measured, pts, 0.0), axis=1), np.nan)
+    out["score"] = score
+    out["n_measured"] = measured.sum(axis=1)
+    out["is_red"] = np.where(np.isnan(score), False, score >= red)
+    return out
+
+
+def toxicity_scores(panel: pd.DataFrame, params: Mapping[str, Any], window: int | None = None,
+                    as_of: str | None = None) -> pd.DataFrame:
+    """The score for every client-quarter, over a trailing window ending at that quarter.
+
+    window defaults to toxicity.window_quarters (the client's state over the last
+    year); window=1 scores each quarter on its own. Only rows up to `as_of` are read.
+
+    Columns: client_id, client_name, quarter, quarter_index, window, score (0-100,
+    NaN when no marker is measured), is_red, n_measured, then per marker m: m (its
+    value), sev_m (0-1), pts_m (points of the score), and aux_m where a reason
+    quotes a count.
+    """
+    tp = toxicity_params(params)
+    window = int(tp["window_quarters"] if window is None else window)
+    markers = compute_markers(panel, params, window=window, as_of=as_of)
+    out = score_from_markers(markers, params)
+    out.insert(4, "window", window)
+    lead = ["client_id", "client_name", "quarter", "quarter_index", "window", "score", "is_red",
+            "n_measured"]
+    rest = [c for c in out.columns if c not in lead]
+    return out[lead + rest]
+
+
+def toxicity_reasons(scores: pd.DataFrame, params: Mapping[str, Any], lang: str = "en") -> pd.DataFrame:
+    """Plain-words reasons for each row of a toxicity_scores() table.
+
+    Markers with severity >= toxicity.reason_min_severity, by points, at most
+    toxicity.max_reasons of them; a red row always gets at least its biggest
+    contributor. Returns a frame with `reasons` (text joined by '; ') and
+    `reason_markers` (their names, comma-separated), indexed like `scores`.
+    """
+    if lang not in ("en", "ru"):
+        raise ValueError(f"lang={lang!r}: use en or ru")
+    tp = toxicity_params(params)
+    n = len(scores)
+
+    def matrix(prefix: str) -> np.ndarray:
+        cols = [scores[f"{prefix}{m.name}"].to_numpy(dtype=float) if f"{prefix}{m.name}" in scores
+                else np.full(n, np.nan) for m in MARKERS]
+        return np.column_stack(cols) if cols else np.empty((n, 0))
+
+    P, S, V, A = matrix("pts_"), matrix("sev_"), matrix(""), matrix("aux_")
+    red = scores["is_red"].to_numpy(dtype=bool) if "is_red" in scores else np.zeros(n, bool)
+    windows = (scores["window"].fillna(1).to_numpy(dtype=int) if "window" in scores
+               else np.ones(n, dtype=int))
+    min_sev, most = float(tp["reason_min_severity"]), int(tp["max_reasons"])
+    base = int(tp["trend_base_quarters"])
+    texts, names = [""] * n, [""] * n
+    positive = np.nan_to_num(P) > 0
+    for i in np.flatnonzero(positive.any(axis=1)):
+        idx = np.flatnonzero(positive[i])
+        idx = idx[np.argsort(-P[i, idx], kind="stable")]
+        chosen = idx[S[i, idx] >= min_sev]
+        if not len(chosen) and red[i]:
+            chosen = idx[:1]
+        chosen = chosen[:most]
+        texts[i] = "; ".join(
+            reason_text(MARKERS[j], V[i, j], None if np.isnan(A[i, j]) else A[i, j],
+                        window=int(windows[i]), lang=lang, base_quarters=base) for j in chosen)
+        names[i] = ",".join(MARKERS[j].name for j in chosen)
+    return pd.DataFrame({"reasons": texts, "reason_markers": names}, index=scores.index)
+
+
+def inactive_quarters(panel: pd.DataFrame) -> np.ndarray:
+    """For each panel row: consecutive quarters without activity ending there (0 = active).
+
+    Uses `is_active`; a panel without it counts every row as active.
+    """
+    if "is_active" not in panel.columns:
+        return np.zeros(len(panel), dtype=int)
+    g = QuarterGrid(panel)
+    A = g.wide(numeric(g.frame, "is_active"))
+    streak = np.zeros(A.shape)
+    run = np.zeros(A.shape[1])
+    for t in range(A.shape[0]):
+        inactive = A[t] == 0          # NaN (no row) breaks the run as well
+        run = np.where(inactive, run + 1, 0)
+        streak[t] = run
+    return g.rows(streak).astype(int)
+
+
+def _context(panel: pd.DataFrame, as_of_index: int | None) -> pd.DataFrame:
+    """Per client: exit (any row up to as_of), revenue over the window, latest contacts."""
+    qi = panel_quarter_index(panel)
+    p = panel.loc[qi <= as_of_index] if as_of_index is not None else panel
+    p = p.assign(_qi=panel_quarter_index(p), _inactive=inactive_quarters(p))
+    p = p.sort_values(["client_id", "_qi"])
+    last = p.groupby("client_id", sort=False).tail(1).set_index("client_id")
+    ctx = pd.DataFrame(index=last.index)
+    ctx["quarters_inactive"] = last["_inactive"]
+    ctx["last_quarter"] = last["_qi"].map(quarter_label)
+    for col in CONTEXT_COLUMNS:
+        if col in last.columns:
+            ctx[col] = last[col]
+    exited = numeric(p, "exited") > 0
+    ex = p.loc[exited]
+    if len(ex):
+        first_exit = ex.groupby("client_id", sort=False).head(1).set_index("client_id")
+        ctx["exited"] = ctx.index.isin(first_exit.index)
+        ctx["exit_quarter"] = first_exit["_qi"].map(quarter_label).reindex(ctx.index)
+        ctx["exit_reason"] = (first_exit["exit_reason"].reindex(ctx.index)
+                              if "exit_reason" in first_exit.columns else None)
+    else:
+        ctx["exited"] = False
+        ctx["exit_quarter"] = None
+        ctx["exit_reason"] = None
+    return ctx
+
+
+def current_toxicity(panel: pd.DataFrame, params: Mapping[str, Any], as_of: str | None = None,
+                     window: int | None = None, lang: str = "en") -> pd.DataFrame:
+    """Each client's current state: its trailing-window score at its latest active quarter
+    <= as_of (the latest quarter when it was never active; `quarter` says which).
+
+    One row per client (sorted by score, worst first) with the toxicity_scores()
+    columns plus: revenue_window (revenue over the window), reasons,
+    reason_markers, top_marker, last_quarter (the client's latest panel quarter),
+    quarters_inactive (consecutive quarters without activity up to it), exited, exit_quarter, exit_reason and the latest
+    our_communicator, communicator_role, communicator_tenure_quarters,
+    client_contact when the panel has them.
+    """
+    scores = toxicity_scores(panel, params, window=window, as_of=as_of)
+    if scores.empty:
+        return scores
+    # the state at the client's last active quarter: a client that went quiet is not
+    # scored on the empty quarters since (segments call it "Gone quiet")
+    p_rows = panel if as_of is None else panel.loc[panel_quarter_index(panel) <= quarter_index_of(as_of)]
+    active = pd.DataFrame({"client_id": p_rows["client_id"].to_numpy(),
+                           "quarter_index": panel_quarter_index(p_rows),
+                           "_active": (numeric(p_rows, "is_active") != 0)
+                           if "is_active" in p_rows.columns else True})
+    scores = scores.merge(active, on=["client_id", "quarter_index"], how="left")
+    order = scores.assign(_a=scores["_active"].fillna(True).astype(bool)).sort_values(
+        ["_a", "quarter_index"])
+    latest = order.groupby("client_id", sort=False).tail(1).drop(columns=["_a", "_active"])
+    latest = latest.copy()
+    # revenue over the window, from the same backward-looking grid
+    p = panel if as_of is None else panel.loc[panel_quarter_index(panel) <= quarter_index_of(as_of)]
+    g = QuarterGrid(p)
+    rev, _ = window_sum(g.w("revenue"), int(scores["window"].iloc[0]))
+    rev_rows = pd.Series(g.rows(rev), index=pd.MultiIndex.from_arrays(
+        [g.frame["client_id"].to_numpy(), g.qi]))
+    latest["revenue_window"] = rev_rows.reindex(pd.MultiIndex.from_arrays(
+        [latest["client_id"].to_numpy(), latest["quarter_index"].to_numpy()])).to_numpy()
+    reasons = toxicity_reasons(latest, params, lang=lang)
+    latest["reasons"] = reasons["reasons"]
+    latest["reason_markers"] = reasons["reason_markers"]
+    pts_cols = [f"pts_{m.name}" for m in MARKERS]
+    pts = latest[pts_cols].fillna(0.0)
+    latest["top_marker"] = np.where(pts.to_numpy().max(axis=1) > 0,
+                                    [c[4:] for c in pts.idxmax(axis=1)], "")
+    ctx = _context(p, quarter_index_of(as_of) if as_of else None)
+    latest = latest.join(ctx, on="client_id")
+    latest["exited"] = latest["exited"].fillna(False).astype(bool)
+    return latest.sort_values(["score", "revenue_window"], ascending=[False, False],
+                              na_position="last").reset_index(drop=True)
+
+
+def contributions_long(scores: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Long form of a scores table: one row per client (and quarter) and marker.
+
+    Columns: client_id, client_name, quarter, marker, label, value, severity,
+    points, measured (False when the marker is NaN for that row).
+    """
+    frames = []
+    for m in MARKERS:
+        f = scores[["client_id", "client_name", "quarter"]].copy()
+        f["marker"] = m.name
+        f["label"] = m.label(lang)
+        f["value"] = scores[m.name].to_numpy()
+        f["severity"] = scores[f"sev_{m.name}"].to_numpy()
+        f["points"] = scores[f"pts_{m.name}"].to_numpy()
+        f["measured"] = ~np.isnan(f["severity"].to_numpy(dtype=float))
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def marker_label(name: str, lang: str = "en") -> str:
+    return MARKER_BY_NAME[name].label(lang)

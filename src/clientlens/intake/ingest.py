@@ -1,0 +1,759 @@
+"""The ingest stage: raw exports in, typed canonical tables and a quarantine out, nothing lost.
+
+    result = run_ingest(raw_dir, processed_dir, params, progress=False)
+
+Each input file is read once by DuckDB into a Parquet stage of typed columns plus the
+list of rules each row breaks (readers.rules). A plain CSV is typed by DuckDB's own
+parser, and only its odd rows (a value the parser refuses, a broken rule) are read
+again through the text path that names value and reason (stage_typed); any other file
+goes through the text path whole. The stages of a table are read as one table, in file
+order, by one multi-file scan (parts_sql). Rules that span
+rows or tables (duplicate keys, unknown clients and contracts) run on the stages, then the
+accepted rows of every table are written as Parquet in a fixed order (a time export whose
+rows need no change is published from its stage as it is: write_time_entries), every
+rejected row goes to the quarantine with file, row, column, value and reason,
+and the ingest summary proves per file that rows read = accepted + quarantined.
+
+A problem no row-level quarantine can fix (a missing required column, an
+unreadable, empty or unrecognised file, an amount in a currency without a rate)
+stops the run with a one-line IngestError before anything is written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+
+from clientlens import parameters
+from clientlens.intake.contract import TABLES, Table
+from clientlens.intake.parquet_splice import SpliceError, splice
+from clientlens.intake.readers import FileMapping, RawSource, find_inputs, open_source, recognise
+from clientlens.intake.readers.csv_reader import fetch_lines, safe_name, suspect_source, typed_relation
+from clientlens.intake.readers.derive import (
+    DeriveParams,
+    StageFacts,
+    clean_rows,
+    create_time_entry_lookups,
+    derive_params,
+    final_select,
+    time_entries_changed_sql,
+)
+from clientlens.intake.readers.errors import IngestError, display_path
+from clientlens.intake.readers.parse import (
+    HINT_SAMPLE_ROWS,
+    SQL_TYPES,
+    detect_hints,
+    install_macros,
+    sample_memo,
+    typed_reads,
+)
+from clientlens.intake.readers.rules import HIDDEN_COLUMNS, VIOLATION_TYPE, stage_columns, stage_sql
+from clientlens.intake.readers.sniff import hash_file
+from clientlens.intake.readers.source import lit, q
+
+__all__ = ["IngestError", "IngestResult", "run_ingest"]
+
+# Tables whose accepted rows others refer to come first.
+TABLE_ORDER = ("fx_rates", "clients", "people", "contracts", "deliverables", "invoices",
+               "time_entries", "requests", "surveys", "team_feedback", "contacts")
+ORDERED_TABLES = TABLE_ORDER + tuple(t for t in TABLES if t not in TABLE_ORDER)
+MEMORY_LIMIT = "3GB"
+DUPLICATE_CHECK_ROWS = 40_000_000  # rows whose keys one duplicate check groups at once
+# The typed read of a CSV hands back to the text path past these: rows re-read from their
+# lines (rejected by the parser or breaking a rule), and rejected lines (each adds a term
+# to the row-number expression).
+MAX_SUSPECT_ROWS = 20_000
+MAX_REJECTED_LINES = 64
+# Every Parquet file ingest writes, the stages included (a clean time export's stage is
+# published as it is): zstd at level 1 rather than its default 3 writes the 35 million
+# entries of a 10,000-client firm's stage 2.5 to 3 s faster on two cores, for a file 5%
+# larger, and reads back as fast.
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
+QUARANTINE_COLUMNS = ("file", "table", "row", "column", "value", "reason")
+SUMMARY_COLUMNS = ("file", "table", "format", "encoding", "rows_read", "rows_accepted",
+                   "rows_quarantined")
+
+
+@dataclass
+class IngestResult:
+    summary: pd.DataFrame  # one row per input file (ingest_summary.parquet)
+    measured_tables: list[str]  # tables supplied by at least one file, contract order
+    quarantine_count: int  # rows quarantined (a row breaking several rules counts once)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StagePart:
+    """A Parquet file of a file's stage (schema: write_stage), the SQL giving its rows'
+    spreadsheet row (over `_row` or `file_row_number`), the filter keeping its rows and
+    the stage columns the file leaves out (absent_columns)."""
+    path: Path
+    row: str
+    keep: str = "true"
+    absent: frozenset[str] = frozenset()
+
+
+@dataclass
+class StagedFile:
+    index: int
+    source: RawSource
+    mapping: FileMapping
+    rows_read: int
+    parts: list[StagePart]
+
+
+# --- staging ---------------------------------------------------------------------
+def _duckdb_message(exc: Exception) -> str:
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    useful = [ln for ln in lines[:4] if not ln.startswith(("Possible fixes", "*"))]
+    return " ".join(useful)[:300]
+
+
+def _run_with_fallback(con: duckdb.DuckDBPyConnection, source: RawSource, run) -> Any:
+    """Run a read of the file; DuckDB's parallel reader refuses a few layouts, then read serially."""
+    try:
+        return run(source.relation)
+    except duckdb.Error as exc:
+        if source.fallback_relation and "parallel" in str(exc).lower():
+            try:
+                return run(source.fallback_relation)
+            except duckdb.Error as exc2:
+                exc = exc2
+        shown = display_path(source.path)
+        line = re.search(r"CSV Error on Line: (\d+)", str(exc))
+        if line and "Expected Number of Columns" in str(exc):
+            raise IngestError(f"{shown}: line {line.group(1)} has far more fields than the header "
+                              f"({len(source.headers)} columns); check the separator and quotes") from exc
+        raise IngestError(f"{shown}: cannot read the file ({_duckdb_message(exc)})") from exc
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str, tmp: Path,
+               as_of, facts: Future) -> StagedFile:
+    """Stage file `index` as Parquet (write_stage): the typed canonical columns, _blank and
+    _viol of every record, and how each row's spreadsheet row is found.
+
+    A plain CSV is read typed by DuckDB (stage_typed); any other file, or a CSV the typed
+    read cannot vouch for, goes through the text path, every cell as text.
+    """
+    source = open_source(path, name, tmp, con, fast=True)
+    mapping = recognise(source)
+    if source.fast:
+        staged = stage_typed(con, index, source, mapping, tmp, as_of, facts)
+        if staged is not None:
+            return staged
+        source = open_source(path, name, tmp, con)
+        mapping = recognise(source)
+    table = TABLES[mapping.table]
+    exprs = {**mapping.columns, **mapping.hidden}
+    sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
+    hints = _run_with_fallback(con, source, lambda rel: detect_hints(con, rel, sampled))
+    stage_path = tmp / f"stage{index}.parquet"
+    absent = absent_columns(mapping, row_column=source.row_column)
+    _run_with_fallback(con, source, lambda rel: write_stage(
+        con, table, stage_sql(table, mapping, source, hints, as_of, rel), stage_path, absent))
+    row = "_row" if source.row_column else f"file_row_number + {source.first_row}"
+    return _staged(con, index, source, mapping, [StagePart(stage_path, row, absent=absent)])
+
+
+def absent_columns(mapping: FileMapping, row_column: bool = True, typed: bool = False) -> frozenset[str]:
+    """The stage columns a stage file leaves out because they would be NULL in every row:
+    hidden columns the file does not map, _row where rows come from the file's row order,
+    and _viol on the typed path, which flags rules in _suspect instead. Writing a column of
+    NULLs is not free: at 35 million rows these cost some 5 CPU-seconds, _viol (a list of
+    structs) the most."""
+    exprs = {**mapping.columns, **mapping.hidden}
+    return frozenset([c.name for c in HIDDEN_COLUMNS if c.name not in exprs]
+                     + ([] if row_column else ["_row"]) + (["_viol"] if typed else []))
+
+
+def write_stage(con: duckdb.DuckDBPyConnection, table: Table, select: str, path: Path,
+                absent: frozenset[str] = frozenset(), typed: bool = False) -> int:
+    """Write a stage query's rows as a Parquet stage file; the number of rows written.
+
+    Every stage file has one schema, whichever path wrote it, less the columns `absent`
+    (absent_columns): the stage columns (the contract's first, in its order and types),
+    _row, _blank, _viol and _suspect. So the stages of all files of a table are read by
+    one multi-file scan (parts_sql), in file order, and a stage whose rows need no change
+    is published as it is, its first columns spliced out (write_time_entries).
+    """
+    cols = [q(c.name) for c in stage_columns(table) if c.name not in absent]
+    cols += [f"{c}::{t} AS {c}" for c, t in (("_row", "BIGINT"), ("_blank", "BOOLEAN"),
+                                               ("_viol", VIOLATION_TYPE)) if c not in absent]
+    wrapped = f"SELECT {', '.join(cols)}, {'_suspect' if typed else 'false'} AS _suspect FROM ({select})"
+    return con.execute(f"COPY ({wrapped}) TO {lit(path)} "
+                       f"({PARQUET_OPTIONS})").fetchall()[0][0]
+
+
+def parts_sql(table: Table, parts: list[tuple[int, StagePart]]) -> str:
+    """The staged rows of files (file number, part), in order: _file, _row, columns, _blank, _viol.
+
+    One scan over every part rather than a UNION ALL of one scan per file: DuckDB keeps
+    the order of a multi-file scan cheaply, whereas writing a UNION ALL in order stalls
+    the second file's rows behind the first and, at tens of millions of rows, spills.
+    """
+    def per_file(values: list[str]) -> str:
+        if len(set(values)) == 1:
+            return values[0]
+        return "CASE file_index " + " ".join(f"WHEN {k} THEN {v}" for k, v in enumerate(values)) + " END"
+
+    paths = ", ".join(lit(part.path) for _i, part in parts)
+    nowhere = frozenset.intersection(*(part.absent for _i, part in parts))
+    types = {c.name: SQL_TYPES[c.type] for c in stage_columns(table)} | {"_viol": VIOLATION_TYPE}
+    cols = ", ".join(f"NULL::{types[c]} AS {q(c)}" if c in nowhere else q(c)
+                     for c in [*(c.name for c in stage_columns(table)), "_blank", "_viol"])
+    # Files that leave out different columns are matched by name, a column a file lacks
+    # being NULL in its rows.
+    by_name = ", union_by_name=true" if len({part.absent for _i, part in parts}) > 1 else ""
+    return (f"SELECT CAST({per_file([str(i) for i, _p in parts])} AS INTEGER) AS _file, "
+            f"CAST({per_file([p.row for _i, p in parts])} AS BIGINT) AS _row, {cols} "
+            f"FROM read_parquet([{paths}], file_row_number=true{by_name}) "
+            f"WHERE {per_file([p.keep for _i, p in parts])}")
+
+
+def stage_facts(table: Table, parts: list[StagePart]) -> StageFacts:
+    """What the stage files' own statistics prove of all their rows, read from their footers
+    (no row is read): the stage columns never NULL, and those with one value wherever not
+    NULL. A column a part leaves out is NULL in all its rows; a statistic a file lacks
+    proves nothing. Rows a part's filter drops count too, which can only prove less."""
+    columns = [c.name for c in stage_columns(table)]
+    never_null, values, unknown = set(columns), {c: set() for c in columns}, set()
+    for part in parts:
+        meta = pq.read_metadata(part.path)
+        index = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
+        for name in columns:
+            if name not in index:
+                never_null.discard(name)
+                continue
+            for g in range(meta.num_row_groups):
+                group = meta.row_group(g)
+                stats = group.column(index[name]).statistics
+                if stats is None or not stats.has_null_count:
+                    never_null.discard(name)
+                    unknown.add(name)
+                    continue
+                if stats.null_count:
+                    never_null.discard(name)
+                if stats.has_min_max:
+                    values[name].update((stats.min, stats.max))
+                elif stats.null_count < group.num_rows:
+                    unknown.add(name)  # values without bounds: long texts, say
+    one_value = {c: next(iter(v), None) for c, v in values.items() if len(v) <= 1 and c not in unknown}
+    return StageFacts(frozenset(never_null), one_value)
+
+
+def _staged(con: duckdb.DuckDBPyConnection, index: int, source: RawSource,
+            mapping: FileMapping, parts: list[StagePart]) -> StagedFile:
+    stage = parts_sql(TABLES[mapping.table], [(index, part) for part in parts])
+    rows = con.execute(f"SELECT count(*) FROM ({stage}) WHERE NOT _blank").fetchall()[0][0]
+    return StagedFile(index, source, mapping, rows, parts)
+
+
+def _drop(con: duckdb.DuckDBPyConnection, *names: str | Path) -> None:
+    """Drop the tables and files of a typed read that hands over to the text path."""
+    for name in names:
+        if isinstance(name, Path):
+            name.unlink(missing_ok=True)
+        else:
+            con.execute(f"DROP TABLE IF EXISTS {q(name)}")
+
+
+def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, mapping: FileMapping,
+                tmp: Path, as_of, facts: Future) -> StagedFile | None:
+    """Stage a plain CSV through DuckDB's typed read; None when the text path must do it.
+
+    Numbers, yes/no and times are typed by the CSV parser (parse.typed_reads). A record
+    it cannot type is logged with its line, and a typed row that breaks a rule is flagged;
+    both are read again from their lines through the text path, which gives the
+    quarantine its value and reason, so they are staged exactly as before. The file's
+    line count (from the hashing pass) must equal the records read: then no record spans
+    lines or hides behind a blank line, and a line number is the spreadsheet row.
+    Anything else (a bad byte, a ragged line, too many odd rows) returns None.
+
+    The typed stage is kept as a Parquet file, not a table: tens of millions of wide rows
+    would not fit in memory, and spilled table blocks cost far more to write and read
+    back than compressed columns, of which the checks read only the few they need.
+    """
+    table = TABLES[mapping.table]
+    exprs = {**mapping.columns, **mapping.hidden}
+    sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
+    rejects = f"rejects{index}"
+    stage_path = tmp / f"stage{index}.parquet"
+    suspects_path = tmp / f"stage{index}-suspects.parquet"
+    names = (rejects, rejects + "_scan", stage_path, suspects_path)
+    typed = f"read_parquet({lit(stage_path)}, file_row_number=true)"
+    absent = absent_columns(mapping, row_column=False, typed=True)
+    try:
+        con.execute(f"CREATE TEMP TABLE sample AS SELECT * FROM {source.fallback_relation} "
+                    f"LIMIT {HINT_SAMPLE_ROWS}")
+        hints = detect_hints(con, "sample", sampled, limit=False)
+        read_types = typed_reads(con, "sample", sampled, hints)
+        memo = sample_memo(con, "sample", sampled, hints, read_types)
+        con.execute("DROP TABLE sample")
+        columns = {int(exprs[n].strip('"')[1:]): t for n, t in read_types.items()}
+        relation = typed_relation(source, columns, rejects)
+        read = write_stage(con, table, stage_sql(table, mapping, source, hints, as_of, relation,
+                                                 read_types, memo),
+                           stage_path, absent, typed=True)
+        errors = con.execute(f"SELECT DISTINCT line, error_type FROM {q(rejects)}").fetchall()
+    except duckdb.Error:
+        con.execute("DROP TABLE IF EXISTS sample")
+        _drop(con, *names)
+        return None
+    lines = sorted({line for line, _kind in errors})
+    if (any(kind != "CAST" for _line, kind in errors) or len(lines) > MAX_REJECTED_LINES
+            or read + len(lines) != facts.result()[2] - source.skip - 1):
+        _drop(con, *names)
+        return None
+    # Row of typed record k: the records before it, rejected ones included.
+    k = "file_row_number"
+    row = f"{k} + {source.first_row}" + "".join(
+        f" + ({k} >= {line - source.first_row - i})::BIGINT" for i, line in enumerate(lines))
+    suspects = con.execute(f"SELECT count(*) FROM {typed} WHERE _suspect").fetchall()[0][0]
+    if suspects + len(lines) > MAX_SUSPECT_ROWS:
+        _drop(con, *names)
+        return None
+    if not suspects and not lines:
+        return _staged(con, index, source, mapping, [StagePart(stage_path, row, absent=absent)])
+    wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {typed} WHERE _suspect").fetchall()]
+    found = fetch_lines(source.path, wanted)
+    again = suspect_source(source, found, tmp / f"{safe_name(source.name)}-suspects.csv")
+    again_absent = absent_columns(mapping)
+    try:
+        write_stage(con, table, stage_sql(table, mapping, again, hints, as_of, again.relation),
+                    suspects_path, again_absent)
+    except duckdb.Error:
+        _drop(con, *names)
+        return None
+    parts = [StagePart(stage_path, row, keep="NOT _suspect", absent=absent),
+             StagePart(suspects_path, "_row", absent=again_absent)]
+    accepted_again = con.execute(f"SELECT count(*) FROM read_parquet({lit(suspects_path)}) "
+                                 f"WHERE _viol IS NULL AND NOT _blank").fetchall()[0][0]
+    if accepted_again:
+        # A re-read row may be accepted: keep the stage in row order, as the output is.
+        sorted_path = tmp / f"stage{index}-sorted.parquet"
+        write_stage(con, table, f"SELECT * FROM ({parts_sql(table, [(index, p) for p in parts])}) "
+                                f"ORDER BY _row", sorted_path, again_absent)
+        parts = [StagePart(sorted_path, "_row", absent=again_absent)]
+    return _staged(con, index, source, mapping, parts)
+
+
+def quarantined_rows_sql(con: duckdb.DuckDBPyConnection, files: list[int]) -> str:
+    """SQL true for a stage row `a` of these files that is in the quarantine, as an expression.
+
+    Per file with quarantined rows, an ENUM of their row numbers: the time entries are
+    filtered with it rather than anti-joined with the quarantine, so their file order is
+    kept without a sort (DuckDB keeps order through scans, filters and UNION ALL only).
+    """
+    whens = []
+    for index in files:
+        rows = f"(SELECT DISTINCT CAST(row AS VARCHAR) AS r FROM quarantine_rows WHERE file_no = {index})"
+        if con.execute(f"SELECT count(*) FROM {rows}").fetchall()[0][0]:
+            name = q(f"quarantined{index}")
+            con.execute(f"DROP TYPE IF EXISTS {name}")
+            con.execute(f"CREATE TYPE {name} AS ENUM (SELECT r FROM {rows} ORDER BY r)")
+            whens.append(f"WHEN {index} THEN try_cast(CAST(a._row AS VARCHAR) AS {name}) IS NOT NULL")
+    return f"(CASE a._file {' '.join(whens)} ELSE false END)" if whens else "false"
+
+
+# --- rules across rows and tables ------------------------------------------------
+def _add_violations(con: duckdb.DuckDBPyConnection, table: str, select: str) -> None:
+    """Insert (file_no, row, col, val, reason, ord) rows produced by `select`."""
+    con.execute(f"INSERT INTO quarantine_rows SELECT file_no, row, {lit(table)}, col, val, reason, ord "
+                f"FROM ({select})")
+
+
+def check_references(con: duckdb.DuckDBPyConnection, table: Table, supplied: set[str]) -> None:
+    for col in table.columns:
+        if not col.references:
+            continue
+        ref_table, ref_col = col.references.split(".")
+        if ref_table not in supplied:
+            continue
+        noun = ref_col.removesuffix("_id")
+        reason = f"'unknown {noun} ''' || a.{q(col.name)} || ''''"
+        if ref_table == "clients":
+            missing = ("a.client_id NOT IN (SELECT k FROM client_lookup) "
+                       "AND lower(a.client_id) NOT IN (SELECT k FROM client_lookup)")
+        else:
+            keys = (f"(SELECT DISTINCT {q(ref_col)} AS k FROM {q('t_' + ref_table)} "
+                    f"WHERE _viol IS NULL AND NOT _blank)")
+            missing = f"a.{q(col.name)} NOT IN (SELECT k FROM {keys} WHERE k IS NOT NULL)"
+        order = 5000 + table.column_names.index(col.name)
+        _add_violations(con, table.name, (
+            f"SELECT a._file AS file_no, a._row AS row, {lit(col.name)} AS col, a.{q(col.name)} AS val, "
+            f"{reason} AS reason, {order} AS ord FROM {clean_rows(table.name)} a "
+            f"WHERE a.{q(col.name)} IS NOT NULL AND {missing}"))
+
+
+def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table, rows: int = 0) -> None:
+    """Later rows repeating a key are quarantined; the first occurrence (file order, row) stays.
+
+    The keys' hashes are sorted first (a sort of 8-byte numbers, not of the table: at 35
+    million keys 5 CPU-seconds against 7 to 8 for grouping them), and only rows whose hash
+    repeats (the duplicates and rare collisions) are grouped by the keys themselves, which
+    at tens of millions of text keys is far cheaper. Past DUPLICATE_CHECK_ROWS rows (`rows`,
+    those read) the keys are checked in slices by their hash, every key wholly in one slice:
+    when they were grouped, a hash table for a hundred million keys asked DuckDB for more
+    memory in one piece (1 GiB) than its limit left, and a slice's never did.
+    """
+    if not table.key:
+        return
+    keys = [q(k) for k in table.key]
+    label = "+".join(table.key)
+    not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    value = " || ' / ' || ".join(f"CAST(a.{k} AS VARCHAR)" for k in keys)
+    join_on = " AND ".join(f"d.{k} = a.{k}" for k in keys)
+    first = "_file * 10000000000 + _row"
+    h = f"hash({', '.join(keys)})"
+    slices = max(1, -(-rows // DUPLICATE_CHECK_ROWS))
+    for part in range(slices):
+        in_slice = f" AND {h} % {slices} = {part}" if slices > 1 else ""
+        ok = (f"(SELECT _file, _row, {', '.join(keys)} FROM {clean_rows(table.name)} "
+              f"WHERE {not_null}{in_slice})")
+        _add_violations(con, table.name, (
+            f"WITH twice AS (SELECT h FROM (SELECT h, lag(h) OVER (ORDER BY h) AS before "
+            f"FROM (SELECT {h} AS h FROM {ok})) WHERE h = before), "
+            f"ok AS (SELECT * FROM {ok} WHERE {h} IN (SELECT h FROM twice)), "
+            f"dup AS (SELECT {', '.join(keys)}, min({first}) AS first FROM ok GROUP BY ALL "
+            f"HAVING count(*) > 1) "
+            f"SELECT a._file AS file_no, a._row AS row, {lit(table.key[0])} AS col, {value} AS val, "
+            f"'duplicate {label} also on row ' || (d.first % 10000000000) || "
+            f"CASE WHEN d.first // 10000000000 <> a._file THEN ' of ' || f.name ELSE '' END AS reason, "
+            f"9000 AS ord FROM ok a JOIN dup d ON {join_on} "
+            f"JOIN input_files f ON f._file = d.first // 10000000000 "
+            f"WHERE a._file * 10000000000 + a._row <> d.first"))
+
+
+def build_client_lookup(con: duckdb.DuckDBPyConnection, supplied: bool) -> None:
+    """Client id or name (exact, then any case) -> client id, for files that name clients."""
+    if not supplied:
+        con.execute("CREATE TABLE client_lookup (k VARCHAR, client_id VARCHAR)")
+        return
+    con.execute(
+        "CREATE TABLE client_lookup AS SELECT k, arg_min(client_id, p) AS client_id FROM ("
+        f"SELECT client_id AS k, client_id, 1 AS p FROM {clean_rows('clients')} "
+        f"UNION ALL SELECT client_name, client_id, 2 FROM {clean_rows('clients')} "
+        f"UNION ALL SELECT lower(client_id), client_id, 3 FROM {clean_rows('clients')} "
+        f"UNION ALL SELECT lower(client_name), client_id, 4 FROM {clean_rows('clients')}) "
+        "WHERE k IS NOT NULL GROUP BY k")
+
+
+def check_currencies(con: duckdb.DuckDBPyConnection, table: Table, reporting: str,
+                     raw_dir: Path) -> None:
+    if not any(c.type == "money" for c in table.columns):
+        return
+    row = con.execute(
+        f"SELECT f.path, a.currency FROM {clean_rows(table.name)} a JOIN input_files f "
+        f"ON f._file = a._file WHERE a.currency IS NOT NULL AND a.currency <> {lit(reporting)} "
+        f"AND a.currency NOT IN (SELECT currency FROM fx) ORDER BY a._file, a._row LIMIT 1").fetchall()
+    if row:
+        row = row[0]
+        fx_file = display_path(raw_dir / "fx_rates.csv")
+        raise IngestError(f"{display_path(Path(row[0]))}: amounts in {row[1]} but fx_rates has no "
+                          f"{row[1]} rate (add it to {fx_file})")
+
+
+# --- outputs ---------------------------------------------------------------------
+def _copy(con: duckdb.DuckDBPyConnection, select: str, dest: Path) -> int:
+    """Write the rows of `select` as Parquet; the number of rows written."""
+    return con.execute(f"COPY ({select}) TO {lit(dest)} ({PARQUET_OPTIONS})").fetchall()[0][0]
+
+
+def _expected_arrow_type(sql_type: str) -> str:
+    return {"VARCHAR": "string", "BIGINT": "int64", "DOUBLE": "double", "DATE": "date32[day]",
+            "TIMESTAMP": "timestamp[us]", "TIME": "time64[us]", "BOOLEAN": "bool"}[sql_type]
+
+
+def assert_schema(path: Path, table: Table) -> None:
+    """The written file has exactly the contract's columns and types (cheap: metadata only)."""
+    schema = pq.read_schema(path)
+    got = [(f.name, str(f.type)) for f in schema]
+    want = [(c.name, _expected_arrow_type(SQL_TYPES[c.type])) for c in table.columns]
+    got = [(n, "string" if t == "large_string" else t) for n, t in got]
+    if got != want:
+        raise RuntimeError(f"internal error: {path.name} schema {got} differs from contract {want}")
+
+
+def write_time_entries(con: duckdb.DuckDBPyConnection, dest: Path, work: Path, p: DeriveParams,
+                       clients_supplied: bool, staged: list[StagedFile], files: dict[int, str],
+                       progress: bool = False) -> int:
+    """Write the accepted time entries of the staged files to dest, in file order; the rows.
+
+    A file's stage whose rows the final select would neither drop nor change (a clean,
+    canonical export: ids, rates and amounts given in the reporting currency, clients by
+    id) is published as it is: its pages are spliced into dest without being encoded
+    again, which at tens of millions of entries is most of the cost of writing them. Every
+    other file's rows go through the final select. A 0 from time_entries_changed_sql,
+    built from the same select, is what vouches for a stage.
+    """
+    table = TABLES["time_entries"]
+    lookups = create_time_entry_lookups(con, p, clients_supplied)
+    quarantined = quarantined_rows_sql(con, [sf.index for sf in staged])
+    views, as_staged, facts = {}, set(), {}
+    for sf in staged:
+        views[sf.index] = f"t_time_entries_{sf.index}"
+        facts[sf.index] = stage_facts(table, sf.parts)
+        con.execute(f"CREATE OR REPLACE VIEW {q(views[sf.index])} AS "
+                    f"{parts_sql(table, [(sf.index, part) for part in sf.parts])}")
+        if [part.keep for part in sf.parts] == ["true"] and not con.execute(
+                time_entries_changed_sql(p, files, lookups, quarantined, views[sf.index],
+                                         facts[sf.index])).fetchall()[0][0]:
+            as_staged.add(sf.index)
+
+    def every_file_again() -> int:
+        every_part = [part for sf in staged for part in sf.parts]
+        return _copy(con, final_select("time_entries", p, clients_supplied, files, quarantined, lookups,
+                                       facts=stage_facts(table, every_part)), dest)
+
+    if not as_staged:
+        return every_file_again()
+    sources = []
+    for sf in staged:
+        if sf.index in as_staged:
+            sources.append((sf.parts[0].path, len(table.columns)))
+        else:
+            part = work / f"final{sf.index}.parquet"
+            # DuckDB writes a column REQUIRED (no NULL markers in its pages) where statistics
+            # prove it never NULL, as they do over a stage; a stage read from a CSV has none,
+            # so its columns are OPTIONAL. Spliced files must say the same.
+            con.execute("SET disabled_optimizers = 'statistics_propagation'")
+            try:
+                _copy(con, final_select("time_entries", p, clients_supplied, files, quarantined,
+                                        lookups, stage=views[sf.index], facts=facts[sf.index]), part)
+            finally:
+                con.execute("RESET disabled_optimizers")
+            sources.append((part, len(table.columns)))
+    try:
+        rows = splice(sources, dest)
+    except SpliceError as exc:
+        if progress:
+            print(f"ingest: time_entries written again, not spliced ({exc})", file=sys.stderr, flush=True)
+        return every_file_again()
+    if progress:
+        print(f"ingest: time_entries of {len(as_staged)} of {len(staged)} files published as staged",
+              file=sys.stderr, flush=True)
+    return rows
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, out: Path, work: Path, supplied: set[str],
+                 p: DeriveParams, progress: bool, staged: list[StagedFile],
+                 summary: pd.DataFrame) -> list[str]:
+    written = []
+    for name in ORDERED_TABLES:
+        if name not in supplied:
+            continue
+        started = time.monotonic()
+        files = {sf.index: sf.source.name for sf in staged}
+        if name == "time_entries":
+            rows = write_time_entries(con, out / f"{name}.parquet", work, p, "clients" in supplied,
+                                      [sf for sf in staged if sf.mapping.table == name], files,
+                                      progress)
+        else:
+            select = final_select(name, p, "clients" in supplied, files)
+            if name == "people":
+                con.execute(f"CREATE OR REPLACE TABLE final_people AS {select}")
+                select = "SELECT * FROM final_people"
+            rows = _copy(con, select, out / f"{name}.parquet")
+        accepted = int(summary.loc[summary["table"] == name, "rows_accepted"].sum())
+        if rows != accepted:
+            raise RuntimeError(f"internal error: {name}: {rows} rows written but {accepted} accepted")
+        assert_schema(out / f"{name}.parquet", TABLES[name])
+        written.append(name)
+        if progress:
+            print(f"ingest: wrote {name}.parquet in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
+    if "clients" not in supplied:
+        named = [t for t in supplied if "client_id" in TABLES[t].column_names]
+        union = " UNION ".join(f"SELECT client_id FROM {clean_rows(t)}" for t in sorted(named))
+        cols = ", ".join(
+            "client_id" if c.name == "client_id" else "client_id AS client_name"
+            if c.name == "client_name" else f"NULL::{SQL_TYPES[c.type]} AS {q(c.name)}"
+            for c in TABLES["clients"].columns)
+        source = union or "SELECT NULL::VARCHAR AS client_id WHERE false"
+        _copy(con, f"SELECT {cols} FROM (SELECT DISTINCT client_id FROM ({source})) "
+                   f"WHERE client_id IS NOT NULL ORDER BY client_id",
+              out / "clients.parquet")
+        assert_schema(out / "clients.parquet", TABLES["clients"])
+        written.append("clients")
+    return written
+
+
+def _escape_formula(column: str) -> str:
+    return (f"CASE WHEN regexp_matches({column}, '^[=+\\-@\\t\\r]') THEN '''' || {column} "
+            f"ELSE {column} END AS {column}")
+
+
+def write_quarantine(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+    select = ("SELECT f.name AS file, r.tbl AS \"table\", r.row AS row, r.col AS \"column\", "
+              "r.val AS value, r.reason AS reason FROM quarantine_rows r "
+              "JOIN input_files f ON f._file = r.file_no "
+              "ORDER BY r.file_no, r.row, r.ord, r.reason, r.val")
+    con.execute(f"CREATE TABLE quarantine_out AS {select}")
+    _copy(con, "SELECT * FROM quarantine_out", out / "quarantine.parquet")
+    text = ", ".join(_escape_formula(q(c)) if c != "row" else q(c) for c in QUARANTINE_COLUMNS)
+    con.execute(f"COPY (SELECT {text} FROM quarantine_out) TO {lit(out / 'quarantine.csv')} "
+                f"(FORMAT csv, HEADER true)")
+
+
+def summarise(con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> pd.DataFrame:
+    """One line per file; accepted rows are counted, not inferred, so the identity is a real check."""
+    quarantined = dict(con.execute(
+        "SELECT file_no, count(DISTINCT row) FROM quarantine_rows GROUP BY file_no").fetchall())
+    accepted: dict[int, int] = {}
+    for table in sorted({sf.mapping.table for sf in staged}):
+        accepted.update(con.execute(
+            f"SELECT _file, count(*) FROM {clean_rows(table)} GROUP BY _file").fetchall())
+    rows = []
+    for sf in staged:
+        ok, bad = accepted.get(sf.index, 0), quarantined.get(sf.index, 0)
+        if sf.rows_read != ok + bad:
+            raise RuntimeError(f"internal error: {sf.source.name}: {sf.rows_read} rows read but "
+                               f"{ok} accepted + {bad} quarantined")
+        rows.append((sf.source.name, sf.mapping.table, sf.mapping.format, sf.source.encoding,
+                     sf.rows_read, ok, bad))
+    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return frame.astype({c: "int64" for c in SUMMARY_COLUMNS[4:]})
+
+
+def _date_range(con: duckdb.DuckDBPyConnection, out: Path, written: list[str]) -> tuple[str | None, str | None]:
+    parts = [f"SELECT {col} AS d FROM read_parquet({lit(out / (t + '.parquet'))})"
+             for t, col in (("time_entries", "date"), ("invoices", "issue_date")) if t in written]
+    if not parts:
+        return None, None
+    lo, hi = con.execute(f"SELECT min(d), max(d) FROM ({' UNION ALL '.join(parts)})").fetchall()[0]
+    return (lo.isoformat() if lo else None), (hi.isoformat() if hi else None)
+
+
+def _publish(tmp_out: Path, processed_dir: Path, written: list[str]) -> None:
+    """Move the finished files into place and drop tables no longer supplied."""
+    (processed_dir / "quarantine").mkdir(parents=True, exist_ok=True)
+    for name in TABLES:
+        stale = processed_dir / f"{name}.parquet"
+        if name not in written and stale.exists():
+            stale.unlink()
+    for path in sorted(tmp_out.iterdir()):
+        target = processed_dir / "quarantine" / path.name if path.name.startswith("quarantine.") \
+            else processed_dir / path.name
+        os.replace(path, target)
+
+
+# --- the stage -------------------------------------------------------------------
+def run_ingest(raw_dir: Path, processed_dir: Path, params: dict, progress: bool = False) -> IngestResult:
+    """Read every export in raw_dir, write canonical tables, quarantine, summary and manifest."""
+    raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
+    as_of = parameters.as_of_date(params)
+    derive = derive_params(params)
+    files = find_inputs(raw_dir)
+    if not files:
+        raise IngestError(f"{display_path(raw_dir)}: no input files (csv, xlsx or parquet)")
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=processed_dir) as tmpname:
+        tmp = Path(tmpname)
+        (tmp / "out").mkdir()
+        (tmp / "spill").mkdir()
+        con = duckdb.connect(config={"preserve_insertion_order": True, "memory_limit": MEMORY_LIMIT,
+                                     "temp_directory": str(tmp / "spill")})
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashes = [pool.submit(hash_file, path) for path in files]
+            try:
+                return _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
+                               hashes)
+            finally:
+                con.close()
+                for future in hashes:
+                    future.cancel()
+
+
+def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
+            hashes: list[Future]) -> IngestResult:
+    install_macros(con)
+    _check_patterns(con, derive)
+    staged: list[StagedFile] = []
+    for index, path in enumerate(files):
+        started = time.monotonic()
+        name = path.relative_to(raw_dir).as_posix()
+        sf = stage_file(con, index, path, name, tmp, as_of, hashes[index])
+        staged.append(sf)
+        if progress:
+            print(f"ingest: {name} -> {sf.mapping.table} ({sf.mapping.format}): {sf.rows_read:,} rows "
+                  f"in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
+    con.execute("CREATE TABLE input_files (_file INTEGER, name VARCHAR, path VARCHAR)")
+    con.executemany("INSERT INTO input_files VALUES (?, ?, ?)",
+                    [[sf.index, sf.source.name, str(sf.source.path)] for sf in staged])
+    supplied = {sf.mapping.table for sf in staged}
+    for name, table in TABLES.items():
+        if table.required_table and name not in supplied:
+            raise IngestError(f"{display_path(raw_dir)}: no {name} file, and {name} is required "
+                              f"(name it {name}.csv, or drop in a Harvest, Toggl or Tempo export)")
+    for name in supplied:
+        parts = [(sf.index, part) for sf in staged if sf.mapping.table == name for part in sf.parts]
+        con.execute(f"CREATE VIEW {q('t_' + name)} AS {parts_sql(TABLES[name], parts)}")
+    con.execute("CREATE TABLE quarantine_rows (file_no INTEGER, row BIGINT, tbl VARCHAR, col VARCHAR, "
+                "val VARCHAR, reason VARCHAR, ord INTEGER)")
+    for name in supplied:
+        _add_violations(con, name, (
+            f"SELECT _file AS file_no, _row AS row, v.c AS col, v.v AS val, v.w AS reason, v.o AS ord "
+            f"FROM (SELECT _file, _row, unnest(_viol) AS v FROM {q('t_' + name)} "
+            f"WHERE _viol IS NOT NULL AND NOT _blank)"))
+    for name in ORDERED_TABLES:
+        if name in supplied:
+            check_references(con, TABLES[name], supplied)
+            check_duplicates(con, TABLES[name], sum(sf.rows_read for sf in staged
+                                                    if sf.mapping.table == name))
+        if name == "clients":
+            build_client_lookup(con, "clients" in supplied)
+    _build_fx(con, derive.reporting_currency, "fx_rates" in supplied)
+    for name in ORDERED_TABLES:
+        if name in supplied:
+            check_currencies(con, TABLES[name], derive.reporting_currency, raw_dir)
+    con.execute("CREATE TABLE final_people (person VARCHAR, role VARCHAR, cost_rate DOUBLE, "
+                "bill_rate DOUBLE, currency VARCHAR)")
+    out = tmp / "out"
+    summary = summarise(con, staged)
+    written = write_tables(con, out, tmp, supplied, derive, progress, staged, summary)
+    write_quarantine(con, out)
+    con.register("summary_frame", summary)
+    _copy(con, "SELECT * FROM summary_frame", out / "ingest_summary.parquet")
+    lo, hi = _date_range(con, out, written)
+    measured = [t for t in TABLES if t in supplied]
+    manifest = {
+        "reporting_currency": derive.reporting_currency,
+        "as_of": as_of.isoformat(),
+        "measured_tables": measured,
+        "inputs": [{"file": sf.source.name, "blake3": hashes[sf.index].result()[0],
+                    "bytes": hashes[sf.index].result()[1],
+                    "table": sf.mapping.table, "format": sf.mapping.format} for sf in staged],
+        "data_min_date": lo,
+        "data_max_date": hi,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
+    _publish(out, processed_dir, written)
+    return IngestResult(summary, measured, int(summary["rows_quarantined"].sum()), manifest)
+
+
+def _check_patterns(con: duckdb.DuckDBPyConnection, p: DeriveParams) -> None:
+    for pattern in [r for r, _w in p.work_type_rules] + ([p.rework_pattern] if p.rework_pattern else []):
+        try:
+            con.execute("SELECT regexp_matches('', ?)", [pattern])
+        except duckdb.Error as exc:
+            raise IngestError(f"config/params.yaml: pattern {pattern!r} is not a valid regular "
+                              f"expression ({_duckdb_message(exc)})") from exc
+
+
+def _build_fx(con: duckdb.DuckDBPyConnection, reporting: str, supplied: bool) -> None:
+    """Rates per currency; the reporting currency is always 1 whatever the file says."""
+    rows = (f"SELECT currency, rate FROM {clean_rows('fx_rates')} WHERE currency <> {lit(reporting)}"
+            if supplied else "SELECT NULL::VARCHAR AS currency, NULL::DOUBLE AS rate WHERE false")
+    con.execute(f"CREATE TABLE fx AS SELECT currency, rate FROM ({rows}) "
+                f"UNION ALL SELECT {lit(reporting)}, 1.0")

@@ -1,0 +1,404 @@
+"""The client-quarter panel: processed tables -> one row per client and quarter.
+
+This is the heavy stage and it is plain SQL (DuckDB here), so a firm that outgrows
+one machine can run the same statements on a warehouse engine. Source tables that
+were not supplied give NULL columns ("not measured"), never zeros.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from pathlib import Path
+from typing import Any, Iterable
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from clientlens.intake.contract import TABLES
+from clientlens.intake.panel_columns import COLUMN_SOURCE, PANEL_COLUMNS
+from clientlens.processed import PANEL_FILE, PANEL_META_FILE
+from clientlens.quarters import quarter_end, quarter_of, shift_quarter
+
+WORK_TYPE_HOURS = ("feature", "ux", "stability", "support", "presale", "communication", "other")
+PHASE_VALUES = ("feature", "ux", "stability", "support", "other")
+
+
+def _q(expr: str) -> str:
+    """SQL for the quarter index (year*4 + quarter-1) of a date expression."""
+    return f"(year({expr}) * 4 + quarter({expr}) - 1)"
+
+
+def _quarter_index(quarter: str) -> int:
+    year, q = quarter.split("Q")
+    return int(year) * 4 + int(q) - 1
+
+
+def _hhmm(value: str) -> int:
+    hours, minutes = str(value).split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def auto_period_end(data_max_date: dt.date) -> str:
+    """The last complete quarter on or before the latest date in the data."""
+    return shift_quarter(quarter_of(data_max_date + dt.timedelta(days=1)), -1)
+
+
+def build_panel_sql(tables: set[str], period_end: str, office_hours: dict[str, str]) -> str:
+    """One SELECT over views named after the canonical tables present in `tables`."""
+    end_idx = _quarter_index(period_end)
+    end_date = quarter_end(period_end).isoformat()
+    start_min, end_min = _hhmm(office_hours["start"]), _hhmm(office_hours["end"])
+    ctes: list[str] = []
+    joins: list[str] = []
+    selects: list[str] = []
+
+    def measured(table: str, cte: str, body: str, columns: dict[str, str]) -> None:
+        """Columns from a source table, or NULLs when the table was not supplied."""
+        if table in tables:
+            ctes.append(f"{cte} AS ({body})")
+            joins.append(f"LEFT JOIN {cte} USING (client_id, quarter_index)")
+            selects.extend(f"{expr} AS {name}" for name, expr in columns.items())
+        else:
+            selects.extend(f"NULL AS {name}" for name in columns)
+
+    # --- time entries, read once: every client-quarter, later ones included ----------
+    # Two steps: a narrow GROUP BY of the rows by client, quarter and the flags the columns
+    # split on, then the columns from those groups. The many FILTERed sums run over a
+    # million groups instead of tens of millions of rows, which halves the panel's time.
+    hours_cols = ", ".join(f"sum(hours) FILTER (WHERE work_type = '{w}') AS hours_{w}"
+                           for w in WORK_TYPE_HOURS)
+    value_cols = ", ".join(
+        f"sum(billable_amount) FILTER (WHERE billable AND work_type = '{w}') AS value_{w}"
+        for w in PHASE_VALUES[:-1])
+    nonbill = "NOT coalesce(billable, false)"
+    # list rates: what the hours would bill at the people's list rates
+    people = "people" in tables
+    list_base = ", sum(t.hours * p.bill_rate) AS list_value" if people else ""
+    list_value = ", sum(list_value) AS list_value" if people else ""
+    people_join = " LEFT JOIN people p ON p.person = t.person" if people else ""
+    ctes.append(f"""time_groups AS (
+        SELECT client_id, {_q('date')} AS quarter_index, work_type, billable, rework, after_hours,
+               sum(hours) AS hours, sum(billable_amount) AS billable_amount,
+               sum(cost_amount) AS cost_amount, count(*) AS entries{list_base}
+        FROM time_entries t{people_join} GROUP BY ALL)""")
+    ctes.append(f"""time_people AS (
+        SELECT client_id, {_q('date')} AS quarter_index, count(DISTINCT person) AS people_count
+        FROM time_entries GROUP BY 1, 2)""")
+    ctes.append(f"""time_all AS MATERIALIZED (
+        SELECT * FROM (SELECT client_id, quarter_index,
+               sum(hours) AS hours,
+               sum(hours) FILTER (WHERE billable) AS billable_hours,
+               sum(hours) FILTER (WHERE after_hours) AS after_hours_hours,
+               coalesce(sum(entries) FILTER (WHERE after_hours IS NOT NULL), 0) AS after_hours_known,
+               sum(billable_amount) FILTER (WHERE billable) AS billable_value,
+               sum(cost_amount) AS delivery_cost,
+               sum(cost_amount) FILTER (WHERE billable) AS cost_billable,
+               sum(cost_amount) FILTER (WHERE {nonbill} AND coalesce(rework, false)) AS cost_rework,
+               sum(cost_amount) FILTER (WHERE {nonbill} AND NOT coalesce(rework, false)
+                                        AND work_type = 'communication') AS cost_communication,
+               sum(cost_amount) FILTER (WHERE {nonbill} AND NOT coalesce(rework, false)
+                                        AND work_type = 'presale') AS cost_presale,
+               sum(cost_amount) FILTER (WHERE {nonbill} AND NOT coalesce(rework, false)
+                                        AND work_type NOT IN ('communication', 'presale'))
+                 AS cost_unbilled_scope,
+               {hours_cols}, {value_cols},
+               sum(billable_amount) FILTER (WHERE billable AND work_type NOT IN
+                   ('feature', 'ux', 'stability', 'support')) AS value_other{list_value}
+        FROM time_groups GROUP BY 1, 2) LEFT JOIN time_people USING (client_id, quarter_index))""")
+
+    # --- activity spine: first quarter of activity to the period end or exit -------
+    activity = ["SELECT client_id, min(quarter_index) AS q FROM time_all GROUP BY 1"]
+    if "invoices" in tables:
+        activity.append(f"SELECT client_id, min({_q('issue_date')}) FROM invoices GROUP BY 1")
+    if "contracts" in tables:
+        activity.append(f"SELECT client_id, min({_q('start_date')}) FROM contracts GROUP BY 1")
+    ctes.append("first_activity AS (SELECT client_id, min(q) AS first_q FROM ("
+                + " UNION ALL ".join(activity) + ") GROUP BY 1)")
+    ctes.append(f"""spine AS (
+        SELECT f.client_id, c.client_name, c.exit_reason AS client_exit_reason,
+               {_q('CAST(c.exit_date AS DATE)')} AS exit_q,
+               unnest(range(f.first_q, least({end_idx}, coalesce({_q('CAST(c.exit_date AS DATE)')},
+                                                                 {end_idx})) + 1))
+                 AS quarter_index
+        FROM first_activity f JOIN clients c USING (client_id)
+        WHERE f.first_q <= {end_idx})""")
+
+    # --- time entries up to the period end ----------------------------------------
+    ctes.append(f"time_q AS (SELECT * FROM time_all WHERE quarter_index <= {end_idx})")
+    joins.append("LEFT JOIN time_q USING (client_id, quarter_index)")
+    money0 = lambda c: f"round(coalesce(time_q.{c}, 0), 2)"  # noqa: E731
+    for col in ("hours", "billable_hours"):
+        selects.append(f"coalesce(time_q.{col}, 0) AS {col}")
+    selects.append("CASE WHEN time_q.after_hours_known > 0 THEN coalesce(time_q.after_hours_hours, 0) "
+                   "END AS after_hours_hours")
+    selects.append("coalesce(time_q.people_count, 0) AS people_count")
+    for col in ("billable_value", "delivery_cost", "cost_billable", "cost_communication", "cost_presale",
+                "cost_rework", "cost_unbilled_scope"):
+        selects.append(f"{money0(col)} AS {col}")
+    selects += [f"coalesce(time_q.hours_{w}, 0) AS hours_{w}" for w in WORK_TYPE_HOURS]
+    selects += [f"{money0('value_' + w)} AS value_{w}" for w in PHASE_VALUES]
+
+    if people:
+        selects.append("round(time_q.list_value, 2) AS list_value")
+    else:
+        selects.append("NULL AS list_value")
+
+    # --- invoices ----------------------------------------------------------------
+    if "invoices" in tables:
+        ctes.append(f"""inv_issued AS (
+            SELECT client_id, {_q('issue_date')} AS quarter_index, sum(amount) AS revenue_billed
+            FROM invoices WHERE issue_date <= DATE '{end_date}' GROUP BY 1, 2)""")
+        ctes.append(f"""inv_paid AS (
+            SELECT client_id, {_q('paid_date')} AS quarter_index, sum(amount) AS revenue_collected
+            FROM invoices WHERE paid_date <= DATE '{end_date}' GROUP BY 1, 2)""")
+        ctes.append(f"""inv_due AS (
+            SELECT client_id, {_q('due_date')} AS quarter_index,
+                   count(*) AS invoices_due,
+                   count(*) FILTER (WHERE settled > due_date) AS invoices_paid_late,
+                   avg(greatest(0, date_diff('day', due_date, settled))) AS days_late_mean,
+                   sum(amount) FILTER (WHERE paid_date IS NULL OR paid_date > DATE '{end_date}')
+                     AS overdue_unpaid_amount
+            FROM (SELECT *, CASE WHEN paid_date IS NULL OR paid_date > DATE '{end_date}'
+                                 THEN greatest(due_date, DATE '{end_date}') ELSE paid_date END AS settled
+                  FROM invoices WHERE due_date <= DATE '{end_date}')
+            GROUP BY 1, 2)""")
+        joins += ["LEFT JOIN inv_issued USING (client_id, quarter_index)",
+                  "LEFT JOIN inv_paid USING (client_id, quarter_index)",
+                  "LEFT JOIN inv_due USING (client_id, quarter_index)"]
+        selects += [
+            "round(coalesce(inv_issued.revenue_billed, 0), 2) AS revenue",
+            "round(coalesce(inv_issued.revenue_billed, 0), 2) AS revenue_billed",
+            "round(coalesce(inv_paid.revenue_collected, 0), 2) AS revenue_collected",
+            "coalesce(inv_due.invoices_due, 0) AS invoices_due",
+            "coalesce(inv_due.invoices_paid_late, 0) AS invoices_paid_late",
+            "inv_due.days_late_mean AS days_late_mean",
+            "round(coalesce(inv_due.overdue_unpaid_amount, 0), 2) AS overdue_unpaid_amount",
+        ]
+    else:
+        selects.append(f"{money0('billable_value')} AS revenue")
+        selects += [f"NULL AS {c}" for c, s in COLUMN_SOURCE.items() if s == "invoices"]
+
+    # --- requests ----------------------------------------------------------------
+    minute = "(hour(created_at) * 60 + minute(created_at))"
+    after_hours = (f"(isodow(created_at) >= 6 OR {minute} < {start_min} OR {minute} >= {end_min})")
+    measured("requests", "req_q", f"""
+        SELECT client_id, {_q('created_at')} AS quarter_index,
+               count(*) AS requests_total,
+               count(*) FILTER (WHERE request_type = 'change_request') AS change_requests,
+               count(*) FILTER (WHERE request_type = 'incident') AS incidents,
+               count(*) FILTER (WHERE request_type = 'estimate_request') AS estimate_requests,
+               count(*) FILTER (WHERE request_type = 'estimate_request' AND NOT coalesce(became_order, false))
+                 AS estimates_without_order,
+               count(*) FILTER (WHERE urgency IN ('high', 'urgent') AND {after_hours})
+                 AS urgent_after_hours_requests,
+               count(*) FILTER (WHERE contradicts_earlier) AS contradicting_requests,
+               avg(approval_lead_days) AS approval_days_mean,
+               count(*) FILTER (WHERE request_type = 'change_request' AND planned = false AND accepted)
+                 AS unplanned_accepted,
+               count(*) FILTER (WHERE request_type = 'support') AS support_requests,
+               count(*) FILTER (WHERE request_type = 'support' AND followed_up = false)
+                 AS support_without_followup
+        FROM requests WHERE created_at < DATE '{end_date}' + INTERVAL 1 DAY GROUP BY 1, 2""",
+             {c: (f"req_q.{c}" if c == "approval_days_mean" else f"coalesce(req_q.{c}, 0)")
+              for c, s in COLUMN_SOURCE.items() if s == "requests"})
+
+    # --- deliverables --------------------------------------------------------------
+    measured("deliverables", "del_q", f"""
+        SELECT client_id, {_q('delivered_date')} AS quarter_index,
+               count(*) AS delivered_count,
+               count(*) FILTER (WHERE status = 'launched') AS launched_count,
+               count(*) FILTER (WHERE status = 'shelved') AS shelved_count,
+               count(*) FILTER (WHERE delivered_date > promised_date) AS missed_deadlines,
+               count(*) FILTER (WHERE delivered_date < promised_date AND NOT coalesce(billed_extra, false))
+                 AS early_free_deliveries
+        FROM deliverables WHERE delivered_date <= DATE '{end_date}' GROUP BY 1, 2""",
+             {c: f"coalesce(del_q.{c}, 0)" for c, s in COLUMN_SOURCE.items() if s == "deliverables"})
+
+    # --- surveys and team feedback ----------------------------------------------------
+    measured("surveys", "srv_q", f"""
+        SELECT client_id, {_q('survey_date')} AS quarter_index,
+               avg(score) FILTER (WHERE survey_type = 'nps') AS nps_mean,
+               avg(score) FILTER (WHERE survey_type = 'csat') AS csat_mean,
+               count(*) AS survey_responses
+        FROM surveys WHERE survey_date <= DATE '{end_date}' GROUP BY 1, 2""",
+             {"nps_mean": "srv_q.nps_mean", "csat_mean": "srv_q.csat_mean",
+              "survey_responses": "coalesce(srv_q.survey_responses, 0)"})
+    measured("team_feedback", "team_q", f"""
+        SELECT client_id, {_q('feedback_date')} AS quarter_index,
+               avg(score) AS team_score_mean, count(*) FILTER (WHERE escalation) AS escalations
+        FROM team_feedback WHERE feedback_date <= DATE '{end_date}' GROUP BY 1, 2""",
+             {"team_score_mean": "team_q.team_score_mean",
+              "escalations": "coalesce(team_q.escalations, 0)"})
+
+    # --- contacts: who speaks for whom, and for how long ------------------------------
+    measured("contacts", "con_q", """
+        SELECT client_id, quarter_index, client_contact, our_communicator, communicator_role,
+               prev_contact IS NOT NULL AND prev_contact <> client_contact AS client_contact_changed,
+               row_number() OVER (PARTITION BY client_id, our_communicator, run ORDER BY quarter_index)
+                 AS communicator_tenure_quarters
+        FROM (
+            SELECT *, quarter_index - row_number() OVER (PARTITION BY client_id, our_communicator
+                                                         ORDER BY quarter_index) AS run,
+                   lag(client_contact) OVER (PARTITION BY client_id ORDER BY quarter_index) AS prev_contact
+            FROM (SELECT client_id, CAST(left(quarter, 4) AS INTEGER) * 4
+                         + CAST(right(quarter, 1) AS INTEGER) - 1 AS quarter_index,
+                         client_contact, our_communicator, communicator_role FROM contacts))""",
+             {c: f"con_q.{c}" for c, s in COLUMN_SOURCE.items() if s == "contacts"})
+
+    # --- contracts ---------------------------------------------------------------------
+    if "contracts" in tables:
+        ctes.append(f"""con_signed AS (
+            SELECT client_id, {_q('start_date')} AS quarter_index, sum(value) AS contract_value_signed
+            FROM contracts GROUP BY 1, 2)""")
+        ctes.append(f"""con_active AS (
+            SELECT s.client_id, s.quarter_index, count(c.contract_id) AS active_contracts,
+                   bool_or(c.contract_type IN ('retainer', 'support')) AS retainer_active
+            FROM spine s JOIN contracts c
+              ON c.client_id = s.client_id
+             AND {_q('c.start_date')} <= s.quarter_index
+             AND (c.end_date IS NULL OR {_q('c.end_date')} >= s.quarter_index)
+            GROUP BY 1, 2)""")
+        joins += ["LEFT JOIN con_signed USING (client_id, quarter_index)",
+                  "LEFT JOIN con_active USING (client_id, quarter_index)"]
+        selects += ["round(coalesce(con_signed.contract_value_signed, 0), 2) AS contract_value_signed",
+                    "coalesce(con_active.active_contracts, 0) AS active_contracts",
+                    "coalesce(con_active.retainer_active, false) AS retainer_active"]
+    else:
+        selects += [f"NULL AS {c}" for c, s in COLUMN_SOURCE.items() if s == "contracts"]
+
+    active_terms = ["coalesce(time_q.hours, 0) > 0"]
+    if "invoices" in tables:
+        active_terms.append("coalesce(inv_issued.revenue_billed, 0) <> 0")
+    if "contracts" in tables:
+        active_terms.append("coalesce(con_active.active_contracts, 0) > 0")
+    identity = [
+        "spine.client_id AS client_id", "spine.client_name AS client_name",
+        "CAST(spine.quarter_index // 4 AS VARCHAR) || 'Q' || CAST(spine.quarter_index % 4 + 1 AS VARCHAR)"
+        " AS quarter",
+        "make_date(CAST(spine.quarter_index // 4 AS INTEGER), CAST(spine.quarter_index % 4 * 3 + 1 AS INTEGER), 1)"
+        " AS quarter_start",
+        "spine.quarter_index AS quarter_index",
+        f"({' OR '.join(active_terms)}) AS is_active",
+        "coalesce(spine.exit_q = spine.quarter_index, false) AS exited",
+        "CASE WHEN spine.exit_q = spine.quarter_index THEN spine.client_exit_reason END AS exit_reason",
+    ]
+    by_name = {}
+    for expr in identity + selects:
+        by_name[expr.rsplit(" AS ", 1)[1].strip()] = expr
+    ordered = [by_name[name] for name in PANEL_COLUMNS]
+    return ("WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(ordered) + "\nFROM spine\n"
+            + "\n".join(joins) + "\nORDER BY spine.client_id, spine.quarter_index")
+
+
+ANONYMIZE_KEY_FILE = "anonymize.key"
+
+
+def anonymize_key(data_dir: Path) -> str:
+    """The secret behind the pseudonyms: made once, kept beside the data, never published.
+
+    A public value (the demo seed, say) would let anyone who forwards a report on hash a list
+    of likely client names and match them to the pseudonyms.
+    """
+    path = Path(data_dir) / ANONYMIZE_KEY_FILE
+    if not path.exists():
+        path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def pseudonym(client_id: Any, key: str, digits: int = 6) -> str:
+    """A stable stand-in for a client: "Client 3F7A2C", from a keyed hash of its id."""
+    digest = hmac.new(key.encode("utf-8"), str(client_id).encode("utf-8"), hashlib.sha256).hexdigest().upper()
+    return f"Client {digest[:digits]}"
+
+
+def pseudonym_map(client_ids: Iterable[Any], key: str) -> dict[str, str]:
+    """{client id: pseudonym}, distinct for distinct ids (more digits only if 6 collide)."""
+    ids = sorted({str(c) for c in client_ids if c is not None})
+    for digits in range(6, 65, 2):
+        mapping = {c: pseudonym(c, key, digits) for c in ids}
+        if len(set(mapping.values())) == len(mapping):
+            return mapping
+    raise ValueError("client ids collide under every pseudonym length")  # pragma: no cover
+
+
+def anonymize_tables(processed_dir: Path, key: str) -> dict[str, str]:
+    """Replace client_id (and client_name) by pseudonyms in every canonical table, in place.
+
+    Done once per ingest: the manifest records it, so a second call changes nothing.
+    Later stages read only these tables and the panel, so no name gets back in.
+    """
+    processed_dir = Path(processed_dir)
+    manifest_path = processed_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("anonymized"):
+        return {}
+    paths = [processed_dir / f"{name}.parquet" for name in TABLES]
+    paths = [p for p in paths if p.exists() and "client_id" in pq.read_schema(p).names]
+    ids: set[str] = set()
+    for path in paths:
+        ids.update(str(v) for v in pq.read_table(path, columns=["client_id"]).column("client_id").to_pylist()
+                   if v is not None)
+    mapping = pseudonym_map(ids, key)
+    for path in paths:
+        table = pq.read_table(path)
+        ids = table.column("client_id").to_pylist()
+        for column in ("client_id", "client_name"):
+            if column not in table.column_names:
+                continue
+            index = table.column_names.index(column)
+            # a client's name becomes its id's pseudonym, so the name cannot leak through
+            values = [None if v is None else mapping[str(v)] for v in ids]
+            table = table.set_column(index, table.schema.field(index),
+                                     pa.array(values, type=table.schema.field(index).type))
+        tmp = path.with_name(path.name + ".tmp")
+        pq.write_table(table, tmp)
+        tmp.replace(path)
+    manifest["anonymized"] = True
+    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return mapping
+
+
+def build_panel(processed_dir: Path, period_end: str = "auto", office_hours: dict[str, str] | None = None,
+                threads: int | None = None, *, anonymize: bool = False, key: str | None = None) -> dict[str, Any]:
+    """Write client_quarter.parquet and panel_meta.json; return the meta.
+
+    With `anonymize`, every client id and name in the canonical tables is first replaced by
+    a stable pseudonym (see `anonymize_tables`), so every later table, chart and page shows
+    pseudonyms only. The key defaults to the secret in data/anonymize.key (anonymize_key).
+    """
+    processed_dir = Path(processed_dir)
+    if anonymize:
+        anonymize_tables(processed_dir, key or anonymize_key(processed_dir.parent))
+    manifest = json.loads((processed_dir / "manifest.json").read_text(encoding="utf-8"))
+    office_hours = office_hours or {"start": "09:00", "end": "19:00"}
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    tables = set()
+    for name in TABLES:
+        path = processed_dir / f"{name}.parquet"
+        if path.exists():
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path.as_posix()}')")
+            tables.add(name)
+    if period_end in (None, "", "auto"):
+        max_date = manifest.get("data_max_date")
+        if not max_date:
+            raise ValueError("period_end=auto but the data has no dates; set PERIOD_END=2025Q4")
+        period_end = auto_period_end(dt.date.fromisoformat(str(max_date)[:10]))
+    arrow = con.sql(build_panel_sql(tables, period_end, office_hours)).to_arrow_table()
+    pq.write_table(arrow, processed_dir / PANEL_FILE)
+    measured = sorted(tables)
+    meta = {
+        "period_end": period_end,
+        "rows": arrow.num_rows,
+        "clients": len(set(arrow.column("client_id").to_pylist())),
+        "measured_tables": measured,
+        "anonymized": bool(anonymize),
+    }
+    (processed_dir / PANEL_META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n",
+                                                 encoding="utf-8")
+    return meta

@@ -1,0 +1,361 @@
+"""Executed notebooks -> self-contained HTML pages, published atomically.
+
+Pages carry no code and no prompts, a table of contents, every image and style
+inline, and a lineage footer. Their Content-Security-Policy allows no request to
+any host and no script but the project's own table script, so a page forwarded by
+mail cannot call out or run anything a client's name smuggled in.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import nbformat
+
+from clientlens.i18n import t, translate_markdown
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
+
+
+@dataclass
+class Lineage:
+    """Where a page's numbers come from."""
+
+    data_as_of: str | None
+    period_end: str | None
+    params: dict[str, Any]
+    git_commit: str
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    built_at: str = ""
+
+
+def git_commit(project_root: Path) -> str:
+    """The commit the code is at, marked `+changes` when the work tree differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root, capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return "unknown (not a git checkout)"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=project_root, capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + (" +changes" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (git not available)"
+
+
+def script_hash(script: str) -> str:
+    return base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+
+
+def content_security_policy(script: str) -> str:
+    return ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+            f"script-src 'sha256-{script_hash(script)}'; base-uri 'none'; form-action 'none'")
+
+
+def lineage_html(lineage: Lineage, lang: str, full: bool = True) -> str:
+    """The lineage footer; `full=False` leaves out the parameters and the input files
+    (a client card links to the index, whose footer has them)."""
+    e = html.escape
+    rows = [
+        (t("data_as_of", lang), lineage.data_as_of or t("unknown", lang)),
+        (t("period_end", lang), lineage.period_end or t("unknown", lang)),
+        (t("git_commit", lang), lineage.git_commit),
+        (t("built_at", lang), lineage.built_at),
+    ]
+    out = [f'<footer class="cl-lineage" id="lineage"><h2>{e(t("lineage", lang))}</h2><table>']
+    out += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows]
+    out.append("</table>")
+    if not full:
+        return "\n".join(out) + "</footer>"
+    out.append(f"<details><summary>{e(t('parameters', lang))}</summary><pre>"
+               f"{e(json.dumps(lineage.params, indent=2, ensure_ascii=False, sort_keys=True, default=str))}"
+               "</pre></details>")
+    out.append(f"<details><summary>{e(t('inputs', lang))} ({len(lineage.inputs)})</summary>"
+               f"<table><tr><th>{e(t('file', lang))}</th><th>{e(t('bytes', lang))}</th>"
+               f"<th>{e(t('blake3', lang))}</th></tr>")
+    for item in lineage.inputs:
+        out.append(f"<tr><td>{e(str(item.get('file', '')))}</td><td>{e(str(item.get('bytes', '')))}</td>"
+                   f"<td><code>{e(str(item.get('blake3', '')))}</code></td></tr>")
+    out.append("</table></details>")
+    out.append(f'<p class="cl-note">{e(t("audit_note", lang))}</p></footer>')
+    return "\n".join(out)
+
+
+def _strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop what leadership should not see: stderr chatter, and cells tagged remove-cell."""
+    cells = []
+    for cell in nb.cells:
+        if "remove-cell" in cell.get("metadata", {}).get("tags", []):
+            continue
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def translate_notebook(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+    """Markdown cells in the report's language (the notebooks' narrative is English)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = translate_markdown(cell.source, lang)
+    return nb
+
+
+def page_title(nb: nbformat.NotebookNode, fallback: str) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
+def page_summary(nb: nbformat.NotebookNode) -> str:
+    """The first plain paragraph of the first markdown cell: what the page answers."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for para in cell.source.split("\n\n"):
+                para = para.strip()
+                if para and not para.startswith("#"):
+                    return re.sub(r"[*_`]", "", para)
+            return ""
+    return ""
+
+
+HEADING = re.compile(r"<(h[23])\b([^>]*)>(.*?)</\1>", re.S)
+HEADING_ID = re.compile(r'\bid="([^"]*)"')
+ANCHOR_LINK = re.compile(r'<a class="anchor-link" href="[^"]*">[^<]*</a>')
+MAIN_OPEN = '<main class="cl-page">'
+FOOTER_OPEN = '<footer class="cl-lineage"'
+NO_IMAGE_TEXT = "No description has been provided for this image"
+
+
+def _heading_text(inner_html: str) -> str:
+    """The text of a heading's inner HTML, its pieces stripped and joined by spaces."""
+    pieces = (html.unescape(p).strip() for p in re.split(r"<[^>]+>", inner_html))
+    return " ".join(p for p in pieces if p)
+
+
+def add_table_of_contents(page: str, lang: str) -> str:
+    """Insert a contents list of the page's h2/h3 headings (not the footer's) after its title.
+
+    The page is nbconvert's own output, so its headings are found by pattern rather than
+    by an HTML parser: parsing a page of ten thousand table rows took seconds.
+    """
+    start = page.find(MAIN_OPEN)
+    if start < 0:
+        return page
+    start += len(MAIN_OPEN)
+    end = page.find(FOOTER_OPEN, start)
+    end = len(page) if end < 0 else end
+    body = ANCHOR_LINK.sub("", page[start:end])
+    used: set[str] = set()
+    items: list[tuple[str, str, str]] = []  # (tag, id, text)
+
+    def number(match: re.Match) -> str:
+        tag, attrs, inner = match.groups()
+        found = HEADING_ID.search(attrs)
+        ident = html.unescape(found.group(1)) if found else f"section-{len(items) + 1}"
+        while ident in used:
+            ident += "-x"
+        used.add(ident)
+        items.append((tag, ident, _heading_text(inner)))
+        attrs = HEADING_ID.sub("", attrs).rstrip()
+        return f'<{tag} id="{html.escape(ident)}"{attrs}>{inner}</{tag}>'
+
+    body = HEADING.sub(number, body)
+    if not items:
+        return page[:start] + body + page[end:]
+    # An h2 gathers the h3s after it; an h3 before any h2 stands on its own.
+    groups: list[tuple[str, list[str], bool]] = []  # (link, sub-links, is an h2)
+    e = html.escape
+    for tag, ident, text in items:
+        link = f'<a href="#{e(ident)}">{e(text)}</a>'
+        if tag == "h3" and groups and groups[-1][2]:
+            groups[-1][1].append(link)
+        else:
+            groups.append((link, [], tag == "h2"))
+    entries = "".join(f"<li>{link}<ol>{''.join(f'<li>{s}</li>' for s in subs)}</ol></li>" if subs
+                      else f"<li>{link}</li>" for link, subs, _h2 in groups)
+    nav = (f'<nav class="cl-toc" aria-label="{e(t("contents", lang))}">'
+           f'<div class="cl-toc-title">{e(t("contents", lang))}</div><ol>{entries}</ol></nav>')
+    title_end = body.find("</h1>")
+    body = (body[:title_end + 5] + nav + body[title_end + 5:]) if title_end >= 0 else nav + body
+    return page[:start] + body + page[end:]
+
+
+@functools.cache
+def _exporter_class():
+    """nbconvert's HTML exporter, less the pass that re-parses its whole output with an HTML
+    parser to add image alt texts and tab stops (seconds on a page of ten thousand rows).
+    finish_page adds the alt texts; the tab stops go on `.jp-Notebook` outputs, which our
+    template does not have."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class PageExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return PageExporter
+
+
+def finish_page(page: str) -> str:
+    """What nbconvert's own pass adds to our pages: an alt text on images without one."""
+    return re.sub(r"<img(?![^>]*\balt=)", f'<img alt="{NO_IMAGE_TEXT}"', page)
+
+
+def render_page(executed: Path, lineage: Lineage, lang: str) -> tuple[str, str, str]:
+    """(html, title, summary) of one executed notebook."""
+    nb = translate_notebook(_strip_for_readers(nbformat.read(executed, as_version=4)), lang)
+    title = page_title(nb, executed.stem)
+    script = (STATIC_DIR / "report.js").read_text(encoding="utf-8")
+    exporter = _exporter_class()(
+        template_name="clientlens",
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    resources = {
+        "clientlens": {
+            "lang": lang,
+            "title": title,
+            "css": (STATIC_DIR / "report.css").read_text(encoding="utf-8"),
+            "script": script,
+            "csp": content_security_policy(script),
+            "home_label": t("home", lang),
+            "lineage_html": lineage_html(lineage, lang),
+        }
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return add_table_of_contents(finish_page(body), lang), title, page_summary(nb)
+
+
+def render_index(pages: list[dict[str, str]], lineage: Lineage, lang: str) -> str:
+    e = html.escape
+    css = (STATIC_DIR / "report.css").read_text(encoding="utf-8")
+    items = "\n".join(
+        f'<li><a href="{e(p["file"])}">{e(p["title"])}</a><div class="cl-note">{e(p["summary"])}</div></li>'
+        for p in pages)
+    policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'"
+    return f"""<!DOCTYPE html>
+<html lang="{e(lang)}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta http-equiv="Content-Security-Policy" content="{e(policy)}">
+<title>{e(t("index_title", lang))}</title><style>{css}</style></head>
+<body><header class="cl-topbar"><a href="index.html">{e(t("home", lang))}</a></header>
+<main class="cl-page"><h1>{e(t("index_title", lang))}</h1>
+<p class="cl-note">{e(t("built_at", lang))}: {e(lineage.built_at)} · {e(t("data_as_of", lang))}: {e(lineage.data_as_of or t("unknown", lang))}</p>
+<ul class="cl-index-list">
+{items}
+</ul>
+{lineage_html(lineage, lang)}
+</main></body></html>
+"""
+
+
+LEADERSHIP_STAGE = "leadership"
+
+
+def ordered_for_readers(executed: Iterable[Path]) -> list[Path]:
+    """Chain order, but the leadership page first: it is the one page most readers open."""
+    return sorted(executed, key=lambda p: (re.sub(r"^\d+-", "", p.stem) != LEADERSHIP_STAGE, p.name))
+
+
+def write_client_cards(processed_dir: Path, site_dir: Path, lineage: Lineage, lang: str) -> int:
+    """reports/clients/<slug>.html: a card per client of the P&L stage (none before it ran)."""
+    from clientlens.analysis.cards import client_cards, load_card_tables
+    from clientlens.publishing.cards import write_cards
+
+    tables = load_card_tables(processed_dir)
+    if tables.get("pnl_clients") is None:
+        return 0
+    css = (STATIC_DIR / "report.css").read_text(encoding="utf-8")
+    currency = str(lineage.params.get("reporting_currency", ""))
+    return write_cards(client_cards(tables, lang), site_dir, lang, currency, css,
+                       lineage_html(lineage, lang, full=False))
+
+
+def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str,
+               processed_dir: Path | None = None) -> list[dict[str, str]]:
+    """Render every executed notebook, the index, and copies of the notebooks, into site_dir.
+
+    The CSV downloads the notebooks wrote into `processed_dir/downloads/` are copied into
+    `site_dir/downloads/`, so they are published with the pages that link to them.
+    """
+    if site_dir.exists():
+        shutil.rmtree(site_dir)
+    (site_dir / "executed").mkdir(parents=True)
+    if processed_dir is not None:
+        downloads = sorted((Path(processed_dir) / "downloads").glob("*.csv"))
+        if downloads:
+            (site_dir / "downloads").mkdir()
+        for csv_file in downloads:
+            shutil.copy2(csv_file, site_dir / "downloads" / csv_file.name)
+    pages = []
+    for executed in ordered_for_readers(executed_dir.glob("*.ipynb")):
+        page, title, summary = render_page(executed, lineage, lang)
+        name = re.sub(r"^\d+-", "", executed.stem) + ".html"
+        (site_dir / name).write_text(page, encoding="utf-8")
+        shutil.copy2(executed, site_dir / "executed" / executed.name)
+        pages.append({"file": name, "title": title, "summary": summary, "notebook": executed.name})
+    if processed_dir is not None:
+        write_client_cards(Path(processed_dir), site_dir, lineage, lang)
+    (site_dir / "index.html").write_text(render_index(pages, lineage, lang), encoding="utf-8")
+    (site_dir / "pages.json").write_text(json.dumps(pages, indent=2, ensure_ascii=False), encoding="utf-8")
+    return pages
+
+
+def publish(site_dir: Path, reports_dir: Path) -> None:
+    """Move a fully built site into reports/ so that readers never see half a run.
+
+    Each file lands by an atomic rename; index.html, the entry point, lands last.
+    Pages the new site no longer has are removed only after the new ones are in place.
+    """
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    new_files = sorted(p.relative_to(site_dir) for p in site_dir.rglob("*") if p.is_file())
+    staged = []
+    for rel in new_files:
+        target = reports_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.publishing")
+        shutil.copy2(site_dir / rel, tmp)
+        staged.append((tmp, target))
+    staged.sort(key=lambda pair: pair[1].name == "index.html")
+    for tmp, target in staged:
+        os.replace(tmp, target)
+    keep = {reports_dir / rel for rel in new_files}
+    for old in (list(reports_dir.glob("*.html")) + list((reports_dir / "executed").glob("*.ipynb"))
+                + list((reports_dir / "downloads").glob("*.csv")) + list((reports_dir / "clients").glob("*.html"))):
+        if old not in keep:
+            old.unlink()
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,489 @@
+"""The commands the Makefile runs: one stage, publishing, the demo company, dependencies.
+
+    python -m clientlens.tooling.pipeline prepare [KEY=VALUE ...]   stamps Make compares (params, raw files)
+    python -m clientlens.tooling.pipeline stage 02-pnl             executes one notebook with papermill
+    python -m clientlens.tooling.pipeline publish                  renders HTML and publishes it atomically
+    python -m clientlens.tooling.pipeline demo [CLIENTS=.. ...]    writes the demo company into data/raw
+    python -m clientlens.tooling.pipeline deps                     Make rules: which src modules each stage uses
+
+    python -m clientlens.tooling.pipeline --workdir DIR stage 02-pnl   the same on DIR/raw, DIR/processed,
+                                                               DIR/reports and DIR/build (make bench)
+
+Every failure ends in one line on stderr and a non-zero exit, never a traceback wall.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from clientlens import parameters, paths
+from clientlens.paths import BUILD_DIR, NOTEBOOKS_DIR, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR, REPORTS_DIR
+from clientlens.quarters import QuarterError
+
+KERNEL_NAME = "clientlens"
+
+# Make's own variables, and short names for the demo's size, accepted on the command line.
+MAKE_ONLY = {"VENV", "PYTHON", "PYTEST_ARGS", "JOBS"}
+ALIASES = {"CLIENTS": "demo_clients", "YEARS": "demo_years"}
+
+
+class PipelineError(RuntimeError):
+    """A failure the user can act on; its message is the one line they see."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a run reads and writes: the project's own folders, or another root's (make bench)."""
+
+    raw: Path = RAW_DIR
+    processed: Path = PROCESSED_DIR
+    reports: Path = REPORTS_DIR
+    build: Path = BUILD_DIR
+    demo_truth: Path = paths.DEMO_TRUTH_FILE
+
+    @classmethod
+    def under(cls, root: Path | str) -> "Workspace":
+        """root/raw, root/processed, root/reports and root/build: a run that never touches data/."""
+        root = Path(root).resolve()
+        return cls(root / "raw", root / "processed", root / "reports", root / "build",
+                   root / "demo_truth.json")
+
+    @property
+    def params_file(self) -> Path:
+        return self.build / "params.json"
+
+    @property
+    def raw_inventory_file(self) -> Path:
+        return self.build / "raw_inventory.json"
+
+    @property
+    def executed(self) -> Path:
+        return self.build / "executed"
+
+    @property
+    def failed(self) -> Path:
+        return self.build / "failed"
+
+    @property
+    def site(self) -> Path:
+        return self.build / "site"
+
+
+PROJECT = Workspace()
+
+
+def shown(path: Path) -> str:
+    """A path as the user sees it: relative to the project when inside it."""
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def stages() -> list[str]:
+    return sorted(p.stem for p in NOTEBOOKS_DIR.glob("[0-9][0-9]-*.ipynb"))
+
+
+def _normalise_overrides(words: Iterable[str]) -> list[str]:
+    out = []
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or key in MAKE_ONLY:
+            continue
+        out.append(f"{ALIASES.get(key, key)}={value}")
+    return out
+
+
+def effective_params(overrides: Iterable[str] = ()) -> dict[str, Any]:
+    return parameters.load_config(overrides=_normalise_overrides(overrides))
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write only when the content differs, so Make sees a new time only on a real change."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return True
+
+
+def raw_inventory(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
+    files = sorted(p for p in raw_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return [{"file": str(p.relative_to(raw_dir)), "bytes": p.stat().st_size,
+             "mtime_ns": p.stat().st_mtime_ns} for p in files]
+
+
+def prepare(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
+    params = effective_params(overrides)
+    write_if_changed(ws.params_file, json.dumps(params, indent=2, sort_keys=True, default=str) + "\n")
+    write_if_changed(ws.raw_inventory_file, json.dumps(raw_inventory(ws.raw), indent=2) + "\n")
+
+
+def load_params(ws: Workspace = PROJECT) -> dict[str, Any]:
+    if not ws.params_file.exists():
+        raise PipelineError(f"{shown(ws.params_file)} is missing: run the chain with make report")
+    return json.loads(ws.params_file.read_text(encoding="utf-8"))
+
+
+def check_kernel() -> None:
+    """The chain runs on this project's environment, never on someone's `python3` kernel."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        raise PipelineError(f"no Jupyter kernel named {KERNEL_NAME!r}: run make setup") from None
+    kernel_python = Path(spec.argv[0])
+    if kernel_python.parent.resolve() != Path(sys.executable).parent.resolve():
+        raise PipelineError(f"kernel {KERNEL_NAME!r} runs {kernel_python}, not this project's "
+                            f"environment ({sys.executable}): run make setup")
+
+
+def notebook_parameters(notebook: Path) -> dict[str, Any]:
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def stage_parameters(notebook: Path, params: dict[str, Any], ws: Workspace = PROJECT) -> dict[str, Any]:
+    """The values for the names a notebook's parameters cell declares."""
+    paths = {"raw_dir": str(ws.raw), "processed_dir": str(ws.processed), "reports_dir": str(ws.reports)}
+    values = {}
+    for name in notebook_parameters(notebook):
+        if name in paths:
+            values[name] = paths[name]
+        elif name in params:
+            values[name] = params[name]
+        else:
+            raise PipelineError(f"{notebook.relative_to(PROJECT_ROOT)}: parameter {name!r} is not in "
+                                "config/params.yaml")
+    return values
+
+
+def failure_line(notebook: Path, kept: Path, error: Exception) -> str:
+    cell = getattr(error, "cell_index", None)
+    count = getattr(error, "exec_count", None)
+    ename = getattr(error, "ename", type(error).__name__)
+    evalue = str(getattr(error, "evalue", error)).strip().splitlines()
+    where = f"cell {cell}" if cell is not None else "a cell"
+    if count:
+        where += f" (In [{count}])"
+    detail = f"{ename}: {evalue[0] if evalue else ''}".strip().rstrip(":")
+    return (f"FAILED {notebook.relative_to(PROJECT_ROOT)} at {where}: {detail} "
+            f"- the executed notebook is kept at {shown(kept)}")
+
+
+def ipc_kernel_manager():
+    """A kernel manager talking to the kernel over local sockets, not TCP ports: nothing
+    listens on the network, and the kernel has no reason to warn about plain-text TCP.
+
+    The sockets get a path of their own kernel's: jupyter_client's default ("kernel-ipc" in
+    the working directory) is the same for every kernel, and stages running side by side
+    (make -j) would then talk to each other's kernels."""
+    import os
+    import tempfile
+    import uuid
+
+    from jupyter_client.manager import KernelManager
+    from traitlets import Unicode, default
+
+    class IPCKernelManager(KernelManager):
+        transport = Unicode("ipc")
+
+        @default("ip")
+        def _unique_socket_path(self) -> str:
+            return os.path.join(tempfile.gettempdir(), f"clientlens-{os.getpid()}-{uuid.uuid4().hex[:12]}-ipc")
+
+    return IPCKernelManager
+
+
+def run_stage(name: str, ws: Workspace = PROJECT) -> None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = NOTEBOOKS_DIR / f"{name}.ipynb"
+    if not notebook.exists() and not notebook.with_suffix(".py").exists():
+        raise PipelineError(f"no notebook {notebook.relative_to(PROJECT_ROOT)}")
+    check_kernel()
+    from clientlens.tooling.notebooks import sync_pair
+
+    sync_pair(notebook)
+    params = load_params(ws)
+    values = stage_parameters(notebook, params, ws)
+    running = ws.build / "running" / notebook.name
+    running.parent.mkdir(parents=True, exist_ok=True)
+    print(f"-> {name}: running {notebook.relative_to(PROJECT_ROOT)}", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(running), parameters=values, kernel_name=KERNEL_NAME,
+            cwd=str(NOTEBOOKS_DIR), progress_bar=False, stderr_file=sys.stderr,
+            kernel_manager_class=ipc_kernel_manager(), shutdown_kernel="immediate",
+        )
+    except PapermillExecutionError as error:
+        kept = ws.failed / notebook.name
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(running, kept)
+        raise PipelineError(failure_line(notebook, kept, error)) from None
+    except Exception as error:  # kernel died, notebook unreadable: still one line
+        kept = ws.failed / notebook.name
+        if running.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(running, kept)
+        raise PipelineError(failure_line(notebook, kept, error)) from None
+    ws.executed.mkdir(parents=True, exist_ok=True)
+    (ws.failed / notebook.name).unlink(missing_ok=True)
+    running.replace(ws.executed / notebook.name)
+    print(f"   {name}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+
+def lineage_for_publication(ws: Workspace = PROJECT):
+    from clientlens.publishing.publish import Lineage, git_commit, now_utc
+
+    params = load_params(ws)
+    manifest_path = ws.processed / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    period_end = params.get("period_end")
+    panel_meta = ws.processed / "panel_meta.json"
+    if panel_meta.exists():
+        period_end = json.loads(panel_meta.read_text(encoding="utf-8")).get("period_end", period_end)
+    return Lineage(
+        data_as_of=manifest.get("data_max_date"),
+        period_end=period_end,
+        params=params,
+        git_commit=git_commit(PROJECT_ROOT),
+        inputs=manifest.get("inputs", []),
+        built_at=now_utc(),
+    )
+
+
+def run_publish(ws: Workspace = PROJECT) -> None:
+    from clientlens.publishing.publish import build_site, publish
+
+    missing = [s for s in stages() if not (ws.executed / f"{s}.ipynb").exists()]
+    if missing:
+        raise PipelineError(f"cannot publish: stages not run yet: {', '.join(missing)}")
+    params = load_params(ws)
+    pages = build_site(ws.executed, ws.site, lineage_for_publication(ws), params.get("report_lang", "en"),
+                       processed_dir=ws.processed)
+    publish(ws.site, ws.reports)
+    print(f"published {len(pages)} pages: {shown(ws.reports)}/index.html", file=sys.stderr)
+
+
+def run_demo(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
+    from clientlens import demo
+
+    params = effective_params(overrides)
+    ws.raw.mkdir(parents=True, exist_ok=True)
+    demo.generate(ws.raw, ws.demo_truth, clients=int(params["demo_clients"]),
+                  years=int(params["demo_years"]), seed=int(params["seed"]),
+                  end_quarter=str(params["demo_end_quarter"]), progress=True)
+
+
+# --- dependencies -------------------------------------------------------------
+
+def _imported_modules(source: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("clientlens"):
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("clientlens"))
+    return found
+
+
+def module_file(module: str) -> Path | None:
+    base = PROJECT_ROOT / "src" / Path(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def source_dependencies(entry_sources: Iterable[str]) -> set[Path]:
+    """Every src file reachable through clientlens imports from the given sources."""
+    seen: set[Path] = set()
+    queue = [m for s in entry_sources for m in _imported_modules(s)]
+    while queue:
+        module = queue.pop()
+        parts = module.split(".")
+        for i in range(1, len(parts) + 1):  # a module's packages run their __init__ too
+            path = module_file(".".join(parts[:i]))
+            if path is None or path in seen:
+                continue
+            seen.add(path)
+            queue.extend(_imported_modules(path.read_text(encoding="utf-8")))
+    return seen
+
+
+def notebook_code(notebook: Path) -> str:
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            lines += [ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    return "\n".join(lines)
+
+
+# Data files a module reads, so a stage that imports the module reruns when they change.
+MODULE_DATA = {"src/clientlens/i18n.py": "src/clientlens/locale/*.yaml"}
+
+
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _loop_values(tree: ast.AST) -> dict[str, set[str]]:
+    """{name: the strings it takes} for `for name, x in [("a", ...), ("b", ...)]` loops."""
+    values: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.For) and isinstance(node.target, ast.Tuple)
+                and isinstance(node.iter, (ast.List, ast.Tuple))):
+            continue
+        for position, target in enumerate(node.target.elts):
+            items = [e.elts[position] for e in node.iter.elts
+                     if isinstance(e, ast.Tuple) and len(e.elts) > position]
+            if isinstance(target, ast.Name) and items and all(
+                    isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items):
+                values.setdefault(target.id, set()).update(i.value for i in items)
+    return values
+
+
+def stage_tables(code: str, where: str) -> tuple[set[str], set[str]]:
+    """(tables a notebook's code loads, tables it saves), read from its calls to the
+    clientlens.processed and clientlens.analysis.cards loaders and to save_table.
+
+    A table named by anything but a string (or a loop over strings) stops with a
+    PipelineError: the Make rules, which let stages run side by side, rest on these names.
+    """
+    from clientlens.analysis.cards import CARD_TABLES
+    from clientlens.processed import PANEL_FILE
+
+    tree = ast.parse(code)
+    loops = _loop_values(tree)
+    reads: set[str] = set()
+    writes: set[str] = set()
+
+    def names(node: ast.Call, position: int, call: str) -> set[str]:
+        arg = node.args[position] if len(node.args) > position else None
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            return {arg.value}
+        if isinstance(arg, ast.Name) and arg.id in loops:
+            return loops[arg.id]
+        raise PipelineError(f"{where}: line {node.lineno}: {call}() must name its table with a string "
+                            "(the stages' Make rules are read from these names)")
+
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        call = _call_name(node)
+        if call == "load_table":
+            reads |= names(node, 1, call)
+        elif call == "load_panel":
+            reads.add(Path(PANEL_FILE).stem)
+        elif call == "load_card_tables":
+            reads.update(CARD_TABLES)
+        elif call == "save_table":
+            writes |= names(node, 2, call)
+    return reads, writes
+
+
+def stage_codes() -> dict[str, str]:
+    """{stage: its notebook's code}, in chain order."""
+    return {name: notebook_code(NOTEBOOKS_DIR / f"{name}.ipynb") for name in stages()}
+
+
+def stage_io(codes: dict[str, str] | None = None) -> dict[str, tuple[set[str], set[str]]]:
+    """{stage: (tables it loads, tables it saves)} (stage_tables), in chain order."""
+    codes = stage_codes() if codes is None else codes
+    return {name: stage_tables(code, f"notebooks/{name}") for name, code in codes.items()}
+
+
+def stage_needs(codes: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """{stage: the earlier stages whose tables it loads}. The first stage (ingest) writes
+    every table no later stage saves; a stage needs the last stage before it saving a table
+    it loads. Stages that need nothing of each other may run side by side (make -j)."""
+    io = stage_io(codes)
+    chain = list(io)
+    needs: dict[str, list[str]] = {}
+    for position, name in enumerate(chain):
+        if position == 0:
+            needs[name] = []
+            continue
+        wanted = set()
+        for table in sorted(io[name][0]):
+            writers = [s for s in chain[1:position] if table in io[s][1]]
+            if not writers and any(table in io[s][1] for s in chain[position:]):
+                raise PipelineError(f"notebooks/{name} loads {table}, which only a later stage saves")
+            wanted.add(writers[-1] if writers else chain[0])
+        wanted = wanted or {chain[0]}  # a stage that loads nothing still runs after ingest
+        needs[name] = [s for s in chain if s in wanted]
+    return needs
+
+
+def make_dependencies() -> str:
+    """Make rules: each stage depends on the src files it imports (and the data files they read)
+    and on the stages whose tables it loads (stage_needs); the first stage reads the raw files."""
+    out = ["# Generated by `python -m clientlens.tooling.pipeline deps`: the src files each stage imports,",
+           "# and the stages whose tables it loads."]
+    codes = stage_codes()
+    needs = stage_needs(codes)
+    for name, code in codes.items():
+        files = source_dependencies([code])
+        for module, pattern in MODULE_DATA.items():
+            if PROJECT_ROOT / module in files:
+                files |= set(PROJECT_ROOT.glob(pattern))
+        files = sorted(files)
+        rel = " ".join(str(p.relative_to(PROJECT_ROOT)) for p in files)
+        upstream = " ".join(f"build/executed/{s}.ipynb" for s in needs[name]) or "build/raw_inventory.json"
+        out.append(f"build/executed/{name}.ipynb: {upstream} {rel}".rstrip())
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    ws = PROJECT
+    if argv[0] == "--workdir":
+        if len(argv) < 3:
+            print(__doc__, file=sys.stderr)
+            return 2
+        ws, argv = Workspace.under(argv[1]), argv[2:]
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "prepare":
+            prepare(rest, ws)
+        elif command == "stage":
+            run_stage(rest[0], ws)
+        elif command == "publish":
+            run_publish(ws)
+        elif command == "demo":
+            run_demo(rest, ws)
+        elif command == "deps":
+            write_if_changed(BUILD_DIR / "deps.mk", make_dependencies())
+        elif command == "stages":
+            print(" ".join(stages()))
+        else:
+            print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
+            return 2
+    except (PipelineError, parameters.ConfigError, QuarterError) as error:
+        print(f"make report: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
