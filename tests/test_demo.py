@@ -6,15 +6,30 @@ against the truth file, so a change to the generator that blurs a planted signal
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from clientlens import demo
+from clientlens.demo import writer
+from clientlens.demo.archetypes import ARCHETYPE_SHARES, assign_clients
+from clientlens.demo.cli import main
+from clientlens.demo.client_plan import plan_client
+from clientlens.demo.people import make_people
+from clientlens.demo.random_streams import STREAM_RENDER, rng_for
+from clientlens.demo.spiral_chain import MISTAKES, STATES
+from clientlens.demo.team import make_team
+from clientlens.demo.time_entries import TASKS, render_time
+from clientlens.demo.window import make_calendar
+from clientlens.demo.writer import TABLE_FILES
 from clientlens.intake.contract import TABLES
-from clientlens.parameters import load_config
+from clientlens.parameters import load
 from clientlens.quarters import quarter_end
 
 CLIENTS, YEARS, SEED, END = 30, 2, 7, "2026Q3"
@@ -33,14 +48,14 @@ def company(tmp_path_factory) -> dict:
 def tables(company) -> dict[str, pd.DataFrame]:
     raw = company["raw"]
     out = {name: pd.read_csv(raw / f"{name}.csv", dtype=str, keep_default_na=False)
-           for name in demo.TABLE_FILES}
+           for name in TABLE_FILES}
     out["harvest"] = pd.read_csv(raw / "harvest_time_report.csv", dtype=str, keep_default_na=False)
     return out
 
 
 @pytest.fixture(scope="module")
 def params() -> dict:
-    return load_config()
+    return load().model_dump(mode="json")
 
 
 def _num(s: pd.Series) -> pd.Series:
@@ -115,7 +130,7 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_does_not(tmp_path
 
 
 def test_output_does_not_depend_on_chunks_or_worker_processes(tmp_path, monkeypatch, company):
-    monkeypatch.setattr(demo, "CHUNK_CLIENTS", 7)
+    monkeypatch.setattr(writer, "CHUNK_CLIENTS", 7)
     demo.generate(tmp_path / "c", tmp_path / "c.json", clients=CLIENTS, years=YEARS, seed=SEED,
                   end_quarter=END, workers=2)
     for path in sorted(company["raw"].iterdir()):
@@ -126,7 +141,7 @@ def test_output_does_not_depend_on_chunks_or_worker_processes(tmp_path, monkeypa
 # --------------------------------------------------------------------------- shape
 
 def test_every_table_has_exactly_the_contract_columns(company):
-    for name in demo.TABLE_FILES:
+    for name in TABLE_FILES:
         header = (company["raw"] / f"{name}.csv").open(encoding="utf-8").readline().rstrip("\n")
         assert header.split(",") == list(TABLES[name].column_names), name
 
@@ -212,14 +227,14 @@ def test_row_counts_are_sane(tables, company):
 
 def test_default_size_is_in_the_promised_range(tmp_path):
     """200 clients x 3 years: 300k-600k time entries (counted without writing them twice)."""
-    cal = demo.make_calendar("2026Q3", 3)
-    people = demo.make_people(200, 42)
+    cal = make_calendar("2026Q3", 3)
+    people = make_people(200, 42)
     total = 0
-    for k, a in enumerate(demo.assign_clients(200, 42)):
-        plan = demo.plan_client(k, a, cal, 42)
-        rng = demo._rng(42, demo.STREAM_RENDER, k)
-        team = demo.make_team(plan, people, rng)
-        total += len(demo.render_time(plan, team, people, cal, rng)["day"])
+    for k, a in enumerate(assign_clients(200, 42)):
+        plan = plan_client(k, a, cal, 42)
+        rng = rng_for(42, STREAM_RENDER, k)
+        team = make_team(plan, people, rng)
+        total += len(render_time(plan, team, people, cal, rng)["day"])
     assert 300_000 <= total <= 600_000
 
 
@@ -228,11 +243,11 @@ def test_default_size_is_in_the_promised_range(tmp_path):
 def test_every_archetype_and_mistake_is_planted(company):
     truth = company["truth"]
     mix = truth["archetype_mix"]
-    assert set(mix) == set(demo.ARCHETYPE_SHARES) | {"ordinary"}
-    assert all(mix[a] >= 1 for a in demo.ARCHETYPE_SHARES)
+    assert set(mix) == set(ARCHETYPE_SHARES) | {"ordinary"}
+    assert all(mix[a] >= 1 for a in ARCHETYPE_SHARES)
     assert sum(mix.values()) == CLIENTS
-    assert {v["spiral_breaker"] for v in truth["clients"].values()} - {None} == set(demo.MISTAKES)
-    assert truth["transition_matrix"]["states"] == list(demo.STATES)
+    assert {v["spiral_breaker"] for v in truth["clients"].values()} - {None} == set(MISTAKES)
+    assert truth["transition_matrix"]["states"] == list(STATES)
     m = np.array(truth["transition_matrix"]["matrix"])
     assert np.allclose(m.sum(axis=1), 1.0)
     assert all(0.3 <= m[i, i] <= 0.5 for i in range(4))
@@ -285,7 +300,7 @@ def test_phase_moves_are_allowed_by_the_planted_matrix(company):
 
 def test_task_texts_map_to_their_work_type_under_config_rules(params):
     rework = params["rework_pattern"]
-    for text, work_type, is_rework in demo.TASKS:
+    for text, work_type, is_rework in TASKS:
         assert _work_type(text, params["work_type_rules"]) == work_type, text
         assert bool(re.search(rework, text, flags=re.IGNORECASE)) == is_rework, text
 
@@ -396,7 +411,7 @@ def test_insourcing_exits_are_healthy(company, tables):
 
 def test_each_spiral_mistake_leaves_its_trace(company, tables, time_all):
     truth = company["truth"]["clients"]
-    of = {m: [c for c, v in truth.items() if v["spiral_breaker"] == m] for m in demo.MISTAKES}
+    of = {m: [c for c, v in truth.items() if v["spiral_breaker"] == m] for m in MISTAKES}
     billable = time_all[time_all["billable"]]
     share = billable.groupby(["client_id", "work_type"])["hours"].sum().unstack(fill_value=0)
     share = share.div(share.sum(axis=1), axis=0)
@@ -444,7 +459,7 @@ def test_after_hours_work_follows_the_archetype(company, tables):
 
 
 def test_cli_writes_the_files_and_a_summary(tmp_path, capsys):
-    rc = demo.main(["--out", str(tmp_path / "raw"), "--truth", str(tmp_path / "t.json"),
+    rc = main(["--out", str(tmp_path / "raw"), "--truth", str(tmp_path / "t.json"),
                     "--clients", "30", "--years", "2", "--seed", "3", "--end-quarter", "2025Q4"])
     assert rc == 0
     err = capsys.readouterr().err.splitlines()
@@ -455,6 +470,16 @@ def test_cli_writes_the_files_and_a_summary(tmp_path, capsys):
     assert (tmp_path / "raw" / "harvest_time_report.csv").exists()
 
 
+def test_the_package_runs_as_a_module():
+    """`python -m clientlens.demo` reaches the same command line (the package's __main__.py)."""
+    src = Path(demo.__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "clientlens.demo", "--help"], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(src)}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m clientlens.demo")
+    assert "--end-quarter" in done.stdout
+
+
 def test_too_few_clients_is_refused_with_a_reason(tmp_path):
     with pytest.raises(ValueError, match="at least"):
-        demo.generate(tmp_path, tmp_path / "t.json", clients=10, years=2)
+        demo.generate(tmp_path, tmp_path / "t.json", clients=10, years=2, seed=SEED, end_quarter=END)
