@@ -41,7 +41,9 @@ def row_level_reads(source: str) -> list[int]:
 
 
 def test_load_table_refuses_time_entries(tmp_path):
-    pd.DataFrame({"client_id": ["C1"], "hours": [1.0]}).to_parquet(tmp_path / "time_entries.parquet")
+    folder = tmp_path / "time_entries.parquet"  # as ingest writes it: a folder of parts
+    folder.mkdir()
+    pd.DataFrame({"client_id": ["C1"], "hours": [1.0]}).to_parquet(folder / "part-00000.parquet")
     with pytest.raises(ValueError, match="time_entries is not loaded into pandas.*panel"):
         load_table(tmp_path, "time_entries")
     pd.DataFrame({"client_id": ["C1"]}).to_parquet(tmp_path / "invoices.parquet")
@@ -54,6 +56,7 @@ def test_load_table_refuses_time_entries(tmp_path):
     'pq.read_table(f"{d}/time_entries.parquet", columns=["hours"])',
     'pandas.read_csv(path=raw / "time_entries.csv")',
     'ds.dataset(str(root / "time_entries.parquet")).to_table()',
+    'pq.read_table(processed / "time_entries.parquet" / "part-00000.parquet")',
 ])
 def test_the_check_finds_a_pandas_read_of_time_entries(snippet):
     assert row_level_reads(snippet) == [1]

@@ -85,17 +85,19 @@ def _count_typed(monkeypatch) -> list[str]:
 
 
 def _outputs(out: Path) -> dict[str, object]:
-    """Every output; Parquet tables as their rows and column types (their Parquet layout
-    follows the stages they were read from, so bytes may differ between paths, never between
-    runs: DuckDB marks a column required, or leaves out its NULL markers, when the stage
-    shows no NULL)."""
+    """Every output file (each part of the time entries' folder too); Parquet files as their
+    rows and column types (their Parquet layout follows the stages they were read from, so
+    bytes may differ between paths, never between runs: DuckDB marks a column required, or
+    leaves out its NULL markers, when the stage shows no NULL)."""
     got: dict[str, object] = {}
     for p in sorted(out.rglob("*")):
         name = p.relative_to(out).as_posix()
+        if not p.is_file() or p.name == "manifest.json":
+            continue
         if p.suffix == ".parquet":
             table = pq.read_table(p)
             got[name] = ([(f.name, str(f.type)) for f in table.schema], table.to_pylist())
-        elif p.is_file() and p.name != "manifest.json":
+        else:
             got[name] = p.read_bytes()
     return got
 
@@ -256,7 +258,8 @@ def test_duplicate_check_in_slices_finds_the_same_rows(tmp_path: Path, monkeypat
     run_ingest(raw, tmp_path / "sliced", params())
     whole = quarantine(tmp_path / "whole")
     assert len(whole) == 300 and set(whole["reason"].str.extract(r"^(duplicate entry_id)")[0]) == {"duplicate entry_id"}
-    for name in ("quarantine/quarantine.parquet", "time_entries.parquet", "ingest_summary.parquet"):
+    for name in ("quarantine/quarantine.parquet", "time_entries.parquet/part-00000.parquet",
+                 "time_entries.parquet/part-00001.parquet", "ingest_summary.parquet"):
         assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "sliced" / name).read_bytes(), name
 
 
@@ -319,24 +322,29 @@ def _canonical_firm(raw: Path, odd: str) -> None:
                                  "an empty record", *LATE_CELLS])
 def test_time_entries_published_from_their_stage_are_what_the_final_select_writes(
         tmp_path: Path, monkeypatch, odd: str) -> None:
-    """A stage whose rows the final select would not change is spliced into the output
-    instead of being encoded again; any row it would drop or change stops that."""
+    """A stage whose rows the final select would not change is its file's part of the
+    time entries as it is, not encoded again; any row it would drop or change stops that.
+    Either way the folder holds one part per time export, in file order."""
     raw = tmp_path / "raw"
     _canonical_firm(raw, odd)
-    spliced: list[list[str]] = []
-    real_splice = ingest.splice
+    linked: list[tuple[str, str]] = []
+    real_link = ingest._link
 
-    def spy(sources, dest):
-        spliced.append([path.name for path, _n in sources])
-        return real_splice(sources, dest)
+    def spy(source: Path, dest: Path) -> None:
+        linked.append((source.name, dest.name))
+        real_link(source, dest)
 
-    monkeypatch.setattr(ingest, "splice", spy)
+    monkeypatch.setattr(ingest, "_link", spy)
     run_ingest(raw, tmp_path / "fast", params())
-    harvest, canonical = 2, 3  # file numbers, in name order
-    assert spliced == ([[f"final{harvest}.parquet", f"stage{canonical}.parquet"]] if odd == "none" else [])
+    canonical = 3  # file number, in name order; the second time export, after Harvest's
+    assert linked == ([(f"stage{canonical}.parquet", "part-00001.parquet")] if odd == "none" else [])
+    folder = tmp_path / "fast" / "time_entries.parquet"
+    assert sorted(p.name for p in folder.iterdir()) == ["part-00000.parquet", "part-00001.parquet"]
+    assert pq.read_table(folder / "part-00000.parquet", columns=["entry_id"])["entry_id"][0].as_py() \
+        == "harvest_time_report.csv:2"
     monkeypatch.setattr(ingest, "time_entries_changed_sql", lambda *a, **k: "SELECT 1")
     run_ingest(raw, tmp_path / "encoded", params())
-    assert len(spliced) == (odd == "none")
+    assert len(linked) == (odd == "none")
     fast, encoded = _outputs(tmp_path / "fast"), _outputs(tmp_path / "encoded")
     assert fast == encoded
     entries = read(tmp_path / "fast", "time_entries")

@@ -9,10 +9,11 @@ again through the text path that names value and reason (stage_typed); any other
 goes through the text path whole. The stages of a table are read as one table, in file
 order, by one multi-file scan (parts_sql). Rules that span
 rows or tables (duplicate keys, unknown clients and contracts) run on the stages, then the
-accepted rows of every table are written as Parquet in a fixed order (a time export whose
-rows need no change is published from its stage as it is: write_time_entries), every
-rejected row goes to the quarantine with file, row, column, value and reason,
-and the ingest summary proves per file that rows read = accepted + quarantined.
+accepted rows of every table are written as Parquet in a fixed order (the time entries as a
+folder of part files, one per time export, where an export whose rows need no change is its
+stage as it is: write_time_entries), every rejected row goes to the quarantine with file,
+row, column, value and reason, and the ingest summary proves per file that rows read =
+accepted + quarantined.
 
 A problem no row-level quarantine can fix (a missing required column, an
 unreadable, empty or unrecognised file, an amount in a currency without a rate)
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -33,11 +35,11 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from clientlens import parameters
+from clientlens.parameters import Params, as_of_date
 from clientlens.intake.contract import TABLES, Table
-from clientlens.intake.parquet_splice import SpliceError, splice
 from clientlens.intake.readers import FileMapping, RawSource, find_inputs, open_source, recognise
 from clientlens.intake.readers.csv_reader import fetch_lines, safe_name, suspect_source, typed_relation
 from clientlens.intake.readers.derive import (
@@ -79,7 +81,11 @@ MAX_REJECTED_LINES = 64
 # published as it is): zstd at level 1 rather than its default 3 writes the 35 million
 # entries of a 10,000-client firm's stage 2.5 to 3 s faster on two cores, for a file 5%
 # larger, and reads back as fast.
-PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
+ZSTD_LEVEL = 1
+PART_BATCH_ROWS = 122_880  # rows in each row group of a time-entry part (write_part)
+PARQUET_OPTIONS = f"FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL {ZSTD_LEVEL}"
+ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "DATE": pa.date32(),
+               "TIMESTAMP": pa.timestamp("us"), "TIME": pa.time64("us"), "BOOLEAN": pa.bool_()}
 QUARANTINE_COLUMNS = ("file", "table", "row", "column", "value", "reason")
 SUMMARY_COLUMNS = ("file", "table", "format", "encoding", "rows_read", "rows_accepted",
                    "rows_quarantined")
@@ -167,31 +173,45 @@ def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str
 
 
 def absent_columns(mapping: FileMapping, row_column: bool = True, typed: bool = False) -> frozenset[str]:
-    """The stage columns a stage file leaves out because they would be NULL in every row:
-    hidden columns the file does not map, _row where rows come from the file's row order,
-    and _viol on the typed path, which flags rules in _suspect instead. Writing a column of
-    NULLs is not free: at 35 million rows these cost some 5 CPU-seconds, _viol (a list of
-    structs) the most."""
+    """The stage columns a stage file leaves out because they would say nothing: hidden
+    columns the file does not map, _row where rows come from the file's row order, and on
+    the typed path _viol and _blank, whose rows it marks for the text path instead
+    (write_stage). Writing a column of NULLs is not free: at 35 million rows these cost
+    some 5 CPU-seconds, _viol (a list of structs) the most."""
     exprs = {**mapping.columns, **mapping.hidden}
     return frozenset([c.name for c in HIDDEN_COLUMNS if c.name not in exprs]
-                     + ([] if row_column else ["_row"]) + (["_viol"] if typed else []))
+                     + ([] if row_column else ["_row"]) + (["_viol", "_blank"] if typed else []))
+
+
+def reread_marker(table: Table, mapping: FileMapping) -> str | None:
+    """The column a typed stage leaves NULL in the rows the text path must read again
+    (write_stage): the first column the file maps that the contract says may not be empty,
+    so that a row breaking no rule never has it NULL. None when the file maps none."""
+    return next((c.name for c in table.columns if not c.nullable and c.name in mapping.columns), None)
 
 
 def write_stage(con: duckdb.DuckDBPyConnection, table: Table, select: str, path: Path,
-                absent: frozenset[str] = frozenset(), typed: bool = False) -> int:
+                absent: frozenset[str] = frozenset(), marker: str | None = None) -> int:
     """Write a stage query's rows as a Parquet stage file; the number of rows written.
 
     Every stage file has one schema, whichever path wrote it, less the columns `absent`
-    (absent_columns): the stage columns (the contract's first, in its order and types),
-    _row, _blank, _viol and _suspect. So the stages of all files of a table are read by
-    one multi-file scan (parts_sql), in file order, and a stage whose rows need no change
-    is published as it is, its first columns spliced out (write_time_entries).
+    (absent_columns): the stage columns (the contract's, in its order and types, then the
+    hidden ones), _row, _blank and _viol. So the stages of all files of a table are read by
+    one multi-file scan (parts_sql), in file order.
+
+    A typed read (stage_typed) flags in _blank and _suspect the rows the text path must
+    read again; its stage keeps no column of its own but leaves its `marker` column
+    (reread_marker) NULL in those rows. So a clean export's stage holds the contract's
+    columns alone, and is published as it is (write_time_entries). A row left NULL there
+    for another reason would only be read again.
     """
     cols = [q(c.name) for c in stage_columns(table) if c.name not in absent]
+    if marker is not None:
+        cols = [f"CASE WHEN _blank OR _suspect THEN NULL ELSE {c} END AS {c}" if c == q(marker) else c
+                for c in cols]
     cols += [f"{c}::{t} AS {c}" for c, t in (("_row", "BIGINT"), ("_blank", "BOOLEAN"),
                                                ("_viol", VIOLATION_TYPE)) if c not in absent]
-    wrapped = f"SELECT {', '.join(cols)}, {'_suspect' if typed else 'false'} AS _suspect FROM ({select})"
-    return con.execute(f"COPY ({wrapped}) TO {lit(path)} "
+    return con.execute(f"COPY (SELECT {', '.join(cols)} FROM ({select})) TO {lit(path)} "
                        f"({PARQUET_OPTIONS})").fetchall()[0][0]
 
 
@@ -209,12 +229,15 @@ def parts_sql(table: Table, parts: list[tuple[int, StagePart]]) -> str:
 
     paths = ", ".join(lit(part.path) for _i, part in parts)
     nowhere = frozenset.intersection(*(part.absent for _i, part in parts))
-    types = {c.name: SQL_TYPES[c.type] for c in stage_columns(table)} | {"_viol": VIOLATION_TYPE}
-    cols = ", ".join(f"NULL::{types[c]} AS {q(c)}" if c in nowhere else q(c)
-                     for c in [*(c.name for c in stage_columns(table)), "_blank", "_viol"])
+    types = {c.name: SQL_TYPES[c.type] for c in stage_columns(table)}
     # Files that leave out different columns are matched by name, a column a file lacks
-    # being NULL in its rows.
+    # being NULL in its rows; a typed stage's blank rows are read again (stage_typed).
     by_name = ", union_by_name=true" if len({part.absent for _i, part in parts}) > 1 else ""
+    blank = ("false" if "_blank" in nowhere else
+             "coalesce(_blank, false)" if any("_blank" in part.absent for _i, part in parts) else "_blank")
+    cols = ", ".join([f"NULL::{types[c.name]} AS {q(c.name)}" if c.name in nowhere else q(c.name)
+                      for c in stage_columns(table)] + [f"{blank} AS _blank"]
+                     + ["NULL::" + VIOLATION_TYPE + " AS _viol" if "_viol" in nowhere else "_viol"])
     return (f"SELECT CAST({per_file([str(i) for i, _p in parts])} AS INTEGER) AS _file, "
             f"CAST({per_file([p.row for _i, p in parts])} AS BIGINT) AS _row, {cols} "
             f"FROM read_parquet([{paths}], file_row_number=true{by_name}) "
@@ -273,18 +296,22 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
     """Stage a plain CSV through DuckDB's typed read; None when the text path must do it.
 
     Numbers, yes/no and times are typed by the CSV parser (parse.typed_reads). A record
-    it cannot type is logged with its line, and a typed row that breaks a rule is flagged;
-    both are read again from their lines through the text path, which gives the
-    quarantine its value and reason, so they are staged exactly as before. The file's
-    line count (from the hashing pass) must equal the records read: then no record spans
-    lines or hides behind a blank line, and a line number is the spreadsheet row.
-    Anything else (a bad byte, a ragged line, too many odd rows) returns None.
+    it cannot type is logged with its line, and a typed row that breaks a rule or is blank
+    is marked (write_stage); both are read again from their lines through the text path,
+    which gives the quarantine its value and reason, so they are staged exactly as before.
+    The file's line count (from the hashing pass) must equal the records read: then no
+    record spans lines or hides behind a blank line, and a line number is the spreadsheet
+    row. Anything else (a bad byte, a ragged line, too many odd rows, no required column
+    to mark rows in) returns None.
 
     The typed stage is kept as a Parquet file, not a table: tens of millions of wide rows
     would not fit in memory, and spilled table blocks cost far more to write and read
     back than compressed columns, of which the checks read only the few they need.
     """
     table = TABLES[mapping.table]
+    marker = reread_marker(table, mapping)
+    if marker is None:
+        return None
     exprs = {**mapping.columns, **mapping.hidden}
     sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
     rejects = f"rejects{index}"
@@ -304,7 +331,7 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
         relation = typed_relation(source, columns, rejects)
         read = write_stage(con, table, stage_sql(table, mapping, source, hints, as_of, relation,
                                                  read_types, memo),
-                           stage_path, absent, typed=True)
+                           stage_path, absent, marker)
         errors = con.execute(f"SELECT DISTINCT line, error_type FROM {q(rejects)}").fetchall()
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS sample")
@@ -319,13 +346,14 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
     k = "file_row_number"
     row = f"{k} + {source.first_row}" + "".join(
         f" + ({k} >= {line - source.first_row - i})::BIGINT" for i, line in enumerate(lines))
-    suspects = con.execute(f"SELECT count(*) FROM {typed} WHERE _suspect").fetchall()[0][0]
+    again_rows = f"{q(marker)} IS NULL"
+    suspects = con.execute(f"SELECT count(*) FROM {typed} WHERE {again_rows}").fetchall()[0][0]
     if suspects + len(lines) > MAX_SUSPECT_ROWS:
         _drop(con, *names)
         return None
     if not suspects and not lines:
         return _staged(con, index, source, mapping, [StagePart(stage_path, row, absent=absent)])
-    wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {typed} WHERE _suspect").fetchall()]
+    wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {typed} WHERE {again_rows}").fetchall()]
     found = fetch_lines(source.path, wanted)
     again = suspect_source(source, found, tmp / f"{safe_name(source.name)}-suspects.csv")
     again_absent = absent_columns(mapping)
@@ -335,7 +363,7 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
     except duckdb.Error:
         _drop(con, *names)
         return None
-    parts = [StagePart(stage_path, row, keep="NOT _suspect", absent=absent),
+    parts = [StagePart(stage_path, row, keep=f"NOT ({again_rows})", absent=absent),
              StagePart(suspects_path, "_row", absent=again_absent)]
     accepted_again = con.execute(f"SELECT count(*) FROM read_parquet({lit(suspects_path)}) "
                                  f"WHERE _viol IS NULL AND NOT _blank").fetchall()[0][0]
@@ -470,83 +498,109 @@ def _copy(con: duckdb.DuckDBPyConnection, select: str, dest: Path) -> int:
     return con.execute(f"COPY ({select}) TO {lit(dest)} ({PARQUET_OPTIONS})").fetchall()[0][0]
 
 
-def _expected_arrow_type(sql_type: str) -> str:
-    return {"VARCHAR": "string", "BIGINT": "int64", "DOUBLE": "double", "DATE": "date32[day]",
-            "TIMESTAMP": "timestamp[us]", "TIME": "time64[us]", "BOOLEAN": "bool"}[sql_type]
+def arrow_schema(table: Table) -> pa.Schema:
+    """The contract's columns and types in Arrow's terms, every column nullable."""
+    return pa.schema([pa.field(c.name, ARROW_TYPES[SQL_TYPES[c.type]]) for c in table.columns])
+
+
+def table_parts(path: Path) -> list[Path]:
+    """The Parquet files of a table written as `path`: the file, or the part files of the
+    folder (the time entries), in order."""
+    return sorted(path.glob("*.parquet")) if path.is_dir() else [path]
 
 
 def assert_schema(path: Path, table: Table) -> None:
-    """The written file has exactly the contract's columns and types (cheap: metadata only)."""
-    schema = pq.read_schema(path)
-    got = [(f.name, str(f.type)) for f in schema]
-    want = [(c.name, _expected_arrow_type(SQL_TYPES[c.type])) for c in table.columns]
-    got = [(n, "string" if t == "large_string" else t) for n, t in got]
-    if got != want:
-        raise RuntimeError(f"internal error: {path.name} schema {got} differs from contract {want}")
+    """The written file has exactly the contract's columns and types, and every part of a
+    folder exactly arrow_schema, nullability too: a reader of the folder sees one schema
+    (pyarrow takes the first part's for all). Cheap: metadata only."""
+    want = arrow_schema(table)
+    for part in table_parts(path):
+        got = pq.read_schema(part)
+        if path.is_dir():
+            same = got.equals(want)
+        else:
+            same = [(f.name, str(f.type).replace("large_string", "string")) for f in got] == \
+                [(f.name, str(f.type)) for f in want]
+        if not same:
+            raise RuntimeError(f"internal error: {part.name} schema {got} differs from contract {want}")
 
 
-def write_time_entries(con: duckdb.DuckDBPyConnection, dest: Path, work: Path, p: DeriveParams,
+def write_part(con: duckdb.DuckDBPyConnection, select: str, dest: Path, schema: pa.Schema) -> int:
+    """Write the rows of `select` as a Parquet file of exactly `schema`; the rows written.
+
+    pyarrow's writer, not DuckDB's COPY, for the schema: DuckDB marks a column REQUIRED
+    wherever the query's statistics prove it never NULL, and a stage read from a CSV has no
+    such statistics, so the parts of a folder would not agree (assert_schema). Row groups
+    hold PART_BATCH_ROWS rows whatever batches DuckDB hands over (they follow its parallel
+    scan), so a rebuild writes the same bytes.
+    """
+    rows, pending = 0, pa.Table.from_batches([], schema)
+    with pq.ParquetWriter(dest, schema, compression="zstd", compression_level=ZSTD_LEVEL) as writer:
+        for batch in con.sql(select).to_arrow_reader(PART_BATCH_ROWS):
+            rows += batch.num_rows
+            pending = pa.concat_tables([pending, pa.Table.from_batches([batch.cast(schema)])])
+            whole = pending.num_rows - pending.num_rows % PART_BATCH_ROWS
+            if whole:
+                writer.write_table(pending.slice(0, whole), row_group_size=PART_BATCH_ROWS)
+                pending = pending.slice(whole)
+        if pending.num_rows:
+            writer.write_table(pending, row_group_size=PART_BATCH_ROWS)
+    return rows
+
+
+def write_time_entries(con: duckdb.DuckDBPyConnection, dest: Path, p: DeriveParams,
                        clients_supplied: bool, staged: list[StagedFile], files: dict[int, str],
                        progress: bool = False) -> int:
-    """Write the accepted time entries of the staged files to dest, in file order; the rows.
+    """Write the accepted time entries of the staged files as the folder dest, one Parquet
+    part per file, in file order (part-00000.parquet, ...); the rows written.
 
-    A file's stage whose rows the final select would neither drop nor change (a clean,
-    canonical export: ids, rates and amounts given in the reporting currency, clients by
-    id) is published as it is: its pages are spliced into dest without being encoded
-    again, which at tens of millions of entries is most of the cost of writing them. Every
-    other file's rows go through the final select. A 0 from time_entries_changed_sql,
-    built from the same select, is what vouches for a stage.
+    A file whose stage holds the contract's columns alone, as arrow_schema (a typed read
+    with no row to read again: write_stage), and whose rows the final select would neither
+    drop nor change (a clean, canonical export: ids, rates and amounts given in the
+    reporting currency, clients by id) is its own part as it is: the stage is linked into
+    dest, not encoded again, which at tens of millions of entries is most of the cost of
+    writing them. Every other file's rows go through the final select (write_part). A 0
+    from time_entries_changed_sql, built from the same select, is what vouches for a stage.
     """
     table = TABLES["time_entries"]
+    schema = arrow_schema(table)
     lookups = create_time_entry_lookups(con, p, clients_supplied)
     quarantined = quarantined_rows_sql(con, [sf.index for sf in staged])
-    views, as_staged, facts = {}, set(), {}
-    for sf in staged:
-        views[sf.index] = f"t_time_entries_{sf.index}"
-        facts[sf.index] = stage_facts(table, sf.parts)
-        con.execute(f"CREATE OR REPLACE VIEW {q(views[sf.index])} AS "
-                    f"{parts_sql(table, [(sf.index, part) for part in sf.parts])}")
-        if [part.keep for part in sf.parts] == ["true"] and not con.execute(
-                time_entries_changed_sql(p, files, lookups, quarantined, views[sf.index],
-                                         facts[sf.index])).fetchall()[0][0]:
-            as_staged.add(sf.index)
-
-    def every_file_again() -> int:
-        every_part = [part for sf in staged for part in sf.parts]
-        return _copy(con, final_select("time_entries", p, clients_supplied, files, quarantined, lookups,
-                                       facts=stage_facts(table, every_part)), dest)
-
-    if not as_staged:
-        return every_file_again()
-    sources = []
-    for sf in staged:
-        if sf.index in as_staged:
-            sources.append((sf.parts[0].path, len(table.columns)))
+    dest.mkdir()
+    rows = as_staged = 0
+    for k, sf in enumerate(staged):
+        part = dest / f"part-{k:05d}.parquet"
+        view = f"t_time_entries_{sf.index}"
+        facts = stage_facts(table, sf.parts)
+        con.execute(f"CREATE OR REPLACE VIEW {q(view)} AS "
+                    f"{parts_sql(table, [(sf.index, stage) for stage in sf.parts])}")
+        if (len(sf.parts) == 1 and sf.parts[0].keep == "true"
+                and pq.read_schema(sf.parts[0].path).equals(schema)
+                and not con.execute(time_entries_changed_sql(p, files, lookups, quarantined, view,
+                                                             facts)).fetchall()[0][0]):
+            _link(sf.parts[0].path, part)
+            rows += pq.read_metadata(part).num_rows
+            as_staged += 1
         else:
-            part = work / f"final{sf.index}.parquet"
-            # DuckDB writes a column REQUIRED (no NULL markers in its pages) where statistics
-            # prove it never NULL, as they do over a stage; a stage read from a CSV has none,
-            # so its columns are OPTIONAL. Spliced files must say the same.
-            con.execute("SET disabled_optimizers = 'statistics_propagation'")
-            try:
-                _copy(con, final_select("time_entries", p, clients_supplied, files, quarantined,
-                                        lookups, stage=views[sf.index], facts=facts[sf.index]), part)
-            finally:
-                con.execute("RESET disabled_optimizers")
-            sources.append((part, len(table.columns)))
-    try:
-        rows = splice(sources, dest)
-    except SpliceError as exc:
-        if progress:
-            print(f"ingest: time_entries written again, not spliced ({exc})", file=sys.stderr, flush=True)
-        return every_file_again()
-    if progress:
-        print(f"ingest: time_entries of {len(as_staged)} of {len(staged)} files published as staged",
+            select = final_select("time_entries", p, clients_supplied, files, quarantined, lookups,
+                                  stage=view, facts=facts)
+            rows += write_part(con, select, part, schema)
+    if progress and as_staged:
+        print(f"ingest: time_entries of {as_staged} of {len(staged)} files published as staged",
               file=sys.stderr, flush=True)
     return rows
 
 
-def write_tables(con: duckdb.DuckDBPyConnection, out: Path, work: Path, supplied: set[str],
+def _link(source: Path, dest: Path) -> None:
+    """dest with the bytes of source, which stays readable: a hard link where the file
+    system has them (both lie in the ingest's folder), else a copy."""
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copyfile(source, dest)
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str],
                  p: DeriveParams, progress: bool, staged: list[StagedFile],
                  summary: pd.DataFrame) -> list[str]:
     written = []
@@ -556,7 +610,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, out: Path, work: Path, supplied
         started = time.monotonic()
         files = {sf.index: sf.source.name for sf in staged}
         if name == "time_entries":
-            rows = write_time_entries(con, out / f"{name}.parquet", work, p, "clients" in supplied,
+            rows = write_time_entries(con, out / f"{name}.parquet", p, "clients" in supplied,
                                       [sf for sf in staged if sf.mapping.table == name], files,
                                       progress)
         else:
@@ -626,7 +680,10 @@ def summarise(con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> pd.Da
 
 
 def _date_range(con: duckdb.DuckDBPyConnection, out: Path, written: list[str]) -> tuple[str | None, str | None]:
-    parts = [f"SELECT {col} AS d FROM read_parquet({lit(out / (t + '.parquet'))})"
+    def scan(t: str) -> str:
+        return f"read_parquet([{', '.join(lit(part) for part in table_parts(out / f'{t}.parquet'))}])"
+
+    parts = [f"SELECT {col} AS d FROM {scan(t)}"
              for t, col in (("time_entries", "date"), ("invoices", "issue_date")) if t in written]
     if not parts:
         return None, None
@@ -634,24 +691,32 @@ def _date_range(con: duckdb.DuckDBPyConnection, out: Path, written: list[str]) -
     return (lo.isoformat() if lo else None), (hi.isoformat() if hi else None)
 
 
-def _publish(tmp_out: Path, processed_dir: Path, written: list[str]) -> None:
-    """Move the finished files into place and drop tables no longer supplied."""
+def _publish(tmp_out: Path, processed_dir: Path, written: list[str], replaced: Path) -> None:
+    """Move the finished files and folders into place and drop tables no longer supplied.
+
+    A folder cannot replace another in one rename: the old one is first moved into
+    `replaced` (in the ingest's temporary folder), so a reader finds the old table or the
+    new one, never a mix of their parts.
+    """
     (processed_dir / "quarantine").mkdir(parents=True, exist_ok=True)
+    replaced.mkdir()
     for name in TABLES:
         stale = processed_dir / f"{name}.parquet"
         if name not in written and stale.exists():
-            stale.unlink()
+            os.replace(stale, replaced / stale.name)
     for path in sorted(tmp_out.iterdir()):
         target = processed_dir / "quarantine" / path.name if path.name.startswith("quarantine.") \
             else processed_dir / path.name
+        if (path.is_dir() or target.is_dir()) and target.exists():
+            os.replace(target, replaced / target.name)
         os.replace(path, target)
 
 
 # --- the stage -------------------------------------------------------------------
-def run_ingest(raw_dir: Path, processed_dir: Path, params: dict, progress: bool = False) -> IngestResult:
+def run_ingest(raw_dir: Path, processed_dir: Path, params: Params, progress: bool = False) -> IngestResult:
     """Read every export in raw_dir, write canonical tables, quarantine, summary and manifest."""
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
-    as_of = parameters.as_of_date(params)
+    as_of = as_of_date(params)
     derive = derive_params(params)
     files = find_inputs(raw_dir)
     if not files:
@@ -720,7 +785,7 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
                 "bill_rate DOUBLE, currency VARCHAR)")
     out = tmp / "out"
     summary = summarise(con, staged)
-    written = write_tables(con, out, tmp, supplied, derive, progress, staged, summary)
+    written = write_tables(con, out, supplied, derive, progress, staged, summary)
     write_quarantine(con, out)
     con.register("summary_frame", summary)
     _copy(con, "SELECT * FROM summary_frame", out / "ingest_summary.parquet")
@@ -738,7 +803,7 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
-    _publish(out, processed_dir, written)
+    _publish(out, processed_dir, written, tmp / "replaced")
     return IngestResult(summary, measured, int(summary["rows_quarantined"].sum()), manifest)
 
 
