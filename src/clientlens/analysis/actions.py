@@ -14,40 +14,30 @@ from typing import Any
 
 import pandas as pd
 
+from clientlens.i18n import N_, tr
+
 ACTION_COLUMNS = ["rank", "client_id", "client_name", "kind", "action", "evidence", "value", "value_basis"]
 
 WORDS = {
-    "en": {
-        "reprice": "Renegotiate or reprice with {client}",
-        "rotate": "Rotate the communicator at {client}",
-        "reduce": "Reduce the cost to serve {client}",
-        "part": "Part ways gracefully with {client} and recommend an alternative",
-        "quiet": "Call the decision maker at {client}",
-        "warning": "Meet the decision maker at {client} before they leave",
-        "spiral": "Fix the spiral at {client}",
-        "revenue": "revenue at risk over a year",
-        "loss": "loss avoided over a year",
-        "recover": "margin recovered over a year",
-        "churn": "revenue put at risk by the mistake's added churn, a year",
-        "communicator": "same communicator ({who}) for {n} quarters",
-        "technical": "the communicator ({who}) is a technical specialist",
-    },
-    "ru": {
-        "reprice": "Пересмотреть условия или цены с {client}",
-        "rotate": "Сменить коммуникатора у {client}",
-        "reduce": "Снизить стоимость обслуживания {client}",
-        "part": "Расстаться с {client} по-хорошему и порекомендовать замену",
-        "quiet": "Позвонить лицу, принимающему решения, в {client}",
-        "warning": "Встретиться с лицом, принимающим решения, в {client}, пока клиент не ушёл",
-        "spiral": "Исправить спираль у {client}",
-        "revenue": "выручка под риском за год",
-        "loss": "предотвращённый убыток за год",
-        "recover": "восстановленная маржа за год",
-        "churn": "выручка под риском из-за ошибки (рост оттока), за год",
-        "communicator": "один и тот же коммуникатор ({who}) {n} кв.",
-        "technical": "коммуникатор ({who}) — технический специалист",
-    },
+    "reprice": N_("Renegotiate or reprice with {client}"),
+    "rotate": N_("Rotate the communicator at {client}"),
+    "reduce": N_("Reduce the cost to serve {client}"),
+    "part": N_("Part ways gracefully with {client} and recommend an alternative"),
+    "quiet": N_("Call the decision maker at {client}"),
+    "warning": N_("Meet the decision maker at {client} before they leave"),
+    "spiral": N_("Fix the spiral at {client}"),
+    "revenue": N_("revenue at risk over a year"),
+    "loss": N_("loss avoided over a year"),
+    "recover": N_("margin recovered over a year"),
+    "churn": N_("revenue put at risk by the mistake's added churn, a year"),
+    "communicator": N_("same communicator ({who}) for {n} quarters"),
+    "technical": N_("the communicator ({who}) is a technical specialist"),
 }
+
+
+def _words(lang: str) -> dict[str, str]:
+    """WORDS in `lang`, their {placeholders} still to fill."""
+    return {key: tr(text, lang) for key, text in WORDS.items()}
 
 
 def _num(value: Any) -> float:
@@ -64,7 +54,7 @@ def _text(value: Any) -> str:
 
 def segment_actions(segments: pd.DataFrame, target_margin_pct: float, lang: str = "en") -> pd.DataFrame:
     """An action for every client whose segment asks for one (core clients and endings do not)."""
-    w = WORDS[lang]
+    w = _words(lang)
     rows = []
     for row in segments.itertuples(index=False):
         revenue, margin = _num(row.revenue), _num(row.margin)
@@ -95,7 +85,7 @@ def segment_actions(segments: pd.DataFrame, target_margin_pct: float, lang: str 
 
 
 def warning_actions(warnings: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
-    w = WORDS[lang]
+    w = _words(lang)
     rows = [{"client_id": r.client_id, "client_name": r.client_name, "kind": "warning",
              "action": w["warning"].format(client=r.client_name), "evidence": _text(r.reasons),
              "value": _num(r.revenue_at_risk), "value_basis": w["revenue"]}
@@ -111,7 +101,7 @@ def spiral_actions(mistakes: pd.DataFrame, revenue_by_client: pd.Series, churn_u
     client's revenue times four quarters of the extra churn its worst mistake brings
     (churn_uplift: mistake -> extra churn per quarter, from the firm's own history).
     """
-    w = WORDS[lang]
+    w = _words(lang)
     detected = mistakes.loc[(mistakes["status"] == "detected") & mistakes["client_id"].notna()]
     # one pass over the rows (a groupby with a frame per client is slow at thousands of clients)
     by_client: dict[Any, list[tuple[Any, Any, Any, Any]]] = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from clientlens.analysis.cards import CARD_DIR, Card
-from clientlens.i18n import t, tr
+from clientlens.i18n import N_, t, tr
 from clientlens.publishing import display as d
 from clientlens.publishing.plots.theme import PALETTE
 
@@ -25,11 +25,11 @@ REVENUE_COLOUR, COST_COLOUR, LOSS_COLOUR = PALETTE[0], PALETTE[1], PALETTE[3]
 
 def _short_money(value: float, lang: str) -> str:
     a, sign = abs(value), "-" if value < 0 else ""
-    units = [(1e9, "B", "млрд"), (1e6, "M", "млн"), (1e3, "k", "тыс.")]
-    for size, en, ru in units:
+    units = [(1e9, N_("{number}B")), (1e6, N_("{number}M")), (1e3, N_("{number}k"))]
+    for size, unit in units:
         if a >= size:
             number = f"{a / size:.1f}".rstrip("0").rstrip(".")
-            return f"{sign}{number.replace('.', ',') if lang == 'ru' else number}{' ' + ru if lang == 'ru' else en}"
+            return sign + tr(unit, lang, number=number.replace(".", ",") if lang == "ru" else number)
     return f"{sign}{a:.0f}"
 
 
@@ -102,7 +102,7 @@ def _kpis(card: Card, lang: str, currency: str) -> str:
         (tr("toxicity score (0-100)", lang), d.fmt_number(score, 0, lang) if score is not None
          else t("not_measured", lang)),
         (tr("forecast, next 4 quarters", lang), d.fmt_money(s.get("forecast_next4"), currency, lang)),
-        (tr("value still to come (CLV)", lang), d.fmt_money(s.get("clv"), currency, lang)),
+        (tr("revenue still to come, discounted (spiral)", lang), d.fmt_money(s.get("clv"), currency, lang)),
     ])
 
 

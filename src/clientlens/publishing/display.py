@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from clientlens.i18n import t, tr
+from clientlens.i18n import N_, t, tr
 
 MAX_ROWS_DEFAULT = 500
 
@@ -41,11 +41,11 @@ def fmt_money_short(value: Any, currency: str = "", lang: str = "en") -> str:
     if _is_missing(value):
         return t("not_measured", lang)
     a, sign = abs(value), "-" if value < 0 else ""
-    for size, en, ru in ((1e9, "B", " млрд"), (1e6, "M", " млн"), (1e3, "k", " тыс.")):
+    for size, unit in ((1e9, N_("{number}B")), (1e6, N_("{number}M")), (1e3, N_("{number}k"))):
         if a >= size:
             digits = 1 if a < 100 * size else 0
             number = fmt_number(a / size, digits, lang)
-            return f"{sign}{number}{ru if lang == 'ru' else en} {currency}".strip()
+            return f"{sign}{tr(unit, lang, number=number)} {currency}".strip()
     return fmt_money(value, currency, lang)
 
 
@@ -74,7 +74,7 @@ def _cell(value: Any, lang: str) -> tuple[str, str]:
         return t("not_measured", lang), ""
     if isinstance(value, (bool, np.bool_)):
         value = bool(value)
-        return ("yes" if value else "no") if lang == "en" else ("да" if value else "нет"), str(int(value))
+        return (tr("yes", lang) if value else tr("no", lang)), str(int(value))
     if isinstance(value, numbers.Integral):
         return fmt_number(int(value), 0, lang), str(int(value))
     if isinstance(value, numbers.Real):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import matplotlib
 
+from clientlens.i18n import N_, tr
+
 PALETTE = ["#1f5fa8", "#d9822b", "#2e9d62", "#b3261e", "#7b5ea7", "#5b6475", "#c9a227", "#3aa6b9"]
 
 
@@ -70,9 +72,6 @@ def plain_legend(ax, **kwargs) -> None:
             text.set_parse_math(False)
 
 
-_MONEY_UNITS = {"en": ("B", "M", "k"), "ru": (" млрд", " млн", " тыс.")}
-
-
 def money_label(x: float, _pos=None, lang: str = "en") -> str:
     """1234567 -> '1.2M', -35000 -> '-35k' (axis and label format); in Russian '1,2 млн',
     '-35 тыс.'."""
@@ -81,16 +80,15 @@ def money_label(x: float, _pos=None, lang: str = "en") -> str:
     if x is None or not np.isfinite(x):
         return ""
     a, sign = abs(x), "-" if x < 0 else ""
-    billion, million, thousand = _MONEY_UNITS.get(lang, _MONEY_UNITS["en"])
     if a >= 1e9:
-        text = f"{sign}{a / 1e9:.1f}{billion}"
+        number, unit = f"{a / 1e9:.1f}", N_("{number}B")
     elif a >= 1e6:
-        text = f"{sign}{a / 1e6:.1f}{million}"
+        number, unit = f"{a / 1e6:.1f}", N_("{number}M")
     elif a >= 1e3:
-        text = f"{sign}{a / 1e3:.0f}{thousand}"
+        number, unit = f"{a / 1e3:.0f}", N_("{number}k")
     else:
-        text = f"{sign}{a:.0f}"
-    return text.replace(".", ",", 1) if lang == "ru" and not text.endswith(thousand) else text
+        return f"{sign}{a:.0f}"
+    return sign + tr(unit, lang, number=number.replace(".", ",") if lang == "ru" else number)
 
 
 def money_formatter(lang: str = "en"):
