@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 from bs4 import BeautifulSoup
-from e2e_support import copy_project, make, write_harvest_export
+from e2e_support import make, write_harvest_export
 
 from clientlens.publishing.publish import STATIC_DIR
 
@@ -26,12 +26,10 @@ GIVEAWAYS = {SCRIPT_NAME: "alert(1)", FORMULA_NAME: "HYPERLINK", "Acme Corp": "A
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(build_project):
     """(reports of a plain run, reports of an anonymised run) of the same project."""
-    root = copy_project(tmp_path_factory.mktemp("hostile"))
-    write_harvest_export(root / "data" / "raw" / "harvest_detailed_time.csv", CLIENTS, n=1200, seed=5)
-    run = make(root, "report")
-    assert run.returncode == 0, f"make report failed on hostile names:\n{run.stderr[-3000:]}"
+    root, _run = build_project("hostile", what="hostile names", prepare=lambda root: write_harvest_export(
+        root / "data" / "raw" / "harvest_detailed_time.csv", CLIENTS, n=1200, seed=5))
     plain = root.parent / "reports-plain"
     shutil.copytree(root / "reports", plain)
     run = make(root, "report", "ANONYMIZE=1")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
-from e2e_support import copy_project, make, write_harvest_export
+from e2e_support import write_harvest_export
 
 pytestmark = pytest.mark.e2e
 
@@ -16,11 +16,9 @@ CLIENTS = {"Acme Corp": 120.0, "Beta LLC": 110.0, "Gamma GmbH": 95.0, "Delta Inc
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = copy_project(tmp_path_factory.mktemp("time-only"))
-    write_harvest_export(root / "data" / "raw" / "harvest_detailed_time.csv", CLIENTS, n=1500, seed=3)
-    run = make(root, "report")
-    assert run.returncode == 0, f"make report failed on a time-only input:\n{run.stderr[-3000:]}"
+def project(build_project):
+    root, _run = build_project("time-only", what="a time-only input", prepare=lambda root: write_harvest_export(
+        root / "data" / "raw" / "harvest_detailed_time.csv", CLIENTS, n=1500, seed=3))
     return root
 
 
