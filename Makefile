@@ -32,7 +32,8 @@ help: ## List the targets
 	@echo
 	@echo "Override any parameter of config/params.yaml in upper case, e.g. make report PERIOD_END=2025Q4"
 
-setup: $(SETUP_STAMP) ## Create .venv from the pinned requirements.lock and register the project's Jupyter kernel
+setup: $(SETUP_STAMP) ## Create .venv from requirements.lock; register (or repair) the project's Jupyter kernel
+	@$(RUN) -m clientlens.tooling.pipeline kernel
 
 $(SETUP_STAMP): requirements.lock pyproject.toml
 	@echo "Setting up the project environment in $(VENV)/ (first run only, a few minutes)..."
@@ -51,9 +52,11 @@ report: $(SETUP_STAMP) ## Run the whole chain and publish reports/index.html (bu
 
 publish: reports/index.html
 
-# Parameters and the raw-file inventory are rewritten only when they change,
-# so Make reruns the stages that read them only then.
-build/params.json build/raw_inventory.json &: FORCE | $(SETUP_STAMP)
+# The parameters, each stage's share of them (build/params/<stage>.json: the sections it read
+# when it last ran) and the raw-file inventory are rewritten only when they change, so Make
+# reruns a stage only when something it reads changed.
+STAGE_PARAMS := $(STAGES:%=build/params/%.json)
+build/params.json build/raw_inventory.json $(STAGE_PARAMS) &: FORCE | $(SETUP_STAMP)
 	@$(RUN) -m clientlens.tooling.pipeline prepare $(MAKEOVERRIDES)
 
 # Which src modules each notebook imports, and the chain order (generated).
@@ -65,16 +68,16 @@ ifneq ($(filter publish build/%,$(MAKECMDGOALS)),)
 -include build/deps.mk
 endif
 
-build/executed/%.ipynb: notebooks/%.ipynb notebooks/%.py build/params.json | $(SETUP_STAMP)
+build/executed/%.ipynb: notebooks/%.ipynb notebooks/%.py build/params/%.json | $(SETUP_STAMP)
 	@$(RUN) -m clientlens.tooling.pipeline stage $*
 
-reports/index.html: $(EXECUTED) $(REPORT_ASSETS)
+reports/index.html: $(EXECUTED) $(REPORT_ASSETS) build/params.json
 	@$(RUN) -m clientlens.tooling.pipeline publish
 
 demo-data: $(SETUP_STAMP) ## Write the demo company into data/raw/ (CLIENTS=200 YEARS=3 SEED=42)
 	@$(RUN) -m clientlens.tooling.pipeline demo $(MAKEOVERRIDES)
 
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 test: $(SETUP_STAMP) ## Run the test suite (unit tests and the end-to-end chain)
 	@$(RUN) -m pytest $(PYTEST_ARGS)
@@ -87,8 +90,12 @@ BENCH_FLAGS ?=
 bench: $(SETUP_STAMP) ## Time the chain on a big demo firm into docs/performance.md (BENCH_CLIENTS=10000 BENCH_YEARS=5)
 	@$(RUN) -m clientlens.tooling.bench --clients $(BENCH_CLIENTS) --years $(BENCH_YEARS) --seed $(BENCH_SEED) $(BENCH_FLAGS)
 
-lab: $(SETUP_STAMP) ## Open JupyterLab on the project's kernel
-	@PYTHONPATH=$(CURDIR)/src $(VENV)/bin/jupyter lab --notebook-dir=notebooks
+LAB_FLAGS ?=
+# Jupyter refuses to start as root (as in many containers) unless told it may.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: setup ## Open JupyterLab on the project's kernel (notebooks run top to bottom on config/params.yaml)
+	@PYTHONPATH=$(CURDIR)/src $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_FLAGS)
 
 clean: ## Remove what the build made (build/, data/processed/, reports/); never data/raw/
 	rm -rf build

@@ -13,16 +13,12 @@
 # client-quarter panel every later stage reads.
 
 # %% tags=["parameters"]
+# Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
+# `make report` passes its own run's parameter file and folders here.
 raw_dir = "../data/raw"
 processed_dir = "../data/processed"
-period_end = "auto"
-as_of = "auto"
-reporting_currency = "USD"
-office_hours = {"start": "09:00", "end": "19:00"}
-work_type_rules = []
-rework_pattern = ""
-report_lang = "en"
-anonymize = False
+params_file = "../config/params.yaml"
+reads_file = None
 
 # %%
 from pathlib import Path
@@ -30,18 +26,15 @@ from pathlib import Path
 import pandas as pd
 
 from clientlens.i18n import tr
-from clientlens.intake.ingest import run_ingest
-from clientlens.intake.panel import build_panel
+from clientlens.intake.stage import run_intake
+from clientlens.parameters import stage_params
 from clientlens.publishing import display as d
 from clientlens.publishing import reasons
 
-params = {
-    "as_of": as_of, "reporting_currency": reporting_currency, "office_hours": office_hours,
-    "work_type_rules": work_type_rules, "rework_pattern": rework_pattern,
-}
-result = run_ingest(Path(raw_dir), Path(processed_dir), params, progress=True)
-panel_meta = build_panel(Path(processed_dir), period_end, office_hours, anonymize=bool(anonymize))
-summary = result.summary
+params = stage_params(params_file, reads_file)
+report_lang, anonymize = params.report_lang, params.anonymize
+intake = run_intake(Path(raw_dir), Path(processed_dir), params, progress=True)
+result, panel_meta, summary = intake.result, intake.panel_meta, intake.result.summary
 
 # %% [markdown]
 # ## Files read
@@ -86,7 +79,7 @@ quarantine = pd.read_parquet(Path(processed_dir) / "quarantine" / "quarantine.pa
 if quarantine.empty:
     d.show(d.paragraph_html(tr("No row was quarantined.", report_lang)))
 else:
-    d.show_table(reasons.quarantine_by_reason(quarantine, report_lang, bool(anonymize)), lang=report_lang)
+    d.show_table(reasons.quarantine_by_reason(quarantine, report_lang, anonymize), lang=report_lang)
     if not anonymize:
         d.show(d.paragraph_html(tr("First rows set aside:", report_lang), note=True))
         d.show_table(reasons.in_language(quarantine.head(50), report_lang), lang=report_lang)

@@ -11,21 +11,18 @@
 # and lifetime value), `data/processed/pnl_quarters.parquet` (per client and quarter).
 
 # %% tags=["parameters"]
+# Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
+# `make report` passes its own run's parameter file and folders here.
 processed_dir = "../data/processed"
-reporting_currency = "USD"
-overhead_rate = 0.12
-overhead_base = "delivery_cost"
-lapse_quarters = 2
-discount_rate = 0.10
-ltv_horizon_years = None
-abc_cutoffs = [0.8, 0.95]
-report_lang = "en"
+params_file = "../config/params.yaml"
+reads_file = None
 
 # %%
 import pandas as pd
 
 from clientlens.analysis import ltv, pnl
 from clientlens.i18n import tr, tr_values
+from clientlens.parameters import stage_params
 from clientlens.processed import load_panel, load_table, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.downloads import write_csv
@@ -33,19 +30,22 @@ from clientlens.publishing.plots import pnl_plots
 from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
+params = stage_params(params_file, reads_file)
+report_lang, cur = params.report_lang, params.reporting_currency
 panel, meta = load_panel(processed_dir)
 period_end = meta["period_end"]
-quarters = pnl.client_quarter_pnl(panel, overhead_rate, overhead_base=overhead_base, period_end=period_end)
-clients = pnl.client_pnl(panel, overhead_rate, overhead_base=overhead_base, period_end=period_end,
-                         lapse_quarters=lapse_quarters)
-classes = pnl.abc_classes(clients, abc_cutoffs)
+quarters = pnl.client_quarter_pnl(panel, params.overhead_rate, overhead_base=params.overhead_base,
+                                  period_end=period_end)
+clients = pnl.client_pnl(panel, params.overhead_rate, overhead_base=params.overhead_base, period_end=period_end,
+                         lapse_quarters=params.lapse_quarters)
+classes = pnl.abc_classes(clients, params.abc_cutoffs)
 clients = clients.merge(classes[["client_id", "abc_class"]], on="client_id", how="left")
 curve = pnl.whale_curve(clients)
 top = pnl.top_share(clients, 0.2)
 conc = pnl.concentration(clients)
 model = ltv.retention_model(panel, load_table(processed_dir, "contracts"), period_end=period_end,
-                            lapse_quarters=lapse_quarters)
-values = ltv.client_ltv(clients, model, discount_rate, horizon_years=ltv_horizon_years)
+                            lapse_quarters=params.lapse_quarters)
+values = ltv.client_ltv(clients, model, params.discount_rate, horizon_years=params.ltv_horizon_years)
 clients = clients.merge(values[["client_id", "retention_next", "expected_periods", "ltv_projected",
                                 "ltv_total"]], on="client_id", how="left")
 save_table(clients.sort_values("client_id"), processed_dir, "pnl_clients")
@@ -55,7 +55,6 @@ save_table(quarters.sort_values(["client_id", "quarter_index"]), processed_dir, 
 # ## The portfolio in four numbers
 
 # %%
-cur = reporting_currency
 d.show(d.kpi_html([
     ("revenue, lifetime", d.fmt_money(clients.revenue.sum(), cur, report_lang)),
     ("margin after every cost", d.fmt_money(clients.margin.sum(), cur, report_lang)),
@@ -67,7 +66,7 @@ d.show(d.kpi_html([
 d.show(d.paragraph_html(tr(
     "Period analysed: {first} to {last}. Margin = revenue - delivery cost (every hour at its cost rate, billable "
     "or not) - overhead ({rate} of {base}).", report_lang, first=clients.first_quarter.min(), last=period_end,
-    rate=d.fmt_pct(overhead_rate, 0, report_lang), base=tr(overhead_base.replace("_", " "), report_lang)),
+    rate=d.fmt_pct(params.overhead_rate, 0, report_lang), base=tr(params.overhead_base.replace("_", " "), report_lang)),
     note=True))
 
 # %% [markdown]
@@ -127,8 +126,10 @@ d.show(d.kpi_html([
 # %% [markdown]
 # ## Lifetime value
 #
-# Profit to date plus the discounted profit still to come. Retention comes from a
-# shifted-beta-geometric model (Fader and Hardie, 2007) fitted to renewal history.
+# Profit to date plus the discounted profit still to come: the whole relationship's worth after
+# every cost. Retention comes from a shifted-beta-geometric model (Fader and Hardie, 2007) fitted
+# to renewal history. The spiral page values clients by revenue instead (the revenue still to come
+# on the spiral, before costs), for the forecast.
 
 # %%
 fit, lang = model.fit, report_lang
@@ -158,7 +159,7 @@ table = table.rename(columns={"client_name": "client", "abc_class": "class", "de
                               "effective_rate": "revenue per hour", "list_rate": "list rate",
                               "rate_realisation": "share of list rate", "dso": "DSO, days",
                               "margin_last4": "margin, last 4 quarters",
-                              "ltv_projected": "projected value", "ltv_total": "lifetime value"})
+                              "ltv_projected": "profit still to come", "ltv_total": "lifetime profit"})
 d.show_table(table, lang=report_lang, max_rows=None)
 csv_file = write_csv(table, processed_dir, "pnl-every-client", report_lang)
 d.show(d.download_link_html(csv_file, tr("Download this table (CSV)", report_lang)))

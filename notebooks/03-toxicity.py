@@ -12,13 +12,11 @@
 # reasons), `data/processed/toxicity_quarters.parquet` (the score per client and quarter).
 
 # %% tags=["parameters"]
+# Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
+# `make report` passes its own run's parameter file and folders here.
 processed_dir = "../data/processed"
-reporting_currency = "USD"
-toxicity = {}
-toxicity_red = 30
-communicator_max_quarters = 8
-overhead_rate = 0.12
-report_lang = "en"
+params_file = "../config/params.yaml"
+reads_file = None
 
 # %%
 import pandas as pd
@@ -26,14 +24,15 @@ import pandas as pd
 from clientlens.analysis import markers
 from clientlens.analysis import toxicity as tox
 from clientlens.i18n import tr, tr_values
+from clientlens.parameters import stage_params
 from clientlens.processed import load_panel, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.plots import toxicity_plots
 from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
-params = {"toxicity": toxicity, "toxicity_red": toxicity_red, "overhead_rate": overhead_rate,
-          "communicator_max_quarters": communicator_max_quarters}
+params = stage_params(params_file, reads_file)
+report_lang, cur = params.report_lang, params.reporting_currency
 panel, meta = load_panel(processed_dir)
 current = tox.current_toxicity(panel, params, as_of=meta["period_end"], lang=report_lang)
 history = tox.toxicity_scores(panel, params, as_of=meta["period_end"])
@@ -47,9 +46,9 @@ red = active.loc[active.is_red.fillna(False).astype(bool)]
 
 # %%
 d.show(d.kpi_html([
-    (tr("red clients (score >= {red})", report_lang, red=toxicity_red),
+    (tr("red clients (score >= {red})", report_lang, red=d.fmt_number(params.toxicity_red, 0, report_lang)),
      tr("{n} of {total}", report_lang, n=len(red), total=len(active))),
-    ("their revenue, last 4 quarters", d.fmt_money(red.revenue_window.sum(), reporting_currency, report_lang)),
+    ("their revenue, last 4 quarters", d.fmt_money(red.revenue_window.sum(), cur, report_lang)),
     ("share of revenue", d.fmt_pct(red.revenue_window.sum() / max(active.revenue_window.sum(), 1e-9), 0,
                                    report_lang)),
 ], lang=report_lang))
@@ -71,7 +70,7 @@ d.show_figure(toxicity_plots.plot_marker_heatmap(active, top_n=30, lang=report_l
 #
 # Each marker counts nothing at its baseline and in full at its threshold; the score is the
 # weighted mean over the markers measured for the client, times 100. Thresholds, baselines and
-# weights live in `config/params.yaml` under `toxicity`.
+# weights live in `config/params.yaml` under `toxicity.markers`, each under its marker's name.
 
 # %%
 measured = markers.measured_markers(panel)

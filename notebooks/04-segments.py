@@ -10,21 +10,16 @@
 # who moved between segments this quarter, and the early warnings of clients quietly leaving.
 #
 # **Reads:** `client_quarter.parquet`, `pnl_clients.parquet`, `pnl_quarters.parquet`,
-# `toxicity_clients.parquet`. **Writes:** `data/processed/segments.parquet` (segment, action and
+# `toxicity_clients.parquet`, `toxicity_quarters.parquet`. **Writes:** `data/processed/segments.parquet` (segment, action and
 # reasons per client), `data/processed/segment_history.parquet`,
 # `data/processed/early_warnings.parquet`.
 
 # %% tags=["parameters"]
+# Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
+# `make report` passes its own run's parameter file and folders here.
 processed_dir = "../data/processed"
-reporting_currency = "USD"
-toxicity = {}
-toxicity_red = 30
-segments = {}
-early_warning = {}
-communicator_max_quarters = 8
-overhead_rate = 0.12
-lapse_quarters = 2
-report_lang = "en"
+params_file = "../config/params.yaml"
+reads_file = None
 
 # %%
 import pandas as pd
@@ -33,6 +28,7 @@ from clientlens.analysis import early_warning as ew
 from clientlens.analysis import pnl
 from clientlens.analysis import segments as seg
 from clientlens.i18n import tr, tr_values
+from clientlens.parameters import stage_params
 from clientlens.processed import load_panel, load_table, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.downloads import write_csv
@@ -41,17 +37,18 @@ from clientlens.publishing.plots.theme import set_theme
 from clientlens.quarters import shift_quarter
 
 set_theme()
-params = {"toxicity": toxicity, "toxicity_red": toxicity_red, "segments": segments,
-          "early_warning": early_warning, "communicator_max_quarters": communicator_max_quarters,
-          "overhead_rate": overhead_rate}
+params = stage_params(params_file, reads_file)
+report_lang, cur = params.report_lang, params.reporting_currency
 panel, meta = load_panel(processed_dir)
 period_end = meta["period_end"]
 clients_pnl = load_table(processed_dir, "pnl_clients")
 current = load_table(processed_dir, "toxicity_clients")
 placed = seg.assign_segments(current, clients_pnl, params, lang=report_lang, margin="margin_last4",
                              margin_pct="margin_pct_last4", revenue="revenue_last4")
-history = seg.segment_history(panel, params, lang=report_lang,
-                              pnl_by_quarter=pnl.trailing_pnl(load_table(processed_dir, "pnl_quarters")))
+history = seg.segment_history(panel, load_table(processed_dir, "toxicity_quarters"),
+                              pnl.trailing_pnl(load_table(processed_dir, "pnl_quarters"),
+                                               window=params.toxicity.window_quarters),
+                              params, lang=report_lang)
 warnings = ew.early_warnings(panel, period_end, params, lang=report_lang)
 save_table(placed.sort_values("client_id"), processed_dir, "segments")
 save_table(history.sort_values(["client_id", "quarter_index"]), processed_dir, "segment_history")
@@ -111,7 +108,7 @@ d.show_table(warnings[["rank", "client_id", "client_name", "revenue_at_risk", "s
 # (a recorded exit other than in-sourcing, or no activity for the last quarters).
 
 # %%
-stops = ew.observed_stops(panel, lapse_quarters)
+stops = ew.observed_stops(panel, params.lapse_quarters)
 quality = ew.warning_backtest(panel, stops, params)
 d.show(d.kpi_html([
     ("clients that stopped", f"{quality['stopped_clients']}"),

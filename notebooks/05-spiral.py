@@ -14,15 +14,11 @@
 # `forecast_portfolio.parquet`, `forecast_backtest.parquet`, `spiral_clients.parquet`.
 
 # %% tags=["parameters"]
+# Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
+# `make report` passes its own run's parameter file and folders here.
 processed_dir = "../data/processed"
-reporting_currency = "USD"
-seed = 42
-forecast_quarters = 4
-monte_carlo_runs = 2000
-communicator_max_quarters = 8
-discount_rate = 0.10
-spiral = {}
-report_lang = "en"
+params_file = "../config/params.yaml"
+reads_file = None
 
 # %%
 import pandas as pd
@@ -31,25 +27,27 @@ from clientlens.analysis import forecast as fc
 from clientlens.analysis import markov
 from clientlens.analysis import spiral as sp
 from clientlens.i18n import tr, tr_values
+from clientlens.parameters import stage_params
 from clientlens.processed import load_panel, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.plots import spiral_plots
 from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
+params = stage_params(params_file, reads_file)
+report_lang, seed = params.report_lang, params.seed
+horizon, runs = params.forecast_quarters, params.monte_carlo_runs
+churn_after, levels = params.spiral.churn_after_quarters, params.spiral.interval_levels
 panel, meta = load_panel(processed_dir)
-churn_after = spiral["churn_after_quarters"]
-levels = tuple(spiral["interval_levels"])
 states = sp.client_states(panel, period_end=meta["period_end"], churn_after_quarters=churn_after)
 positions = sp.client_positions(sp.spiral_positions(states))
-events = sp.mistake_events(panel, states, **sp.mistake_thresholds(spiral, communicator_max_quarters),
+events = sp.mistake_events(panel, states, **sp.mistake_thresholds(params),
                            lang=report_lang)
 mistakes = sp.mistakes_by_client(panel, events, lang=report_lang)
-chain = markov.fit_chain(states, ci=spiral["transition_ci"])
-future = fc.monte_carlo_forecast(states, chain, horizon=forecast_quarters, runs=monte_carlo_runs, seed=seed,
-                                 levels=levels)
-check, no_backtest = fc.backtest_if_possible(panel, report_lang, holdout=spiral["backtest_quarters"],
-                                             runs=monte_carlo_runs, seed=seed, levels=levels,
+chain = markov.fit_chain(states, ci=params.spiral.transition_ci)
+future = fc.monte_carlo_forecast(states, chain, horizon=horizon, runs=runs, seed=seed, levels=levels)
+check, no_backtest = fc.backtest_if_possible(panel, report_lang, holdout=params.spiral.backtest_quarters,
+                                             runs=runs, seed=seed, levels=levels,
                                              churn_after_quarters=churn_after, period_end=meta["period_end"])
 uplift = fc.mistake_churn_uplift(states, mistakes)
 for name, table in [("spiral_positions", positions), ("spiral_mistakes", mistakes), ("spiral_chain", chain),
@@ -122,8 +120,8 @@ else:
 # ## If one mistake were avoided
 
 # %%
-scenario = fc.scenario_avoid_mistake(panel, spiral["scenario_mistake"], states=states, by_client=mistakes,
-                                     horizon=forecast_quarters, runs=monte_carlo_runs, seed=seed,
+scenario = fc.scenario_avoid_mistake(panel, params.spiral.scenario_mistake, states=states, by_client=mistakes,
+                                     horizon=horizon, runs=runs, seed=seed, level=levels[0],
                                      churn_after_quarters=churn_after, lang=report_lang)
 d.show(d.paragraph_html(scenario.assumption, note=True))
 d.show_table(scenario.portfolio.drop(columns=["quarter_index"])
@@ -140,11 +138,11 @@ d.show_table(scenario.portfolio.drop(columns=["quarter_index"])
 
 # %%
 state_rev = markov.state_revenue(states, chain)
-clv = markov.state_clv(chain, state_rev, discount_rate)
+clv = markov.state_clv(chain, state_rev, params.discount_rate)
 d.show_table(clv.assign(state=[sp.phase_label(s, report_lang) for s in clv.state])
              .rename(columns={"state": "phase", "revenue_per_quarter": "revenue per quarter",
-                              "value_per_quarter": "value per quarter", "clv": "value until the client leaves",
-                              "future_value": "value still to come", "expected_quarters": "expected quarters",
+                              "value_per_quarter": "value per quarter", "clv": "revenue until the client leaves",
+                              "future_value": "revenue still to come", "expected_quarters": "expected quarters",
                               "discount_rate_quarterly": "discount rate, per quarter"}),
              lang=report_lang, searchable=False)
 
@@ -156,7 +154,7 @@ d.show_table(clv.assign(state=[sp.phase_label(s, report_lang) for s in clv.state
 
 # %%
 per_client = sp.client_forecast_table(positions, future.clients,
-                                      markov.client_clv(states, chain, state_rev, yearly_discount_rate=discount_rate))
+                                      markov.client_clv(states, chain, state_rev, yearly_discount_rate=params.discount_rate))
 save_table(per_client, processed_dir, "spiral_clients")
 d.show_table(per_client.assign(phase=[sp.phase_label(p, report_lang) for p in per_client.phase])
              .rename(columns={"client_name": "client"}), lang=report_lang)

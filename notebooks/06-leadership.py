@@ -6,16 +6,16 @@
 # the page that computes it; every client name opens the client's card.
 
 # %% tags=["parameters"]
+# Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
+# `make report` passes its own run's parameter file and folders here.
 processed_dir = "../data/processed"
-reporting_currency = "USD"
-segments = {}
-toxicity_red = 30
-communicator_max_quarters = 8
-report_lang = "en"
+params_file = "../config/params.yaml"
+reads_file = None
 
 # %%
 from clientlens.analysis import actions, cards, leadership, pnl
 from clientlens.i18n import tr
+from clientlens.parameters import stage_params
 from clientlens.processed import load_table, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.downloads import write_csv
@@ -23,19 +23,19 @@ from clientlens.publishing.plots import pnl_plots, toxicity_plots
 from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
-cur = reporting_currency
-map_params = {"segments": segments, "toxicity_red": toxicity_red,
-              "communicator_max_quarters": communicator_max_quarters}
+params = stage_params(params_file, reads_file)
+report_lang, cur = params.report_lang, params.reporting_currency
 pnl_clients = load_table(processed_dir, "pnl_clients")
 placed = load_table(processed_dir, "segments")
 warnings = load_table(processed_dir, "early_warnings")
 forecast = load_table(processed_dir, "forecast_portfolio")
 mistakes = load_table(processed_dir, "spiral_mistakes")
 churn = load_table(processed_dir, "spiral_mistake_churn")
-head = leadership.headline(pnl_clients, placed, warnings, forecast)
+head = leadership.headline(pnl_clients, placed, warnings, forecast,
+                          level=round(100 * params.spiral.interval_levels[0]))
 revenue_by_client = pnl_clients.set_index("client_id")["revenue_last4"]
 proposed = actions.every_action([
-    actions.segment_actions(placed, segments["profitable_margin_pct"], report_lang),
+    actions.segment_actions(placed, params.segments.profitable_margin_pct, report_lang),
     actions.warning_actions(warnings, report_lang),
     actions.spiral_actions(mistakes, revenue_by_client, churn.set_index("mistake")["uplift"], report_lang)
     if mistakes is not None else None,
@@ -65,7 +65,7 @@ d.show(d.kpi_html([
 d.show(d.paragraph_html(leadership.risk_sentence(risk, cur, report_lang), note=True))
 d.show(d.figures_side_by_side_html(
     d.figure_html(pnl_plots.plot_whale_curve(pnl.whale_curve(pnl_clients), figsize=(7, 3.7), lang=report_lang)),
-    d.figure_html(toxicity_plots.plot_segment_map(placed, map_params, lang=report_lang, figsize=(7.6, 4.6))),
+    d.figure_html(toxicity_plots.plot_segment_map(placed, params, lang=report_lang, figsize=(7.6, 4.6))),
     compact=True,
 ))
 

@@ -14,17 +14,21 @@
 # themselves are published as `reports/clients/<client>.html`.
 
 # %% tags=["parameters"]
+# Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
+# `make report` passes its own run's parameter file and folders here.
 processed_dir = "../data/processed"
-reporting_currency = "USD"
-report_lang = "en"
+params_file = "../config/params.yaml"
+reads_file = None
 
 # %%
 from clientlens.analysis import cards
 from clientlens.i18n import tr
+from clientlens.parameters import stage_params
 from clientlens.processed import save_table
 from clientlens.publishing import display as d
 
-cur = reporting_currency
+params = stage_params(params_file, reads_file)
+report_lang, cur = params.report_lang, params.reporting_currency
 tables = cards.load_card_tables(processed_dir)
 directory = cards.client_directory(tables, report_lang)
 save_table(directory, processed_dir, "client_directory")

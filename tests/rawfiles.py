@@ -17,15 +17,12 @@ AS_OF = "2026-06-30"
 
 @functools.lru_cache(maxsize=1)
 def _project_params() -> dict:
-    return parameters.load_config()
+    return parameters.read_file()
 
 
-def params(**overrides) -> dict:
+def params(**overrides) -> parameters.Params:
     """The project's real parameters with a fixed 'today', so future-date checks are stable."""
-    p = copy.deepcopy(_project_params())
-    p["as_of"] = AS_OF
-    p.update(overrides)
-    return p
+    return parameters.validate({**copy.deepcopy(_project_params()), "as_of": AS_OF, **overrides})
 
 
 def csv_text(rows: list[list[object]], sep: str = ",") -> str:

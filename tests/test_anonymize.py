@@ -8,6 +8,9 @@ import re
 import pandas as pd
 
 from clientlens.intake.panel import PANEL_FILE, build_panel, pseudonym, pseudonym_map
+from clientlens.parameters import load
+
+P = load()
 
 NAMES = {"A": "Acme Corp", "B": "<script>alert(1)</script>", "C": '=HYPERLINK("http://x","y")'}
 
@@ -52,7 +55,7 @@ def test_the_key_is_secret_made_once_and_kept(tmp_path):
 
 def test_panel_has_pseudonyms_only(tmp_path):
     processed = make_processed(tmp_path / "p")
-    meta = build_panel(processed, anonymize=True, key="k5")
+    meta = build_panel(processed, "auto", P.office_hours, anonymize=True, key="k5")
     assert meta["anonymized"] is True
     panel = pd.read_parquet(processed / PANEL_FILE)
     expected = {pseudonym(c, "k5") for c in NAMES}
@@ -72,9 +75,9 @@ def test_panel_has_pseudonyms_only(tmp_path):
 def test_same_across_runs_and_not_applied_twice(tmp_path):
     first = make_processed(tmp_path / "one")
     second = make_processed(tmp_path / "two")
-    build_panel(first, anonymize=True, key="k5")
-    build_panel(second, anonymize=True, key="k5")
-    build_panel(second, anonymize=True, key="k5")  # a rerun on the same tables changes nothing
+    build_panel(first, "auto", P.office_hours, anonymize=True, key="k5")
+    build_panel(second, "auto", P.office_hours, anonymize=True, key="k5")
+    build_panel(second, "auto", P.office_hours, anonymize=True, key="k5")  # a rerun on the same tables changes nothing
     a = pd.read_parquet(first / PANEL_FILE)
     b = pd.read_parquet(second / PANEL_FILE)
     pd.testing.assert_frame_equal(a, b)
@@ -84,6 +87,6 @@ def test_same_across_runs_and_not_applied_twice(tmp_path):
 
 def test_default_keeps_names(tmp_path):
     processed = make_processed(tmp_path / "p")
-    meta = build_panel(processed)
+    meta = build_panel(processed, "auto", P.office_hours, anonymize=False)
     assert meta["anonymized"] is False
     assert set(pd.read_parquet(processed / PANEL_FILE).client_name) == set(NAMES.values())

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from clientlens.analysis.early_warning import early_warnings, warning_backtest, warning_lead_times, warning_signals
-from clientlens.analysis.markers import default_params, quarter_index_of, quarter_label
-from clientlens.parameters import ConfigError
+from clientlens.analysis.markers import quarter_index_of, quarter_label
+from clientlens.parameters import ConfigError, load, read_file, validate
 
 Q0 = quarter_index_of("2024Q1")
 Q = [quarter_label(Q0 + k) for k in range(8)]  # 2024Q1 .. 2025Q4
@@ -50,7 +50,7 @@ def demo_panel() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-P = default_params()
+P = load()
 
 
 def test_signals_fire_in_order():
@@ -101,16 +101,14 @@ def test_as_of_uses_no_later_data():
 
 
 def test_weights_decide_what_warns_alone():
-    p = default_params()
-    p["early_warning"]["weights"]["contact_change"] = 1.0
+    p = load(overrides=["EARLY_WARNING__WEIGHTS__CONTACT_CHANGE=1"])
     assert "C" in set(early_warnings(demo_panel(), Q[6], p)["client_id"])
-    p = default_params()
-    p["early_warning"]["late_days_rise"] = 40  # A's +30 days no longer counts
+    p = load(overrides=["EARLY_WARNING__LATE_DAYS_RISE=40"])  # A's +30 days no longer counts
     assert "A" not in set(early_warnings(demo_panel(), Q[6], p)["client_id"])
-    p = default_params()
-    del p["early_warning"]["weights"]["falling_nps"]
-    with pytest.raises(ConfigError, match="falling_nps"):
-        early_warnings(demo_panel(), Q[6], p)
+    raw = read_file()
+    del raw["early_warning"]["weights"]["falling_nps"]
+    with pytest.raises(ConfigError, match="weights: missing falling_nps"):
+        validate(raw)
 
 
 def test_lead_times_and_backtest():
@@ -121,8 +119,7 @@ def test_lead_times_and_backtest():
     assert lt.at["B", "lead_quarters"] == 0 and not bool(lt.at["B", "warned_ahead"])
     assert np.isnan(lt.at["Z", "lead_quarters"]) and not bool(lt.at["Z", "warned_ahead"])
     assert lt.at["A", "signals"] == "falling_requests,rising_payment_delays"
-    p = default_params()
-    p["early_warning"]["lookback_quarters"] = 1
+    p = load(overrides=["EARLY_WARNING__LOOKBACK_QUARTERS=1"])
     bt = warning_backtest(pn, pd.Series({"A": Q[7], "E": Q[3]}), p)
     assert bt["recall"] == 0.5 and bt["warned_ahead"] == 1  # E was warned only as it stopped
     # alerts that can be judged (up to 2025Q3): A (stops next quarter) and B (never stops)

@@ -12,9 +12,16 @@ from spiral_fixtures import TRUE_P
 from clientlens.analysis import forecast as fc
 from clientlens.analysis import markov as mk
 from clientlens.analysis import spiral as sp
+from clientlens.parameters import load
 
 matplotlib.use("Agg")
 
+PARAMS = load()
+CHURN = PARAMS.spiral.churn_after_quarters
+# The tests read four quarters ahead and the 80% and 95% columns by name.
+HORIZON, LEVELS = 4, (0.8, 0.95)
+SCENARIO = dict(horizon=PARAMS.forecast_quarters, level=PARAMS.spiral.interval_levels[0],
+                churn_after_quarters=CHURN, mistake_params=sp.mistake_thresholds(PARAMS))
 
 
 @pytest.fixture(scope="module")
@@ -25,20 +32,21 @@ def panel():
 
 @pytest.fixture(scope="module")
 def states(panel):
-    return sp.client_states(panel)
+    return sp.client_states(panel, churn_after_quarters=CHURN)
 
 
 def test_same_seed_same_numbers(states):
-    a = fc.monte_carlo_forecast(states, runs=300, seed=5)
-    b = fc.monte_carlo_forecast(states, runs=300, seed=5)
-    c = fc.monte_carlo_forecast(states, runs=300, seed=6)
+    same = dict(horizon=PARAMS.forecast_quarters, levels=PARAMS.spiral.interval_levels, runs=300)
+    a = fc.monte_carlo_forecast(states, seed=5, **same)
+    b = fc.monte_carlo_forecast(states, seed=5, **same)
+    c = fc.monte_carlo_forecast(states, seed=6, **same)
     pd.testing.assert_frame_equal(a.portfolio, b.portfolio)
     pd.testing.assert_frame_equal(a.clients, b.clients)
     assert not np.allclose(a.portfolio["revenue_mean"], c.portfolio["revenue_mean"])
 
 
 def test_forecast_tables(states):
-    f = fc.monte_carlo_forecast(states, horizon=4, runs=400, seed=1)
+    f = fc.monte_carlo_forecast(states, horizon=HORIZON, runs=400, seed=1, levels=LEVELS)
     end = states["quarter_index"].max()
     p = f.portfolio
     assert list(p["quarter_index"]) == [end + 1, end + 2, end + 3, end + 4]
@@ -65,9 +73,10 @@ def test_a_clients_range_over_the_horizon_covers_80_percent_of_its_futures(state
     chain = mk.fit_chain(states)
     rev = mk.state_revenue(states, chain)
     scales = mk.client_scales(states, rev)
-    f = fc.monte_carlo_forecast(states, chain, rev, scales, runs=2000, seed=1)
+    f = fc.monte_carlo_forecast(states, chain, rev, scales, horizon=HORIZON, runs=2000, seed=1, levels=LEVELS)
     ranges = f.clients.groupby("client_id")[["horizon_revenue_lo_80", "horizon_revenue_hi_80"]].first()
-    draws = pd.concat([fc.monte_carlo_forecast(states, chain, rev, scales, runs=1, seed=1000 + k).clients
+    draws = pd.concat([fc.monte_carlo_forecast(states, chain, rev, scales, horizon=HORIZON, runs=1,
+                                               seed=1000 + k, levels=LEVELS).clients
                        .groupby("client_id")["revenue_mean"].sum() for k in range(120)], axis=1).loc[ranges.index]
     inside = draws.ge(ranges["horizon_revenue_lo_80"], axis=0) & draws.le(ranges["horizon_revenue_hi_80"], axis=0)
     assert 0.77 <= inside.to_numpy().mean() <= 0.88
@@ -79,7 +88,7 @@ def test_mean_matches_the_chain_expectation(states):
     chain = mk.fit_chain(states)
     rev = mk.state_revenue(states, chain)
     scales = mk.client_scales(states, rev)
-    f = fc.monte_carlo_forecast(states, chain, rev, scales, runs=1500, seed=2,
+    f = fc.monte_carlo_forecast(states, chain, rev, scales, horizon=HORIZON, runs=1500, seed=2, levels=LEVELS,
                                 parameter_uncertainty=False, revenue_noise=False)
     P = mk.transition_matrix(chain).to_numpy()
     names = list(mk.transition_matrix(chain).index)
@@ -96,7 +105,7 @@ def test_mean_matches_the_chain_expectation(states):
 
 
 def test_backtest_beats_naive_on_a_simulated_chain(panel):
-    bt = fc.backtest(panel, holdout=4, runs=500, seed=3)
+    bt = fc.backtest(panel, holdout=HORIZON, runs=500, seed=3, levels=LEVELS, churn_after_quarters=CHURN)
     s = bt.summary.set_index(["level", "model"])
     for level in ("portfolio", "client"):
         assert s.loc[(level, "markov"), "wape"] < s.loc[(level, "naive"), "wape"], level
@@ -117,7 +126,7 @@ def test_backtest_sees_no_future(panel):
     end = panel["quarter_index"].max()
     exits = panel[panel["exited"] & (panel["quarter_index"] > end - 4)]
     assert len(exits)
-    bt = fc.backtest(panel, holdout=4, runs=200, seed=3)
+    bt = fc.backtest(panel, holdout=HORIZON, runs=200, seed=3, levels=LEVELS, churn_after_quarters=CHURN)
     cid = exits["client_id"].iloc[0]
     rows = bt.clients[bt.clients.client_id == cid]
     assert len(rows) == 4
@@ -126,7 +135,7 @@ def test_backtest_sees_no_future(panel):
 
 def test_backtest_without_enough_history_says_so(panel):
     with pytest.raises(ValueError, match="shorter holdout"):
-        fc.backtest(panel, holdout=40, runs=10)
+        fc.backtest(panel, holdout=40, runs=10, seed=PARAMS.seed, levels=LEVELS, churn_after_quarters=CHURN)
 
 
 def _two_groups(bad_churn: float, good_churn: float = 0.05, equal_revenue: bool = True):
@@ -148,7 +157,7 @@ def _two_groups(bad_churn: float, good_churn: float = 0.05, equal_revenue: bool 
 
 def test_scenario_avoiding_a_costly_mistake_raises_revenue():
     panel = _two_groups(bad_churn=0.25)
-    s = fc.scenario_avoid_mistake(panel, "no_stabilisation", runs=300, seed=4)
+    s = fc.scenario_avoid_mistake(panel, "no_stabilisation", runs=300, seed=4, **SCENARIO)
     par = s.parameters.set_index("name")["value"]
     assert par["churn_with"] > par["churn_without"] and bool(par["churn_reduced"])
     assert (s.portfolio["difference_mean"] > 0).all()
@@ -161,7 +170,7 @@ def test_scenario_avoiding_a_costly_mistake_raises_revenue():
 def test_scenario_for_a_non_sequence_mistake_moves_churn_only():
     panel = _two_groups(bad_churn=0.20)
     panel["communicator_role"] = np.where(panel["client_id"].str.startswith("bad"), "technical", "account_manager")
-    s = fc.scenario_avoid_mistake(panel, "technical_communicator", runs=200, seed=4)
+    s = fc.scenario_avoid_mistake(panel, "technical_communicator", runs=200, seed=4, **SCENARIO)
     par = s.parameters.set_index("name")["value"]
     assert par["rerouted"].startswith("none")
     assert par["clients_detected"] == panel.loc[panel.client_id.str.startswith("bad"), "client_id"].nunique()
@@ -172,7 +181,7 @@ def test_scenario_for_a_non_sequence_mistake_moves_churn_only():
 def test_scenario_without_excess_churn_changes_nothing():
     panel = _two_groups(bad_churn=0.01)  # the "mistake" clients churn less than the others
     panel["communicator_role"] = np.where(panel["client_id"].str.startswith("bad"), "technical", "account_manager")
-    s = fc.scenario_avoid_mistake(panel, "technical_communicator", runs=200, seed=4)
+    s = fc.scenario_avoid_mistake(panel, "technical_communicator", runs=200, seed=4, **SCENARIO)
     par = s.parameters.set_index("name")["value"]
     assert not bool(par["churn_reduced"]) and "churn unchanged" in s.assumption
     # the same random numbers and nothing to change: the scenario is the baseline, exactly
@@ -181,7 +190,13 @@ def test_scenario_without_excess_churn_changes_nothing():
 
 def test_scenario_rejects_unknown_mistakes(panel):
     with pytest.raises(ValueError, match="unknown mistake"):
-        fc.scenario_avoid_mistake(panel, "being_late", runs=10)
+        fc.scenario_avoid_mistake(panel, "being_late", runs=10, seed=PARAMS.seed, **SCENARIO)
+
+
+def test_scenario_needs_the_mistakes_or_their_thresholds(panel):
+    with pytest.raises(ValueError, match="mistake_params"):
+        fc.scenario_avoid_mistake(panel, "no_stabilisation", runs=10, seed=PARAMS.seed,
+                                  **{**SCENARIO, "mistake_params": None})
 
 
 def test_portfolio_history_and_fan_chart(states, panel):
@@ -192,8 +207,10 @@ def test_portfolio_history_and_fan_chart(states, panel):
     hist = fc.portfolio_history(states)
     assert hist["revenue"].sum() == pytest.approx(panel["revenue"].sum())
     assert (hist["live_clients"] + hist["churned_clients"]).is_monotonic_increasing
-    f = fc.monte_carlo_forecast(states, runs=200, seed=1)
-    bt = fc.backtest(panel, runs=200, seed=1)
-    fig = forecast_fan_chart(hist, f.portfolio, bt.portfolio)
+    levels = PARAMS.spiral.interval_levels
+    f = fc.monte_carlo_forecast(states, horizon=PARAMS.forecast_quarters, runs=200, seed=1, levels=levels)
+    bt = fc.backtest(panel, holdout=PARAMS.spiral.backtest_quarters, runs=200, seed=1, levels=levels,
+                     churn_after_quarters=CHURN)
+    fig = forecast_fan_chart(hist, f.portfolio, bt.portfolio, levels=levels)
     assert isinstance(fig, Figure)
     fig.savefig(io.BytesIO(), format="png")

@@ -12,6 +12,7 @@ from rawfiles import params, quarantine, read, summary, time_rows, write_csv
 
 from clientlens.intake.contract import TABLES, Table
 from clientlens.intake.ingest import IngestError, IngestResult, run_ingest
+from clientlens.parameters import ConfigError
 from clientlens.intake.readers.sniff import CHUNK, hash_file
 
 PANDERA_TYPES = {"str": "str", "enum": "str", "quarter": "str", "float": "float64",
@@ -250,11 +251,11 @@ def test_stale_tables_removed_and_failed_run_writes_nothing(tmp_path: Path) -> N
     (raw / "invoices.csv").unlink()
     run_ingest(raw, out, params())
     assert not (out / "contracts.parquet").exists() and (out / "time_entries.parquet").exists()
-    before = (out / "manifest.json").read_bytes()
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     write_csv(raw, "invoices.csv", [["invoice_id", "client_id"], ["I1", "C1"]])
     with pytest.raises(IngestError, match="invoices.csv: missing required column 'issue_date'"):
         run_ingest(raw, out, params())
-    assert (out / "manifest.json").read_bytes() == before
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
     assert not [p for p in out.iterdir() if p.name.startswith(".ingest-")]
 
 
@@ -268,10 +269,84 @@ def test_progress_lines(tmp_path: Path, capsys) -> None:
 
 
 def test_bad_config_pattern_stops(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"work_type_rules\.0\.pattern: not a regular expression"):
+        params(work_type_rules=[{"pattern": "([", "work_type": "ux"}])
+    with pytest.raises(ConfigError, match="not one of"):
+        params(work_type_rules=[{"pattern": "x", "work_type": "fun"}])
+    # Python reads a look-ahead, DuckDB's engine does not: the run says so before reading a row.
     raw = tmp_path / "raw"
     write_csv(raw, "time_entries.csv", time_rows(1))
-    bad = params(work_type_rules=[{"pattern": "([", "work_type": "ux"}])
     with pytest.raises(IngestError, match="config/params.yaml: pattern"):
-        run_ingest(raw, tmp_path / "out", bad)
-    with pytest.raises(IngestError, match="not one of"):
-        run_ingest(raw, tmp_path / "out", params(work_type_rules=[{"pattern": "x", "work_type": "fun"}]))
+        run_ingest(raw, tmp_path / "out", params(work_type_rules=[{"pattern": "(?=x)", "work_type": "ux"}]))
+
+
+CANONICAL_TIME_HEADER = ["entry_id", "date", "start_time", "after_hours", "client_id", "project", "task",
+                         "person", "role", "hours", "billable", "bill_rate", "cost_rate", "billable_amount",
+                         "cost_amount", "currency", "work_type", "rework"]
+
+
+def _canonical_time_rows(prefix: str, n: int, project: str | None) -> list[list[object]]:
+    """Time entries with every column given as ingest would write it (nothing to derive)."""
+    return [CANONICAL_TIME_HEADER] + [
+        [f"{prefix}{i}", f"2025-03-{i % 28 + 1:02d}", "10:00", "false", "C1", project or ("" if i % 2 else "Site"),
+         "feature work", "Ann", "developer", 2, "true", 100, 40, 200, 80, "USD", "feature", "false"]
+        for i in range(n)]
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_time_entries_are_a_folder_of_parts_with_one_schema(tmp_path: Path, monkeypatch, hard_links) -> None:
+    """One Parquet part per time export, in file order, every part with the contract's schema
+    (nullability too, so the folder reads as one table and writes back): the first part
+    derives work types, the second is a clean export's stage, published as it is (linked
+    into the folder, or copied where the file system has no hard links)."""
+    import os
+
+    import duckdb
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    import clientlens.intake.ingest as ingest
+
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    derived = _canonical_time_rows("a", 30, project="Site")
+    for row in derived[1:]:
+        row[-2] = ""  # no work type: the final select derives it from the task
+    write_csv(raw, "time_entries_2024.csv", derived)
+    write_csv(raw, "time_entries_2025.csv", _canonical_time_rows("b", 40, project=None))
+    linked: list[str] = []
+    real_link = ingest._link
+    monkeypatch.setattr(ingest, "_link", lambda source, dest: (linked.append(dest.name), real_link(source, dest)))
+    if not hard_links:
+        def no_links(*_args, **_kwargs):
+            raise OSError("no hard links here")
+        monkeypatch.setattr(os, "link", no_links)
+    run_ingest(raw, out, params())
+    folder = out / "time_entries.parquet"
+    assert linked == ["part-00001.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == ["part-00000.parquet", "part-00001.parquet"]
+    want = ingest.arrow_schema(TABLES["time_entries"])
+    assert all(pq.read_schema(part).equals(want) for part in folder.iterdir())
+    ids = [f"a{i}" for i in range(30)] + [f"b{i}" for i in range(40)]
+    assert ds.dataset(folder).to_table(columns=["entry_id"])["entry_id"].to_pylist() == ids
+    assert [r[0] for r in duckdb.sql(f"SELECT entry_id FROM read_parquet('{folder}/*.parquet')").fetchall()] == ids
+    whole = pq.read_table(folder)
+    assert whole.column("project").null_count == 20 and set(whole.column("work_type").to_pylist()) == {"feature"}
+    pq.write_table(whole, tmp_path / "copy.parquet")  # a part that declared a column never NULL would stop this
+    assert pq.read_table(tmp_path / "copy.parquet").equals(whole)
+
+
+def test_a_new_time_entries_folder_replaces_the_last_one_whole(tmp_path: Path) -> None:
+    """No part of an earlier run survives a later one, whatever its layout was."""
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    out.mkdir()
+    pd.DataFrame({"entry_id": ["old"]}).to_parquet(out / "time_entries.parquet")  # one file, as ingest once wrote
+    write_csv(raw, "time_entries.csv", _canonical_time_rows("a", 3, project="Site"))
+    write_csv(raw, "time_entries_more.csv", _canonical_time_rows("b", 2, project="Site"))
+    run_ingest(raw, out, params())
+    assert sorted(p.name for p in (out / "time_entries.parquet").iterdir()) == ["part-00000.parquet",
+                                                                                "part-00001.parquet"]
+    (raw / "time_entries_more.csv").unlink()
+    run_ingest(raw, out, params())
+    assert sorted(p.name for p in (out / "time_entries.parquet").iterdir()) == ["part-00000.parquet"]
+    assert read(out, "time_entries")["entry_id"].tolist() == ["a0", "a1", "a2"]
+    assert not [p for p in out.iterdir() if p.name.startswith(".ingest-")]

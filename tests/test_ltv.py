@@ -9,6 +9,10 @@ import pandas as pd
 import pytest
 
 from clientlens.analysis import ltv, pnl
+from clientlens.parameters import load
+
+PARAMS = load()
+LAPSE = 2  # the lapse rule the hand-made activity panel below assumes
 
 # Fader & Hardie (2007), "How to project customer retention", survivors per 1000, years 0-12;
 # the model is fitted to years 0-7, years 8-12 are the holdout it projects.
@@ -192,7 +196,7 @@ def activity_panel() -> pd.DataFrame:
 
 
 def test_panel_survival_cohorts_by_hand():
-    table = ltv.panel_survival_cohorts(activity_panel(), lapse_quarters=2)
+    table = ltv.panel_survival_cohorts(activity_panel(), lapse_quarters=LAPSE)
     # cohort 2025Q1 = P1, P2, P3: P2 is alive at ages 0-1 only
     assert table.loc["2025Q1"].tolist() == [3, 3, 2, 2]
     # cohort 2025Q2 = P4: alive in Q2 and Q3 (its exit quarter), gone in Q4
@@ -201,17 +205,17 @@ def test_panel_survival_cohorts_by_hand():
 
 def test_retention_model_says_which_source(contracts):
     panel = activity_panel()
-    from_panel = ltv.retention_model(panel)
+    from_panel = ltv.retention_model(panel, lapse_quarters=LAPSE)
     assert from_panel.source == ltv.SOURCE_PANEL and from_panel.period_quarters == 1
     assert from_panel.summary()["source"] == ltv.SOURCE_PANEL
-    from_contracts = ltv.retention_model(panel, contracts)
+    from_contracts = ltv.retention_model(panel, contracts, lapse_quarters=LAPSE)
     assert from_contracts.source == ltv.SOURCE_CONTRACTS
     assert from_contracts.period_quarters == 4
     assert from_contracts.client_renewals["X"] == 2 and from_contracts.client_renewals["Y"] == 0
-    empty = ltv.retention_model(panel, contracts.iloc[0:0])
+    empty = ltv.retention_model(panel, contracts.iloc[0:0], lapse_quarters=LAPSE)
     assert empty.source == ltv.SOURCE_PANEL
     # leaving the first cohort (possibly left-truncated) out of the fit: 2024Q2 only, no churn
-    later = ltv.retention_model(panel, contracts, skip_first_cohort=True)
+    later = ltv.retention_model(panel, contracts, lapse_quarters=LAPSE, skip_first_cohort=True)
     assert later.fit["n_units"] == 1 and "2023Q1" in later.note
     assert len(later.survivors) == 2
 
@@ -272,8 +276,9 @@ def test_ltv_end_to_end_from_panel():
                          "quarter": f"{qi // 4}Q{qi % 4 + 1}", "is_active": active,
                          "revenue": 100.0 * active, "delivery_cost": 60.0 * active})
     panel = pd.DataFrame(rows)
-    cp = pnl.client_pnl(panel, 0.1)
-    model = ltv.retention_model(panel)
+    cp = pnl.client_pnl(panel, 0.1, overhead_base=PARAMS.overhead_base,
+                        lapse_quarters=PARAMS.lapse_quarters)
+    model = ltv.retention_model(panel, lapse_quarters=PARAMS.lapse_quarters)
     assert model.fit["converged"]
     out = ltv.client_ltv(cp, model, 0.1)
     assert len(out) == 120

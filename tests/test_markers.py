@@ -6,23 +6,19 @@ import pandas as pd
 import pytest
 
 from clientlens.analysis.markers import (
-    DEFAULTS,
     MARKER_BY_NAME,
     MARKERS,
     compute_markers,
-    default_params,
     marker_docs,
     measured_markers,
     quarter_index_of,
     quarter_label,
     reason_text,
-    toxicity_params,
     window_sum,
 )
 from clientlens.intake.contract import TABLES
 from clientlens.intake.panel_columns import COLUMN_SOURCE, PANEL_COLUMNS
-from clientlens.parameters import ConfigError, load_config
-from clientlens.paths import CONFIG_FILE
+from clientlens.parameters import ConfigError, load, read_file, validate
 
 Q0 = quarter_index_of("2024Q1")
 
@@ -44,7 +40,8 @@ def value(frame: pd.DataFrame, client: str, quarter: str, marker: str) -> float:
     return float(row[marker].iloc[0])
 
 
-P = default_params()
+P = load()
+BASE = P.toxicity.trend_base_quarters
 
 
 # --------------------------------------------------------------------------- each marker
@@ -219,15 +216,14 @@ def test_window_sum_counts():
 
 # --------------------------------------------------------------------------- registry & config
 def test_registry_is_complete_and_consistent():
-    tp = DEFAULTS["toxicity"]
     groups = {m.group for m in MARKERS}
     for g in ("estimate shopping", "team rejection", "work shelved", "late payment", "disrespect",
               "long approvals", "budget cuts", "fewer orders", "client contact churn",
               "satisfaction", "promises kept", "economic marker"):
         assert g in groups
+    assert set(P.toxicity.markers) == {m.name for m in MARKERS}
     for m in MARKERS:
-        assert m.definition and m.definition_ru and m.unit and m.label_en and m.label_ru
-        assert m.threshold_key in tp and m.weight_key in tp["weights"] and m.name in tp["baseline"]
+        assert m.definition and m.unit and m.label_en  # the Russian: tests/test_i18n.py
         for col in m.columns:
             assert col in PANEL_COLUMNS, col
             table = COLUMN_SOURCE.get(col, "time_entries")
@@ -235,33 +231,35 @@ def test_registry_is_complete_and_consistent():
             assert table in m.source or col in ("revenue",), (m.name, col, table)
     docs = marker_docs(P)
     assert len(docs) == len(MARKERS) and docs["threshold"].notna().all()
-    assert marker_docs(P, lang="ru")["label"].iloc[0] == MARKERS[0].label_ru
+    late = docs.set_index("marker").loc["late_payment"]
+    assert (late.threshold, late.baseline, late.weight) == (30, 5, 2.0)
+    assert late.parameters == "toxicity.markers.late_payment"
+    assert marker_docs(P, lang="ru")["label"].iloc[0] == "Оценки без заказа"
 
 
 def test_incomplete_or_contradictory_config_is_an_error():
-    p = default_params()
-    del p["toxicity"]["weights"]["late_payment"]
-    with pytest.raises(ConfigError, match="toxicity.weights.late_payment"):
-        toxicity_params(p)
-    p = default_params()
-    p["toxicity"]["late_days"] = 2  # below its baseline of 5: higher is worse
-    with pytest.raises(ConfigError, match="late_days"):
-        toxicity_params(p)
-    with pytest.raises(ConfigError):
-        toxicity_params({})
+    raw = read_file()
+    del raw["toxicity"]["markers"]["late_payment"]
+    with pytest.raises(ConfigError, match="markers: missing late_payment"):
+        validate(raw)
+    raw = read_file()
+    del raw["toxicity"]["markers"]["late_payment"]["weight"]
+    with pytest.raises(ConfigError, match=r"toxicity\.markers\.late_payment\.weight: missing"):
+        validate(raw)
+    raw = read_file()
+    raw["toxicity"]["markers"]["lateness"] = {"threshold": 1, "baseline": 0, "weight": 1}
+    with pytest.raises(ConfigError, match="markers: unknown lateness"):
+        validate(raw)
+    # below its baseline of 5 days: higher is worse, so the threshold must be above it
+    with pytest.raises(ConfigError, match="late_payment: threshold 2 must be above its baseline 5"):
+        load(overrides=["TOXICITY__MARKERS__LATE_PAYMENT__THRESHOLD=2"])
+    with pytest.raises(ConfigError, match="nps.weight: Input should be greater than or equal to 0"):
+        load(overrides=["TOXICITY__MARKERS__NPS__WEIGHT=-1"])
 
 
 def test_reason_wording_en_ru():
     m = MARKER_BY_NAME["late_payment"]
-    assert reason_text(m, 38.2, lang="en") == "pays 38 days late on average"
-    assert reason_text(m, 38.2, lang="ru") == "платит в среднем на 38 дн. позже срока"
+    assert reason_text(m, 38.2, window=1, lang="en", base_quarters=BASE) == "pays 38 days late on average"
+    assert reason_text(m, 38.2, window=1, lang="ru", base_quarters=BASE) == "платит в среднем на 38 дн. позже срока"
     t = MARKER_BY_NAME["team_score"]
-    assert reason_text(t, 2.25, lang="ru") == "команда оценивает работу с клиентом на 2,2 из 5"
-
-
-def test_project_config_carries_the_markers_keys():
-    params = load_config(CONFIG_FILE)
-    tox = params.get("toxicity", {})
-    if not isinstance(tox.get("weights"), dict):
-        pytest.skip("config/params.yaml does not have the structured toxicity section yet")
-    toxicity_params(params)  # raises, naming the missing keys
+    assert reason_text(t, 2.25, window=1, lang="ru", base_quarters=BASE) == "команда оценивает работу с клиентом на 2,2 из 5"

@@ -8,7 +8,10 @@ from spiral_fixtures import TRUE_P
 
 from clientlens.analysis import markov as mk
 from clientlens.analysis import spiral as sp
+from clientlens.parameters import load
 
+PARAMS = load()
+CHURN = PARAMS.spiral.churn_after_quarters
 NAMES = ["feature", "ux", "stability", "support", "churned"]
 
 
@@ -16,7 +19,7 @@ NAMES = ["feature", "ux", "stability", "support", "churned"]
 def simulated():
     panel = mk.simulate_panel(TRUE_P, n_clients=2000, n_quarters=12, seed=2,
                               start_probs=[0.4, 0.2, 0.2, 0.2, 0.0])
-    states = sp.client_states(panel)
+    states = sp.client_states(panel, churn_after_quarters=CHURN)
     return panel, states
 
 
@@ -48,6 +51,16 @@ def test_intervals_contain_the_truth(simulated):
     assert inside.mean() >= 0.85  # one draw of 20 cells; calibration is checked over many draws below
     assert (hi - lo).max() < 0.05  # thousands of moves per row: narrow
     assert (lo <= mk.transition_matrix(chain).to_numpy()[:4]).all()
+    assert (chain["ci_level"] == 0.95).all()
+
+
+def test_a_chain_fitted_without_a_level_has_no_intervals(simulated):
+    _, states = simulated
+    bare = mk.fit_chain(states)
+    fitted = mk.fit_chain(states, ci=PARAMS.spiral.transition_ci)
+    assert bare[["p_low", "p_high", "ci_level"]].iloc[:-len(NAMES)].isna().all().all()
+    pd.testing.assert_frame_equal(bare.drop(columns=["p_low", "p_high", "ci_level"]),
+                                  fitted.drop(columns=["p_low", "p_high", "ci_level"]))
 
 
 def test_interval_coverage_over_repeated_small_samples():
@@ -55,7 +68,7 @@ def test_interval_coverage_over_repeated_small_samples():
     hits, total = 0, 0
     for seed in range(20):
         panel = mk.simulate_panel(TRUE_P, n_clients=40, n_quarters=6, seed=100 + seed)
-        chain = mk.fit_chain(sp.client_states(panel), ci=0.9)
+        chain = mk.fit_chain(sp.client_states(panel, churn_after_quarters=CHURN), ci=0.9)
         lo = mk.transition_matrix(chain, "p_low").to_numpy()[:4]
         hi = mk.transition_matrix(chain, "p_high").to_numpy()[:4]
         hits += int(((lo <= TRUE_P[:4]) & (TRUE_P[:4] <= hi)).sum())
@@ -70,7 +83,7 @@ def test_dormant_state_appears_only_when_the_data_has_it():
             rows.append({"client_id": cid, "quarter_index": 8096 + i, "hours": 1.0 if p else 0.0,
                          "billable_value": 10.0 if p else 0.0, "revenue": 10.0 if p else 0.0,
                          **{f"value_{q}": (10.0 if q == p else 0.0) for q in sp.PHASES}})
-    states = sp.client_states(pd.DataFrame(rows))
+    states = sp.client_states(pd.DataFrame(rows), churn_after_quarters=CHURN)
     chain = mk.fit_chain(states)
     assert "dormant" in set(chain.from_state)
     P = mk.transition_matrix(chain)
@@ -84,7 +97,7 @@ def test_unobserved_row_falls_back_to_the_prior():
     rows = [{"client_id": "a", "quarter_index": 8096 + i, "hours": 1.0, "billable_value": 1.0,
              "revenue": 1.0, **{f"value_{q}": (1.0 if q == "feature" else 0.0) for q in sp.PHASES}}
             for i in range(3)]
-    chain = mk.fit_chain(sp.client_states(pd.DataFrame(rows)))
+    chain = mk.fit_chain(sp.client_states(pd.DataFrame(rows), churn_after_quarters=CHURN))
     P = mk.transition_matrix(chain)
     assert P.loc["support"].to_numpy() == pytest.approx(np.full(5, 0.2))  # never seen: uniform prior mean
     assert P.loc["feature", "feature"] == 1.0
@@ -156,7 +169,7 @@ def test_state_and_client_clv(simulated):
     assert sv.loc["feature", "expected_quarters"] == pytest.approx(10, rel=0.1)
     half = mk.state_clv(chain, rev, 0.10, margin=0.5).set_index("state")
     assert np.allclose(half["clv"], sv["clv"] / 2)
-    cc = mk.client_clv(states, chain, rev)
+    cc = mk.client_clv(states, chain, rev, yearly_discount_rate=0.10)
     live = cc[cc.state != "churned"]
     assert (live["clv"] > 0).all() and (cc.loc[cc.state == "churned", "clv"] == 0).all()
     first = live.iloc[0]
@@ -169,7 +182,7 @@ def test_start_state_of_an_exited_client_is_churned():
             for i in range(2)]
     rows.append({"client_id": "b", "quarter_index": 8096, "hours": 1.0, "billable_value": 1.0, "revenue": 1.0,
                  "exited": False, **{f"value_{q}": (1.0 if q == "ux" else 0.0) for q in sp.PHASES}})
-    st = sp.client_states(pd.DataFrame(rows))
+    st = sp.client_states(pd.DataFrame(rows), churn_after_quarters=2)  # one silent quarter is not churn
     start = mk.start_states(st).set_index("client_id")["state"]
     assert start["a"] == "churned"
     assert start["b"] == "dormant"  # one silent quarter at the end

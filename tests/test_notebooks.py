@@ -6,7 +6,6 @@ import re
 import jupytext
 import pytest
 
-from clientlens.parameters import load_config
 from clientlens.paths import NOTEBOOKS_DIR
 from clientlens.tooling.pipeline import notebook_parameters, stages
 
@@ -38,12 +37,16 @@ def test_paired_twin_agrees(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_parameters_cell_names_only_config_keys(path):
+def test_parameters_cell_holds_places_not_defaults(path):
+    """A notebook names where it reads and writes and the parameter file; every value comes from
+    config/params.yaml through stage_params, so no default is written twice."""
     declared = notebook_parameters(path)
     assert declared, f"{path.name} has no cell tagged 'parameters'"
-    config = load_config()
-    unknown = set(declared) - set(config) - PATH_PARAMETERS
-    assert not unknown, f"{path.name} declares parameters config/params.yaml lacks: {unknown}"
+    assert set(declared) <= PATH_PARAMETERS | {"params_file", "reads_file"}, set(declared)
+    assert declared["params_file"]["default"].strip("'\"") == "../config/params.yaml"
+    assert declared["reads_file"]["default"] == "None"
+    assert "stage_params(params_file, reads_file)" in jupytext.read(path).cells[
+        [c.cell_type for c in jupytext.read(path).cells].index("code") + 1].source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -9,6 +9,9 @@ import pytest
 
 from clientlens.intake.panel import PANEL_FILE, auto_period_end, build_panel
 from clientlens.intake.panel_columns import PANEL_COLUMNS
+from clientlens.parameters import load
+
+P = load()
 
 D = dt.date
 
@@ -45,7 +48,7 @@ def load(processed):
 
 
 def test_time_only_panel_by_hand(time_only):
-    meta = build_panel(time_only)
+    meta = build_panel(time_only, "auto", P.office_hours, anonymize=False)
     panel = load(time_only)
     assert list(pd.read_parquet(time_only / PANEL_FILE).columns) == list(PANEL_COLUMNS)
     assert meta["period_end"] == "2025Q3"
@@ -79,7 +82,7 @@ def test_time_only_panel_by_hand(time_only):
 
 
 def test_revenue_reconciles_to_raw_to_the_cent(time_only):
-    build_panel(time_only)
+    build_panel(time_only, "auto", P.office_hours, anonymize=False)
     panel = pd.read_parquet(time_only / PANEL_FILE)
     raw = pd.read_parquet(time_only / "time_entries.parquet")
     assert round(panel.revenue.sum(), 2) == round(raw.loc[raw.billable, "billable_amount"].sum(), 2)
@@ -116,7 +119,7 @@ def test_invoices_requests_contacts(time_only):
         {"client_id": "A", "quarter": q, "client_contact": cc, "our_communicator": oc,
          "communicator_role": "account_manager"}
         for q, cc, oc in [("2025Q1", "Kim", "Max"), ("2025Q2", "Lee", "Max"), ("2025Q3", "Lee", "Max")]])
-    build_panel(time_only)
+    build_panel(time_only, "auto", P.office_hours, anonymize=False)
     panel = load(time_only)
     a1, a3 = panel.loc[("A", "2025Q1")], panel.loc[("A", "2025Q3")]
     assert a1.revenue == pytest.approx(1000) and a1.revenue_billed == pytest.approx(1000)
@@ -139,14 +142,14 @@ def test_exit_ends_the_clients_rows(time_only):
     clients = pd.read_parquet(time_only / "clients.parquet")
     clients.loc[clients.client_id == "A", ["exit_date", "exit_reason"]] = [D(2025, 5, 15), "insourcing"]
     clients.to_parquet(time_only / "clients.parquet", index=False)
-    build_panel(time_only)
+    build_panel(time_only, "auto", P.office_hours, anonymize=False)
     panel = load(time_only)
     assert list(panel.loc["A"].index) == ["2025Q1", "2025Q2"]
     assert panel.loc[("A", "2025Q2")].exited and panel.loc[("A", "2025Q2")].exit_reason == "insourcing"
 
 
 def test_period_end_cuts_later_data(time_only):
-    build_panel(time_only, period_end="2025Q2")
+    build_panel(time_only, "2025Q2", P.office_hours, anonymize=False)
     panel = load(time_only)
     assert panel.index.get_level_values("quarter").max() == "2025Q2"
 
@@ -158,18 +161,18 @@ def test_auto_period_end_is_last_complete_quarter(max_date, expected):
 
 
 def test_panel_is_deterministic(time_only):
-    build_panel(time_only)
+    build_panel(time_only, "auto", P.office_hours, anonymize=False)
     first = (time_only / PANEL_FILE).read_bytes()
-    build_panel(time_only)
+    build_panel(time_only, "auto", P.office_hours, anonymize=False)
     assert (time_only / PANEL_FILE).read_bytes() == first
 
 
 def test_list_value_needs_the_people_table(time_only):
-    build_panel(time_only)
+    build_panel(time_only, "auto", P.office_hours, anonymize=False)
     assert pd.read_parquet(time_only / PANEL_FILE).list_value.isna().all()
     write(time_only, "people", [{"person": "ann", "role": "dev", "cost_rate": 40.0, "bill_rate": 150.0},
                                 {"person": "bob", "role": "dev", "cost_rate": 40.0, "bill_rate": 100.0}])
-    build_panel(time_only)
+    build_panel(time_only, "auto", P.office_hours, anonymize=False)
     panel = load(time_only)
     # A 2025Q1: ann 10 + 2 hours at 150, bob 3 + 1.5 + 4 hours at 100; cid has no list rate
     assert panel.loc[("A", "2025Q1"), "list_value"] == pytest.approx(12 * 150 + 8.5 * 100)

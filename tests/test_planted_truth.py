@@ -17,7 +17,7 @@ from clientlens import demo
 from clientlens.analysis import early_warning, forecast, markov, pnl, spiral, toxicity
 from clientlens.intake.ingest import run_ingest
 from clientlens.intake.panel import build_panel
-from clientlens.parameters import load_config
+from clientlens.parameters import load
 from clientlens.processed import load_panel
 from clientlens.quarters import quarter_end
 
@@ -25,15 +25,16 @@ from clientlens.quarters import quarter_end
 @pytest.fixture(scope="module")
 def firm(tmp_path_factory):
     root = tmp_path_factory.mktemp("planted")
-    params = load_config()
+    params = load()
     truth = demo.generate(root / "raw", root / "truth.json", clients=200, years=3, seed=42,
-                          end_quarter=params["demo_end_quarter"])
+                          end_quarter=params.demo_end_quarter)
     run_ingest(root / "raw", root / "processed", params)
-    build_panel(root / "processed", "auto", params["office_hours"])
+    build_panel(root / "processed", "auto", params.office_hours, anonymize=False)
     panel, meta = load_panel(root / "processed")
     truth = json.loads((root / "truth.json").read_text())
-    clients = pnl.client_pnl(panel, params["overhead_rate"], period_end=meta["period_end"])
-    clients = clients.merge(pnl.abc_classes(clients, params["abc_cutoffs"])[["client_id", "abc_class"]],
+    clients = pnl.client_pnl(panel, params.overhead_rate, overhead_base=params.overhead_base,
+                             lapse_quarters=params.lapse_quarters, period_end=meta["period_end"])
+    clients = clients.merge(pnl.abc_classes(clients, params.abc_cutoffs)[["client_id", "abc_class"]],
                             on="client_id")
     return {"root": root, "params": params, "panel": panel, "meta": meta, "truth": truth,
             "planted": pd.DataFrame.from_dict(truth["clients"], orient="index"), "pnl": clients}
@@ -54,7 +55,7 @@ def test_revenue_ties_back_to_the_raw_invoices_to_the_cent(firm):
     rates = pd.read_csv(raw / "fx_rates.csv").set_index("currency")["rate"]
     end = pd.Timestamp(quarter_end(firm["meta"]["period_end"]))
     in_period = pd.to_datetime(invoices.issue_date) <= end
-    currency = invoices.currency.fillna(firm["params"]["reporting_currency"])
+    currency = invoices.currency.fillna(firm["params"].reporting_currency)
     invoiced = (invoices.amount * currency.map(rates))[in_period].round(2).sum()
     assert round(firm["pnl"].revenue.sum(), 2) == round(invoiced, 2)
 
@@ -109,9 +110,8 @@ def test_early_warnings_name_silent_churners_a_quarter_ahead(firm):
 # --- issue 6: the spiral -------------------------------------------------------------
 
 def test_transition_probabilities_match_the_planted_chain(firm):
-    params = firm["params"]["spiral"]
     states = spiral.client_states(firm["panel"], period_end=firm["meta"]["period_end"],
-                                  churn_after_quarters=params["churn_after_quarters"])
+                                  churn_after_quarters=firm["params"].spiral.churn_after_quarters)
     estimated = markov.transition_matrix(markov.fit_chain(states))
     planted = firm["truth"]["transition_matrix"]
     names = planted["states"]
@@ -124,9 +124,8 @@ def test_transition_probabilities_match_the_planted_chain(firm):
 def test_planted_spiral_breakers_are_flagged_with_their_mistake(firm):
     params = firm["params"]
     states = spiral.client_states(firm["panel"], period_end=firm["meta"]["period_end"],
-                                  churn_after_quarters=params["spiral"]["churn_after_quarters"])
-    events = spiral.mistake_events(firm["panel"], states,
-                                   **spiral.mistake_thresholds(params["spiral"], params["communicator_max_quarters"]))
+                                  churn_after_quarters=params.spiral.churn_after_quarters)
+    events = spiral.mistake_events(firm["panel"], states, **spiral.mistake_thresholds(params))
     found = set(zip(events.client_id, events.mistake))
     breakers = firm["planted"].spiral_breaker.dropna()
     hits = [(cid, mistake) in found for cid, mistake in breakers.items()]
@@ -136,8 +135,10 @@ def test_planted_spiral_breakers_are_flagged_with_their_mistake(firm):
 
 def test_forecast_beats_the_naive_baseline_in_the_backtest(firm):
     params = firm["params"]
-    check = forecast.backtest(firm["panel"], holdout=params["spiral"]["backtest_quarters"], runs=500,
-                              seed=params["seed"], period_end=firm["meta"]["period_end"])
+    check = forecast.backtest(firm["panel"], holdout=params.spiral.backtest_quarters, runs=500,
+                              seed=params.seed, levels=params.spiral.interval_levels,
+                              churn_after_quarters=params.spiral.churn_after_quarters,
+                              period_end=firm["meta"]["period_end"])
     summary = check.summary.set_index(["level", "model"])
     assert summary.loc[("portfolio", "markov"), "wape"] < summary.loc[("portfolio", "naive"), "wape"]
     assert summary.loc[("client", "markov"), "wape"] < summary.loc[("client", "naive"), "wape"]

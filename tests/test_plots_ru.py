@@ -22,9 +22,12 @@ from clientlens.analysis import markov as mk
 from clientlens.analysis import pnl, spiral
 from clientlens.analysis.segments import assign_segments, migration_matrix
 from clientlens.analysis.toxicity import current_toxicity
+from clientlens.parameters import load
 from clientlens.publishing.plots import pnl_plots, spiral_plots, toxicity_plots
 
 matplotlib.use("Agg")
+
+PARAMS = load()
 
 
 def drawn_texts(fig) -> list[str]:
@@ -42,8 +45,9 @@ def assert_russian(fig, names) -> None:
 
 
 def pnl_figures():
-    c = pnl.client_pnl(random_panel(60, seed=3, quarters=4), 0.12)
-    classes = pnl.abc_classes(c)
+    c = pnl.client_pnl(random_panel(60, seed=3, quarters=4), 0.12, overhead_base=PARAMS.overhead_base,
+                       lapse_quarters=PARAMS.lapse_quarters)
+    classes = pnl.abc_classes(c, PARAMS.abc_cutoffs)
     return c["client_name"], [
         pnl_plots.plot_whale_curve(pnl.whale_curve(c), lang="ru"),
         pnl_plots.plot_waterfall(pnl.portfolio_waterfall(c), lang="ru"),
@@ -68,17 +72,22 @@ def segment_figures():
 def spiral_figures():
     panel = mk.simulate_panel(TRUE_P, n_clients=120, n_quarters=12, seed=11, staggered=True,
                               start_probs=[0.7, 0.1, 0.1, 0.1, 0.0])
-    states = spiral.client_states(panel)
+    sp = PARAMS.spiral
+    states = spiral.client_states(panel, churn_after_quarters=sp.churn_after_quarters)
     positions = spiral.spiral_positions(states)
-    counts = spiral.mistake_counts(spiral.mistakes_by_client(panel, spiral.mistake_events(panel, states)))
-    chain = mk.fit_chain(states)
-    future = fc.monte_carlo_forecast(states, chain, runs=100, seed=1)
-    check = fc.backtest(panel, runs=100, seed=1)
+    events = spiral.mistake_events(panel, states, **spiral.mistake_thresholds(PARAMS))
+    counts = spiral.mistake_counts(spiral.mistakes_by_client(panel, events))
+    chain = mk.fit_chain(states, ci=sp.transition_ci)
+    future = fc.monte_carlo_forecast(states, chain, horizon=PARAMS.forecast_quarters, runs=100, seed=1,
+                                     levels=sp.interval_levels)
+    check = fc.backtest(panel, holdout=sp.backtest_quarters, runs=100, seed=1, levels=sp.interval_levels,
+                        churn_after_quarters=sp.churn_after_quarters)
     first = positions["client_id"].iloc[0]
     return panel["client_name"], [
         spiral_plots.transition_heatmap(chain, lang="ru"),
         spiral_plots.phase_mix_chart(spiral.phase_revenue_by_quarter(spiral.phase_split(panel)), lang="ru"),
-        spiral_plots.forecast_fan_chart(fc.portfolio_history(states), future.portfolio, check.portfolio, lang="ru"),
+        spiral_plots.forecast_fan_chart(fc.portfolio_history(states), future.portfolio, check.portfolio,
+                                        levels=sp.interval_levels, lang="ru"),
         spiral_plots.mistakes_bar_chart(counts, lang="ru"),
         spiral_plots.positions_chart(spiral.client_positions(positions), lang="ru"),
         spiral_plots.client_spiral_chart(positions, first, lang="ru"),
@@ -94,7 +103,8 @@ def test_every_chart_in_russian_has_no_english(figures):
 
 
 def test_russian_charts_write_money_and_numbers_the_russian_way():
-    c = pnl.client_pnl(random_panel(60, seed=3, quarters=4), 0.12)
+    c = pnl.client_pnl(random_panel(60, seed=3, quarters=4), 0.12, overhead_base=PARAMS.overhead_base,
+                       lapse_quarters=PARAMS.lapse_quarters)
     texts = drawn_texts(pnl_plots.plot_margin_scatter(c, lang="ru"))
     assert any(t.endswith(("тыс.", "млн")) for t in texts)
     assert not any(t.endswith(("k", "M")) and t[:-1].replace(".", "").replace("-", "").isdigit() for t in texts)

@@ -18,7 +18,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from clientlens.analysis import pnl
+from clientlens.parameters import load
 from clientlens.publishing.plots import pnl_plots
+
+PARAMS = load()
+# The overhead base and lapse rule the hand-worked numbers below assume.
+BASE, LAPSE = "delivery_cost", 2
 
 Q = {"2025Q1": 2025 * 4, "2025Q2": 2025 * 4 + 1, "2025Q3": 2025 * 4 + 2, "2025Q4": 2025 * 4 + 3}
 
@@ -50,7 +55,7 @@ def small_panel() -> pd.DataFrame:
 # --------------------------------------------------------------------------- P&L by hand
 
 def test_client_quarter_pnl_by_hand(small_panel):
-    q = pnl.client_quarter_pnl(small_panel, overhead_rate=0.1)
+    q = pnl.client_quarter_pnl(small_panel, overhead_rate=0.1, overhead_base=BASE)
     a3 = q[(q.client_id == "A") & (q.quarter == "2025Q3")].iloc[0]
     # delivery cost 400+50+20+20+10 = 500; overhead 10% of it = 50; margin 1000-500-50 = 450
     assert a3.delivery_cost == 500
@@ -77,7 +82,8 @@ def test_client_quarter_pnl_by_hand(small_panel):
 
 
 def test_client_pnl_by_hand(small_panel):
-    c = pnl.client_pnl(small_panel, overhead_rate=0.1).set_index("client_id")
+    c = pnl.client_pnl(small_panel, overhead_rate=0.1, overhead_base=BASE,
+                       lapse_quarters=LAPSE).set_index("client_id")
     a = c.loc["A"]
     assert a.client_name == "Acme $Corp"
     assert a.revenue == 3000 and a.delivery_cost == 1300
@@ -104,21 +110,23 @@ def test_client_pnl_by_hand(small_panel):
 
 
 def test_list_rate_scalar_and_per_client(small_panel):
-    c = pnl.client_pnl(small_panel, 0.1, list_rate=125.0).set_index("client_id")
+    c = pnl.client_pnl(small_panel, 0.1, list_rate=125.0, overhead_base=BASE,
+                       lapse_quarters=LAPSE).set_index("client_id")
     assert c.loc["A", "rate_realisation"] == pytest.approx(100 / 125)
     assert c.loc["B", "rate_realisation"] == pytest.approx(20 / 125)  # 400 / 20 h = 20 an hour
-    c = pnl.client_pnl(small_panel, 0.1, list_rate={"A": 200.0}).set_index("client_id")
+    c = pnl.client_pnl(small_panel, 0.1, list_rate={"A": 200.0}, overhead_base=BASE,
+                       lapse_quarters=LAPSE).set_index("client_id")
     assert c.loc["A", "rate_realisation"] == pytest.approx(0.5)
     assert math.isnan(c.loc["B", "rate_realisation"])
 
 
 def test_overhead_bases(small_panel):
-    by_rev = pnl.client_pnl(small_panel, 0.2, overhead_base="revenue").set_index("client_id")
+    by_rev = pnl.client_pnl(small_panel, 0.2, overhead_base="revenue", lapse_quarters=LAPSE).set_index("client_id")
     assert by_rev.loc["A", "overhead"] == pytest.approx(600)  # 20% of 3000
-    by_hours = pnl.client_pnl(small_panel, 2.0, overhead_base="hours").set_index("client_id")
+    by_hours = pnl.client_pnl(small_panel, 2.0, overhead_base="hours", lapse_quarters=LAPSE).set_index("client_id")
     assert by_hours.loc["B", "overhead"] == pytest.approx(40)  # 2 an hour x 20 h
     with pytest.raises(ValueError):
-        pnl.client_pnl(small_panel, 0.1, overhead_base="headcount")
+        pnl.client_pnl(small_panel, 0.1, overhead_base="headcount", lapse_quarters=LAPSE)
 
 
 def test_status_lapsed_and_exited():
@@ -131,7 +139,7 @@ def test_status_lapsed_and_exited():
         row("X", "2025Q2", 10.0, 10.0, 10.0, 1.0, 1.0, (1, 0, 0, 0, 0), exited=True),
         row("K", "2025Q4", 10.0, 10.0, 10.0, 1.0, 1.0, (1, 0, 0, 0, 0)),
     ])
-    c = pnl.client_pnl(panel, 0.1).set_index("client_id")
+    c = pnl.client_pnl(panel, 0.1, overhead_base=BASE, lapse_quarters=LAPSE).set_index("client_id")
     assert c.loc["L", "status"] == "lapsed"  # nothing in the last two quarters
     assert c.loc["X", "status"] == "exited" and c.loc["X", "tenure_quarters"] == 2
     assert c.loc["K", "status"] == "active" and c.loc["K", "tenure_quarters"] == 1
@@ -145,8 +153,8 @@ def test_null_stays_null_without_invoices(small_panel):
     panel["revenue_billed"] = np.nan
     panel["revenue_collected"] = pd.Series([pd.NA] * len(panel), dtype="Float64")
     panel = panel.drop(columns=["cost_presale"])  # a category the panel did not measure
-    q = pnl.client_quarter_pnl(panel, 0.1)
-    c = pnl.client_pnl(panel, 0.1)
+    q = pnl.client_quarter_pnl(panel, 0.1, overhead_base=BASE)
+    c = pnl.client_pnl(panel, 0.1, overhead_base=BASE, lapse_quarters=LAPSE)
     for t in (q, c):
         assert t["revenue_collected"].isna().all()
         assert t["receivables"].isna().all()
@@ -164,7 +172,7 @@ def test_null_stays_null_without_invoices(small_panel):
 
 def test_zero_hours_and_zero_revenue_give_null_ratios():
     panel = pd.DataFrame([row("Z", "2025Q4", 0.0, 0.0, 0.0, 0.0, 0.0, (0, 0, 0, 0, 0))])
-    c = pnl.client_pnl(panel, 0.1).iloc[0]
+    c = pnl.client_pnl(panel, 0.1, overhead_base=BASE, lapse_quarters=LAPSE).iloc[0]
     assert c.margin == 0
     assert math.isnan(c.margin_pct) and math.isnan(c.effective_rate) and math.isnan(c.dso)
 
@@ -200,8 +208,8 @@ def random_panel(n_clients: int, seed: int = 1, quarters: int = 8) -> pd.DataFra
 def test_reconciles_to_the_cent():
     panel = random_panel(600)
     rate = 0.12
-    q = pnl.client_quarter_pnl(panel, rate)
-    c = pnl.client_pnl(panel, rate)
+    q = pnl.client_quarter_pnl(panel, rate, overhead_base=PARAMS.overhead_base)
+    c = pnl.client_pnl(panel, rate, overhead_base=PARAMS.overhead_base, lapse_quarters=PARAMS.lapse_quarters)
     cents = 0.005
     for col in ("revenue", "revenue_collected", "delivery_cost", "cost_billable",
                 "cost_communication", "cost_presale", "cost_rework", "cost_unbilled_scope"):
@@ -278,7 +286,7 @@ def test_abc_on_a_known_set():
 
 
 def test_a_single_whale_is_class_a():
-    a = pnl.abc_classes(table([90.0, 5.0, 5.0])).set_index("client_id")
+    a = pnl.abc_classes(table([90.0, 5.0, 5.0]), cutoffs=[0.8, 0.95]).set_index("client_id")
     assert a.loc["k0", "abc_class"] == "A"  # crosses 80% on its own
     assert a.loc["k1", "abc_class"] == "B"  # 90% before it, below 95%
     assert a.loc["k2", "abc_class"] == "C"
@@ -286,8 +294,8 @@ def test_a_single_whale_is_class_a():
 
 def test_planted_whales_in_a_and_loss_makers_in_tail():
     panel = random_panel(300, seed=7)
-    c = pnl.client_pnl(panel, 0.12)
-    a = pnl.abc_classes(c).set_index("client_id")
+    c = pnl.client_pnl(panel, 0.12, overhead_base=PARAMS.overhead_base, lapse_quarters=PARAMS.lapse_quarters)
+    a = pnl.abc_classes(c, PARAMS.abc_cutoffs).set_index("client_id")
     w = pnl.whale_curve(c).set_index("client_id")
     losers = c.loc[c["margin"] < 0, "client_id"]
     assert len(losers) > 10
@@ -329,8 +337,8 @@ def _texts(fig: Figure) -> list[str]:
 @pytest.mark.parametrize("n_clients", [200, 10_000])
 def test_charts_draw_and_name_only_a_few(n_clients):
     panel = random_panel(n_clients, seed=3, quarters=4)
-    c = pnl.client_pnl(panel, 0.12)
-    classes = pnl.abc_classes(c)
+    c = pnl.client_pnl(panel, 0.12, overhead_base=PARAMS.overhead_base, lapse_quarters=PARAMS.lapse_quarters)
+    classes = pnl.abc_classes(c, PARAMS.abc_cutoffs)
     figs = [pnl_plots.plot_whale_curve(pnl.whale_curve(c)),
             pnl_plots.plot_waterfall(pnl.portfolio_waterfall(c)),
             pnl_plots.plot_margin_scatter(c, classes)]

@@ -58,7 +58,7 @@ def test_the_ingest_page_tables_group_then_translate() -> None:
     q = pd.DataFrame({"file": ["t.csv"] * 3, "column": ["client_id"] * 3, "row": [2, 3, 4],
                       "value": ["X", "Y", "Z"],
                       "reason": ["unknown client 'X'", "unknown client 'Y'", "duplicate entry_id also on row 2"]})
-    grouped = quarantine_by_reason(q, "ru")
+    grouped = quarantine_by_reason(q, "ru", anonymize=False)
     assert grouped[["reason", "rows"]].values.tolist() == [["неизвестный клиент", 2], ["повтор entry_id, уже в строке 2", 1]]
     anonymous = quarantine_by_reason(q, "ru", anonymize=True)
     assert list(anonymous.columns) == ["reason", "rows"] and anonymous.rows.sum() == 3

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from matplotlib.text import Text
 
-from clientlens.analysis.markers import default_params, quarter_index_of, quarter_label
+from clientlens.analysis import pnl as pnl_stage
+from clientlens.analysis.markers import quarter_index_of, quarter_label
 from clientlens.analysis.segments import (
     SEGMENT_BY_KEY,
     assign_segments,
@@ -20,18 +21,17 @@ from clientlens.analysis.segments import (
     segment_history,
     segment_moves,
     segment_summary,
-    trailing_margin,
 )
-from clientlens.analysis.toxicity import current_toxicity
+from clientlens.analysis.toxicity import current_toxicity, toxicity_scores
+from clientlens.parameters import load
 from clientlens.publishing.plots.toxicity_plots import plot_marker_heatmap, plot_migration_matrix, plot_segment_map
 
 Q0 = quarter_index_of("2024Q1")
 
 
-def params() -> dict:
-    p = default_params()  # toxicity_red 30, profitable at margin_pct >= 10%, communicator 8 quarters
-    p["overhead_rate"] = 0.1
-    return p
+def params(*overrides: str):
+    # toxicity_red 30, profitable at margin_pct >= 10%, communicator 8 quarters
+    return load(overrides=["OVERHEAD_RATE=0.1", *overrides])
 
 
 def tables():
@@ -90,17 +90,14 @@ def test_segment_assignment_by_hand():
 
 def test_config_change_moves_clients_on_the_map():
     tox, pnl = tables()
-    p = params()
-    p["segments"]["profitable_margin_pct"] = 0.0
+    p = params("SEGMENTS__PROFITABLE_MARGIN_PCT=0")
     seg = assign_segments(tox, pnl, p).set_index("client_id")
     assert seg.at["costly", "segment"] == "core"
-    p = params()
-    p["toxicity_red"] = 70
+    p = params("TOXICITY_RED=70")
     seg = assign_segments(tox, pnl, p).set_index("client_id")
     assert seg.at["difficult", "segment"] == "core"
     assert seg.at["toxic_unprofitable", "segment"] == "costly"
-    p = params()
-    p["communicator_max_quarters"] = 12
+    p = params("COMMUNICATOR_MAX_QUARTERS=12")
     assert assign_segments(tox, pnl, p).set_index("client_id").at["stale_tenure", "segment"] == \
         "difficult"
 
@@ -164,21 +161,27 @@ def small_panel() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_segment_history_and_fallback_margin():
+def test_segment_history_reads_the_stages_scores_and_pnl():
     pn = small_panel()
-    tm = trailing_margin(pn, params(), window=2).set_index(["client_id", "quarter"])
+    p = params()
+    scores = toxicity_scores(pn, p)
+    quarters = pnl_stage.client_quarter_pnl(pn, p.overhead_rate, overhead_base=p.overhead_base, period_end="2024Q4")
+    trailing = pnl_stage.trailing_pnl(quarters, window=2).set_index(["client_id", "quarter"])
     # Y over two quarters: 2000 - 1000 * 1.1 = 900
-    assert tm.at[("Y", "2024Q2"), "margin"] == pytest.approx(900.0)
-    assert tm.at[("Y", "2024Q2"), "margin_pct"] == pytest.approx(0.45)
-    h = segment_history(pn, params()).set_index(["client_id", "quarter"])
+    assert trailing.at[("Y", "2024Q2"), "margin"] == pytest.approx(900.0)
+    assert trailing.at[("Y", "2024Q2"), "margin_pct"] == pytest.approx(0.45)
+    by_quarter = pnl_stage.trailing_pnl(quarters, window=p.toxicity.window_quarters)
+    h = segment_history(pn, scores, by_quarter, p).set_index(["client_id", "quarter"])
     assert h.at[("Y", "2024Q4"), "segment"] == "core"
     assert h.at[("X", "2024Q1"), "segment"] == "costly"  # margin -10% after overhead
     assert h.at[("X", "2024Q3"), "segment"] == "healthy_exit"
+    assert (h["margin"].dropna() == by_quarter.set_index(["client_id", "quarter"])["margin"]
+            .reindex(h.index).dropna()).all()  # the P&L stage's margin, not a second formula
     m = migration_matrix(h.reset_index(), "2024Q3", "2024Q4")
     assert m.loc["Healthy exit (in-sourcing)", "No longer in the panel"] == 1
     given = pd.DataFrame({"client_id": ["Y"] * 4, "quarter": [quarter_label(Q0 + k) for k in range(4)],
                           "margin": [-1.0] * 4, "margin_pct": [-0.5] * 4, "revenue": [1.0] * 4})
-    h2 = segment_history(pn, params(), pnl_by_quarter=given).set_index(["client_id", "quarter"])
+    h2 = segment_history(pn, scores, given, p).set_index(["client_id", "quarter"])
     assert h2.at[("Y", "2024Q4"), "segment"] == "costly"
     assert h2.at[("X", "2024Q1"), "segment"] == "no_pnl"
 

@@ -9,10 +9,16 @@ import pandas as pd
 import pytest
 
 from clientlens.analysis import spiral as sp
+from clientlens.parameters import load
 
 matplotlib.use("Agg")
 
+PARAMS = load()
 BASE = 2024 * 4  # 2024Q1
+# The thresholds the hand-made panels below are built around.
+THRESHOLDS = dict(communicator_max_quarters=8, unplanned_min=3, unplanned_share=0.5, early_free_min=2,
+                  followup_min=3, mix_min_quarters=3, churn_after_quarters=2)
+CHURN_AFTER = THRESHOLDS["churn_after_quarters"]
 
 
 def Q(i: int) -> str:
@@ -71,7 +77,7 @@ def test_client_states_churn_and_dormant_rules():
     panel.loc[(panel.client_id == "a") & (panel.quarter == Q(2)), "exited"] = True  # exit with work
     panel.loc[(panel.client_id == "e") & (panel.quarter == Q(4)), "exited"] = True  # exit in the last quarter
     panel.loc[(panel.client_id == "f") & (panel.quarter == Q(3)), "exited"] = True  # exit after silence
-    st = sp.client_states(panel)
+    st = sp.client_states(panel, churn_after_quarters=CHURN_AFTER)
     by = {c: list(g.sort_values("quarter_index")["state"]) for c, g in st.groupby("client_id")}
     assert by["a"] == [F, U, S, "churned", "churned"]          # rows after the exit are added
     assert list(st[st.client_id == "a"]["synthetic"]) == [False, False, False, True, True]
@@ -91,7 +97,7 @@ def test_client_states_churn_and_dormant_rules():
     st1 = sp.client_states(panel, churn_after_quarters=1)
     assert list(st1[st1.client_id == "c"]["state"])[-1] == "churned"
     # period end in the past cuts the rows
-    st2 = sp.client_states(panel, period_end=Q(2))
+    st2 = sp.client_states(panel, period_end=Q(2), churn_after_quarters=CHURN_AFTER)
     assert st2["quarter_index"].max() == BASE + 2
     assert list(st2[st2.client_id == "b"]["state"]) == [F, U, "dormant"]
 
@@ -120,7 +126,7 @@ def test_turns_and_positions_by_hand():
     assert get("mid", "spiral_position") == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25]
     # ... but a new client that starts mid-spiral has not done them
     late = sp.spiral_positions(sp.client_states(pd.DataFrame(seq("new", [U, S, P, F], start=1)
-                                                             + seq("old", [F]))))
+                                                             + seq("old", [F])), churn_after_quarters=CHURN_AFTER))
     assert list(late[late.client_id == "new"]["turns_completed"]) == [0, 0, 0, 0]
     cp = sp.client_positions(pos).set_index("client_id")
     assert cp.loc["full", "turns_completed"] == 1 and cp.loc["full", "current_phase"] == U
@@ -132,7 +138,8 @@ def test_turns_and_positions_by_hand():
 def test_phase_flow_counts():
     F, U, S = "feature", "ux", "stability"
     panel = pd.DataFrame(seq("a", [F, U, S]) + seq("b", [F, U, U]) + seq("c", [F, F, U]))
-    flow = sp.phase_flow(sp.client_states(panel)).set_index(["from_state", "to_state"])
+    states = sp.client_states(panel, churn_after_quarters=CHURN_AFTER)
+    flow = sp.phase_flow(states).set_index(["from_state", "to_state"])
     assert flow.loc[(F, U), "count"] == 3 and flow.loc[(F, F), "count"] == 1
     assert flow.loc[(F, U), "share"] == pytest.approx(0.75)
     assert flow.loc[(U, S), "count"] == 1 and flow.loc[(U, U), "count"] == 1
@@ -141,7 +148,7 @@ def test_phase_flow_counts():
 # --- mistakes -------------------------------------------------------------------------------
 
 def _events(panel, **kw):
-    ev = sp.mistake_events(panel, **kw)
+    ev = sp.mistake_events(panel, **{**THRESHOLDS, **kw})
     return ev, sp.mistakes_by_client(panel, ev)
 
 
@@ -298,10 +305,10 @@ def test_agreeing_is_judged_against_the_portfolio_share():
     for cid in ("x", "a", "b", "c", "d", "e", "f"):
         rows += [row(cid, i, "feature", unplanned_accepted=2, change_requests=3) for i in range(4)]
     usual = pd.DataFrame(rows)
-    assert sp.mistake_events(usual, mix_min_quarters=0).empty
+    assert sp.mistake_events(usual, **{**THRESHOLDS, "mix_min_quarters": 0}).empty
     rare = usual.copy()
     rare.loc[rare.client_id != "x", "unplanned_accepted"] = 0
-    ev = sp.mistake_events(rare, mix_min_quarters=0)
+    ev = sp.mistake_events(rare, **{**THRESHOLDS, "mix_min_quarters": 0})
     assert set(zip(ev.client_id, ev.mistake)) == {("x", "agree_to_every_wish")}
     assert "(portfolio: 10%)" in ev.iloc[0].evidence  # 8 of 84 change requests
 
@@ -341,14 +348,16 @@ def test_spiral_plots_render_and_names_stay_literal():
     panel = pd.DataFrame(seq("a", [F, U, S, P, F, U]) + seq("b", [F, S, P, F, None, None])
                          + seq("c", [U, S, P]))
     panel.loc[panel.client_id == "a", "client_name"] = "$Corp $x$"
-    st = sp.client_states(panel)
+    st = sp.client_states(panel, churn_after_quarters=PARAMS.spiral.churn_after_quarters)
     pos = sp.spiral_positions(st)
-    ev = sp.mistake_events(panel, st)
+    ev = sp.mistake_events(panel, st, **sp.mistake_thresholds(PARAMS))
     counts = sp.mistake_counts(sp.mistakes_by_client(panel, ev))
-    figs = [plots.transition_heatmap(fit_chain(st)),
+    figs = [plots.transition_heatmap(fit_chain(st, ci=PARAMS.spiral.transition_ci)),
             plots.phase_mix_chart(sp.phase_revenue_by_quarter(sp.phase_split(panel))),
             plots.mistakes_bar_chart(counts), plots.positions_chart(sp.client_positions(pos)),
             plots.client_spiral_chart(pos, "a")]
+    with pytest.raises(ValueError, match="no intervals"):
+        plots.transition_heatmap(fit_chain(st))
     for fig in figs:
         assert isinstance(fig, Figure)
         fig.savefig(io.BytesIO(), format="png")  # really renders: a mathtext error would raise
@@ -364,8 +373,8 @@ def test_charts_read_the_same_at_ten_thousand_clients():
     P = np.array([[0.4, 0.57, 0, 0, 0.03], [0, 0.35, 0.62, 0, 0.03], [0, 0, 0.35, 0.62, 0.03],
                   [0.52, 0, 0, 0.45, 0.03], [0, 0, 0, 0, 1.0]])
     panel = simulate_panel(P, n_clients=10_000, n_quarters=6, seed=1, start_probs=[0.4, 0.2, 0.2, 0.2, 0])
-    st = sp.client_states(panel)
-    heat = plots.transition_heatmap(fit_chain(st))
+    st = sp.client_states(panel, churn_after_quarters=PARAMS.spiral.churn_after_quarters)
+    heat = plots.transition_heatmap(fit_chain(st, ci=PARAMS.spiral.transition_ci))
     texts = [t.get_text() for t in heat.axes[0].texts]
     assert any("n=" in t and "," in t for t in texts)  # thousands of moves, with separators
     counts = pd.DataFrame({"mistake": list(sp.MISTAKES), "label": [sp.MISTAKE_LABELS[m] for m in sp.MISTAKES],

@@ -45,11 +45,11 @@ def test_observed_stops_from_exits_and_lapses():
 
 def test_warning_backtest_with_no_client_stopping():
     from clientlens.analysis.early_warning import warning_backtest
-    from clientlens.parameters import load_config
+    from clientlens.parameters import load
 
     panel = pd.DataFrame(panel_rows("steady", [True] * 6)).assign(client_name="Steady", revenue=100.0,
                                                                    billable_hours=10.0)
-    quality = warning_backtest(panel, observed_stops(panel, 2), load_config())
+    quality = warning_backtest(panel, observed_stops(panel, 2), load())
     assert quality["stopped_clients"] == 0 and pd.isna(quality["recall"])
 
 
@@ -59,9 +59,10 @@ def test_backtest_on_a_short_history_says_why_not():
     panel = pd.DataFrame(panel_rows("steady", [True] * 3)).assign(
         client_name="Steady", revenue=100.0, hours=10.0, value_feature=100.0, value_ux=0.0, value_stability=0.0,
         value_support=0.0, value_other=0.0)
-    result, why = backtest_if_possible(panel, holdout=4, runs=10)
+    short = dict(holdout=4, runs=10, seed=1, levels=(0.8,), churn_after_quarters=2)
+    result, why = backtest_if_possible(panel, **short)
     assert result is None and "history" in why
-    assert "истории" in backtest_if_possible(panel, "ru", holdout=4, runs=10)[1]
+    assert "истории" in backtest_if_possible(panel, "ru", **short)[1]
 
 
 def test_client_forecast_table_sums_the_four_quarters_and_drops_churned():
@@ -79,4 +80,4 @@ def test_client_forecast_table_sums_the_four_quarters_and_drops_churned():
     assert table.client_id.tolist() == ["A"]
     assert table.loc[0, "forecast, next 4 quarters"] == 400
     assert (table.loc[0, "80% low"], table.loc[0, "80% high"]) == (350, 450)
-    assert table.loc[0, "value still to come (CLV)"] == 900
+    assert table.loc[0, "revenue still to come, discounted (spiral)"] == 900

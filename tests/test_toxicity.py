@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
-from clientlens.analysis.markers import MARKERS, default_params, quarter_index_of, quarter_label
+from clientlens.analysis.markers import MARKERS, quarter_index_of, quarter_label
+from clientlens.parameters import load
 from clientlens.analysis.toxicity import (
     contributions_long,
     current_toxicity,
@@ -42,7 +43,7 @@ BASE = {"revenue": 1000.0, "delivery_cost": 700.0, "hours": 100.0, "billable_hou
 
 
 def test_severity_is_linear_between_baseline_and_threshold():
-    p = default_params()  # late payment: baseline 5, threshold 30; team score: 3.75 -> 2.5
+    p = load()  # late payment: baseline 5, threshold 30; team score: 3.75 -> 2.5
     sev = marker_severity(markers_row(late_payment=17.5, team_score=3.125), p)
     assert sev.at[0, "late_payment"] == pytest.approx(0.5)
     assert sev.at[0, "team_score"] == pytest.approx(0.5)  # lower is worse
@@ -52,7 +53,7 @@ def test_severity_is_linear_between_baseline_and_threshold():
 
 
 def test_score_by_hand_and_points_add_up():
-    p = default_params()  # weights: late_payment 2, urgent_after_hours 2
+    p = load()  # weights: late_payment 2, urgent_after_hours 2
     s = score_from_markers(markers_row(late_payment=30.0, urgent_after_hours=0.05), p)
     # 100 * (2*1 + 2*0) / (2 + 2)
     assert s.at[0, "score"] == pytest.approx(50.0)
@@ -68,7 +69,7 @@ def test_score_by_hand_and_points_add_up():
 
 
 def test_not_measured_sources_take_no_part():
-    p = default_params()
+    p = load()
     only_time_and_invoices = panel({"A": [dict(BASE)]})
     s = toxicity_scores(only_time_and_invoices, p, window=1)
     # measured: presale share 0 (w 1), late 30 days (sev 1, w 2), margin 30% (sev 0, w 1),
@@ -89,48 +90,43 @@ def test_not_measured_sources_take_no_part():
 
 def test_config_change_changes_the_score():
     pn = panel({"A": [dict(BASE)]})
-    base = toxicity_scores(pn, default_params(), window=1).at[0, "score"]
-    p = default_params()
-    p["toxicity"]["late_days"] = 55  # 30 days late is now half way: (30-5)/(55-5)
+    base = toxicity_scores(pn, load(), window=1).at[0, "score"]
+    p = load(overrides=["TOXICITY__MARKERS__LATE_PAYMENT__THRESHOLD=55"])  # 30 days late is half way: (30-5)/(55-5)
     assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(100 * 1 / 4.5)
-    p = default_params()
-    p["toxicity"]["weights"]["late_payment"] = 4.0
+    p = load(overrides=["TOXICITY__MARKERS__LATE_PAYMENT__WEIGHT=4"])
     assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(100 * 4 / 6.5)
-    p = default_params()
-    p["toxicity"]["baseline"]["gross_margin"] = 0.5  # 30% margin now counts: (0.3-0.5)/(0-0.5)
+    p = load(overrides=["TOXICITY__MARKERS__GROSS_MARGIN__BASELINE=0.5"])  # 30% margin counts: (0.3-0.5)/(0-0.5)
     assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(100 * 2.4 / 4.5)
     assert base == pytest.approx(100 * 2 / 4.5)
-    p = default_params()
-    p["toxicity_red"] = 50
+    p = load(overrides=["TOXICITY_RED=50"])
     assert not toxicity_scores(pn, p, window=1).at[0, "is_red"]
 
 
 def test_reasons_in_plain_words_en_and_ru():
     pn = panel({"A": [dict(BASE, requests_total=10, urgent_after_hours_requests=2,
                            change_requests=10, contradicting_requests=3)]})
-    s = toxicity_scores(pn, default_params(), window=1)
-    en = toxicity_reasons(s, default_params(), lang="en").at[0, "reasons"]
+    s = toxicity_scores(pn, load(), window=1)
+    en = toxicity_reasons(s, load(), lang="en").at[0, "reasons"]
     assert en == ("pays 30 days late on average; "
                   "20% of requests are urgent and raised after hours; "
                   "3 contradicting change requests this quarter (30% of change requests)")
-    ru = toxicity_reasons(s, default_params(), lang="ru").at[0, "reasons"]
+    ru = toxicity_reasons(s, load(), lang="ru").at[0, "reasons"]
     assert ru == ("платит в среднем на 30 дн. позже срока; "
                   "20% запросов — срочные и в нерабочее время; "
                   "противоречащих правок в этом квартале: 3 (30% запросов на изменения)")
-    w4 = toxicity_scores(pn, default_params(), window=4)
-    assert "in the last 4 quarters" in toxicity_reasons(w4, default_params()).at[0, "reasons"]
+    w4 = toxicity_scores(pn, load(), window=4)
+    assert "in the last 4 quarters" in toxicity_reasons(w4, load()).at[0, "reasons"]
     one = panel({"A": [dict(BASE, requests_total=10, urgent_after_hours_requests=0,
                             change_requests=4, contradicting_requests=1)]})
-    s1 = toxicity_scores(one, default_params(), window=1)
+    s1 = toxicity_scores(one, load(), window=1)
     assert "1 contradicting change request this quarter (25% of change requests)" in \
-        toxicity_reasons(s1, default_params()).at[0, "reasons"]
+        toxicity_reasons(s1, load()).at[0, "reasons"]
     with pytest.raises(ValueError):
-        toxicity_reasons(s, default_params(), lang="de")
+        toxicity_reasons(s, load(), lang="de")
 
 
 def test_a_red_client_always_has_a_reason():
-    p = default_params()
-    p["toxicity_red"] = 10
+    p = load(overrides=["TOXICITY_RED=10"])
     s = score_from_markers(markers_row(late_payment=15.0), p)  # severity 0.4 < 0.5, score 40
     assert bool(s.at[0, "is_red"])
     r = toxicity_reasons(s, p)
@@ -143,7 +139,7 @@ def test_current_toxicity_state_exits_and_contributions():
     rows_b = [dict(BASE, days_late_mean=0.0),
               dict(BASE, days_late_mean=0.0, exited=True, exit_reason="insourcing")]
     pn = panel({"A": rows_a, "B": rows_b})
-    cur = current_toxicity(pn, default_params()).set_index("client_id")
+    cur = current_toxicity(pn, load()).set_index("client_id")
     assert cur.at["A", "quarter"] == "2024Q3"  # its last active quarter, not the quiet one
     assert cur.at["A", "last_quarter"] == "2024Q4" and cur.at["A", "quarters_inactive"] == 1
     assert cur.at["A", "score"] > cur.at["B", "score"]
@@ -156,9 +152,9 @@ def test_current_toxicity_state_exits_and_contributions():
     sums = long.groupby("client_id")["points"].sum()
     assert sums["A"] == pytest.approx(cur.at["A", "score"])
     assert set(long["marker"]) == {m.name for m in MARKERS}
-    ru = current_toxicity(pn, default_params(), lang="ru").set_index("client_id")
+    ru = current_toxicity(pn, load(), lang="ru").set_index("client_id")
     assert ru.at["A", "reasons"].startswith("платит в среднем")
-    early = current_toxicity(pn, default_params(), as_of="2024Q1").set_index("client_id")
+    early = current_toxicity(pn, load(), as_of="2024Q1").set_index("client_id")
     assert early.at["B", "exited"] == False  # noqa: E712 - the exit comes later
 
 
@@ -199,7 +195,7 @@ def _planted(n: int = 80, toxic: int = 12, quarters: int = 6, seed: int = 5):
 
 def test_planted_toxic_clients_rank_first():
     pn, bad = _planted()
-    cur = current_toxicity(pn, default_params())
+    cur = current_toxicity(pn, load())
     y = cur["client_id"].isin(bad).to_numpy()
     r = rankdata(cur["score"].to_numpy())
     auc = (r[y].sum() - y.sum() * (y.sum() + 1) / 2) / (y.sum() * (~y).sum())

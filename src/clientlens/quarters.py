@@ -10,6 +10,21 @@ QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 class QuarterError(ValueError):
     """A string that is not a quarter like 2025Q4."""
 
+
+def quarter_index_of(quarter: str) -> int:
+    """The quarter's index, year * 4 + quarter - 1, so quarters subtract: 2025Q3 -> 8102."""
+    text = str(quarter)
+    if not QUARTER_RE.match(text):
+        raise QuarterError(f"{quarter!r} is not a quarter like 2025Q4")
+    return int(text[:4]) * 4 + int(text[5]) - 1
+
+
+def quarter_label(index: int) -> str:
+    """2025Q3 from its index (quarter_index_of)."""
+    index = int(index)
+    return f"{index // 4}Q{index % 4 + 1}"
+
+
 def quarter_of(day: dt.date) -> str:
     return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
@@ -28,6 +43,4 @@ def quarter_end(quarter: str) -> dt.date:
 
 
 def shift_quarter(quarter: str, n: int) -> str:
-    start = quarter_start(quarter)
-    index = start.year * 4 + (start.month - 1) // 3 + n
-    return f"{index // 4}Q{index % 4 + 1}"
+    return quarter_label(quarter_index_of(quarter) + n)

@@ -28,7 +28,7 @@ CARD_TABLES = ("pnl_clients", "pnl_quarters", "segments", "toxicity_clients", "e
 
 # spiral_clients (the spiral page's table) names its columns for readers.
 FORECAST_NEXT4 = "forecast, next 4 quarters"
-CLV = "value still to come (CLV)"
+CLV = "revenue still to come, discounted (spiral)"
 
 TREND_COLUMNS = ["quarter", "revenue", "total_cost", "margin", "margin_pct"]
 FORECAST_COLUMNS = ["quarter", "revenue_mean", "revenue_lo_80", "revenue_hi_80"]

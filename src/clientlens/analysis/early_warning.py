@@ -46,65 +46,45 @@ from clientlens.analysis.markers import (
     trend_drop,
     window_sum,
 )
-from clientlens.parameters import ConfigError
+from clientlens.i18n import tr, tr_context
+from clientlens.parameters import EarlyWarningParams, Params
 
 
 @dataclass(frozen=True)
 class Signal:
     name: str
     label_en: str
-    label_ru: str
     definition: str
     source: str
     reason_en: str  # {v}: the signal's value
-    reason_ru: str
     fmt: str
 
     def label(self, lang: str = "en") -> str:
-        return self.label_ru if lang == "ru" else self.label_en
+        # a marker is also called "Falling orders", and the two read differently in Russian
+        return tr_context("early warning", self.label_en, lang)
 
 
 SIGNALS: tuple[Signal, ...] = (
-    Signal("falling_orders", "Falling orders", "Падение заказов",
+    Signal("falling_orders", "Falling orders",
            "Billable hours per quarter in the recent window against the base window before it.",
-           "time_entries", "billable work down {v}", "оплачиваемой работы меньше на {v}", "pct"),
-    Signal("falling_requests", "Falling requests", "Меньше запросов",
+           "time_entries", "billable work down {v}", "pct"),
+    Signal("falling_requests", "Falling requests",
            "Requests per quarter in the recent window against the base window before it.",
-           "requests", "requests down {v}", "запросов меньше на {v}", "pct"),
-    Signal("rising_payment_delays", "Rising payment delays", "Растущая просрочка",
+           "requests", "requests down {v}", "pct"),
+    Signal("rising_payment_delays", "Rising payment delays",
            "Mean days paid late in the recent window minus the base window.",
-           "invoices", "pays {v} days later than before", "платит на {v} дн. позже, чем раньше",
-           "int"),
-    Signal("falling_nps", "Falling NPS", "Падение NPS",
+           "invoices", "pays {v} days later than before", "int"),
+    Signal("falling_nps", "Falling NPS",
            "Latest NPS answer below the mean of the answers before it, in points of 10.",
-           "surveys", "NPS down {v} points", "NPS ниже на {v} балла", "num1"),
-    Signal("falling_csat", "Falling CSAT", "Падение CSAT",
+           "surveys", "NPS down {v} points", "num1"),
+    Signal("falling_csat", "Falling CSAT",
            "Latest CSAT answer below the mean of the answers before it, in points of 5.",
-           "surveys", "CSAT down {v} points", "CSAT ниже на {v} балла", "num1"),
-    Signal("contact_change", "Contact changed", "Сменился контакт",
+           "surveys", "CSAT down {v} points", "num1"),
+    Signal("contact_change", "Contact changed",
            "Changes of the client's main contact in the recent window.",
-           "contacts", "the client's contact changed {v} time{s} recently",
-           "контактное лицо клиента сменилось (раз: {v})", "int"),
+           "contacts", "the client's contact changed {v} time{s} recently", "int"),
 )
 SIGNAL_BY_NAME = {s.name: s for s in SIGNALS}
-
-_KEYS = ("recent_quarters", "base_quarters", "min_base_quarters", "orders_drop", "requests_drop",
-         "min_base_requests", "late_days_rise", "survey_recent_quarters", "nps_drop", "csat_drop",
-         "contact_changes", "revenue_quarters", "lookback_quarters", "weights", "fire_at")
-
-
-def warning_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    ep = params.get("early_warning")
-    if not isinstance(ep, Mapping):
-        raise ConfigError("config/params.yaml has no `early_warning:` section "
-                          "(see clientlens.analysis.markers.DEFAULTS)")
-    missing = [f"early_warning.{k}" for k in _KEYS if k not in ep]
-    weights = ep.get("weights") if isinstance(ep.get("weights"), Mapping) else {}
-    missing += [f"early_warning.weights.{s.name}" for s in SIGNALS if s.name not in weights]
-    if missing:
-        raise ConfigError("config/params.yaml lacks " + ", ".join(missing))
-    return dict(ep)
-
 
 def _latest_answer_drop(X: np.ndarray, base: int, recent: int) -> np.ndarray:
     """Mean of the answers in `base` quarters before the latest answer, minus that answer.
@@ -125,16 +105,16 @@ def _latest_answer_drop(X: np.ndarray, base: int, recent: int) -> np.ndarray:
     return out
 
 
-def _signal_values(g: QuarterGrid, ep: Mapping[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _signal_values(g: QuarterGrid, ep: EarlyWarningParams) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """name -> (fires, value), quarter x client matrices; only earlier rows are read."""
-    R, B = int(ep["recent_quarters"]), int(ep["base_quarters"])
-    mbq = int(ep["min_base_quarters"])
+    R, B = ep.recent_quarters, ep.base_quarters
+    mbq = ep.min_base_quarters
     present = ~np.isnan(g.wide(np.ones(len(g.frame))))
     out = {}
     v = trend_drop(g.w("billable_hours"), R, B, mbq)
-    out["falling_orders"] = (v >= float(ep["orders_drop"]), v)
-    v = trend_drop(g.w("requests_total"), R, B, mbq, float(ep["min_base_requests"]))
-    out["falling_requests"] = (v >= float(ep["requests_drop"]), v)
+    out["falling_orders"] = (v >= ep.orders_drop, v)
+    v = trend_drop(g.w("requests_total"), R, B, mbq, ep.min_base_requests)
+    out["falling_requests"] = (v >= ep.requests_drop, v)
     D, N = g.w("days_late_mean"), g.w("invoices_due")
     both = ~np.isnan(D) & ~np.isnan(N)
     DN = np.where(both, D * N, np.nan)
@@ -145,14 +125,14 @@ def _signal_values(g: QuarterGrid, ep: Mapping[str, Any]) -> dict[str, tuple[np.
     b_n, _ = window_sum(NN, B, shift=R)
     with np.errstate(invalid="ignore", divide="ignore"):
         v = np.where((r_n > 0) & (b_n > 0), r_dn / r_n - b_dn / b_n, np.nan)
-    out["rising_payment_delays"] = (v >= float(ep["late_days_rise"]), v)
-    srq = int(ep["survey_recent_quarters"])
+    out["rising_payment_delays"] = (v >= ep.late_days_rise, v)
+    srq = ep.survey_recent_quarters
     v = _latest_answer_drop(g.w("nps_mean"), B, srq)
-    out["falling_nps"] = (v >= float(ep["nps_drop"]), v)
+    out["falling_nps"] = (v >= ep.nps_drop, v)
     v = _latest_answer_drop(g.w("csat_mean"), B, srq)
-    out["falling_csat"] = (v >= float(ep["csat_drop"]), v)
+    out["falling_csat"] = (v >= ep.csat_drop, v)
     v, _ = window_sum(g.w("client_contact_changed"), R)
-    out["contact_change"] = (v >= float(ep["contact_changes"]), v)
+    out["contact_change"] = (v >= ep.contact_changes, v)
     return {k: (np.where(np.isnan(val), False, fire) & present, val)
             for k, (fire, val) in out.items()}
 
@@ -167,7 +147,7 @@ def _streak_start(F: np.ndarray) -> np.ndarray:
     return start
 
 
-def warning_signals(panel: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
+def warning_signals(panel: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Every client-quarter with each signal judged from that quarter and earlier.
 
     Columns: client_id, client_name, quarter, quarter_index, revenue_at_risk
@@ -178,7 +158,7 @@ def warning_signals(panel: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFr
     when warned), and per signal s: s (fires), s_value, s_since (quarter its current
     run started, None when not firing).
     """
-    ep = warning_params(params)
+    ep = params.early_warning
     g = QuarterGrid(panel)
     f = g.frame
     out = pd.DataFrame({"client_id": f["client_id"].to_numpy()})
@@ -188,7 +168,7 @@ def warning_signals(panel: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFr
     out["quarter_index"] = g.qi
     if g.nq == 0:
         return out
-    rev, _ = window_sum(g.w("revenue"), int(ep["revenue_quarters"]))
+    rev, _ = window_sum(g.w("revenue"), ep.revenue_quarters)
     out["revenue_at_risk"] = np.nan_to_num(g.rows(rev))
     out["exited"] = numeric(f, "exited") > 0
     sig = _signal_values(g, ep)
@@ -203,11 +183,11 @@ def warning_signals(panel: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFr
         out[f"{s.name}_value"] = g.rows(val)
         out[f"{s.name}_since"] = [quarter_label(g.q0 + st) if st >= 0 else None for st in start]
         n += fires
-        strength += fires * float(ep["weights"][s.name])
+        strength += fires * ep.weights[s.name]
         first = np.where(fires, np.minimum(first, g.q0 + start), first)
-    warn = strength >= float(ep["fire_at"]) - 1e-9
+    warn = strength >= ep.fire_at - 1e-9
     if "is_active" in f.columns:  # silent for a whole revenue window: gone, not at risk
-        act, _ = window_sum(g.w("is_active"), int(ep["revenue_quarters"]))
+        act, _ = window_sum(g.w("is_active"), ep.revenue_quarters)
         warn &= g.rows(np.nan_to_num(act)) > 0
     out["n_signals"] = n
     out["strength"] = strength
@@ -223,15 +203,15 @@ def _reasons(row: pd.Series, lang: str) -> str:
     for s in SIGNALS:
         if row[s.name]:
             since = row[f"{s.name}_since"]
-            text = (s.reason_ru if lang == "ru" else s.reason_en).format(
+            text = tr(s.reason_en, lang).format(
                 v=format_value(row[f"{s.name}_value"], s.fmt, lang),
                 s=plural_s(row[f"{s.name}_value"]))
-            text += (f" (с {since})" if lang == "ru" else f" (since {since})")
+            text += " " + tr("(since {since})", lang, since=since)
             parts.append(text)
     return "; ".join(parts)
 
 
-def early_warnings(panel: pd.DataFrame, as_of_quarter: str, params: Mapping[str, Any],
+def early_warnings(panel: pd.DataFrame, as_of_quarter: str, params: Params,
                    lang: str = "en") -> pd.DataFrame:
     """The clients with a warning firing at as_of_quarter, by revenue at risk (largest first).
 
@@ -267,7 +247,7 @@ def _stops(churn_quarters: Mapping[Any, str] | pd.Series | pd.DataFrame) -> dict
 
 
 def warning_lead_times(panel: pd.DataFrame, churn_quarters: Mapping[Any, str] | pd.Series,
-                       params: Mapping[str, Any]) -> pd.DataFrame:
+                       params: Params) -> pd.DataFrame:
     """For each client that stopped: how many quarters before the stop its first warning fired.
 
     churn_quarters: client_id -> the quarter the client stopped (its exit quarter,
@@ -279,7 +259,7 @@ def warning_lead_times(panel: pd.DataFrame, churn_quarters: Mapping[Any, str] | 
     (lead >= 1), signals (those firing at the first warning).
     """
     return _lead_times(warning_signals(panel, params), _stops(churn_quarters),
-                       int(warning_params(params)["lookback_quarters"]))
+                       params.early_warning.lookback_quarters)
 
 
 def _lead_times(sig: pd.DataFrame, stops: dict[Any, int], lookback: int) -> pd.DataFrame:
@@ -315,7 +295,7 @@ def _lead_times(sig: pd.DataFrame, stops: dict[Any, int], lookback: int) -> pd.D
 
 
 def warning_backtest(panel: pd.DataFrame, churn_quarters: Mapping[Any, str] | pd.Series,
-                     params: Mapping[str, Any]) -> dict[str, Any]:
+                     params: Params) -> dict[str, Any]:
     """Recall and precision of the warnings against known stops.
 
     recall: share of stopped clients warned at least one quarter before the stop
@@ -325,8 +305,8 @@ def warning_backtest(panel: pd.DataFrame, churn_quarters: Mapping[Any, str] | pd
     warning. precision (alerts): the same share over warned client-quarters.
     alert_rate: share of client-quarters (before any stop) with a warning.
     """
-    ep = warning_params(params)
-    lookback = int(ep["lookback_quarters"])
+    ep = params.early_warning
+    lookback = ep.lookback_quarters
     stops = _stops(churn_quarters)
     sig = warning_signals(panel, params)
     lt = _lead_times(sig, stops, lookback)
@@ -355,7 +335,7 @@ def warning_backtest(panel: pd.DataFrame, churn_quarters: Mapping[Any, str] | pd
     }
 
 
-def observed_stops(panel: pd.DataFrame, lapse_quarters: int = 2,
+def observed_stops(panel: pd.DataFrame, lapse_quarters: int,
                    include_insourcing: bool = False) -> pd.Series:
     """client_id -> the quarter a client stopped, as the data show it (no planted truth).
 

@@ -235,10 +235,9 @@ def _posterior_draws(chain: pd.DataFrame, names: Sequence[str], runs: int,
 
 def monte_carlo_forecast(states: pd.DataFrame, chain: pd.DataFrame | None = None,
                          state_rev: pd.DataFrame | None = None, scales: pd.DataFrame | None = None, *,
-                         horizon: int = 4, runs: int = 2000, seed: int = 42,
-                         levels: Sequence[float] = (0.8, 0.95), parameter_uncertainty: bool = True,
-                         revenue_noise: bool = True, prior: float = 0.5,
-                         chunk_size: int = 256) -> Forecast:
+                         horizon: int, runs: int, seed: int, levels: Sequence[float],
+                         parameter_uncertainty: bool = True, revenue_noise: bool = True,
+                         prior: float = 0.5, chunk_size: int = 256) -> Forecast:
     """Monte Carlo forecast of revenue for the next `horizon` quarters.
 
     Forecast.clients (one row per live client and future quarter): client_id, client_name,
@@ -353,10 +352,9 @@ def _naive_quantiles(states: pd.DataFrame, horizon: int, levels: Sequence[float]
     return client_q, port_q, pd.Series(mean_c, index=wide.index)
 
 
-def backtest(panel: pd.DataFrame, *, holdout: int = 4, runs: int = 2000, seed: int = 42,
-             levels: Sequence[float] = (0.8, 0.95), churn_after_quarters: int = 2,
-             revenue_col: str = "revenue", prior: float = 0.5, parameter_uncertainty: bool = True,
-             period_end: str | int | None = None) -> Backtest:
+def backtest(panel: pd.DataFrame, *, holdout: int, runs: int, seed: int, levels: Sequence[float],
+             churn_after_quarters: int, revenue_col: str = "revenue", prior: float = 0.5,
+             parameter_uncertainty: bool = True, period_end: str | int | None = None) -> Backtest:
     """Fit on history up to `holdout` quarters before the end, forecast them, score both models.
 
     The cutoff sees only rows up to it (states, churn and exits are recomputed from the truncated
@@ -498,13 +496,15 @@ def churn_hazards(states: pd.DataFrame, by_client: pd.DataFrame, mistake: str,
             "clients_not_measured": int((m["status"] == "not_measured").sum())}
 
 
-def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str = "no_stabilisation", *,
+def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str, *, horizon: int, runs: int, seed: int,
+                           level: float, churn_after_quarters: int,
                            states: pd.DataFrame | None = None, by_client: pd.DataFrame | None = None,
-                           horizon: int = 4, runs: int = 2000, seed: int = 42, level: float = 0.8,
-                           churn_after_quarters: int = 2, revenue_col: str = "revenue",
-                           prior: float = 0.5, mistake_params: Mapping | None = None,
-                           lang: str = "en") -> Scenario:
+                           mistake_params: Mapping | None = None, revenue_col: str = "revenue",
+                           prior: float = 0.5, lang: str = "en") -> Scenario:
     """Portfolio revenue for the next `horizon` quarters if `mistake` were avoided from now on.
+
+    `by_client` (spiral.mistakes_by_client) says who made the mistake; without it the mistakes
+    are detected here, with `mistake_params` (spiral.mistake_thresholds(params)).
 
     Assumption (returned as `assumption`): (1) the flow is rerouted for everyone: a sequence mistake's
     moves go where the spiral says (`REROUTES`; e.g. for no_stabilisation, ux -> feature and
@@ -522,10 +522,13 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str = "no_stabilisation
     """
     if mistake not in MISTAKES:
         raise ValueError(f"unknown mistake {mistake!r}; use one of {', '.join(MISTAKES)}")
+    if by_client is None and mistake_params is None:
+        raise ValueError("give by_client (spiral.mistakes_by_client) or mistake_params "
+                         "(spiral.mistake_thresholds(params)) to detect the mistakes")
     if states is None:
         states = client_states(panel, churn_after_quarters=churn_after_quarters, revenue_col=revenue_col)
     if by_client is None:
-        events = mistake_events(panel, states, **dict(mistake_params or {}))
+        events = mistake_events(panel, states, **dict(mistake_params))
         by_client = mistakes_by_client(panel, events)
     chain, names, mu, scale, live, pools = _prepare(states, None, None, None, prior)
     P = transition_matrix(chain).to_numpy()
@@ -631,8 +634,8 @@ class NoBacktest(ValueError):
 
 
 def backtest_if_possible(panel: pd.DataFrame, lang: str = "en", **kwargs: Any) -> tuple[Backtest | None, str]:
-    """(backtest, "") or (None, why not, in `lang`): a short history cannot hold out four quarters,
-    and the report should say so rather than stop the whole chain."""
+    """(backtest, "") or (None, why not, in `lang`): a short history cannot hold out `holdout`
+    quarters, and the report should say so rather than stop the whole chain."""
     try:
         return backtest(panel, **kwargs), ""
     except NoBacktest as error:

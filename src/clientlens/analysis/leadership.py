@@ -88,7 +88,7 @@ def risk_breakdown(risk: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
 
 
 def headline(pnl_clients: pd.DataFrame, segments: pd.DataFrame, warnings: pd.DataFrame,
-             forecast_portfolio: pd.DataFrame | None, level: int = 80) -> Headline:
+             forecast_portfolio: pd.DataFrame | None, *, level: int) -> Headline:
     live = pnl_clients.loc[pnl_clients["status"] == "active"]
     revenue = float(pnl_clients["revenue_last4"].sum())
     margin = float(pnl_clients["margin_last4"].sum())

@@ -38,8 +38,9 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, hyp2f1
 
-from clientlens.analysis.pnl import _period_end_index, _prepare_panel, _quarter_index, _quarter_label
+from clientlens.analysis.pnl import _period_end_index, _prepare_panel, _quarter_label
 from clientlens.i18n import N_
+from clientlens.quarters import quarter_index_of
 
 __all__ = [
     "sbg_survival", "sbg_churn_probability", "sbg_retention_rate", "sbg_projected_survivors",
@@ -295,7 +296,7 @@ def _as_of_date(as_of: Any, fallback: pd.Timestamp) -> pd.Timestamp:
     if as_of is None:
         return fallback
     if isinstance(as_of, str) and "Q" in as_of.upper():
-        idx = _quarter_index(as_of.upper())
+        idx = quarter_index_of(as_of.upper())
         nxt = idx + 1
         return pd.Timestamp(nxt // 4, 3 * (nxt % 4) + 1, 1) - pd.Timedelta(days=1)
     return pd.Timestamp(as_of)
@@ -411,10 +412,10 @@ def _cohorts_of(c: pd.DataFrame, as_of: Any = None, period_quarters: int | None 
     chains = _chains_of(c, as_of_ts)
     if chains.empty:
         raise ValueError(f"no contract starts on or before {as_of_ts.date()}: no renewal history")
-    end_q = _quarter_index(f"{as_of_ts.year}Q{(as_of_ts.month - 1) // 3 + 1}")
+    end_q = quarter_index_of(f"{as_of_ts.year}Q{(as_of_ts.month - 1) // 3 + 1}")
     rows = {}
     for cohort, grp in chains.groupby("cohort", sort=True):
-        observed = (end_q - _quarter_index(cohort)) // pq
+        observed = (end_q - quarter_index_of(cohort)) // pq
         counts = [float(((grp["renewals"] >= k) | grp["alive"]).sum()) for k in range(observed + 1)]
         rows[cohort] = counts
     width = max(len(v) for v in rows.values())
@@ -424,8 +425,7 @@ def _cohorts_of(c: pd.DataFrame, as_of: Any = None, period_quarters: int | None 
     return table
 
 
-def _panel_lives(panel: pd.DataFrame, period_end: Any = None,
-                 lapse_quarters: int = 2) -> pd.DataFrame:
+def _panel_lives(panel: pd.DataFrame, period_end: Any = None, *, lapse_quarters: int) -> pd.DataFrame:
     """Per client: first active quarter, quarters it is known alive, whether churn is seen."""
     p = _prepare_panel(panel, period_end)
     end = _period_end_index(p, period_end)
@@ -445,8 +445,8 @@ def _panel_lives(panel: pd.DataFrame, period_end: Any = None,
     return lives
 
 
-def panel_survival_cohorts(panel: pd.DataFrame, period_end: Any = None,
-                           lapse_quarters: int = 2) -> pd.DataFrame:
+def panel_survival_cohorts(panel: pd.DataFrame, period_end: Any = None, *,
+                           lapse_quarters: int) -> pd.DataFrame:
     """Survivors table from quarterly activity, for when no contracts table was supplied.
 
     Cohort = quarter of the client's first activity. A client is alive n quarters later
@@ -456,7 +456,7 @@ def panel_survival_cohorts(panel: pd.DataFrame, period_end: Any = None,
     Columns 0, 1, 2, ... = clients alive that many quarters after first activity; NULL beyond
     the period end.
     """
-    lives = _panel_lives(panel, period_end, lapse_quarters)
+    lives = _panel_lives(panel, period_end, lapse_quarters=lapse_quarters)
     if not len(lives):
         raise ValueError("the panel has no active client-quarters: no survival history to fit")
     rows = {}
@@ -506,7 +506,7 @@ class RetentionModel:
 
 
 def retention_model(panel: pd.DataFrame, contracts: pd.DataFrame | None = None, *,
-                    period_end: Any = None, lapse_quarters: int = 2,
+                    lapse_quarters: int, period_end: Any = None,
                     skip_first_cohort: bool = False) -> RetentionModel:
     """Fit the sBG model to renewal history: contracts when supplied, else panel activity.
 
@@ -541,8 +541,8 @@ def retention_model(panel: pd.DataFrame, contracts: pd.DataFrame | None = None, 
         if contracts is not None and len(contracts):
             notes.append("the contracts table has no contract by the period end")
         pq = 1
-        survivors = panel_survival_cohorts(panel, period_end, lapse_quarters)
-        lives = _panel_lives(panel, period_end, lapse_quarters)
+        survivors = panel_survival_cohorts(panel, period_end, lapse_quarters=lapse_quarters)
+        lives = _panel_lives(panel, period_end, lapse_quarters=lapse_quarters)
         renewals = lives["age_alive"].astype("float64")  # quarters since the first activity
         source = SOURCE_PANEL
         notes.append(f"units: clients; one period = 1 quarter; a client without a recorded exit "

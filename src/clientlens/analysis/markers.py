@@ -1,7 +1,7 @@
 """Toxicity and risk markers: one registry, one computation.
 
 Every marker of DOMAIN.md's markers table is a `Marker` record: its name, the
-words a report uses for it (English and Russian), a written definition, unit,
+words a report uses for it (English; locale/ru.yaml translates), a written definition, unit,
 the panel columns and source table it reads, the config keys of its threshold,
 baseline and weight, and the function that computes it. Documentation tables,
 the composite score (toxicity.py) and the plain-words reasons all read this one
@@ -14,155 +14,31 @@ the last year). A marker is NaN when its source table was not supplied ("not
 measured") or when the window holds too little to judge (e.g. fewer than
 `toxicity.min_events` estimate requests); NaN markers take no part in the score.
 
-Config (config/params.yaml, section `toxicity`):
-- a flat threshold key per marker (`late_days: 30`): the level at which the
-  marker counts in full;
-- `baseline.<marker>`: the level at which it counts nothing (a normal client);
-- `weights.<marker>`: its weight in the composite score.
-Between baseline and threshold a marker's severity rises linearly from 0 to 1.
-Whether higher or lower values are worse is the marker's own property
-(`higher_is_worse`); the config must put baseline on the good side.
+Parameters (config/params.yaml, `toxicity.markers.<marker>`): `threshold`, the level at which
+the marker counts in full; `baseline`, the level at which it counts nothing (a normal client);
+`weight`, its weight in the composite score. Between baseline and threshold a marker's
+severity rises linearly from 0 to 1. Whether higher or lower values are worse is the marker's
+own property (`higher_is_worse`); clientlens.parameters checks that the baseline sits on the
+good side.
 
-Functions here never read files: pass the parameters dict in. `DEFAULTS` holds
-the defaults used by this module's own tests and proposed for params.yaml.
+Functions here never read files: pass the parameters in (clientlens.parameters.Params).
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from clientlens.parameters import ConfigError
-
-# ---------------------------------------------------------------------------
-# defaults (the single home of default values; shaped like config/params.yaml)
-# ---------------------------------------------------------------------------
-DEFAULTS: dict[str, Any] = {
-    "toxicity": {
-        "window_quarters": 4,        # trailing window for a client's current state
-        "trend_base_quarters": 4,    # quarters before the window that trends compare with
-        "min_events": 3,             # fewer events than this in the window: the share is not judged
-        "reason_min_severity": 0.5,  # a marker at least this severe is named as a reason
-        "max_reasons": 3,            # reasons listed per client
-        # thresholds: the level at which a marker counts in full
-        "estimate_no_order_share": 0.6,
-        "presale_cost_share": 0.2,
-        "team_score": 2.5,
-        "escalations_per_quarter": 1.0,
-        "shelved_share": 0.3,
-        "late_days": 30,
-        "after_hours_share": 0.2,
-        "contradicting_share": 0.2,
-        "approval_days": 30,
-        "budget_cut_share": 0.5,
-        "orders_drop_share": 0.5,
-        "requests_drop_share": 0.5,
-        "contact_changes_per_year": 2,
-        "nps": 6,
-        "csat": 3,
-        "missed_deadline_share": 0.3,
-        "gross_margin": 0.0,
-        "non_billable_share": 0.4,
-        # the level at which a marker counts nothing (a normal client)
-        "baseline": {
-            "estimate_no_order": 0.3,
-            "presale_cost_share": 0.05,
-            "team_score": 3.75,
-            "escalations": 0.0,
-            "shelved_share": 0.05,
-            "late_payment": 5,
-            "urgent_after_hours": 0.05,
-            "contradicting": 0.05,
-            "approval_days": 10,
-            "budget_cut": 0.1,
-            "falling_orders": 0.1,
-            "falling_requests": 0.1,
-            "contact_churn": 0,
-            "nps": 8,
-            "csat": 4,
-            "missed_deadlines": 0.1,
-            "gross_margin": 0.25,
-            "non_billable_share": 0.15,
-        },
-        # weights in the composite score (renormalised over the measured markers)
-        "weights": {
-            "estimate_no_order": 1.5,
-            "presale_cost_share": 1.0,
-            "team_score": 1.5,
-            "escalations": 1.0,
-            "shelved_share": 1.0,
-            "late_payment": 2.0,
-            "urgent_after_hours": 2.0,
-            "contradicting": 1.5,
-            "approval_days": 1.5,
-            "budget_cut": 0.5,
-            "falling_orders": 0.5,
-            "falling_requests": 0.5,
-            "contact_churn": 0.5,
-            "nps": 0.75,
-            "csat": 0.75,
-            "missed_deadlines": 0.75,
-            "gross_margin": 1.0,
-            "non_billable_share": 0.5,
-        },
-    },
-    "toxicity_red": 30,
-    "communicator_max_quarters": 8,
-    "segments": {
-        "profitable_margin_pct": 0.10,     # margin_pct at or above this is profitable
-        "communicator_driven_share": 0.4,  # relationship markers' share of the score that blames the communicator
-        "dormant_quarters": 2,             # this many quarters in a row without activity: "Gone quiet"
-    },
-    "early_warning": {
-        "recent_quarters": 2,        # the window a warning looks at
-        "base_quarters": 4,          # compared with this many quarters before it
-        "min_base_quarters": 2,      # quarters of history a trend needs
-        "orders_drop": 0.3,          # billable hours per quarter fell by this share
-        "requests_drop": 0.3,        # requests per quarter fell by this share
-        "min_base_requests": 4,      # requests in the base window a request trend needs
-        "late_days_rise": 10,        # mean days late rose by this many days
-        "survey_recent_quarters": 4, # the latest survey answer counts this long
-        "nps_drop": 2.0,             # latest NPS answer this far below the earlier ones
-        "csat_drop": 0.75,           # the same on CSAT's 1-5 scale
-        "contact_changes": 1,        # client contact changes within recent_quarters
-        "revenue_quarters": 4,       # revenue at risk: revenue over this many quarters
-        "lookback_quarters": 4,      # backtest: a warning counts this many quarters before a stop
-        "fire_at": 1.0,              # a client is warned when its firing signals' weights reach this
-        "weights": {                 # 0.5 each: two signals together warn, one alone does not
-            "falling_orders": 0.5,
-            "falling_requests": 0.5,
-            "rising_payment_delays": 0.5,
-            "falling_nps": 0.5,
-            "falling_csat": 0.5,
-            "contact_change": 0.5,
-        },
-    },
-}
-
-
-def default_params() -> dict[str, Any]:
-    """A deep copy of DEFAULTS (tests of this module change it freely)."""
-    return copy.deepcopy(DEFAULTS)
+from clientlens.i18n import tr, tr_context, tr_plural
+from clientlens.parameters import Params, ToxicityParams
+from clientlens.quarters import quarter_index_of, quarter_label  # noqa: F401 - imported from here too
 
 
 # ---------------------------------------------------------------------------
 # quarters and the quarter x client grid
 # ---------------------------------------------------------------------------
-def quarter_index_of(quarter: str) -> int:
-    text = str(quarter)
-    if len(text) != 6 or text[4] != "Q" or text[5] not in "1234":
-        raise ValueError(f"{quarter!r} is not a quarter like 2025Q4")
-    return int(text[:4]) * 4 + int(text[5]) - 1
-
-
-def quarter_label(index: int) -> str:
-    index = int(index)
-    return f"{index // 4}Q{index % 4 + 1}"
-
-
 def panel_quarter_index(panel: pd.DataFrame) -> np.ndarray:
     """quarter_index of each panel row (from `quarter` when the column is absent)."""
     if "quarter_index" in panel.columns and panel["quarter_index"].notna().all():
@@ -294,11 +170,11 @@ def trend_drop(W: np.ndarray, recent: int, base: int, min_base_quarters: int,
 
 # Each compute function: (grid, window, toxicity params) -> (values, aux) as
 # wide matrices; aux (a count a reason quotes) may be None.
-Compute = Callable[[QuarterGrid, int, Mapping[str, Any]], tuple[np.ndarray, np.ndarray | None]]
+Compute = Callable[[QuarterGrid, int, ToxicityParams], tuple[np.ndarray, np.ndarray | None]]
 
 
 def _estimate_no_order(g, w, tp):
-    return _ratio(g, "estimates_without_order", "estimate_requests", w, tp["min_events"])
+    return _ratio(g, "estimates_without_order", "estimate_requests", w, tp.min_events)
 
 
 def _presale_cost_share(g, w, tp):
@@ -315,7 +191,7 @@ def _escalations(g, w, tp):
 
 
 def _shelved_share(g, w, tp):
-    return _ratio(g, "shelved_count", "delivered_count", w, tp["min_events"])
+    return _ratio(g, "shelved_count", "delivered_count", w, tp.min_events)
 
 
 def _late_payment(g, w, tp):
@@ -325,11 +201,11 @@ def _late_payment(g, w, tp):
 
 
 def _urgent_after_hours(g, w, tp):
-    return _ratio(g, "urgent_after_hours_requests", "requests_total", w, tp["min_events"])
+    return _ratio(g, "urgent_after_hours_requests", "requests_total", w, tp.min_events)
 
 
 def _contradicting(g, w, tp):
-    value, count = _ratio(g, "contradicting_requests", "change_requests", w, tp["min_events"])
+    value, count = _ratio(g, "contradicting_requests", "change_requests", w, tp.min_events)
     return np.minimum(value, 1.0), count
 
 
@@ -345,7 +221,7 @@ def _budget_cut(g, w, tp):
     support contracts against large feature ones.
     """
     S = g.w("contract_value_signed")
-    span = max(int(w), int(tp["trend_base_quarters"]))
+    span = max(int(w), int(tp.trend_base_quarters))
     recent, _ = window_sum(S, span)
     before, _ = window_sum(S, span, shift=span)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -355,8 +231,8 @@ def _budget_cut(g, w, tp):
 
 def _falling(col: str, counts_events: bool = False) -> Compute:
     def compute(g, w, tp):
-        min_sum = float(tp["min_events"]) if counts_events else 0.0
-        return trend_drop(g.w(col), int(w), int(tp["trend_base_quarters"]), 2, min_sum), None
+        min_sum = float(tp.min_events) if counts_events else 0.0
+        return trend_drop(g.w(col), int(w), int(tp.trend_base_quarters), 2, min_sum), None
     return compute
 
 
@@ -374,7 +250,7 @@ def _csat(g, w, tp):
 
 
 def _missed_deadlines(g, w, tp):
-    return _ratio(g, "missed_deadlines", "delivered_count", w, tp["min_events"])
+    return _ratio(g, "missed_deadlines", "delivered_count", w, tp.min_events)
 
 
 def _gross_margin(g, w, tp):
@@ -400,185 +276,141 @@ class Marker:
     name: str                     # key; also the key under toxicity.weights / toxicity.baseline
     group: str                    # the DOMAIN.md marker row it measures
     label_en: str
-    label_ru: str
     definition: str               # written definition (English)
-    definition_ru: str
     unit: str
     source: str                   # source table(s) that measure it
     columns: tuple[str, ...]      # panel columns read
-    threshold_key: str            # toxicity.<threshold_key>: level counted in full
     higher_is_worse: bool
     compute: Compute
     reason_en: str                # {v}: value, {a}: aux count, {period}, {b}: base quarters
-    reason_ru: str
     fmt: str = "pct"              # how {v} is written: pct, int, num1
     relationship: bool = False    # a marker a communicator change can move
     aux_fmt: str = "int"
 
-    @property
-    def weight_key(self) -> str:
-        return self.name
-
-    @property
-    def baseline_key(self) -> str:
-        return self.name
-
     def label(self, lang: str = "en") -> str:
-        return self.label_ru if lang == "ru" else self.label_en
+        return tr(self.label_en, lang)
 
 
 MARKERS: tuple[Marker, ...] = (
     Marker("estimate_no_order", "estimate shopping",
-           "Estimates without order", "Оценки без заказа",
+           "Estimates without order",
            "Share of the client's estimate requests in the window that never became an order.",
-           "Доля запросов на оценку за период, которые так и не стали заказом.",
            "share of estimate requests", "requests", ("estimate_requests", "estimates_without_order"),
-           "estimate_no_order_share", True, _estimate_no_order,
-           "{v} of estimate requests never became an order",
-           "{v} запросов на оценку не стали заказом"),
+           True, _estimate_no_order,
+           "{v} of estimate requests never became an order"),
     Marker("presale_cost_share", "estimate shopping",
-           "Unpaid presale cost", "Неоплаченный пресейл",
+           "Unpaid presale cost",
            "Cost of non-billable presale and estimate hours as a share of the whole delivery cost "
            "of the client: time spent without money.",
-           "Стоимость неоплачиваемых часов пресейла и оценок в доле всех затрат на клиента.",
            "share of delivery cost", "time_entries", ("cost_presale", "delivery_cost"),
-           "presale_cost_share", True, _presale_cost_share,
-           "{v} of the cost to serve is unpaid presale and estimates",
-           "{v} затрат на клиента — неоплаченные пресейл и оценки"),
+           True, _presale_cost_share,
+           "{v} of the cost to serve is unpaid presale and estimates"),
     Marker("team_score", "team rejection",
-           "Team rating", "Оценка команды",
+           "Team rating",
            "Mean rating our team gives working with the client (1 = nobody wants to, 5 = a pleasure).",
-           "Средняя оценка, которую команда даёт работе с клиентом (1 — никто не хочет, 5 — в радость).",
            "points, 1-5", "team_feedback", ("team_score_mean",),
-           "team_score", False, _team_score,
-           "the team rates working with the client {v} of 5",
-           "команда оценивает работу с клиентом на {v} из 5", fmt="num1", relationship=True),
+           False, _team_score,
+           "the team rates working with the client {v} of 5", fmt="num1", relationship=True),
     Marker("escalations", "team rejection",
-           "Escalations", "Эскалации",
+           "Escalations",
            "Escalations or conflicts with the client's PM per quarter, from team feedback.",
-           "Эскалации и конфликты с менеджером клиента в среднем за квартал (отзывы команды).",
            "escalations per quarter", "team_feedback", ("escalations",),
-           "escalations_per_quarter", True, _escalations,
-           "{v} escalations per quarter", "эскалаций в квартал: {v}", fmt="num1",
+           True, _escalations,
+           "{v} escalations per quarter", fmt="num1",
            relationship=True),
     Marker("shelved_share", "work shelved",
-           "Work shelved", "Работа «в стол»",
+           "Work shelved",
            "Share of deliverables delivered in the window that were shelved, never launched.",
-           "Доля сданных за период работ, которые так и не запустили («в стол»).",
            "share of deliverables", "deliverables", ("delivered_count", "shelved_count"),
-           "shelved_share", True, _shelved_share,
-           "{v} of delivered work was shelved, never launched",
-           "{v} сданных работ ушло «в стол»"),
+           True, _shelved_share,
+           "{v} of delivered work was shelved, never launched"),
     Marker("late_payment", "late payment",
-           "Late payment", "Просрочка оплаты",
+           "Late payment",
            "Mean days invoices were paid after their due date, over invoices due in the window "
            "(an unpaid overdue invoice counts to the period end).",
-           "Среднее число дней оплаты после срока по счетам со сроком в периоде.",
            "days", "invoices", ("days_late_mean", "invoices_due"),
-           "late_days", True, _late_payment,
-           "pays {v} days late on average", "платит в среднем на {v} дн. позже срока", fmt="int"),
+           True, _late_payment,
+           "pays {v} days late on average", fmt="int"),
     Marker("urgent_after_hours", "disrespect",
-           "Urgent after hours", "Срочное в нерабочее время",
+           "Urgent after hours",
            "Share of the client's requests that were high or urgent and raised after hours "
            "(\"right now\" on a Friday night).",
-           "Доля запросов клиента с высоким или срочным приоритетом, поданных в нерабочее время.",
            "share of requests", "requests", ("urgent_after_hours_requests", "requests_total"),
-           "after_hours_share", True, _urgent_after_hours,
-           "{v} of requests are urgent and raised after hours",
-           "{v} запросов — срочные и в нерабочее время", relationship=True),
+           True, _urgent_after_hours,
+           "{v} of requests are urgent and raised after hours", relationship=True),
     Marker("contradicting", "disrespect",
-           "Contradicting requests", "Противоречивые правки",
+           "Contradicting requests",
            "Share of change requests that revert or contradict an earlier request.",
-           "Доля запросов на изменения, которые отменяют или противоречат более ранним.",
            "share of change requests", "requests", ("contradicting_requests", "change_requests"),
-           "contradicting_share", True, _contradicting,
-           "{a} contradicting change request{s} {period} ({v} of change requests)",
-           "противоречащих правок {period}: {a} ({v} запросов на изменения)", relationship=True),
+           True, _contradicting,
+           "{a} contradicting change request{s} {period} ({v} of change requests)", relationship=True),
     Marker("approval_days", "long approvals",
-           "Approval time", "Срок согласования",
+           "Approval time",
            "Mean days the client took to approve our proposals and estimates.",
-           "Среднее число дней, за которое клиент согласует наши предложения и оценки.",
            "days", "requests", ("approval_days_mean",),
-           "approval_days", True, _approval_days,
-           "approvals take {v} days on average", "согласование занимает в среднем {v} дн.",
+           True, _approval_days,
+           "approvals take {v} days on average",
            fmt="int", relationship=True),
     Marker("budget_cut", "budget cuts",
-           "Budget cut", "Сокращение бюджета",
+           "Budget cut",
            "How much less contract value was signed in the last four quarters than in the four "
            "before them (0.5 = half; negative = more); judged only when both years have a "
            "signing.",
-           "Насколько меньше стоимость договоров, подписанных за последние четыре квартала, чем "
-           "за четыре предыдущих (0,5 — вдвое меньше); только если в оба года были подписания.",
            "share of the previous year's signed value", "contracts", ("contract_value_signed",),
-           "budget_cut_share", True, _budget_cut,
-           "signed {v} less contract value than the year before",
-           "договоров подписано на {v} меньше, чем годом ранее"),
+           True, _budget_cut,
+           "signed {v} less contract value than the year before"),
     Marker("falling_orders", "fewer orders",
-           "Falling orders", "Меньше заказов",
+           "Falling orders",
            "Drop in billable hours (work the client orders) per quarter in the window against the "
            "quarters before it (0.4 = 40% fewer; negative = growth).",
-           "Падение оплачиваемых часов (заказанной работы) в квартал за период против предыдущих "
-           "кварталов (0,4 — на 40% меньше).",
            "share drop", "time_entries", ("billable_hours",),
-           "orders_drop_share", True, _falling("billable_hours"),
-           "billable work down {v} on the previous {b} quarters",
-           "оплачиваемой работы на {v} меньше, чем за предыдущие {b} кв."),
+           True, _falling("billable_hours"),
+           "billable work down {v} on the previous {b} quarters"),
     Marker("falling_requests", "fewer orders",
-           "Falling requests", "Меньше запросов",
+           "Falling requests",
            "Drop in requests per quarter in the window against the quarters before it.",
-           "Падение числа запросов в квартал за период против предыдущих кварталов.",
            "share drop", "requests", ("requests_total",),
-           "requests_drop_share", True, _falling("requests_total", counts_events=True),
-           "requests down {v} on the previous {b} quarters",
-           "запросов на {v} меньше, чем за предыдущие {b} кв."),
+           True, _falling("requests_total", counts_events=True),
+           "requests down {v} on the previous {b} quarters"),
     Marker("contact_churn", "client contact churn",
-           "Contact churn", "Смена контактов",
+           "Contact churn",
            "Changes of the client's main contact over the last four quarters (three managers in "
            "a year = two changes).",
-           "Смены основного контактного лица клиента за последние четыре квартала.",
            "changes per year", "contacts", ("client_contact_changed",),
-           "contact_changes_per_year", True, _contact_churn,
-           "the client's contact changed {v} time{s} in a year",
-           "смен контактного лица клиента за год: {v}", fmt="int"),
+           True, _contact_churn,
+           "the client's contact changed {v} time{s} in a year", fmt="int"),
     Marker("nps", "satisfaction",
-           "NPS", "NPS",
+           "NPS",
            "Mean NPS answer (0-10) in the window.",
-           "Средний ответ NPS (0-10) за период.",
            "points, 0-10", "surveys", ("nps_mean",),
-           "nps", False, _nps,
-           "NPS answers average {v} of 10", "средняя оценка NPS {v} из 10", fmt="num1",
+           False, _nps,
+           "NPS answers average {v} of 10", fmt="num1",
            relationship=True),
     Marker("csat", "satisfaction",
-           "CSAT", "CSAT",
+           "CSAT",
            "Mean CSAT answer (1-5) in the window.",
-           "Средний ответ CSAT (1-5) за период.",
            "points, 1-5", "surveys", ("csat_mean",),
-           "csat", False, _csat,
-           "CSAT averages {v} of 5", "средняя оценка CSAT {v} из 5", fmt="num1", relationship=True),
+           False, _csat,
+           "CSAT averages {v} of 5", fmt="num1", relationship=True),
     Marker("missed_deadlines", "promises kept",
-           "Missed deadlines", "Сорванные сроки",
+           "Missed deadlines",
            "Share of deliverables delivered after the date we promised.",
-           "Доля работ, сданных позже обещанного срока.",
            "share of deliverables", "deliverables", ("missed_deadlines", "delivered_count"),
-           "missed_deadline_share", True, _missed_deadlines,
-           "{v} of deliverables missed the promised date",
-           "{v} работ сдано позже обещанного срока"),
+           True, _missed_deadlines,
+           "{v} of deliverables missed the promised date"),
     Marker("gross_margin", "economic marker",
-           "Gross margin", "Валовая маржа",
+           "Gross margin",
            "(revenue - delivery cost) / revenue over the window; -100% when there is cost and no "
            "revenue. Consumes team time, brings no money.",
-           "(выручка - затраты на исполнение) / выручка за период; -100%, если затраты есть, а "
-           "выручки нет.",
            "share of revenue", "time_entries (+ invoices)", ("revenue", "delivery_cost"),
-           "gross_margin", False, _gross_margin,
-           "gross margin is only {v}", "валовая маржа всего {v}"),
+           False, _gross_margin,
+           "gross margin is only {v}"),
     Marker("non_billable_share", "economic marker",
-           "Non-billable hours", "Неоплачиваемые часы",
+           "Non-billable hours",
            "Share of the team's hours on the client that are not billed.",
-           "Доля часов команды на клиента, которые не оплачиваются.",
            "share of hours", "time_entries", ("billable_hours", "hours"),
-           "non_billable_share", True, _non_billable_share,
-           "{v} of the team's hours are not billed", "{v} часов команды не оплачиваются"),
+           True, _non_billable_share,
+           "{v} of the team's hours are not billed"),
 )
 
 MARKER_BY_NAME: dict[str, Marker] = {m.name: m for m in MARKERS}
@@ -590,63 +422,19 @@ IDENTITY = ("client_id", "client_name", "quarter", "quarter_index")
 # ---------------------------------------------------------------------------
 # parameters
 # ---------------------------------------------------------------------------
-def toxicity_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The `toxicity` section, checked: every key a marker needs must be there.
-
-    An incomplete section is an error that names the missing keys (copy them
-    from markers.DEFAULTS); nothing is filled in silently.
-    """
-    if "toxicity" not in params or not isinstance(params["toxicity"], Mapping):
-        raise ConfigError("config/params.yaml has no `toxicity:` section")
-    tp = dict(params["toxicity"])
-    missing = []
-    for key in ("window_quarters", "trend_base_quarters", "min_events", "reason_min_severity",
-                "max_reasons"):
-        if key not in tp:
-            missing.append(f"toxicity.{key}")
-    for sub in ("weights", "baseline"):
-        if not isinstance(tp.get(sub), Mapping):
-            missing.append(f"toxicity.{sub}")
-            tp[sub] = {}
-    for m in MARKERS:
-        if m.threshold_key not in tp:
-            missing.append(f"toxicity.{m.threshold_key}")
-        if m.name not in tp["weights"]:
-            missing.append(f"toxicity.weights.{m.name}")
-        if m.name not in tp["baseline"]:
-            missing.append(f"toxicity.baseline.{m.name}")
-    if missing:
-        raise ConfigError("config/params.yaml lacks " + ", ".join(missing)
-                          + " (see the proposed `toxicity:` section in clientlens.analysis.markers.DEFAULTS)")
-    for m in MARKERS:
-        t, b = float(tp[m.threshold_key]), float(tp["baseline"][m.name])
-        if (t < b) if m.higher_is_worse else (t > b):
-            side = "above" if m.higher_is_worse else "below"
-            raise ConfigError(f"toxicity.{m.threshold_key}={t:g} must be {side} "
-                              f"toxicity.baseline.{m.name}={b:g}: higher values of {m.name} are "
-                              f"{'worse' if m.higher_is_worse else 'better'}")
-        if float(tp["weights"][m.name]) < 0:
-            raise ConfigError(f"toxicity.weights.{m.name} is negative; use 0 to switch it off")
-    return tp
-
-
-def marker_docs(params: Mapping[str, Any] | None = None, lang: str = "en") -> pd.DataFrame:
+def marker_docs(params: Params | None = None, lang: str = "en") -> pd.DataFrame:
     """One row per marker: what it means, where it comes from, how it is judged."""
-    tp = toxicity_params(params) if params is not None else None
     rows = []
     for m in MARKERS:
         row = {
             "marker": m.name, "label": m.label(lang), "group": m.group,
-            "definition": m.definition_ru if lang == "ru" else m.definition,
+            "definition": tr(m.definition, lang),
             "unit": m.unit, "source": m.source, "columns": ", ".join(m.columns),
             "worse_when": "higher" if m.higher_is_worse else "lower",
-            "threshold_key": f"toxicity.{m.threshold_key}",
-            "weight_key": f"toxicity.weights.{m.weight_key}",
-            "baseline_key": f"toxicity.baseline.{m.baseline_key}",
+            "parameters": f"toxicity.markers.{m.name}",
         }
-        if tp is not None:
-            row.update(threshold=tp[m.threshold_key], baseline=tp["baseline"][m.name],
-                       weight=tp["weights"][m.name])
+        if params is not None:
+            row.update(params.toxicity.markers[m.name].model_dump())
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -671,7 +459,7 @@ def _identity(frame: pd.DataFrame, qi: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def compute_markers(panel: pd.DataFrame, params: Mapping[str, Any], window: int = 1,
+def compute_markers(panel: pd.DataFrame, params: Params, window: int,
                     as_of: str | None = None) -> pd.DataFrame:
     """Every marker for every client-quarter, over `window` quarters ending there.
 
@@ -680,7 +468,7 @@ def compute_markers(panel: pd.DataFrame, params: Mapping[str, Any], window: int 
     `aux_<marker>` for the counts reasons quote (contradicting requests...).
     Rows after `as_of` (a quarter like 2025Q4) are dropped before computing.
     """
-    tp = toxicity_params(params)
+    tp = params.toxicity
     if as_of is not None:
         panel = panel.loc[panel_quarter_index(panel) <= quarter_index_of(as_of)]
     g = QuarterGrid(panel)
@@ -701,18 +489,9 @@ def compute_markers(panel: pd.DataFrame, params: Mapping[str, Any], window: int 
 # ---------------------------------------------------------------------------
 # words
 # ---------------------------------------------------------------------------
-def ru_plural(n: int, one: str, few: str, many: str) -> str:
-    n = abs(int(n))
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
-
-
 def format_value(value: float, fmt: str, lang: str = "en") -> str:
     if value is None or not np.isfinite(value):
-        return "n/a" if lang != "ru" else "н/д"
+        return tr("n/a", lang)
     if fmt == "pct":
         text = f"{value:.0%}"
     elif fmt == "int":
@@ -726,16 +505,14 @@ def format_value(value: float, fmt: str, lang: str = "en") -> str:
 
 def period_words(window: int, lang: str = "en") -> str:
     if window <= 1:
-        return "this quarter" if lang != "ru" else "в этом квартале"
-    if lang == "ru":
-        return f"за последние {window} {ru_plural(window, 'квартал', 'квартала', 'кварталов')}"
-    return f"in the last {window} quarters"
+        return tr_context("when", "this quarter", lang)
+    return tr_plural("in the last {window} quarters", window, lang, window=window)
 
 
-def reason_text(marker: Marker, value: float, aux: float | None = None, window: int = 1,
-                lang: str = "en", base_quarters: int = 4) -> str:
+def reason_text(marker: Marker, value: float, aux: float | None = None, *, window: int,
+                lang: str = "en", base_quarters: int) -> str:
     """The plain-words reason for one marker value, e.g. 'pays 38 days late on average'."""
-    template = marker.reason_ru if lang == "ru" else marker.reason_en
+    template = tr(marker.reason_en, lang)
     counted = aux if "{a}" in template else value
     return template.format(
         v=format_value(value, marker.fmt, lang),

@@ -4,7 +4,8 @@ States: feature, ux, stability, support, dormant (only when the data has quarter
 work) and churned (absorbing). Input is `spiral.client_states`; every function returns a table.
 
 - `fit_chain`: transition counts -> maximum-likelihood probabilities, with credible intervals
-  from the Dirichlet posterior of each row (prior `prior` per cell; Jeffreys-like 0.5 by default).
+  (at level `ci`, when given) from the Dirichlet posterior of each row (prior `prior` per cell;
+  Jeffreys-like 0.5 by default).
   The marginal of a Dirichlet is a Beta, so the interval for p_ij is the Beta(a_ij, a_i - a_ij)
   quantiles: exact, no sampling.
 - `state_revenue`: mean revenue per client-quarter in each state (churned = 0), and
@@ -45,13 +46,14 @@ def chain_state_names(states: pd.DataFrame, include_dormant: bool | str = "auto"
     return list(PHASES) + ([DORMANT] if include_dormant else []) + [CHURNED]
 
 
-def fit_chain(states: pd.DataFrame, *, prior: float = 0.5, ci: float = 0.90,
+def fit_chain(states: pd.DataFrame, *, prior: float = 0.5, ci: float | None = None,
               include_dormant: bool | str = "auto", clients: Sequence[str] | None = None) -> pd.DataFrame:
     """Transition probabilities with credible intervals, one row per (from_state, to_state).
 
     Columns: from_state, to_state, count (observed moves), from_total (moves out of from_state),
     p (maximum likelihood; the prior mean when from_total is 0), p_low / p_high (equal-tailed `ci`
-    interval of the Dirichlet(count + prior) posterior), alpha (posterior parameter), ci_level.
+    interval of the Dirichlet(count + prior) posterior; NaN without `ci`, for fits that only
+    simulate), alpha (posterior parameter), ci_level.
     The churned row is absorbing (p = 1 to churned). `clients` restricts the fit to those clients.
     When dormant is not in the chain (see `chain_state_names`), moves into or out of dormant
     quarters are dropped.
@@ -68,17 +70,21 @@ def fit_chain(states: pd.DataFrame, *, prior: float = 0.5, ci: float = 0.90,
     totals = counts.sum(axis=1, keepdims=True)
     a0 = alpha.sum(axis=1, keepdims=True)
     p = np.where(totals > 0, counts / np.where(totals > 0, totals, 1), alpha / a0)
-    lo_q, hi_q = (1 - ci) / 2, 1 - (1 - ci) / 2
-    p_low = betaincinv(alpha, a0 - alpha, lo_q)  # Beta quantiles: the Dirichlet's marginals
-    p_high = betaincinv(alpha, a0 - alpha, hi_q)
+    if ci is None:
+        p_low = p_high = np.full_like(alpha, np.nan)
+    else:
+        lo_q, hi_q = (1 - ci) / 2, 1 - (1 - ci) / 2
+        p_low = betaincinv(alpha, a0 - alpha, lo_q)  # Beta quantiles: the Dirichlet's marginals
+        p_high = betaincinv(alpha, a0 - alpha, hi_q)
+    ci_level = np.nan if ci is None else ci
     rows = []
     for i, f in enumerate(transient):
         for j, t in enumerate(names):
             rows.append((f, t, counts[i, j], totals[i, 0], p[i, j], p_low[i, j], p_high[i, j],
-                         alpha[i, j], ci))
+                         alpha[i, j], ci_level))
     for t in names:
         one = 1.0 if t == CHURNED else 0.0
-        rows.append((CHURNED, t, 0.0, 0.0, one, one, one, np.nan, ci))
+        rows.append((CHURNED, t, 0.0, 0.0, one, one, one, np.nan, ci_level))
     out = pd.DataFrame(rows, columns=CHAIN_COLUMNS)
     out["count"] = out["count"].astype(int)
     out["from_total"] = out["from_total"].astype(int)
@@ -193,7 +199,7 @@ def _margins(names: Sequence[str], margin: float | Mapping[str, float]) -> np.nd
     return np.full(len(names), float(margin))
 
 
-def state_clv(chain: pd.DataFrame, state_rev: pd.DataFrame, yearly_discount_rate: float = 0.10,
+def state_clv(chain: pd.DataFrame, state_rev: pd.DataFrame, yearly_discount_rate: float,
               margin: float | Mapping[str, float] = 1.0) -> pd.DataFrame:
     """Lifetime value from each state.
 
@@ -224,7 +230,7 @@ def state_clv(chain: pd.DataFrame, state_rev: pd.DataFrame, yearly_discount_rate
 
 
 def client_clv(states: pd.DataFrame, chain: pd.DataFrame, state_rev: pd.DataFrame,
-               scales: pd.DataFrame | None = None, yearly_discount_rate: float = 0.10,
+               scales: pd.DataFrame | None = None, *, yearly_discount_rate: float,
                margin: float | Mapping[str, float] = 1.0) -> pd.DataFrame:
     """Lifetime value of each client from its state at the period end, scaled to its size.
 
@@ -266,7 +272,7 @@ def start_states(states: pd.DataFrame, names: Sequence[str] | None = None) -> pd
 # --- simulation (tests, examples) -------------------------------------------------------------
 
 def simulate_panel(P: np.ndarray | pd.DataFrame, *, n_clients: int = 2000, n_quarters: int = 12,
-                   seed: int = 0, state_names: Sequence[str] = PHASES + (CHURNED,),
+                   seed: int, state_names: Sequence[str] = PHASES + (CHURNED,),
                    start_probs: Sequence[float] | None = None,
                    revenue_by_state: Mapping[str, float] | None = None, size_sigma: float = 0.6,
                    noise_sigma: float = 0.15, dominant_share: float = 0.75, first_quarter: str = "2023Q1",

@@ -21,7 +21,7 @@ delivery_cost
                       + cost_unsplit               (what the panel did not split; normally 0)
 
 overhead
-    ``overhead_rate x delivery_cost`` (the default ``overhead_base``), i.e. overhead is
+    ``overhead_rate x delivery_cost`` with ``overhead_base="delivery_cost"``, i.e. overhead is
     allocated in proportion to the delivery cost; ``overhead_base="revenue"`` allocates it in
     proportion to revenue and ``"hours"`` charges ``overhead_rate`` per hour instead.
 gross_margin = revenue - delivery_cost
@@ -51,6 +51,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+
+from clientlens.quarters import quarter_index_of, quarter_label
 
 __all__ = [
     "COST_SPLIT",
@@ -103,16 +105,11 @@ def _nansum_min1(df: pd.DataFrame) -> pd.Series:
     return df.sum(axis=1, min_count=1)
 
 
-def _quarter_index(quarter: str) -> int:
-    year, q = str(quarter).split("Q")
-    return int(year) * 4 + int(q) - 1
-
-
-def _quarter_label(index: int | float) -> Any:
+def _quarter_label(index: int | float | None) -> str | None:
+    """2025Q3, or None where there is no quarter (a NaN index)."""
     if index is None or (isinstance(index, float) and math.isnan(index)):
         return None
-    index = int(index)
-    return f"{index // 4}Q{index % 4 + 1}"
+    return quarter_label(index)
 
 
 def _days_in_quarter(index: pd.Series) -> pd.Series:
@@ -149,7 +146,7 @@ def _prepare_panel(panel: pd.DataFrame, period_end: str | int | None = None) -> 
     if "quarter_index" in panel.columns:
         out["quarter_index"] = pd.to_numeric(panel["quarter_index"]).astype("int64")
     else:
-        out["quarter_index"] = panel["quarter"].map(_quarter_index).astype("int64")
+        out["quarter_index"] = panel["quarter"].map(quarter_index_of).astype("int64")
     out["quarter"] = (panel["quarter"].astype(str) if "quarter" in panel.columns
                       else out["quarter_index"].map(_quarter_label))
     out["is_active"] = _bool(panel["is_active"]) if "is_active" in panel.columns else True
@@ -157,14 +154,14 @@ def _prepare_panel(panel: pd.DataFrame, period_end: str | int | None = None) -> 
     for col in _MONEY + _HOURS + _OPTIONAL:
         out[col] = _num(panel[col]) if col in panel.columns else np.nan
     if period_end is not None:
-        end = period_end if isinstance(period_end, (int, np.integer)) else _quarter_index(period_end)
+        end = period_end if isinstance(period_end, (int, np.integer)) else quarter_index_of(period_end)
         out = out[out["quarter_index"] <= end]
     return out.sort_values(["client_id", "quarter_index"], kind="stable").reset_index(drop=True)
 
 
 def _period_end_index(p: pd.DataFrame, period_end: str | int | None) -> int | None:
     if period_end is not None:
-        return period_end if isinstance(period_end, (int, np.integer)) else _quarter_index(period_end)
+        return period_end if isinstance(period_end, (int, np.integer)) else quarter_index_of(period_end)
     return int(p["quarter_index"].max()) if len(p) else None
 
 
@@ -205,8 +202,7 @@ QUARTER_COLUMNS = [
 ]
 
 
-def client_quarter_pnl(panel: pd.DataFrame, overhead_rate: float, *,
-                       overhead_base: str = "delivery_cost",
+def client_quarter_pnl(panel: pd.DataFrame, overhead_rate: float, *, overhead_base: str,
                        period_end: str | int | None = None) -> pd.DataFrame:
     """P&L of every client-quarter of the panel.
 
@@ -253,8 +249,8 @@ CLIENT_COLUMNS = [
 
 def client_pnl(panel: pd.DataFrame, overhead_rate: float,
                list_rate: float | Mapping[str, float] | pd.Series | None = None, *,
-               overhead_base: str = "delivery_cost", period_end: str | int | None = None,
-               lapse_quarters: int = 2) -> pd.DataFrame:
+               overhead_base: str, lapse_quarters: int,
+               period_end: str | int | None = None) -> pd.DataFrame:
     """One row per client: lifetime P&L, the last four quarters, receivables and DSO.
 
     Lifetime columns are sums over the client's quarters (see the module docstring for every
@@ -455,12 +451,12 @@ def top_share(client_pnl: pd.DataFrame, share: float = 0.2) -> pd.Series:
 
 # --------------------------------------------------------------------------- ABC
 
-def abc_classes(client_pnl: pd.DataFrame, cutoffs: Iterable[float] = (0.8, 0.95)) -> pd.DataFrame:
+def abc_classes(client_pnl: pd.DataFrame, cutoffs: Iterable[float]) -> pd.DataFrame:
     """ABC classes by cumulative share of positive profit.
 
-    Cut-offs (config ``abc_cutoffs``, default [0.8, 0.95]): clients are ranked by lifetime
-    margin, best first, and the cumulative share of the *positive* profit (sum of margins of
-    profitable clients) is accumulated.
+    Cut-offs (config/params.yaml's ``abc_cutoffs``; below, as [0.8, 0.95]): clients are ranked
+    by lifetime margin, best first, and the cumulative share of the *positive* profit (sum of
+    margins of profitable clients) is accumulated.
 
     - **A**: the clients that make the first 80% of positive profit - every client whose
       cumulative share *before* it is below 0.8 (so the client that crosses 80% is in A, and a
@@ -605,11 +601,12 @@ def portfolio_waterfall(client_pnl: pd.DataFrame) -> pd.DataFrame:
     return out[["step", "label", "amount", "start", "end", "kind", "measured"]]
 
 
-def trailing_pnl(quarters: pd.DataFrame, window: int = 4) -> pd.DataFrame:
+def trailing_pnl(quarters: pd.DataFrame, window: int) -> pd.DataFrame:
     """Revenue, margin and margin % over the trailing `window` quarters, per client-quarter.
 
     Takes client_quarter_pnl(). Single quarters are noisy (an invoice lands in one quarter, the
-    work in another); a year's window is what the segment map judges a client by.
+    work in another); the segment map judges a client over the toxicity window
+    (config/params.yaml's toxicity.window_quarters), so that is the `window` to pass.
     Columns: client_id, quarter, quarter_index, revenue, margin, margin_pct (NULL when the
     window's revenue is 0).
     """

@@ -20,137 +20,101 @@ and the per-client list of moves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from clientlens.analysis.markers import (
     MARKERS,
-    QuarterGrid,
     format_value,
     numeric,
     panel_quarter_index,
     quarter_index_of,
-    toxicity_params,
-    window_sum,
 )
-from clientlens.analysis.toxicity import inactive_quarters, red_threshold, toxicity_scores
-from clientlens.parameters import ConfigError
+from clientlens.analysis.toxicity import inactive_quarters
+from clientlens.i18n import N_, tr
+from clientlens.parameters import Params
 
 
 @dataclass(frozen=True)
 class Segment:
     key: str
     label_en: str
-    label_ru: str
     action_en: str
-    action_ru: str
     detail_en: str
-    detail_ru: str
     color: str
     rank: int | None = None  # 0 = best; None for endings and unplaced clients
 
     def label(self, lang: str = "en") -> str:
-        return self.label_ru if lang == "ru" else self.label_en
+        return tr(self.label_en, lang)
 
     def action(self, lang: str = "en") -> str:
-        return self.action_ru if lang == "ru" else self.action_en
+        return tr(self.action_en, lang)
 
     def detail(self, lang: str = "en") -> str:
-        return self.detail_ru if lang == "ru" else self.detail_en
+        return tr(self.detail_en, lang)
 
 
 SEGMENTS: tuple[Segment, ...] = (
-    Segment("core", "Core", "Ядро",
-            "Grow and protect", "Развивать и беречь",
+    Segment("core", "Core",
+            "Grow and protect",
             "Weekly contact, a quarterly meeting with the decision maker, offer the next phase of "
             "the spiral.",
-            "Еженедельный контакт, встреча с лицом, принимающим решения, раз в квартал, "
-            "предложение следующей фазы спирали.",
             "#2e7d32", 0),
-    Segment("difficult", "Profitable but difficult", "Прибыльный, но трудный",
-            "Renegotiate or reprice", "Пересмотреть условия или цену",
+    Segment("difficult", "Profitable but difficult",
+            "Renegotiate or reprice",
             "Charge for what the relationship costs (approvals, urgent work, contradicting "
             "edits), tighten payment terms and the change process.",
-            "Включить в цену то, во что обходятся отношения (согласования, срочность, "
-            "противоречивые правки), ужесточить условия оплаты и порядок изменений.",
             "#f9a825", 1),
-    Segment("stale_communicator", "Stale communicator", "Засидевшийся коммуникатор",
-            "Rotate the communicator", "Сменить коммуникатора",
+    Segment("stale_communicator", "Stale communicator",
+            "Rotate the communicator",
             "Bring in a new account or project manager; a technical specialist should not be "
             "the communicator.",
-            "Назначить нового аккаунт- или проект-менеджера; технический специалист не должен "
-            "быть коммуникатором.",
             "#6a1b9a", 2),
-    Segment("costly", "Costly to serve", "Дорог в обслуживании",
-            "Reduce cost to serve", "Снизить стоимость обслуживания",
+    Segment("costly", "Costly to serve",
+            "Reduce cost to serve",
             "Cut unbilled scope, rework and communication time; move routine work to a retainer; "
             "reprice if that is not enough.",
-            "Сократить бесплатный объём, переделки и время на коммуникацию; перевести рутину на "
-            "абонемент; пересмотреть цену, если этого мало.",
             "#1565c0", 1),
-    Segment("toxic_unprofitable", "Toxic and unprofitable", "Токсичный и убыточный",
+    Segment("toxic_unprofitable", "Toxic and unprofitable",
             "Part ways gracefully and recommend an alternative",
-            "Расстаться на хорошей ноте и порекомендовать альтернативу",
             "Finish commitments, hand over cleanly, recommend another supplier.",
-            "Выполнить обязательства, аккуратно передать дела, порекомендовать другого подрядчика.",
             "#c62828", 3),
-    Segment("healthy_exit", "Healthy exit (in-sourcing)", "Здоровый уход (своя ИТ-команда)",
-            "Support the hand-over; keep in touch", "Помочь с передачей; оставаться на связи",
+    Segment("healthy_exit", "Healthy exit (in-sourcing)",
+            "Support the hand-over; keep in touch",
             "The client built its own IT team: a healthy ending. Help the hand-over and stay a "
             "source of referrals and expert work.",
-            "Клиент создал свою ИТ-команду — здоровое завершение. Помочь с передачей и остаться "
-            "источником рекомендаций и экспертной работы.",
             "#00897b"),
-    Segment("left", "Left", "Ушёл",
-            "Review why it ended", "Разобрать причины ухода",
+    Segment("left", "Left",
+            "Review why it ended",
             "Ask the client what went wrong and check the warnings it gave before it left.",
-            "Спросить клиента, что пошло не так, и проверить, какие сигналы были до ухода.",
             "#616161"),
-    Segment("gone_quiet", "Gone quiet", "Пропал",
-            "Call the decision maker", "Связаться с лицом, принимающим решения",
+    Segment("gone_quiet", "Gone quiet",
+            "Call the decision maker",
             "No activity for several quarters: find out whether the client has left.",
-            "Нет активности несколько кварталов: выяснить, не ушёл ли клиент.",
             "#9e9e9e"),
-    Segment("no_pnl", "No P&L", "Нет P&L",
-            "Complete the data", "Дополнить данные",
+    Segment("no_pnl", "No P&L",
+            "Complete the data",
             "No margin for the client: it cannot be placed on the map.",
-            "Для клиента нет маржи: его нельзя поместить на карту.",
             "#bdbdbd"),
 )
 SEGMENT_BY_KEY: dict[str, Segment] = {s.key: s for s in SEGMENTS}
 NEW, GONE = "new", "gone"
-_EDGE_LABELS = {NEW: ("New client", "Новый клиент"), GONE: ("No longer in the panel", "Нет в данных")}
+_EDGE_LABELS = {NEW: N_("New client"), GONE: N_("No longer in the panel")}
 
 
 def segment_label(key: str, lang: str = "en") -> str:
     if key in _EDGE_LABELS:
-        return _EDGE_LABELS[key][1 if lang == "ru" else 0]
+        return tr(_EDGE_LABELS[key], lang)
     return SEGMENT_BY_KEY[key].label(lang)
-
-
-def segment_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    sp = params.get("segments")
-    if not isinstance(sp, Mapping):
-        raise ConfigError("config/params.yaml has no `segments:` section "
-                          "(see clientlens.analysis.markers.DEFAULTS)")
-    missing = [f"segments.{k}" for k in ("profitable_margin_pct", "communicator_driven_share",
-                                         "dormant_quarters") if k not in sp]
-    if "communicator_max_quarters" not in params:
-        missing.append("communicator_max_quarters")
-    if missing:
-        raise ConfigError("config/params.yaml lacks " + ", ".join(missing))
-    return {**sp, "communicator_max_quarters": int(params["communicator_max_quarters"]),
-            "toxicity_red": red_threshold(params)}
 
 
 _RELATIONSHIP = [m.name for m in MARKERS if m.relationship]
 
 
-def _classify(df: pd.DataFrame, params: Mapping[str, Any], lang: str) -> pd.DataFrame:
+def _classify(df: pd.DataFrame, params: Params, lang: str) -> pd.DataFrame:
     """Add toxic, profitable, rotate_due, communicator_driven, segment, labels and why."""
-    sp = segment_params(params)
+    sp = params.segments
     n = len(df)
 
     def col(name, default=np.nan):
@@ -164,22 +128,22 @@ def _classify(df: pd.DataFrame, params: Mapping[str, Any], lang: str) -> pd.Data
     reason = col("exit_reason", None).astype(object).to_numpy()
     inactive = pd.to_numeric(col("quarters_inactive", 0), errors="coerce").fillna(0).to_numpy()
 
-    toxic = np.where(np.isnan(score), False, score >= sp["toxicity_red"])
-    profitable = margin_pct >= float(sp["profitable_margin_pct"])
+    toxic = np.where(np.isnan(score), False, score >= params.toxicity_red)
+    profitable = margin_pct >= sp.profitable_margin_pct
     technical = np.array([str(r).strip().lower() == "technical" for r in role], dtype=bool)
-    long_tenure = np.where(np.isnan(tenure), False, tenure >= sp["communicator_max_quarters"])
+    long_tenure = np.where(np.isnan(tenure), False, tenure >= params.communicator_max_quarters)
     rel_pts = np.zeros(n)
     for name in _RELATIONSHIP:
         if f"pts_{name}" in df.columns:
             rel_pts += np.nan_to_num(df[f"pts_{name}"].to_numpy(dtype=float))
     with np.errstate(invalid="ignore", divide="ignore"):
         rel_share = np.where(score > 0, rel_pts / score, 0.0)
-    driven = rel_share >= float(sp["communicator_driven_share"])
+    driven = rel_share >= sp.communicator_driven_share
     rotate = toxic & (long_tenure | technical) & driven
     insourcing = np.array([str(r).strip().lower() == "insourcing" for r in reason], dtype=bool)
 
     seg = np.select(
-        [exited & insourcing, exited, inactive >= int(sp["dormant_quarters"]), np.isnan(margin_pct),
+        [exited & insourcing, exited, inactive >= sp.dormant_quarters, np.isnan(margin_pct),
          rotate, toxic & profitable, toxic, profitable],
         ["healthy_exit", "left", "gone_quiet", "no_pnl",
          "stale_communicator", "difficult", "toxic_unprofitable", "core"],
@@ -200,33 +164,30 @@ def _classify(df: pd.DataFrame, params: Mapping[str, Any], lang: str) -> pd.Data
 
 def _why(seg: str, score: float, margin_pct: float, tenure: float, technical: bool,
          lang: str) -> str:
-    ru = lang == "ru"
     if seg == "healthy_exit":
-        return "ушёл, создав свою ИТ-команду" if ru else "left to build its own IT team"
+        return tr("left to build its own IT team", lang)
     if seg == "left":
-        return "отношения завершены" if ru else "the relationship ended"
+        return tr("the relationship ended", lang)
     if seg == "gone_quiet":
-        return "нет активности" if ru else "no recent activity"
+        return tr("no recent activity", lang)
     parts = []
     if np.isfinite(margin_pct):
-        parts.append(("маржа " if ru else "margin ") + format_value(margin_pct, "pct", lang))
+        parts.append(tr("margin {value}", lang, value=format_value(margin_pct, "pct", lang)))
     else:
-        parts.append("маржа неизвестна" if ru else "margin unknown")
+        parts.append(tr("margin unknown", lang))
     if np.isfinite(score):
-        parts.append((f"токсичность {score:.0f} из 100" if ru else f"toxicity {score:.0f} of 100"))
+        parts.append(tr("toxicity {score:.0f} of 100", lang, score=score))
     else:
-        parts.append("токсичность не измерена" if ru else "toxicity not measured")
+        parts.append(tr("toxicity not measured", lang))
     if seg == "stale_communicator":
         if np.isfinite(tenure):
-            parts.append(f"один коммуникатор {tenure:.0f} кв. подряд" if ru
-                         else f"same communicator for {tenure:.0f} quarters")
+            parts.append(tr("same communicator for {tenure:.0f} quarters", lang, tenure=tenure))
         if technical:
-            parts.append("коммуникатор — технический специалист" if ru
-                         else "a technical specialist is the communicator")
+            parts.append(tr("a technical specialist is the communicator", lang))
     return "; ".join(parts)
 
 
-def assign_segments(toxicity: pd.DataFrame, pnl: pd.DataFrame, params: Mapping[str, Any],
+def assign_segments(toxicity: pd.DataFrame, pnl: pd.DataFrame, params: Params,
                     lang: str = "en", margin: str = "margin", margin_pct: str = "margin_pct",
                     revenue: str = "revenue") -> pd.DataFrame:
     """Place each client on the map and name its segment and action.
@@ -285,44 +246,17 @@ def segment_summary(segments: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 # quarter by quarter
 # ---------------------------------------------------------------------------
-def trailing_margin(panel: pd.DataFrame, params: Mapping[str, Any],
-                    window: int | None = None) -> pd.DataFrame:
-    """A stand-in client-quarter P&L from the panel, for when the P&L step gives none per quarter.
-
-    Over the trailing window: revenue, margin = revenue - delivery_cost * (1 +
-    overhead_rate), margin_pct = margin / revenue (NaN without revenue). Columns:
-    client_id, quarter, revenue, margin, margin_pct. Prefer the P&L step's figures.
-    """
-    if "overhead_rate" not in params:
-        raise ConfigError("config/params.yaml has no overhead_rate")
-    window = int(toxicity_params(params)["window_quarters"] if window is None else window)
-    g = QuarterGrid(panel)
-    R, C = g.w("revenue"), g.w("delivery_cost")
-    rev, _ = window_sum(R, window)
-    cost, _ = window_sum(C, window)
-    margin = rev - np.nan_to_num(cost) * (1.0 + float(params["overhead_rate"]))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.where(rev > 0, margin / rev, np.nan)
-    out = pd.DataFrame({"client_id": g.frame["client_id"].to_numpy(),
-                        "quarter": g.frame["quarter"].to_numpy() if "quarter" in g.frame
-                        else [f"{q // 4}Q{q % 4 + 1}" for q in g.qi],
-                        "revenue": g.rows(rev), "margin": g.rows(margin),
-                        "margin_pct": g.rows(pct)})
-    return out
-
-
-def segment_history(panel: pd.DataFrame, params: Mapping[str, Any],
-                    pnl_by_quarter: pd.DataFrame | None = None, lang: str = "en") -> pd.DataFrame:
+def segment_history(panel: pd.DataFrame, scores: pd.DataFrame, pnl_by_quarter: pd.DataFrame,
+                    params: Params, lang: str = "en") -> pd.DataFrame:
     """The segment of every client in every quarter, from its trailing-window state then.
 
-    pnl_by_quarter: client_id, quarter, margin, margin_pct, revenue (the P&L over
-    the same trailing window is best); None uses trailing_margin(panel, params).
+    scores: the toxicity stage's score per client and quarter (toxicity_quarters);
+    pnl_by_quarter: the P&L over the same trailing window (pnl.trailing_pnl of the P&L
+    stage's pnl_quarters), with client_id, quarter, margin, margin_pct and revenue. Both are
+    read, never computed again here, so a segment agrees with the pages the figures come from.
     Returns client_id, client_name, quarter, quarter_index, segment, segment_label,
     action, why, score, margin, margin_pct, revenue, toxic, profitable.
     """
-    scores = toxicity_scores(panel, params)
-    if pnl_by_quarter is None:
-        pnl_by_quarter = trailing_margin(panel, params)
     for c in ("client_id", "quarter", "margin", "margin_pct", "revenue"):
         if c not in pnl_by_quarter.columns:
             raise ValueError(f"pnl_by_quarter needs a {c} column")
@@ -374,8 +308,8 @@ def migration_matrix(history: pd.DataFrame, from_quarter: str, to_quarter: str,
         index=rows, columns=cols, fill_value=0).astype(int)
     m.index = [segment_label(k, lang) for k in rows]
     m.columns = [segment_label(k, lang) for k in cols]
-    m.index.name = ("из " if lang == "ru" else "from ") + from_quarter
-    m.columns.name = ("в " if lang == "ru" else "to ") + to_quarter
+    m.index.name = tr("from {quarter}", lang, quarter=from_quarter)
+    m.columns.name = tr("to {quarter}", lang, quarter=to_quarter)
     return m
 
 

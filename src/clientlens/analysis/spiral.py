@@ -39,10 +39,11 @@ Spiral position
     turns_completed + step/4 with step = 1 (feature) .. 4 (support): 0.25 = first turn,
     functionality; 1.0 = first turn, support; 1.25 = second turn, functionality.
 
-Mistakes (identifiers in `MISTAKES`; defaults of `mistake_events` in brackets)
+Mistakes (identifiers in `MISTAKES`; defaults of `mistake_events` in brackets, none for the
+thresholds config/params.yaml sets)
     Sequence rules read runs of phases (consecutive quarters in one phase; dormant quarters are
     skipped when looking for the phase before or after, but a dormant gap ends a run).
-    Work-mix rules read the work types inside quarters: for `mix_min_quarters` [3] consecutive
+    Work-mix rules read the work types inside quarters: for `mix_min_quarters` consecutive
     quarters with work, the kinds of work that must be there are each >= `mix_present_share`
     [5%] of the quarter's phase value and the missing kind is <= `mix_absent_share` [1%].
 
@@ -57,8 +58,8 @@ Mistakes (identifiers in `MISTAKES`; defaults of `mistake_events` in brackets)
     no_stabilisation        a UX run followed directly by support or feature; or a UX run, then the
                             client left, with no stability work ever; or (mix) feature and UX work
                             and no stability work.
-    agree_to_every_wish     over the last `unplanned_window` [4] quarters: >= `unplanned_min` [3]
-                            unplanned change requests accepted, >= `unplanned_share` [50%] of all
+    agree_to_every_wish     over the last `unplanned_window` [4] quarters: >= `unplanned_min`
+                            unplanned change requests accepted, >= `unplanned_share` of all
                             change requests, and more than the portfolio's share would give by
                             chance (binomial tail < `unplanned_alpha` [0.01]); cited at the quarters
                             with unplanned work accepted.
@@ -69,10 +70,10 @@ Mistakes (identifiers in `MISTAKES`; defaults of `mistake_events` in brackets)
                             unplanned share cumulated since the client's first quarter is above the
                             portfolio's beyond chance (binomial tail < `team_alpha` [0.05], at least
                             `unplanned_min` accepted).
-    early_free_delivery     early_free_deliveries cumulated reach `early_free_min` [2].
-    support_without_followup over `followup_window` [4] quarters, >= `followup_min` [3] support
+    early_free_delivery     early_free_deliveries cumulated reach `early_free_min`.
+    support_without_followup over `followup_window` [4] quarters, >= `followup_min` support
                             requests never followed up, and >= `followup_share` [50%] of them.
-    communicator_not_rotated communicator_tenure_quarters > communicator_max_quarters [8].
+    communicator_not_rotated communicator_tenure_quarters > communicator_max_quarters.
     technical_communicator  communicator_role == 'technical'.
 A mistake whose columns are NULL for a client is "not_measured" for that client, never "clear".
 """
@@ -85,8 +86,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import bdtrc
 
-from clientlens.i18n import tr
+from clientlens.i18n import N_, tr
 from clientlens.intake.contract import SPIRAL_PHASES
+from clientlens.parameters import Params
+from clientlens.quarters import quarter_label
 
 PHASES: tuple[str, ...] = tuple(SPIRAL_PHASES)
 DORMANT = "dormant"
@@ -139,12 +142,6 @@ STATE_COLUMNS = ["client_id", "client_name", "quarter", "quarter_index", "state"
 
 
 # --- small helpers -------------------------------------------------------------------------
-
-def quarter_label(index: int) -> str:
-    """2025Q3 from a quarter index (year*4 + quarter-1)."""
-    index = int(index)
-    return f"{index // 4}Q{index % 4 + 1}"
-
 
 def quarter_ranges(indices: Iterable[int]) -> str:
     """'2024Q1–2024Q3, 2025Q1' from quarter indices (consecutive quarters become a range)."""
@@ -205,14 +202,14 @@ def money(x: float, lang: str = "en") -> str:
         return tr("n/a", lang)
     a = abs(x)
     if a >= 1e6:
-        text, unit = f"{x / 1e6:,.1f}", ("M", " млн")
+        text, unit = f"{x / 1e6:,.1f}", N_("{number}M")
     elif a >= 1e4:
-        text, unit = f"{x / 1e3:,.1f}", ("k", " тыс.")
+        text, unit = f"{x / 1e3:,.1f}", N_("{number}k")
     else:
-        text, unit = f"{x:,.0f}", ("", "")
+        text, unit = f"{x:,.0f}", "{number}"
     if lang == "ru":
-        return text.replace(",", "\u202f").replace(".", ",") + unit[1]
-    return text + unit[0]
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return tr(unit, lang, number=text)
 
 
 # --- phases ----------------------------------------------------------------------------------
@@ -278,7 +275,7 @@ def phase_revenue_by_quarter(split: pd.DataFrame) -> pd.DataFrame:
 # --- states for the chain --------------------------------------------------------------------
 
 def client_states(panel: pd.DataFrame, *, period_end: str | int | None = None,
-                  churn_after_quarters: int = 2, revenue_col: str = "revenue") -> pd.DataFrame:
+                  churn_after_quarters: int, revenue_col: str = "revenue") -> pd.DataFrame:
     """One state per client and quarter, from the client's first panel row to the period end.
 
     Columns: client_id, client_name, quarter, quarter_index, state (feature, ux, stability,
@@ -690,16 +687,19 @@ def _rolling_min_before(values: pd.Series, keys: pd.Series, window: int) -> pd.S
 
 
 def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
-                   communicator_max_quarters: int = 8, unplanned_window: int = 4,
-                   unplanned_min: int = 3, unplanned_share: float = 0.5,
+                   communicator_max_quarters: int, unplanned_min: int, unplanned_share: float,
+                   early_free_min: int, followup_min: int, mix_min_quarters: int,
+                   churn_after_quarters: int, unplanned_window: int = 4,
                    unplanned_alpha: float = 0.01, unplanned_base_share: float | str = "auto",
                    team_window: int = 4, team_jump_ratio: float = 1.25, team_jump_min: int = 2,
-                   team_hours_ratio: float = 1.4, team_alpha: float = 0.05, early_free_min: int = 2,
-                   followup_window: int = 4, followup_min: int = 3, followup_share: float = 0.5,
-                   mix_min_quarters: int = 3, mix_present_share: float = 0.05,
-                   mix_absent_share: float = 0.01, churn_after_quarters: int = 2,
+                   team_hours_ratio: float = 1.4, team_alpha: float = 0.05,
+                   followup_window: int = 4, followup_share: float = 0.5,
+                   mix_present_share: float = 0.05, mix_absent_share: float = 0.01,
                    revenue_col: str = "revenue", lang: str = "en") -> pd.DataFrame:
     """Every detected spiral mistake, one row per event, with its evidence (in `lang`).
+
+    The thresholds config/params.yaml sets come first and are required: `mistake_thresholds`
+    gives them all.
 
     Columns: client_id, client_name, mistake (one of MISTAKES), quarter (the quarter the event is
     cited at), quarter_index, quarters (all quarters involved, as ranges), evidence (a sentence with
@@ -965,13 +965,13 @@ def mistake_counts(by_client: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def mistake_thresholds(spiral_params: dict, communicator_max_quarters: int) -> dict:
+def mistake_thresholds(params: Params) -> dict:
     """The keyword arguments of mistake_events() from config/params.yaml's `spiral` section."""
-    keys = ("unplanned_min", "unplanned_share", "early_free_min", "followup_min", "mix_min_quarters",
-            "churn_after_quarters")
-    out = {k: spiral_params[k] for k in keys if k in spiral_params}
-    out["communicator_max_quarters"] = int(communicator_max_quarters)
-    return out
+    sp = params.spiral
+    return {"unplanned_min": sp.unplanned_min, "unplanned_share": sp.unplanned_share,
+            "early_free_min": sp.early_free_min, "followup_min": sp.followup_min,
+            "mix_min_quarters": sp.mix_min_quarters, "churn_after_quarters": sp.churn_after_quarters,
+            "communicator_max_quarters": params.communicator_max_quarters}
 
 
 def client_forecast_table(positions: pd.DataFrame, client_forecast: pd.DataFrame,
@@ -991,5 +991,5 @@ def client_forecast_table(positions: pd.DataFrame, client_forecast: pd.DataFrame
     out = out.rename(columns={"current_phase": "phase", "turns_completed": "turns completed",
                               "revenue_last_4q": "revenue, last 4 quarters",
                               "forecast_revenue": "forecast, next 4 quarters", "forecast_lo_80": "80% low",
-                              "forecast_hi_80": "80% high", "future_value": "value still to come (CLV)"})
+                              "forecast_hi_80": "80% high", "future_value": "revenue still to come, discounted (spiral)"})
     return out.sort_values("forecast, next 4 quarters", ascending=False).reset_index()

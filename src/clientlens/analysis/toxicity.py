@@ -12,8 +12,6 @@ A client is red when score >= toxicity_red.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
-
 import numpy as np
 import pandas as pd
 
@@ -27,28 +25,20 @@ from clientlens.analysis.markers import (
     quarter_index_of,
     quarter_label,
     reason_text,
-    toxicity_params,
     window_sum,
 )
-from clientlens.parameters import ConfigError
+from clientlens.parameters import Params
 
 CONTEXT_COLUMNS = ("our_communicator", "communicator_role", "communicator_tenure_quarters",
                    "client_contact")
 
 
-def red_threshold(params: Mapping[str, Any]) -> float:
-    if "toxicity_red" not in params:
-        raise ConfigError("config/params.yaml has no toxicity_red (the score that counts as red)")
-    return float(params["toxicity_red"])
-
-
-def marker_severity(markers: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
+def marker_severity(markers: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Severity 0-1 of each marker column of a compute_markers() table (NaN stays NaN)."""
-    tp = toxicity_params(params)
     out = {}
     for m in MARKERS:
         v = markers[m.name].to_numpy(dtype="float64") if m.name in markers else np.full(len(markers), np.nan)
-        t, b = float(tp[m.threshold_key]), float(tp["baseline"][m.name])
+        t, b = params.toxicity.markers[m.name].threshold, params.toxicity.markers[m.name].baseline
         if t == b:
             sev = (v >= t) if m.higher_is_worse else (v <= t)
             sev = sev.astype(float)
@@ -60,12 +50,11 @@ def marker_severity(markers: pd.DataFrame, params: Mapping[str, Any]) -> pd.Data
     return pd.DataFrame(out, index=markers.index)
 
 
-def score_from_markers(markers: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
+def score_from_markers(markers: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Add sev_<m>, pts_<m>, score, n_measured and is_red to a compute_markers() table."""
-    tp = toxicity_params(params)
-    red = red_threshold(params)
+    red = params.toxicity_red
     sev = marker_severity(markers, params)
-    weights = np.array([float(tp["weights"][m.name]) for m in MARKERS])
+    weights = np.array([params.toxicity.markers[m.name].weight for m in MARKERS])
     S = sev[[m.name for m in MARKERS]].to_numpy()
     measured = ~np.isnan(S) & (weights > 0)
     wsum = (measured * weights).sum(axis=1)
@@ -83,7 +72,7 @@ def score_from_markers(markers: pd.DataFrame, params: Mapping[str, Any]) -> pd.D
     return out
 
 
-def toxicity_scores(panel: pd.DataFrame, params: Mapping[str, Any], window: int | None = None,
+def toxicity_scores(panel: pd.DataFrame, params: Params, window: int | None = None,
                     as_of: str | None = None) -> pd.DataFrame:
     """The score for every client-quarter, over a trailing window ending at that quarter.
 
@@ -95,8 +84,7 @@ def toxicity_scores(panel: pd.DataFrame, params: Mapping[str, Any], window: int 
     value), sev_m (0-1), pts_m (points of the score), and aux_m where a reason
     quotes a count.
     """
-    tp = toxicity_params(params)
-    window = int(tp["window_quarters"] if window is None else window)
+    window = params.toxicity.window_quarters if window is None else int(window)
     markers = compute_markers(panel, params, window=window, as_of=as_of)
     out = score_from_markers(markers, params)
     out.insert(4, "window", window)
@@ -106,7 +94,7 @@ def toxicity_scores(panel: pd.DataFrame, params: Mapping[str, Any], window: int 
     return out[lead + rest]
 
 
-def toxicity_reasons(scores: pd.DataFrame, params: Mapping[str, Any], lang: str = "en") -> pd.DataFrame:
+def toxicity_reasons(scores: pd.DataFrame, params: Params, lang: str = "en") -> pd.DataFrame:
     """Plain-words reasons for each row of a toxicity_scores() table.
 
     Markers with severity >= toxicity.reason_min_severity, by points, at most
@@ -116,7 +104,7 @@ def toxicity_reasons(scores: pd.DataFrame, params: Mapping[str, Any], lang: str 
     """
     if lang not in ("en", "ru"):
         raise ValueError(f"lang={lang!r}: use en or ru")
-    tp = toxicity_params(params)
+    tp = params.toxicity
     n = len(scores)
 
     def matrix(prefix: str) -> np.ndarray:
@@ -128,8 +116,8 @@ def toxicity_reasons(scores: pd.DataFrame, params: Mapping[str, Any], lang: str 
     red = scores["is_red"].to_numpy(dtype=bool) if "is_red" in scores else np.zeros(n, bool)
     windows = (scores["window"].fillna(1).to_numpy(dtype=int) if "window" in scores
                else np.ones(n, dtype=int))
-    min_sev, most = float(tp["reason_min_severity"]), int(tp["max_reasons"])
-    base = int(tp["trend_base_quarters"])
+    min_sev, most = tp.reason_min_severity, tp.max_reasons
+    base = tp.trend_base_quarters
     texts, names = [""] * n, [""] * n
     positive = np.nan_to_num(P) > 0
     for i in np.flatnonzero(positive.any(axis=1)):
@@ -192,7 +180,7 @@ def _context(panel: pd.DataFrame, as_of_index: int | None) -> pd.DataFrame:
     return ctx
 
 
-def current_toxicity(panel: pd.DataFrame, params: Mapping[str, Any], as_of: str | None = None,
+def current_toxicity(panel: pd.DataFrame, params: Params, as_of: str | None = None,
                      window: int | None = None, lang: str = "en") -> pd.DataFrame:
     """Each client's current state: its trailing-window score at its latest active quarter
     <= as_of (the latest quarter when it was never active; `quarter` says which).

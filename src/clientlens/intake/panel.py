@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 
 from clientlens.intake.contract import TABLES
 from clientlens.intake.panel_columns import COLUMN_SOURCE, PANEL_COLUMNS
+from clientlens.parameters import OfficeHours
 from clientlens.processed import PANEL_FILE, PANEL_META_FILE
-from clientlens.quarters import quarter_end, quarter_of, shift_quarter
+from clientlens.quarters import quarter_end, quarter_index_of, quarter_of, shift_quarter
 
 WORK_TYPE_HOURS = ("feature", "ux", "stability", "support", "presale", "communication", "other")
 PHASE_VALUES = ("feature", "ux", "stability", "support", "other")
@@ -32,14 +33,8 @@ def _q(expr: str) -> str:
     return f"(year({expr}) * 4 + quarter({expr}) - 1)"
 
 
-def _quarter_index(quarter: str) -> int:
-    year, q = quarter.split("Q")
-    return int(year) * 4 + int(q) - 1
-
-
-def _hhmm(value: str) -> int:
-    hours, minutes = str(value).split(":")
-    return int(hours) * 60 + int(minutes)
+def _minutes(value: dt.time) -> int:
+    return value.hour * 60 + value.minute
 
 
 def auto_period_end(data_max_date: dt.date) -> str:
@@ -47,11 +42,11 @@ def auto_period_end(data_max_date: dt.date) -> str:
     return shift_quarter(quarter_of(data_max_date + dt.timedelta(days=1)), -1)
 
 
-def build_panel_sql(tables: set[str], period_end: str, office_hours: dict[str, str]) -> str:
+def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours) -> str:
     """One SELECT over views named after the canonical tables present in `tables`."""
-    end_idx = _quarter_index(period_end)
+    end_idx = quarter_index_of(period_end)
     end_date = quarter_end(period_end).isoformat()
-    start_min, end_min = _hhmm(office_hours["start"]), _hhmm(office_hours["end"])
+    start_min, end_min = _minutes(office_hours.start), _minutes(office_hours.end)
     ctes: list[str] = []
     joins: list[str] = []
     selects: list[str] = []
@@ -325,6 +320,12 @@ def pseudonym_map(client_ids: Iterable[Any], key: str) -> dict[str, str]:
     raise ValueError("client ids collide under every pseudonym length")  # pragma: no cover
 
 
+def parquet_files(path: Path) -> list[Path]:
+    """The files of a processed table: its Parquet file, or the part files of its folder (the
+    time entries are a folder of parts, one per time export), or none where it is missing."""
+    return sorted(path.glob("*.parquet")) if path.is_dir() else [path] if path.exists() else []
+
+
 def anonymize_tables(processed_dir: Path, key: str) -> dict[str, str]:
     """Replace client_id (and client_name) by pseudonyms in every canonical table, in place.
 
@@ -336,8 +337,8 @@ def anonymize_tables(processed_dir: Path, key: str) -> dict[str, str]:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     if manifest.get("anonymized"):
         return {}
-    paths = [processed_dir / f"{name}.parquet" for name in TABLES]
-    paths = [p for p in paths if p.exists() and "client_id" in pq.read_schema(p).names]
+    paths = [part for name in TABLES for part in parquet_files(processed_dir / f"{name}.parquet")]
+    paths = [p for p in paths if "client_id" in pq.read_schema(p).names]
     ids: set[str] = set()
     for path in paths:
         ids.update(str(v) for v in pq.read_table(path, columns=["client_id"]).column("client_id").to_pylist()
@@ -362,8 +363,8 @@ def anonymize_tables(processed_dir: Path, key: str) -> dict[str, str]:
     return mapping
 
 
-def build_panel(processed_dir: Path, period_end: str = "auto", office_hours: dict[str, str] | None = None,
-                threads: int | None = None, *, anonymize: bool = False, key: str | None = None) -> dict[str, Any]:
+def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
+                threads: int | None = None, *, anonymize: bool, key: str | None = None) -> dict[str, Any]:
     """Write client_quarter.parquet and panel_meta.json; return the meta.
 
     With `anonymize`, every client id and name in the canonical tables is first replaced by
@@ -374,7 +375,6 @@ def build_panel(processed_dir: Path, period_end: str = "auto", office_hours: dic
     if anonymize:
         anonymize_tables(processed_dir, key or anonymize_key(processed_dir.parent))
     manifest = json.loads((processed_dir / "manifest.json").read_text(encoding="utf-8"))
-    office_hours = office_hours or {"start": "09:00", "end": "19:00"}
     con = duckdb.connect()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -382,7 +382,8 @@ def build_panel(processed_dir: Path, period_end: str = "auto", office_hours: dic
     for name in TABLES:
         path = processed_dir / f"{name}.parquet"
         if path.exists():
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path.as_posix()}')")
+            files = path / "*.parquet" if path.is_dir() else path
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{files.as_posix()}')")
             tables.add(name)
     if period_end in (None, "", "auto"):
         max_date = manifest.get("data_max_date")

@@ -297,7 +297,7 @@ def write_client_cards(processed_dir: Path, site_dir: Path, lineage: Lineage, la
     if tables.get("pnl_clients") is None:
         return 0
     css = (STATIC_DIR / "report.css").read_text(encoding="utf-8")
-    currency = str(lineage.params.get("reporting_currency", ""))
+    currency = str(lineage.params["reporting_currency"])
     return write_cards(client_cards(tables, lang), site_dir, lang, currency, css,
                        lineage_html(lineage, lang, full=False))
 

@@ -54,7 +54,7 @@ def reason_text(reason: str, lang: str = "en") -> str:
     return reason
 
 
-def quarantine_by_reason(quarantine: pd.DataFrame, lang: str = "en", anonymize: bool = False) -> pd.DataFrame:
+def quarantine_by_reason(quarantine: pd.DataFrame, lang: str, anonymize: bool) -> pd.DataFrame:
     """Rows set aside per file, column and reason, largest first; the reason without the value
     it quotes, in `lang`. Anonymised, per reason only (and without the row a duplicate repeats),
     since raw values and file names can carry client names."""

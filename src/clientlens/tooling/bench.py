@@ -5,7 +5,7 @@
 
 Everything happens under `<root>/<clients>x<years>-s<seed>/` (never in data/ or reports/):
 `raw/` holds the demo firm, generated once and kept (a rerun reuses it while the size, the
-seed and clientlens/demo.py are unchanged); `processed/`, `reports/` and `build/` are
+seed and clientlens/demo/ are unchanged); `processed/`, `reports/` and `build/` are
 rebuilt on every run by the project's own stage runner (`clientlens.tooling.pipeline --workdir`).
 The firm's files are read once, untimed, before the first measured step, so that every step
 finds them in memory.
@@ -143,7 +143,10 @@ def scale_name(clients: int, years: int, seed: int) -> str:
 
 def generator_digest() -> str:
     """Changes when the demo generator does, so cached data is never stale."""
-    return hashlib.sha256((PROJECT_ROOT / "src" / "clientlens" / "demo.py").read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for path in sorted((PROJECT_ROOT / "src" / "clientlens" / "demo").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def pipeline_cmd(workdir: Path, *args: str) -> list[str]:
@@ -374,7 +377,7 @@ def reproduce_command(clients: int, years: int, seed: int, baseline: bool = True
     return f"make bench BENCH_CLIENTS={clients} BENCH_YEARS={years} BENCH_SEED={seed}{flags}"
 
 
-def run_bench(clients: int, years: int, seed: int = 42, root: Path = BENCH_ROOT,
+def run_bench(clients: int, years: int, seed: int, root: Path = BENCH_ROOT,
               baseline: bool = True) -> Results:
     from clientlens.publishing.publish import git_commit
     from clientlens.tooling.pipeline import Workspace, stage_needs

@@ -5,6 +5,7 @@
     python -m clientlens.tooling.pipeline publish                  renders HTML and publishes it atomically
     python -m clientlens.tooling.pipeline demo [CLIENTS=.. ...]    writes the demo company into data/raw
     python -m clientlens.tooling.pipeline deps                     Make rules: which src modules each stage uses
+    python -m clientlens.tooling.pipeline kernel                   register (or repair) the project's Jupyter kernel
 
     python -m clientlens.tooling.pipeline --workdir DIR stage 02-pnl   the same on DIR/raw, DIR/processed,
                                                                DIR/reports and DIR/build (make bench)
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
 import sys
 import time
@@ -62,6 +64,19 @@ class Workspace:
     def raw_inventory_file(self) -> Path:
         return self.build / "raw_inventory.json"
 
+    def stage_params_file(self, stage: str) -> Path:
+        """The parameters a stage read when it last ran (all of them before its first run):
+        Make reruns the stage when this file changes."""
+        return self.build / "params" / f"{stage}.json"
+
+    def stage_reads_file(self, stage: str) -> Path:
+        """The parameter sections a stage read, noted by the stage as it runs."""
+        return self.build / "params" / f"{stage}.reads.json"
+
+    def stage_outputs_file(self, stage: str) -> Path:
+        """Size and time of each processed file the stage wrote, when Make last ran it."""
+        return self.build / "outputs" / f"{stage}.json"
+
     @property
     def executed(self) -> Path:
         return self.build / "executed"
@@ -100,8 +115,8 @@ def _normalise_overrides(words: Iterable[str]) -> list[str]:
     return out
 
 
-def effective_params(overrides: Iterable[str] = ()) -> dict[str, Any]:
-    return parameters.load_config(overrides=_normalise_overrides(overrides))
+def effective_params(overrides: Iterable[str] = ()) -> parameters.Params:
+    return parameters.load(overrides=_normalise_overrides(overrides))
 
 
 def write_if_changed(path: Path, text: str) -> bool:
@@ -122,12 +137,59 @@ def raw_inventory(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
 
 
 def prepare(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
+    """Write what Make compares: the run's parameters, each stage's share of them, the raw files.
+
+    Each file is rewritten only when its content changes, so Make reruns a stage only when a
+    parameter it read changed. A stage whose processed files were rewritten since Make ran it
+    (a notebook run by hand in JupyterLab) has its parameters file touched, so Make runs it
+    again and republishes: the pages never disagree with data/processed/.
+    """
     params = effective_params(overrides)
-    write_if_changed(ws.params_file, json.dumps(params, indent=2, sort_keys=True, default=str) + "\n")
+    write_if_changed(ws.params_file, params.to_json())
     write_if_changed(ws.raw_inventory_file, json.dumps(raw_inventory(ws.raw), indent=2) + "\n")
+    for stage in stages():
+        target = ws.stage_params_file(stage)
+        changed = write_if_changed(target, stage_params_text(params, stage, ws))
+        if not changed and target.exists() and stage_outputs_changed(stage, ws):
+            print(f"{stage}: data/processed/ was changed outside make report; running it again",
+                  file=sys.stderr)
+            target.touch()
+
+
+def stage_params_text(params: parameters.Params, stage: str, ws: Workspace = PROJECT) -> str:
+    """The parameters `stage` read on its last run; every parameter before its first."""
+    reads_file = ws.stage_reads_file(stage)
+    reads = json.loads(reads_file.read_text(encoding="utf-8")) if reads_file.exists() else None
+    data = params.model_dump(mode="json") if reads is None else parameters.sections(params, reads)
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def stage_outputs(stage: str, ws: Workspace = PROJECT) -> dict[str, list[int] | None]:
+    """{file under processed/: [size, mtime_ns], or None when missing} for the files `stage`
+    writes: the tables it saves, and for the first stage (ingest) the files intake noted."""
+    from clientlens.intake.stage import intake_outputs
+
+    io = stage_io()
+    chain = list(io)
+    if stage not in io:
+        return {}
+    names = intake_outputs(ws.processed) if stage == chain[0] else [f"{t}.parquet" for t in io[stage][1]]
+    out: dict[str, list[int] | None] = {}
+    for name in sorted(names):
+        path = ws.processed / name
+        out[name] = [path.stat().st_size, path.stat().st_mtime_ns] if path.exists() else None
+    return out
+
+
+def stage_outputs_changed(stage: str, ws: Workspace = PROJECT) -> bool:
+    record = ws.stage_outputs_file(stage)
+    if not record.exists() or not (ws.executed / f"{stage}.ipynb").exists():
+        return False
+    return json.loads(record.read_text(encoding="utf-8")) != stage_outputs(stage, ws)
 
 
 def load_params(ws: Workspace = PROJECT) -> dict[str, Any]:
+    """The run's checked parameters, as the JSON data the lineage prints."""
     if not ws.params_file.exists():
         raise PipelineError(f"{shown(ws.params_file)} is missing: run the chain with make report")
     return json.loads(ws.params_file.read_text(encoding="utf-8"))
@@ -147,25 +209,41 @@ def check_kernel() -> None:
                             f"environment ({sys.executable}): run make setup")
 
 
+def repair_kernel() -> None:
+    """Register the project's kernel when it is missing or runs another environment's Python
+    (a .venv moved or copied elsewhere keeps the old path in its kernel spec)."""
+    import subprocess
+
+    try:
+        check_kernel()
+        return
+    except PipelineError as problem:
+        print(f"setup: {problem.args[0].split(': run make setup')[0]}; registering it again", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME,
+                    "--display-name", "clientlens (project)"], check=True, stdout=subprocess.DEVNULL)
+    check_kernel()
+
+
 def notebook_parameters(notebook: Path) -> dict[str, Any]:
     import papermill
 
     return papermill.inspect_notebook(str(notebook))
 
 
-def stage_parameters(notebook: Path, params: dict[str, Any], ws: Workspace = PROJECT) -> dict[str, Any]:
-    """The values for the names a notebook's parameters cell declares."""
-    paths = {"raw_dir": str(ws.raw), "processed_dir": str(ws.processed), "reports_dir": str(ws.reports)}
-    values = {}
-    for name in notebook_parameters(notebook):
-        if name in paths:
-            values[name] = paths[name]
-        elif name in params:
-            values[name] = params[name]
-        else:
-            raise PipelineError(f"{notebook.relative_to(PROJECT_ROOT)}: parameter {name!r} is not in "
-                                "config/params.yaml")
-    return values
+def stage_parameters(notebook: Path, ws: Workspace = PROJECT) -> dict[str, Any]:
+    """The values for the names a notebook's parameters cell declares: where it reads and
+    writes, the run's parameter file, and where it notes the parameters it reads. Every other
+    parameter comes from that file, so a default is never written in a notebook."""
+    stage = notebook.stem
+    values = {"raw_dir": str(ws.raw), "processed_dir": str(ws.processed), "reports_dir": str(ws.reports),
+              "params_file": str(ws.params_file), "reads_file": str(ws.stage_reads_file(stage))}
+    declared = notebook_parameters(notebook)
+    unknown = sorted(set(declared) - set(values))
+    if unknown:
+        raise PipelineError(f"{notebook.relative_to(PROJECT_ROOT)}: its parameters cell declares "
+                            f"{', '.join(unknown)}; it may declare only {', '.join(values)} (read every "
+                            "other parameter with clientlens.parameters.stage_params)")
+    return {name: values[name] for name in declared}
 
 
 def failure_line(notebook: Path, kept: Path, error: Exception) -> str:
@@ -216,12 +294,14 @@ def run_stage(name: str, ws: Workspace = PROJECT) -> None:
     from clientlens.tooling.notebooks import sync_pair
 
     sync_pair(notebook)
-    params = load_params(ws)
-    values = stage_parameters(notebook, params, ws)
+    if not ws.params_file.exists():
+        raise PipelineError(f"{shown(ws.params_file)} is missing: run the chain with make report")
+    values = stage_parameters(notebook, ws)
+    write_if_changed(ws.stage_reads_file(name), "[]\n")  # the stage adds each section it reads
     running = ws.build / "running" / notebook.name
     running.parent.mkdir(parents=True, exist_ok=True)
     print(f"-> {name}: running {notebook.relative_to(PROJECT_ROOT)}", file=sys.stderr, flush=True)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     try:
         papermill.execute_notebook(
             str(notebook), str(running), parameters=values, kernel_name=KERNEL_NAME,
@@ -241,8 +321,19 @@ def run_stage(name: str, ws: Workspace = PROJECT) -> None:
         raise PipelineError(failure_line(notebook, kept, error)) from None
     ws.executed.mkdir(parents=True, exist_ok=True)
     (ws.failed / notebook.name).unlink(missing_ok=True)
+    record_stage(name, ws, started_at)
     running.replace(ws.executed / notebook.name)
     print(f"   {name}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+
+def record_stage(stage: str, ws: Workspace, started_at: float) -> None:
+    """After a run: the parameters the stage read become its parameters file (dated before the
+    executed notebook, so Make does not take it for a change), and its outputs are noted."""
+    params = parameters.validate(load_params(ws), source=shown(ws.params_file))
+    target = ws.stage_params_file(stage)
+    write_if_changed(target, stage_params_text(params, stage, ws))
+    os.utime(target, (started_at, started_at))
+    write_if_changed(ws.stage_outputs_file(stage), json.dumps(stage_outputs(stage, ws), indent=2) + "\n")
 
 
 def lineage_for_publication(ws: Workspace = PROJECT):
@@ -272,7 +363,7 @@ def run_publish(ws: Workspace = PROJECT) -> None:
     if missing:
         raise PipelineError(f"cannot publish: stages not run yet: {', '.join(missing)}")
     params = load_params(ws)
-    pages = build_site(ws.executed, ws.site, lineage_for_publication(ws), params.get("report_lang", "en"),
+    pages = build_site(ws.executed, ws.site, lineage_for_publication(ws), params["report_lang"],
                        processed_dir=ws.processed)
     publish(ws.site, ws.reports)
     print(f"published {len(pages)} pages: {shown(ws.reports)}/index.html", file=sys.stderr)
@@ -283,9 +374,8 @@ def run_demo(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
 
     params = effective_params(overrides)
     ws.raw.mkdir(parents=True, exist_ok=True)
-    demo.generate(ws.raw, ws.demo_truth, clients=int(params["demo_clients"]),
-                  years=int(params["demo_years"]), seed=int(params["seed"]),
-                  end_quarter=str(params["demo_end_quarter"]), progress=True)
+    demo.generate(ws.raw, ws.demo_truth, clients=params.demo_clients, years=params.demo_years,
+                  seed=params.seed, end_quarter=params.demo_end_quarter, progress=True)
 
 
 # --- dependencies -------------------------------------------------------------
@@ -474,6 +564,8 @@ def main(argv: list[str]) -> int:
             run_demo(rest, ws)
         elif command == "deps":
             write_if_changed(BUILD_DIR / "deps.mk", make_dependencies())
+        elif command == "kernel":
+            repair_kernel()
         elif command == "stages":
             print(" ".join(stages()))
         else:

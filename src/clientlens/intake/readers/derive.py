@@ -11,10 +11,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from clientlens.intake.contract import TABLES, WORK_TYPES, Table
-from clientlens.intake.readers.errors import IngestError
+from clientlens.intake.contract import TABLES, Table
 from clientlens.intake.readers.parse import SQL_TYPES
 from clientlens.intake.readers.source import lit, q
+from clientlens.parameters import Params
 
 
 @dataclass(frozen=True)
@@ -26,26 +26,11 @@ class DeriveParams:
     rework_pattern: str
 
 
-def derive_params(params: dict) -> DeriveParams:
-    """The derivation settings, checked so a typo in params.yaml stops the run early."""
-    where = "config/params.yaml"
-    hours = params.get("office_hours") or {}
-    try:
-        start = dt.time.fromisoformat(str(hours.get("start", "09:00")))
-        end = dt.time.fromisoformat(str(hours.get("end", "19:00")))
-    except ValueError as exc:
-        raise IngestError(f"{where}: office_hours start/end must be HH:MM ({exc})") from exc
-    rules = []
-    for rule in params.get("work_type_rules") or []:
-        if not isinstance(rule, dict) or "pattern" not in rule or "work_type" not in rule:
-            raise IngestError(f"{where}: each work_type_rules entry needs pattern and work_type "
-                              f"(got {rule!r})")
-        if rule["work_type"] not in WORK_TYPES:
-            raise IngestError(f"{where}: work_type_rules maps to {rule['work_type']!r}, which is not "
-                              f"one of {', '.join(WORK_TYPES)}")
-        rules.append((str(rule["pattern"]), str(rule["work_type"])))
-    return DeriveParams(str(params.get("reporting_currency", "USD")).upper(), start, end,
-                        tuple(rules), str(params.get("rework_pattern") or ""))
+def derive_params(params: Params) -> DeriveParams:
+    """The derivation settings of the run's checked parameters."""
+    return DeriveParams(params.reporting_currency, params.office_hours.start, params.office_hours.end,
+                        tuple((rule.pattern, rule.work_type) for rule in params.work_type_rules),
+                        params.rework_pattern)
 
 
 @dataclass(frozen=True)
@@ -244,7 +229,7 @@ def time_entries_changed_sql(p: DeriveParams, files: dict[int, str], lookups: di
     """SQL giving 1 if final_select would drop (blank or quarantined) or change in any column
     a row of the view `stage`, else 0 (it stops at the first such row). A 0 means the
     stage's contract columns are the output as they are, so ingest can publish them without
-    encoding them again (parquet_splice)."""
+    encoding them again (ingest.write_time_entries)."""
     return _time_entries_select(TABLES["time_entries"], p, files, lookups, quarantined, stage,
                                 any_changed=True, facts=facts)
 

@@ -64,8 +64,12 @@ def transition_heatmap(chain: pd.DataFrame, *, show_ci: bool = True, title: str 
                        figsize: tuple[float, float] | None = None, lang: str = "en") -> Figure:
     """Heat map of quarter-to-quarter transition probabilities (rows: this quarter, columns: next).
 
-    Input: `markov.fit_chain`. Each cell shows the share, its interval and the number of moves.
+    Input: `markov.fit_chain`, fitted with `ci`. Each cell shows the share, its interval and the
+    number of moves.
     """
+    level = float(chain["ci_level"].iloc[0]) if "ci_level" in chain.columns and len(chain) else np.nan
+    if not np.isfinite(level):
+        raise ValueError("the chain has no intervals: fit it with markov.fit_chain(states, ci=...)")
     order = list(dict.fromkeys(chain["to_state"]))
     rows = [s for s in order if s != CHURNED]
     frame = chain[chain["from_state"] != CHURNED]
@@ -92,7 +96,6 @@ def transition_heatmap(chain: pd.DataFrame, *, show_ci: bool = True, title: str 
     ax.set_xlabel(tr("next quarter", lang))
     ax.set_ylabel(tr("this quarter", lang))
     ax.grid(False)
-    level = float(chain["ci_level"].iloc[0]) if "ci_level" in chain.columns and len(chain) else 0.9
     _title(ax, title or tr("Where clients go next quarter (share of moves, {level} interval, count)", lang,
                            level=_pct(level, lang)))
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, format=FuncFormatter(lambda v, _: _pct(v, lang)))
@@ -120,7 +123,7 @@ def phase_mix_chart(phase_revenue: pd.DataFrame, *, title: str | None = None,
 
 
 def forecast_fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.DataFrame | None = None,
-                       *, levels: Sequence[float] = (0.8, 0.95), title: str | None = None,
+                       *, levels: Sequence[float], title: str | None = None,
                        figsize: tuple[float, float] = (10, 5.2), lang: str = "en") -> Figure:
     """Portfolio revenue: history, the forecast fan, and the backtest over the last quarters.
 

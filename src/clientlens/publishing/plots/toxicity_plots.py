@@ -14,7 +14,7 @@ only the few clients that matter most are named.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from clientlens.analysis.markers import MARKERS
-from clientlens.analysis.segments import SEGMENTS, segment_params
+from clientlens.analysis.segments import SEGMENTS
 from clientlens.i18n import tr
+from clientlens.parameters import Params
 from clientlens.publishing.plots.theme import TEXT_KW as _TEXT
 from clientlens.publishing.plots.theme import new_figure as _figure
 from clientlens.publishing.plots.theme import number_formatter, percent_formatter
@@ -88,7 +89,7 @@ def _label_points(ax: Any, xs: np.ndarray, ys: np.ndarray, names: list[str],
                     **_TEXT)
 
 
-def plot_segment_map(segments: pd.DataFrame, params: Mapping[str, Any] | None = None,
+def plot_segment_map(segments: pd.DataFrame, params: Params | None = None,
                      label_top: int = 8, lang: str = "en", title: str | None = None,
                      include_endings: bool = False, figsize: tuple[float, float] = (10, 6.2)) -> Figure:
     """The segment map: margin % (x) against toxicity score (y), sized by revenue, coloured
@@ -122,14 +123,13 @@ def plot_segment_map(segments: pd.DataFrame, params: Mapping[str, Any] | None = 
         handles.append(Line2D([], [], marker="o", linestyle="", color=seg.color,
                               label=safe_text(f"{seg.label(lang)} ({int(mask.sum())})")))
     if params is not None:
-        sp = segment_params(params)
-        ax.axvline(float(sp["profitable_margin_pct"]), color="#555", lw=1, ls="--")
-        ax.axhline(float(sp["toxicity_red"]), color="#555", lw=1, ls="--")
+        ax.axvline(params.segments.profitable_margin_pct, color="#555", lw=1, ls="--")
+        ax.axhline(params.toxicity_red, color="#555", lw=1, ls="--")
     x_lo = min(-0.05, float(x.min()) - 0.05) if n else -1.0
     x_hi = max(0.6, float(x.max()) + 0.05) if n else 1.0
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(0, 100)
-    chosen = clients_to_label(df, label_top, red=float(segment_params(params)["toxicity_red"])
+    chosen = clients_to_label(df, label_top, red=params.toxicity_red
                               if params is not None else None)
     _label_points(ax, x[chosen].to_numpy(), y[chosen].to_numpy(),
                   [safe_text(df.at[i, "client_name"], 28) for i in chosen])

@@ -1,0 +1,122 @@
+"""The intake stage as a whole: ingest the raw exports, then build the client-quarter panel,
+unless data/processed/ already holds what these very inputs would give.
+
+    intake = run_intake(raw_dir, processed_dir, params, progress=True)
+
+Ingest is the heavy step (tens of millions of time entries at a large firm). The pages'
+language, or a notebook opened in JupyterLab, must not redo it: the stage notes a
+fingerprint of everything ingest and the panel depend on (the raw files' names, sizes and
+times, the parameters they read, the anonymisation key, the intake code) beside the files it
+wrote, and reuses those files while the fingerprint and the files are unchanged.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from clientlens.intake.ingest import IngestResult, run_ingest
+from clientlens.intake.panel import ANONYMIZE_KEY_FILE, build_panel
+from clientlens.parameters import Params, as_of_date
+from clientlens.paths import PROJECT_ROOT
+
+FINGERPRINT_FILE = ".intake.json"
+# The code whose change changes what intake writes.
+INTAKE_CODE = ("src/clientlens/intake", "src/clientlens/processed.py", "src/clientlens/parameters.py")
+
+
+@dataclass(frozen=True)
+class Intake:
+    result: IngestResult
+    panel_meta: dict[str, Any]
+    reused: bool  # the processed files were already those of these inputs
+
+
+def _code_digest() -> str:
+    digest = hashlib.sha256()
+    for entry in INTAKE_CODE:
+        root = PROJECT_ROOT / entry
+        for path in sorted([root] if root.is_file() else root.rglob("*.py")):
+            digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _files(folder: Path, since: int = 0) -> dict[str, list[int]]:
+    """{file: [size, mtime_ns]} below folder, of the files written at or after `since`."""
+    return {p.relative_to(folder).as_posix(): [p.stat().st_size, p.stat().st_mtime_ns]
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.startswith(".") and p.stat().st_mtime_ns >= since}
+
+
+def fingerprint(raw_dir: Path, processed_dir: Path, params: Params) -> dict[str, Any]:
+    key_file = Path(processed_dir).parent / ANONYMIZE_KEY_FILE
+    return {
+        "raw": _files(Path(raw_dir)),
+        "params": {"as_of": as_of_date(params).isoformat(), "reporting_currency": params.reporting_currency,
+                   "office_hours": params.office_hours.model_dump(mode="json"),
+                   "work_type_rules": [r.model_dump() for r in params.work_type_rules],
+                   "rework_pattern": params.rework_pattern, "period_end": params.period_end,
+                   "anonymize": params.anonymize},
+        "key": (hashlib.sha256(key_file.read_bytes()).hexdigest()
+                if params.anonymize and key_file.exists() else None),
+        "code": _code_digest(),
+    }
+
+
+def intake_outputs(processed_dir: Path) -> list[str]:
+    """The files under processed_dir that the last intake wrote (none before the first)."""
+    try:
+        noted = json.loads((Path(processed_dir) / FINGERPRINT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return sorted(noted.get("outputs", {}))
+
+
+def _reusable(processed_dir: Path, wanted: dict[str, Any]) -> bool:
+    path = processed_dir / FINGERPRINT_FILE
+    try:
+        noted = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    outputs = noted.get("outputs") or {}
+    now = {name: [(processed_dir / name).stat().st_size, (processed_dir / name).stat().st_mtime_ns]
+           for name in outputs if (processed_dir / name).is_file()}
+    return noted.get("inputs") == wanted and bool(outputs) and now == outputs
+
+
+def _previous(processed_dir: Path) -> Intake:
+    summary = pd.read_parquet(processed_dir / "ingest_summary.parquet")
+    manifest = json.loads((processed_dir / "manifest.json").read_text(encoding="utf-8"))
+    meta = json.loads((processed_dir / "panel_meta.json").read_text(encoding="utf-8"))
+    result = IngestResult(summary, list(manifest.get("measured_tables", [])),
+                          int(summary["rows_quarantined"].sum()), manifest)
+    return Intake(result, meta, reused=True)
+
+
+def run_intake(raw_dir: Path | str, processed_dir: Path | str, params: Params, progress: bool = False) -> Intake:
+    """Ingest and build the panel, or reuse what the same inputs already wrote."""
+    raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
+    wanted = fingerprint(raw_dir, processed_dir, params)
+    if _reusable(processed_dir, wanted):
+        if progress:
+            print(f"ingest: {processed_dir.name}/ already holds what these exports and parameters give; "
+                  "reused, not read again", file=sys.stderr, flush=True)
+        return _previous(processed_dir)
+    (processed_dir / FINGERPRINT_FILE).unlink(missing_ok=True)
+    # A file's time can trail the clock by a timer tick: a second's margin keeps what ingest wrote.
+    started = time.time_ns() - 1_000_000_000
+    result = run_ingest(raw_dir, processed_dir, params, progress=progress)
+    meta = build_panel(processed_dir, params.period_end, params.office_hours, anonymize=params.anonymize)
+    # The key is made on first use, inside build_panel: note it as it is now.
+    done = fingerprint(raw_dir, processed_dir, params)
+    (processed_dir / FINGERPRINT_FILE).write_text(
+        json.dumps({"inputs": done, "outputs": _files(processed_dir, since=started)}, indent=2) + "\n",
+        encoding="utf-8")
+    return Intake(result, meta, reused=False)
