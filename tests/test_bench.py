@@ -80,7 +80,11 @@ def test_ingest_is_judged_on_the_median_of_back_to_back_pairs(smoke):
     for k, (b, i, r) in enumerate(zip(runs, ingests, baseline["ratios"]), start=1):
         assert f"| {k} | {b:.1f} | {i:.1f} | {r:.2f}x |" in text
     workdir = Path(results["scale"]["workdir"])
-    assert all((workdir / "logs" / f"{stages()[0]}-{k}.log").exists() for k in (1, 2))
+    logs = [workdir / "logs" / f"{stages()[0]}{suffix}.log" for suffix in ("-1", "-2", "")]
+    assert all(log.exists() for log in logs)
+    # every timed ingest read the exports: none reused what an earlier pair had written
+    assert not [log.name for log in logs if "reused" in log.read_text(encoding="utf-8")]
+    assert all("ingest: wrote" in log.read_text(encoding="utf-8") for log in logs)
 
 
 def _fake_steps(walls: dict[str, list[float]], order: list[str], fail: str | None = None):

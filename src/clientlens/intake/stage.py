@@ -70,6 +70,11 @@ def fingerprint(raw_dir: Path, processed_dir: Path, params: Params) -> dict[str,
     }
 
 
+def forget(processed_dir: Path) -> None:
+    """Make the next intake read the exports again, as a first run does (make bench times that)."""
+    (Path(processed_dir) / FINGERPRINT_FILE).unlink(missing_ok=True)
+
+
 def intake_outputs(processed_dir: Path) -> list[str]:
     """The files under processed_dir that the last intake wrote (none before the first)."""
     try:

@@ -147,10 +147,11 @@ def prepare(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
     params = effective_params(overrides)
     write_if_changed(ws.params_file, params.to_json())
     write_if_changed(ws.raw_inventory_file, json.dumps(raw_inventory(ws.raw), indent=2) + "\n")
-    for stage in stages():
+    io = stage_io()
+    for stage in io:
         target = ws.stage_params_file(stage)
         changed = write_if_changed(target, stage_params_text(params, stage, ws))
-        if not changed and target.exists() and stage_outputs_changed(stage, ws):
+        if not changed and target.exists() and stage_outputs_changed(stage, ws, io):
             print(f"{stage}: data/processed/ was changed outside make report; running it again",
                   file=sys.stderr)
             target.touch()
@@ -164,12 +165,13 @@ def stage_params_text(params: parameters.Params, stage: str, ws: Workspace = PRO
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def stage_outputs(stage: str, ws: Workspace = PROJECT) -> dict[str, list[int] | None]:
+def stage_outputs(stage: str, ws: Workspace = PROJECT,
+                  io: dict[str, tuple[set[str], set[str]]] | None = None) -> dict[str, list[int] | None]:
     """{file under processed/: [size, mtime_ns], or None when missing} for the files `stage`
     writes: the tables it saves, and for the first stage (ingest) the files intake noted."""
     from clientlens.intake.stage import intake_outputs
 
-    io = stage_io()
+    io = stage_io() if io is None else io
     chain = list(io)
     if stage not in io:
         return {}
@@ -181,11 +183,12 @@ def stage_outputs(stage: str, ws: Workspace = PROJECT) -> dict[str, list[int] | 
     return out
 
 
-def stage_outputs_changed(stage: str, ws: Workspace = PROJECT) -> bool:
+def stage_outputs_changed(stage: str, ws: Workspace = PROJECT,
+                          io: dict[str, tuple[set[str], set[str]]] | None = None) -> bool:
     record = ws.stage_outputs_file(stage)
     if not record.exists() or not (ws.executed / f"{stage}.ipynb").exists():
         return False
-    return json.loads(record.read_text(encoding="utf-8")) != stage_outputs(stage, ws)
+    return json.loads(record.read_text(encoding="utf-8")) != stage_outputs(stage, ws, io)
 
 
 def load_params(ws: Workspace = PROJECT) -> dict[str, Any]:
