@@ -299,3 +299,11 @@ def test_the_bench_runs_as_many_stages_at_once_as_make_report():
 def test_a_stage_waiting_for_a_stage_that_never_runs_stops_the_chain():
     with pytest.raises(bench.BenchError, match="wait for stages that never run"):
         bench.run_chain(_recording_step([]), 42, {"01-a": [], "02-b": ["09-missing"]}, jobs=2)
+
+
+def test_the_performance_doc_stays_a_reference():
+    """docs/performance.md is read as a reference: under 200 lines, with the latest table the
+    bench wrote between its markers."""
+    text = (PROJECT_ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) < 200
+    assert text.count("<!-- bench:10000x5:start -->") == 1 and text.count("<!-- bench:10000x5:end -->") == 1
