@@ -432,18 +432,23 @@ def test_leadership_page_prints_to_a4(russian_demo, browser):
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") > len(layout["sections"])
 
 
-def test_long_tables_page_and_filter_under_the_pages_policy(browser, tmp_path):
-    """A table longer than a page shows 50 rows with a pager; the filter searches every row."""
+@pytest.mark.parametrize("lang, rows_label", [("en", "Rows 1\u201350 of 130"), ("ru", "Строки 1\u201350 из 130")])
+def test_long_tables_page_and_filter_under_the_pages_policy(browser, tmp_path, lang, rows_label):
+    """A table longer than a page shows 50 rows with a pager in the page's language (its words
+    from the catalogue); the filter searches every row."""
+    import html
+
     import pandas as pd
 
     from clientlens.publishing import display as d
-    from clientlens.publishing.publish import STATIC_DIR, content_security_policy
+    from clientlens.publishing.publish import STATIC_DIR, content_security_policy, pager_words
 
     script = (STATIC_DIR / "report.js").read_text(encoding="utf-8")
     table = d.table_html(pd.DataFrame({"client": [f"Client {i:03d}" for i in range(130)],
                                        "revenue": [float(i) for i in range(130)]}), max_rows=None)
     page_file = tmp_path / "paged.html"
-    page_file.write_text(f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv='
+    page_file.write_text(f'<!DOCTYPE html><html lang="{lang}" data-pager-words="{html.escape(pager_words(lang))}">'
+                         f'<head><meta charset="utf-8"><meta http-equiv='
                          f'"Content-Security-Policy" content="{content_security_policy(script)}"><style>'
                          f'{(STATIC_DIR / "report.css").read_text()}</style></head><body>{table}'
                          f'<script>{script}</script></body></html>')
@@ -457,6 +462,6 @@ def test_long_tables_page_and_filter_under_the_pages_policy(browser, tmp_path):
     found = page.evaluate(visible)
     page.close()
     assert not problems, problems
-    assert first == [f"Client {i:03d}" for i in range(50)] and label == "Rows 1\u201350 of 130"
+    assert first == [f"Client {i:03d}" for i in range(50)] and label == rows_label
     assert second == [f"Client {i:03d}" for i in range(50, 100)]
     assert found == [f"Client {i:03d}" for i in range(120, 130)]

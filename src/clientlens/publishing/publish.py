@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 import nbformat
 
-from clientlens.i18n import t, translate_markdown
+from clientlens.i18n import t, tr, translate_markdown
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -200,6 +200,13 @@ def add_table_of_contents(page: str, lang: str) -> str:
 
 
 @functools.cache
+def pager_words(lang: str) -> str:
+    """The words report.js writes under a paged table, in the page's language, as JSON."""
+    return json.dumps({"previous": "\u2039 " + tr("Previous", lang), "next": tr("Next", lang) + " \u203a",
+                       "rows": tr("Rows {a}–{b} of {n}", lang), "none": tr("No matching rows", lang)},
+                      ensure_ascii=False)
+
+
 def _exporter_class():
     """nbconvert's HTML exporter, less the pass that re-parses its whole output with an HTML
     parser to add image alt texts and tab stops (seconds on a page of ten thousand rows).
@@ -250,6 +257,7 @@ def render_page(executed: Path, lineage: Lineage, lang: str) -> tuple[str, str, 
             "script": script,
             "csp": content_security_policy(script),
             "home_label": t("home", lang),
+            "pager_words": pager_words(lang),
             "lineage_html": lineage_html(lineage, lang),
         }
     }

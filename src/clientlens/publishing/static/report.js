@@ -1,10 +1,8 @@
 // Sorting, filtering and paging for tables marked cl-sortable. The only script a page runs:
 // its hash is the one the page's Content-Security-Policy allows.
 (function () {
-  var russian = (document.documentElement.lang || "").indexOf("ru") === 0;
-  var WORDS = russian
-    ? { previous: "\u2039 Назад", next: "Вперёд \u203a", rows: "Строки {a}\u2013{b} из {n}", none: "Ничего не найдено" }
-    : { previous: "\u2039 Previous", next: "Next \u203a", rows: "Rows {a}\u2013{b} of {n}", none: "No matching rows" };
+  // The pager's words, in the page's language, come with the page (publish.pager_words).
+  var WORDS = JSON.parse(document.documentElement.getAttribute("data-pager-words"));
 
   function cellValue(row, index) {
     var cell = row.children[index];
