@@ -74,7 +74,7 @@ build/executed/%.ipynb: notebooks/%.ipynb notebooks/%.py build/params/%.json | $
 reports/index.html: $(EXECUTED) $(REPORT_ASSETS) build/params.json
 	@$(RUN) -m clientlens.tooling.pipeline publish
 
-demo-data: $(SETUP_STAMP) ## Write the demo company into data/raw/ (CLIENTS=200 YEARS=3 SEED=42)
+demo-data: $(SETUP_STAMP) ## Write the demo company into data/raw/ (its size from config/params.yaml; CLIENTS=1000 to change)
 	@$(RUN) -m clientlens.tooling.pipeline demo $(MAKEOVERRIDES)
 
 PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder
