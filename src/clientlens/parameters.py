@@ -1,7 +1,7 @@
 """The one parameter file, config/params.yaml, read and checked once, at the boundary.
 
     params = parameters.load()                                 # config/params.yaml
-    params = parameters.load(overrides=["TOXICITY__RED_SCORE=40"])
+    params = parameters.load(overrides=["TOXICITY_RED=40"])
     params.toxicity.markers["late_payment"].threshold          # typed all the way down
 
 config/params.yaml is the only place a default lives: every field below is required, so a
@@ -28,7 +28,7 @@ from typing import Any, Iterable, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from clientlens.paths import CONFIG_FILE
+from clientlens.paths import CONFIG_FILE, PROJECT_ROOT
 from clientlens.quarters import QUARTER_RE
 
 
@@ -235,7 +235,9 @@ def read_file(path: Path | str = CONFIG_FILE) -> dict[str, Any]:
 
 def load(path: Path | str = CONFIG_FILE, overrides: Iterable[str] = ()) -> Params:
     """The parameters in `path`, with KEY=VALUE overrides applied, checked."""
-    return validate(apply_overrides(read_file(path), overrides), source=Path(path).name)
+    path = Path(path).resolve()
+    shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+    return validate(apply_overrides(read_file(path), overrides), source=str(shown))
 
 
 def validate(raw: dict[str, Any], source: str = "config/params.yaml") -> Params:
