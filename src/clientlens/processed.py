@@ -25,8 +25,15 @@ def load_table(processed_dir: Path | str, name: str) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
+class NotBuiltYet(FileNotFoundError):
+    """A stage's input is missing: an earlier stage has not run."""
+
+
 def load_panel(processed_dir: Path | str) -> tuple[pd.DataFrame, dict[str, Any]]:
     processed_dir = Path(processed_dir)
+    if not (processed_dir / PANEL_FILE).exists() or not (processed_dir / PANEL_META_FILE).exists():
+        raise NotBuiltYet(f"{processed_dir} holds no client-quarter panel yet: run notebooks/01-ingest "
+                          "(or make report) first")
     panel = pd.read_parquet(processed_dir / PANEL_FILE)
     meta = json.loads((processed_dir / PANEL_META_FILE).read_text(encoding="utf-8"))
     return panel, meta
