@@ -156,5 +156,5 @@ def test_setup_registers_the_kernel_again_when_it_runs_another_python(monkeypatc
     monkeypatch.setattr(subprocess, "run", lambda argv, **kw: installs.append(argv))
     pipeline.repair_kernel()
     assert installs and installs[0][1:5] == ["-m", "ipykernel", "install", "--sys-prefix"]
-    assert "registering it again" in capsys.readouterr().err
+    assert "registering the kernel again" in capsys.readouterr().err
     assert "clientlens.tooling.pipeline kernel" in Path(pipeline.PROJECT_ROOT / "Makefile").read_text()

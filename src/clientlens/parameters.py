@@ -317,8 +317,3 @@ def stage_params(params_file: Path | str = CONFIG_FILE, reads_file: Path | str |
     checked parameters (build/params.json) when `make report` runs it."""
     return StageParams(load(params_file, overrides), reads_file)
 
-
-def sections(params: Params, names: Iterable[str]) -> dict[str, Any]:
-    """{section: its value as JSON data} for the named top-level sections."""
-    data = params.model_dump(mode="json")
-    return {name: data[name] for name in sorted(names) if name in data}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -13,6 +13,21 @@ PANEL_META_FILE = "panel_meta.json"
 # Tables with a row per hour logged: tens of millions of rows at a large firm, more than an
 # analyst's laptop holds in pandas. The analysis reads their client-quarter sums in the panel.
 ROW_LEVEL_TABLES = frozenset({"time_entries"})
+
+
+def file_stats(folder: Path | str, names: Iterable[str] | None = None,
+                since_ns: int = 0) -> dict[str, list[int]]:
+    """{file: [size, mtime_ns]} for the named files under `folder` that exist, or, without names,
+    for every file below it (hidden ones aside) written at or after `since_ns`. Make-like
+    checks compare these to see whether a file was written again."""
+    folder = Path(folder)
+    paths = ([folder / n for n in names] if names is not None
+             else [p for p in folder.rglob("*") if not p.name.startswith(".")])
+    out = {}
+    for path in sorted(paths):
+        if path.is_file() and (stat := path.stat()).st_mtime_ns >= since_ns:
+            out[path.relative_to(folder).as_posix()] = [stat.st_size, stat.st_mtime_ns]
+    return out
 
 
 def load_table(processed_dir: Path | str, name: str) -> pd.DataFrame | None:

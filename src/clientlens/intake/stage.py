@@ -25,6 +25,7 @@ from clientlens.intake.ingest import IngestResult, run_ingest
 from clientlens.intake.panel import ANONYMIZE_KEY_FILE, build_panel
 from clientlens.parameters import Params, as_of_date
 from clientlens.paths import PROJECT_ROOT
+from clientlens.processed import file_stats
 
 FINGERPRINT_FILE = ".intake.json"
 # The code whose change changes what intake writes.
@@ -48,17 +49,10 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def _files(folder: Path, since: int = 0) -> dict[str, list[int]]:
-    """{file: [size, mtime_ns]} below folder, of the files written at or after `since`."""
-    return {p.relative_to(folder).as_posix(): [p.stat().st_size, p.stat().st_mtime_ns]
-            for p in sorted(folder.rglob("*"))
-            if p.is_file() and not p.name.startswith(".") and p.stat().st_mtime_ns >= since}
-
-
 def fingerprint(raw_dir: Path, processed_dir: Path, params: Params) -> dict[str, Any]:
     key_file = Path(processed_dir).parent / ANONYMIZE_KEY_FILE
     return {
-        "raw": _files(Path(raw_dir)),
+        "raw": file_stats(raw_dir),
         "params": {"as_of": as_of_date(params).isoformat(), "reporting_currency": params.reporting_currency,
                    "office_hours": params.office_hours.model_dump(mode="json"),
                    "work_type_rules": [r.model_dump() for r in params.work_type_rules],
@@ -91,9 +85,7 @@ def _reusable(processed_dir: Path, wanted: dict[str, Any]) -> bool:
     except (OSError, ValueError):
         return False
     outputs = noted.get("outputs") or {}
-    now = {name: [(processed_dir / name).stat().st_size, (processed_dir / name).stat().st_mtime_ns]
-           for name in outputs if (processed_dir / name).is_file()}
-    return noted.get("inputs") == wanted and bool(outputs) and now == outputs
+    return noted.get("inputs") == wanted and bool(outputs) and file_stats(processed_dir, outputs) == outputs
 
 
 def _previous(processed_dir: Path) -> Intake:
@@ -122,6 +114,6 @@ def run_intake(raw_dir: Path | str, processed_dir: Path | str, params: Params, p
     # The key is made on first use, inside build_panel: note it as it is now.
     done = fingerprint(raw_dir, processed_dir, params)
     (processed_dir / FINGERPRINT_FILE).write_text(
-        json.dumps({"inputs": done, "outputs": _files(processed_dir, since=started)}, indent=2) + "\n",
+        json.dumps({"inputs": done, "outputs": file_stats(processed_dir, since_ns=started)}, indent=2) + "\n",
         encoding="utf-8")
     return Intake(result, meta, reused=False)

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 
 from clientlens import parameters, paths
 from clientlens.paths import BUILD_DIR, NOTEBOOKS_DIR, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR, REPORTS_DIR
+from clientlens.processed import file_stats
 from clientlens.quarters import QuarterError
 
 KERNEL_NAME = "clientlens"
@@ -130,10 +131,6 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def raw_inventory(raw_dir: Path = RAW_DIR) -> list[dict[str, Any]]:
-    files = sorted(p for p in raw_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return [{"file": str(p.relative_to(raw_dir)), "bytes": p.stat().st_size,
-             "mtime_ns": p.stat().st_mtime_ns} for p in files]
 
 
 def prepare(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
@@ -146,29 +143,32 @@ def prepare(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
     """
     params = effective_params(overrides)
     write_if_changed(ws.params_file, params.to_json())
-    write_if_changed(ws.raw_inventory_file, json.dumps(raw_inventory(ws.raw), indent=2) + "\n")
+    data = params.model_dump(mode="json")
+    write_if_changed(ws.raw_inventory_file, json.dumps(file_stats(ws.raw), indent=2) + "\n")
     io = stage_io()
     for stage in io:
         target = ws.stage_params_file(stage)
-        changed = write_if_changed(target, stage_params_text(params, stage, ws))
+        changed = write_if_changed(target, stage_params_text(data, stage, ws))
         if not changed and target.exists() and stage_outputs_changed(stage, ws, io):
             print(f"{stage}: data/processed/ was changed outside make report; running it again",
                   file=sys.stderr)
             target.touch()
 
 
-def stage_params_text(params: parameters.Params, stage: str, ws: Workspace = PROJECT) -> str:
-    """The parameters `stage` read on its last run; every parameter before its first."""
+def stage_params_text(params: dict[str, Any], stage: str, ws: Workspace = PROJECT) -> str:
+    """The parameters (as the run's JSON data) `stage` read on its last run; all of them before
+    its first."""
     reads_file = ws.stage_reads_file(stage)
-    reads = json.loads(reads_file.read_text(encoding="utf-8")) if reads_file.exists() else None
-    data = params.model_dump(mode="json") if reads is None else parameters.sections(params, reads)
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    if reads_file.exists():
+        reads = json.loads(reads_file.read_text(encoding="utf-8"))
+        params = {name: params[name] for name in sorted(reads) if name in params}
+    return json.dumps(params, indent=2, sort_keys=True) + "\n"
 
 
 def stage_outputs(stage: str, ws: Workspace = PROJECT,
-                  io: dict[str, tuple[set[str], set[str]]] | None = None) -> dict[str, list[int] | None]:
-    """{file under processed/: [size, mtime_ns], or None when missing} for the files `stage`
-    writes: the tables it saves, and for the first stage (ingest) the files intake noted."""
+                  io: dict[str, tuple[set[str], set[str]]] | None = None) -> dict[str, list[int]]:
+    """{file under processed/: [size, mtime_ns]} for the files `stage` writes that exist: the
+    tables it saves, and for the first stage (ingest) the files intake noted."""
     from clientlens.intake.stage import intake_outputs
 
     io = stage_io() if io is None else io
@@ -176,11 +176,7 @@ def stage_outputs(stage: str, ws: Workspace = PROJECT,
     if stage not in io:
         return {}
     names = intake_outputs(ws.processed) if stage == chain[0] else [f"{t}.parquet" for t in io[stage][1]]
-    out: dict[str, list[int] | None] = {}
-    for name in sorted(names):
-        path = ws.processed / name
-        out[name] = [path.stat().st_size, path.stat().st_mtime_ns] if path.exists() else None
-    return out
+    return file_stats(ws.processed, names)
 
 
 def stage_outputs_changed(stage: str, ws: Workspace = PROJECT,
@@ -221,7 +217,7 @@ def repair_kernel() -> None:
         check_kernel()
         return
     except PipelineError as problem:
-        print(f"setup: {problem.args[0].split(': run make setup')[0]}; registering it again", file=sys.stderr)
+        print(f"setup: registering the kernel again ({problem})", file=sys.stderr)
     subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME,
                     "--display-name", "clientlens (project)"], check=True, stdout=subprocess.DEVNULL)
     check_kernel()
@@ -332,9 +328,8 @@ def run_stage(name: str, ws: Workspace = PROJECT) -> None:
 def record_stage(stage: str, ws: Workspace, started_at: float) -> None:
     """After a run: the parameters the stage read become its parameters file (dated before the
     executed notebook, so Make does not take it for a change), and its outputs are noted."""
-    params = parameters.validate(load_params(ws), source=shown(ws.params_file))
     target = ws.stage_params_file(stage)
-    write_if_changed(target, stage_params_text(params, stage, ws))
+    write_if_changed(target, stage_params_text(load_params(ws), stage, ws))
     os.utime(target, (started_at, started_at))
     write_if_changed(ws.stage_outputs_file(stage), json.dumps(stage_outputs(stage, ws), indent=2) + "\n")
 
