@@ -84,3 +84,15 @@ def test_quarter_bounds(quarter, start, end):
 def test_shift_quarter_crosses_years():
     assert quarters.shift_quarter("2025Q1", -1) == "2024Q4"
     assert quarters.shift_quarter("2024Q3", 6) == "2026Q1"
+
+
+def test_a_params_file_of_the_older_layout_says_how_to_move_it(tmp_path):
+    raw = parameters.read_file()
+    toxicity = raw["toxicity"]
+    markers = toxicity.pop("markers")
+    toxicity["late_days"] = markers["late_payment"]["threshold"]
+    toxicity["baseline"] = {name: m["baseline"] for name, m in markers.items()}
+    toxicity["weights"] = {name: m["weight"] for name, m in markers.items()}
+    (tmp_path / "params.yaml").write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(parameters.ConfigError, match="now sit together under toxicity.markers.<marker>"):
+        parameters.load(tmp_path / "params.yaml")

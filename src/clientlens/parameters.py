@@ -241,6 +241,12 @@ def load(path: Path | str = CONFIG_FILE, overrides: Iterable[str] = ()) -> Param
 
 
 def validate(raw: dict[str, Any], source: str = "config/params.yaml") -> Params:
+    toxicity = raw.get("toxicity")
+    if isinstance(toxicity, dict) and {"weights", "baseline"} & set(toxicity):
+        # A firm's own params.yaml from before the markers were grouped: say how to move it.
+        raise ConfigError(f"{source}: toxicity.weights and toxicity.baseline are from an older layout; each "
+                          "marker's threshold, baseline and weight now sit together under "
+                          "toxicity.markers.<marker> (copy that section from the project's config/params.yaml)")
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
