@@ -11,65 +11,15 @@ hours than worked).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from clientlens.intake.contract import TABLES
+from clientlens.intake.readers import billing, helpdesk, time_trackers
 from clientlens.intake.readers.errors import IngestError, display_path
-from clientlens.intake.readers.headers import guess_table, match_columns, norm, table_from_stem
+from clientlens.intake.readers.headers import guess_table, match_columns, table_from_stem
+from clientlens.intake.readers.mapping import FileMapping, Headers, first_given, joined, present
 from clientlens.intake.readers.source import RawSource, lit, q
-
-
-@dataclass(frozen=True)
-class FileMapping:
-    table: str
-    format: str  # canonical, harvest, toggl, tempo or 1c
-    columns: dict[str, str]  # canonical column -> SQL text expression
-    hidden: dict[str, str] = field(default_factory=dict)
-
-
-class Headers:
-    """Lookup of header positions by normalised name."""
-
-    def __init__(self, headers: tuple[str, ...]) -> None:
-        self.raw = headers
-        self.normed = [norm(h) for h in headers]
-
-    def has(self, *names: str) -> bool:
-        return all(n in self.normed for n in names)
-
-    def any(self, *names: str) -> bool:
-        return any(n in self.normed for n in names)
-
-    def col(self, *names: str) -> str | None:
-        """SQL of the first header found among `names` (in the order given)."""
-        for n in names:
-            if n in self.normed:
-                return q(f"c{self.normed.index(n)}")
-        return None
-
-    def cols_matching(self, pattern: str) -> list[tuple[str, str]]:
-        return [(h, q(f"c{i}")) for i, h in enumerate(self.normed) if re.search(pattern, h)]
-
-
-def _text(*exprs: str | None) -> str | None:
-    """Non-empty texts joined with a space (NULL when all are empty)."""
-    parts = [f"nullif(trim({e}), '')" for e in exprs if e]
-    if not parts:
-        return None
-    return f"nullif(concat_ws(' ', {', '.join(parts)}), '')"
-
-
-def _first(*exprs: str | None) -> str | None:
-    parts = [f"nullif(trim({e}), '')" for e in exprs if e]
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
-
-
-def _clean(mapping: dict[str, str | None]) -> dict[str, str]:
-    return {k: v for k, v in mapping.items() if v}
 
 
 # --- Harvest detailed time report ------------------------------------------------
@@ -80,14 +30,14 @@ def is_harvest(h: Headers) -> bool:
 def harvest(h: Headers) -> FileMapping:
     cols = {
         "date": h.col("date"), "client_id": h.col("client"), "project": h.col("project"),
-        "task": h.col("task"), "person": _text(h.col("first name"), h.col("last name")),
+        "task": h.col("task"), "person": joined(h.col("first name"), h.col("last name")),
         "role": h.col("roles", "role"), "hours": h.col("hours"),
         "billable": h.col("billable?", "billable"), "bill_rate": h.col("billable rate"),
         "billable_amount": h.col("billable amount"), "cost_rate": h.col("cost rate"),
         "cost_amount": h.col("cost amount"), "currency": h.col("currency"),
     }
-    return FileMapping("time_entries", "harvest", _clean(cols),
-                       _clean({"_work_text": _text(h.col("task"), h.col("notes"))}))
+    return FileMapping("time_entries", "harvest", present(cols),
+                       present({"_work_text": joined(h.col("task"), h.col("notes"))}))
 
 
 # --- Toggl Track detailed CSV ----------------------------------------------------
@@ -106,13 +56,13 @@ def toggl(h: Headers) -> FileMapping:
     cols = {
         "date": h.col("start date"), "start_time": h.col("start time"),
         "client_id": h.col("client"), "project": h.col("project"),
-        "task": _first(h.col("task"), h.col("description")),
-        "person": _first(h.col("user"), h.col("member"), h.col("email")),
+        "task": first_given(h.col("task"), h.col("description")),
+        "person": first_given(h.col("user"), h.col("member"), h.col("email")),
         "hours": h.col("duration"), "billable": h.col("billable"),
         "billable_amount": amount_sql, "currency": currency,
     }
-    work = _text(h.col("task"), h.col("tags"), h.col("description"))
-    return FileMapping("time_entries", "toggl", _clean(cols), _clean({"_work_text": work}))
+    work = joined(h.col("task"), h.col("tags"), h.col("description"))
+    return FileMapping("time_entries", "toggl", present(cols), present({"_work_text": work}))
 
 
 # --- Jira / Tempo worklogs -------------------------------------------------------
@@ -125,15 +75,15 @@ def tempo(h: Headers) -> FileMapping:
     cols = {
         "entry_id": h.col("worklog id", "tempo worklog id", "worklog"),
         "date": h.col("work date"), "hours": h.col("hours"),
-        "person": _first(h.col("full name"), h.col("username"), h.col("user"), h.col("author")),
-        "client_id": _first(h.col("account customer"), h.col("account name"), h.col("customer")),
-        "project": _first(h.col("project name"), h.col("project key")),
-        "task": _first(h.col("issue summary"), h.col("issue key")),
+        "person": first_given(h.col("full name"), h.col("username"), h.col("user"), h.col("author")),
+        "client_id": first_given(h.col("account customer"), h.col("account name"), h.col("customer")),
+        "project": first_given(h.col("project name"), h.col("project key")),
+        "task": first_given(h.col("issue summary"), h.col("issue key")),
     }
-    work = _text(h.col("activity name"), h.col("activity"), *attributes, h.col("issue type"),
+    work = joined(h.col("activity name"), h.col("activity"), *attributes, h.col("issue type"),
                  h.col("issue summary"))
-    return FileMapping("time_entries", "tempo", _clean(cols),
-                       _clean({"_work_text": work, "_billed_hours": h.col("billed hours")}))
+    return FileMapping("time_entries", "tempo", present(cols),
+                       present({"_work_text": work, "_billed_hours": h.col("billed hours")}))
 
 
 # --- 1C invoice register (Russian) -----------------------------------------------
@@ -156,11 +106,16 @@ def onec(h: Headers) -> FileMapping:
         "amount": h.col(*_ONEC_AMOUNT), "currency": h.col("валюта", "валюта документа"),
         "work_type": h.col("тип работ", "вид работ"),
     }
-    return FileMapping("invoices", "1c", _clean(cols))
+    return FileMapping("invoices", "1c", present(cols))
 
 
-ADAPTERS: tuple[tuple[Callable[[Headers], bool], Callable[[Headers], FileMapping]], ...] = (
+Adapter = tuple[Callable[[Headers], bool], Callable[[Headers], FileMapping]]
+
+# Every known export, first match wins: the header tests are written so that no two match
+# the same documented header row (tests/test_adapters*.py hold one per format).
+ADAPTERS: tuple[Adapter, ...] = (
     (is_harvest, harvest), (is_toggl, toggl), (is_tempo, tempo), (is_onec, onec),
+    *time_trackers.ADAPTERS, *billing.ADAPTERS, *helpdesk.ADAPTERS,
 )
 
 
@@ -171,7 +126,7 @@ def canonical(table_name: str, headers: tuple[str, ...]) -> FileMapping:
     if table_name == "clients":  # a list of names is enough: the name is the key
         cols.setdefault("client_id", cols.get("client_name", ""))
         cols.setdefault("client_name", cols.get("client_id", ""))
-    return FileMapping(table_name, "canonical", _clean(cols))
+    return FileMapping(table_name, "canonical", present(cols))
 
 
 def _found(headers: tuple[str, ...]) -> str:

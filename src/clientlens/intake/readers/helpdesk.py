@@ -1,0 +1,4 @@
+"""Helpdesk exports: Zendesk tickets."""
+from __future__ import annotations
+
+ADAPTERS: tuple = ()
