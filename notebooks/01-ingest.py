@@ -26,7 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from clientlens.i18n import tr
-from clientlens.intake.stage import run_intake
+from clientlens.intake.readers.adapters import format_label
+from clientlens.intake.stage import left_out_text, run_intake
 from clientlens.parameters import stage_params
 from clientlens.publishing import display as d
 from clientlens.publishing import reasons
@@ -41,16 +42,17 @@ result, panel_meta, summary = intake.result, intake.panel_meta, intake.result.su
 
 # %%
 d.show(d.kpi_html([
-    ("files read", d.fmt_number(len(summary), 0, report_lang)),
+    ("files read", d.fmt_number(summary.file.nunique(), 0, report_lang)),
     ("rows read", d.fmt_number(summary.rows_read.sum(), 0, report_lang)),
     ("rows accepted", d.fmt_number(summary.rows_accepted.sum(), 0, report_lang)),
     ("rows quarantined", d.fmt_number(summary.rows_quarantined.sum(), 0, report_lang)),
 ], lang=report_lang))
 d.show_table(summary.assign(table=summary.table + ".parquet",
-                            format=summary.format.replace({"canonical": tr("canonical", report_lang), "harvest": "Harvest",
-                                                           "toggl": "Toggl Track", "tempo": "Jira/Tempo", "1c": "1C"}))
+                            format=[tr("canonical", report_lang) if f == "canonical" else format_label(f)
+                                    for f in summary.format])
              .rename(columns={"rows_read": "rows read", "rows_accepted": "rows accepted",
-                              "rows_quarantined": "rows quarantined"}), lang=report_lang)
+                              "rows_quarantined": "rows quarantined", "rows_merged": "rows merged",
+                              "rows_skipped": "rows skipped", "skipped_because": "skipped because"}), lang=report_lang)
 
 # %% [markdown]
 # ## What each table unlocks
@@ -67,6 +69,18 @@ coverage = pd.DataFrame([
     for name, table in TABLES.items()
 ])
 d.show_table(coverage, lang=report_lang, searchable=False)
+
+# %% [markdown]
+# ## Projects standing for clients
+#
+# A time export with no client column names each entry's client by its project: the client
+# `project_clients` gives the project, else the project itself.
+
+# %%
+from clientlens.publishing.project_clients import project_clients_html
+
+d.show(project_clients_html(pd.read_parquet(Path(processed_dir) / "project_clients_used.parquet"),
+                            report_lang, anonymize))
 
 # %% [markdown]
 # ## Quarantine
@@ -93,3 +107,6 @@ d.show(d.kpi_html([
     ("client-quarters", d.fmt_number(panel_meta['rows'], 0, report_lang)),
     ("period analysed up to", panel_meta["period_end"]),
 ], lang=report_lang))
+left_out = left_out_text(panel_meta, report_lang, lambda n: d.fmt_number(n, 0, report_lang))
+if left_out:
+    d.show(d.paragraph_html(left_out, note=True))

@@ -21,8 +21,10 @@ def _project_params() -> dict:
 
 
 def params(**overrides) -> parameters.Params:
-    """The project's real parameters with a fixed 'today', so future-date checks are stable."""
-    return parameters.validate({**copy.deepcopy(_project_params()), "as_of": AS_OF, **overrides})
+    """The project's real parameters with a fixed 'today', so future-date checks are stable,
+    and a firm that reports in USD (tests of reporting_currency auto say so)."""
+    return parameters.validate({**copy.deepcopy(_project_params()), "as_of": AS_OF,
+                                "reporting_currency": "USD", **overrides})
 
 
 def csv_text(rows: list[list[object]], sep: str = ",") -> str:

@@ -253,6 +253,24 @@ CASES = [
     Case("day_first_slashed_dates", time_with(good(1, date="14/03/2025"), good(2, date="03/04/2025")),
          check=lambda out: str(read(out, "time_entries")["date"].iloc[1]) == "2025-04-03"
          or pytest.fail("03/04/2025 read month-first in a day-first file")),
+    # --- issue 24: what ingest once misread without a word ----------------------------------------
+    Case("generic_headers_only", with_base(lambda raw: write_csv(
+        raw, "tickets export.csv", [["Id", "Subject", "Status", "Type", "Created at"],
+                                    ["1", "Login fails", "open", "incident", "2025-03-03"]])),
+         error=("tickets export.csv:", "missing required column 'client_id' (requests;")),
+    Case("unknown_export_names_closest", with_base(lambda raw: write_csv(
+        raw, "export.csv", [["Date", "Project", "Task", "Hours"], ["2025-03-03", "Site", "UI", "2"]])),
+         error=("export.csv: cannot tell which table", "closest: time_entries (missing client_id)")),
+    Case("every_row_set_aside", with_base(lambda raw: write_csv(
+        raw, "surveys.csv", [["client_id", "survey_date", "survey_type", "score"]]
+        + [["Acme", "2025-03-03", "stars", "4"]] * 5)),
+         error=("surveys.csv: all 5 rows were set aside", "survey_type (header 'survey_type') not one of")),
+    Case("currency_without_rate_offers_reporting_currency", with_base(invoices(
+        ["i1", "Acme", "2025-01-01", "2025-02-01", "", "100", "EUR"])),
+         error=("fx_rates has no EUR rate", "make report REPORTING_CURRENCY=EUR")),
+    Case("work_type_inside_a_word", time_with(good(1, task="Build the checkout"), good(2, task="UI review")),
+         check=lambda out: read(out, "time_entries")["work_type"].tolist() == ["other", "ux"]
+         or pytest.fail("'ui' inside 'Build' read as UX work")),
 ]
 
 

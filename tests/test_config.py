@@ -10,7 +10,9 @@ from clientlens.tooling.pipeline import _normalise_overrides, effective_params
 
 def test_defaults_load_typed():
     params = parameters.load()
-    assert params.reporting_currency == "USD" and params.report_lang in ("en", "ru")
+    # auto: the currency the exports name; USD where none does
+    assert params.reporting_currency == "AUTO" and params.unnamed_currency == "USD"
+    assert params.report_lang in ("en", "ru")
     assert params.toxicity.markers["late_payment"].threshold == 30
     assert params.office_hours.start.hour == 9 and params.spiral.interval_levels == (0.8, 0.95)
 

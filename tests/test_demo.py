@@ -58,6 +58,12 @@ def params() -> dict:
     return load().model_dump(mode="json")
 
 
+def written(tables: dict) -> dict:
+    """The contract's tables the demo writes: not the rate card nor the project map, which
+    price and place exports that carry no money or client (the demo's carry both)."""
+    return {name: t for name, t in tables.items() if name in TABLE_FILES}
+
+
 def _num(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s.replace("", np.nan))
 
@@ -179,7 +185,7 @@ def test_keys_are_unique_and_references_resolve(tables):
 
 
 def test_enum_and_range_rules_hold(tables):
-    for name, table in TABLES.items():
+    for name, table in written(TABLES).items():
         df = tables[name]
         for col in table.columns:
             values = df[col.name]
@@ -194,7 +200,7 @@ def test_enum_and_range_rules_hold(tables):
 
 
 def test_no_event_after_the_end_quarter_and_dates_in_order(tables):
-    for name, table in TABLES.items():
+    for name, table in written(TABLES).items():
         for col in table.columns:
             if col.not_in_future:
                 days = _date(tables[name][col.name].str[:10]).dropna()

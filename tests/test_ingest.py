@@ -80,7 +80,8 @@ def test_result_and_summary(company) -> None:
                                       "fx_rates"]
     s = summary(out)
     assert list(s.columns) == ["file", "table", "format", "encoding", "rows_read", "rows_accepted",
-                               "rows_quarantined"]
+                               "rows_quarantined", "rows_merged", "rows_skipped", "skipped_because"]
+    assert (s.rows_merged == 0).all() and (s.rows_skipped == 0).all()  # no export of lines or skips
     assert (s.rows_read == s.rows_accepted + s.rows_quarantined).all()
     assert s.set_index("file").loc["time_entries.csv", "rows_quarantined"] == 1
     assert result.quarantine_count == 1
@@ -108,9 +109,10 @@ def test_time_entry_derivations(company) -> None:
     assert (a.work_type, b.work_type, c.work_type, d.work_type) == ("presale", "ux", "stability",
                                                                     "support")
     assert (a.rework, c.rework) == (False, True)
-    # billable: Ann's row has no flag, amount or own rate -> not billable; Bob says yes
-    assert (a.billable, b.billable, c.billable, d.billable) == (False, True, False, True)
-    assert a.billable_amount == 0 and d.billable_amount == 300
+    # billable: Ann's row has no flag, amount or own rate -> not known (her list rate in people
+    # is a price, not a statement that the hours were billed); Bob says yes
+    assert (pd.isna(a.billable), b.billable, c.billable, d.billable) == (True, True, False, True)
+    assert pd.isna(a.billable_amount) and d.billable_amount == 300
     assert b.bill_rate == pytest.approx(180.0)  # people: 120 EUR at 1.5
     assert b.billable_amount == pytest.approx(180.0)
     assert a.cost_amount == pytest.approx(80.0) and b.cost_amount == pytest.approx(75.0)

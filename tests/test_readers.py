@@ -209,7 +209,7 @@ def test_rows_keep_order_and_numbers_in_a_larger_file(tmp_path: Path) -> None:
 def test_title_lines_above_header(tmp_path: Path) -> None:
     raw, out = tmp_path / "raw", tmp_path / "out"
     write_text(raw, "time_entries.csv", "Timesheet export;;;\nentry_id;date;client_id;hours\n"
-                                        "t1;2025-03-03;Acme;-2\n")
+                                        "t1;2025-03-03;Acme;-2\nt2;2025-03-04;Acme;2\n")
     run_ingest(raw, out, params())
     assert quarantine(out)["row"].tolist() == [3]  # the real line of the file
 

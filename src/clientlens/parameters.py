@@ -31,6 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from clientlens.paths import CONFIG_FILE, PROJECT_ROOT
 from clientlens.quarters import QUARTER_RE
 
+# reporting_currency: auto, as the validator upper-cases it: the currency the exports name.
+AUTO_CURRENCY = "AUTO"
+
 
 class ConfigError(ValueError):
     """A parameter is unknown or has a value of the wrong kind."""
@@ -164,10 +167,12 @@ class Params(_Section):
 
     period_end: str
     as_of: dt.date | Literal["auto"]
-    reporting_currency: str = Field(pattern=r"^[A-Z]{3}$")
+    reporting_currency: str = Field(pattern=rf"^([A-Z]{{3}}|{AUTO_CURRENCY})$")
+    unnamed_currency: str = Field(pattern=r"^[A-Z]{3}$")
     office_hours: OfficeHours
     work_type_rules: tuple[WorkTypeRule, ...]
     rework_pattern: str
+    hours_per_day: float = Field(gt=0, le=24)
     seed: int
     demo_clients: int = Field(ge=1)
     demo_years: int = Field(ge=1)
@@ -196,7 +201,7 @@ class Params(_Section):
             raise ValueError(f"{value!r}: write a quarter as 2025Q4, or auto")
         return value
 
-    @field_validator("reporting_currency", mode="before")
+    @field_validator("reporting_currency", "unnamed_currency", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value

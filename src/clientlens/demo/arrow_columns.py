@@ -46,10 +46,12 @@ def coded(dictionary: pa.Array, codes: np.ndarray) -> pa.DictionaryArray:
 
 
 def rows_to_arrays(rows: dict[str, list], columns: tuple[str, ...]) -> list[pa.Array]:
-    """Small tables: Python lists per column, typed by column name."""
+    """Small tables: Python lists per column, typed by column name. A contract column the
+    demo does not write (an export's own, such as invoices.paid_in_full) is left empty."""
     out = []
+    length = max((len(rows[c]) for c in columns if c in rows), default=0)
     for c in columns:
-        v = rows[c]
+        v = rows[c] if c in rows and len(rows[c]) else [None] * length
         if c in DATE_COLUMNS:
             out.append(date_array(v))
         elif c in ("value", "amount", "score", "rate"):

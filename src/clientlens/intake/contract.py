@@ -142,6 +142,10 @@ INVOICES = Table(
                aliases=("due", "срок оплаты")),
         Column("paid_date", "date", "Date paid in full; empty while unpaid.", not_in_future=True,
                aliases=("paid", "дата оплаты")),
+        Column("paid_in_full", "bool", "Paid in full, for an export that says so without a date "
+               "(Xero's status, a QuickBooks open balance of 0). With an empty paid_date the "
+               "payment is counted as collected when due and its lateness is not measured; "
+               "false or empty leaves paid_date alone to say whether it was paid."),
         Column("amount", "money", "Invoice total before tax.", required=True, nullable=False,
                unit="currency", aliases=("total", "сумма")),
         _currency(),
@@ -184,7 +188,7 @@ TIME_ENTRIES = Table(
                unit="currency", aliases=("cost", "себестоимость")),
         _currency(),
         Column("work_type", "enum", "Kind of work; from the task mapping in config when empty.",
-               values=WORK_TYPES, aliases=("type", "тип работ")),
+               values=WORK_TYPES, aliases=("work type", "тип работ", "вид работ")),
         Column("rework", "bool", "Redoing delivered work (bugs of ours, reverted requirements)."),
     ),
     key=("entry_id",),
@@ -324,10 +328,60 @@ FX_RATES = Table(
     feeds=("every amount in another currency",),
 )
 
+RATES = Table(
+    "rates",
+    "A rate card: bill (and cost) rates per hour for time entries that carry no rate or amount "
+    "of their own (Redmine, Jira, YouTrack, a bare hours file). A rate may name a client, a role "
+    "and a person, each optional (empty means any), and applies from valid_from to valid_to "
+    "(empty means open). Of the rates valid on an entry's date that fit it, the most specific "
+    "applies: person+role+client > person+client > person+role > person > role+client > role > "
+    "client > firm-wide (a rate naming the person beats any that does not; with the person, "
+    "naming the client counts before naming the role, without, the role before the client). "
+    "The people table's rates of the person rank below the card's rates that name the person "
+    "and above all others. A rate the entry states itself always wins, and an entry "
+    "with an amount keeps it. Two rows naming the same client, role and person, both valid on "
+    "one day and both setting a bill (or both a cost) rate, are set aside, each naming the "
+    "other. An entry that does not say whether it is billable is billable when the card gives "
+    "it a bill rate above 0.",
+    (
+        Column("client_id", "str", "Client the rate is for (id or name); empty for every client.",
+               references="clients.client_id", aliases=("client", "customer", "клиент")),
+        Column("role", "str", "Role the rate is for, as in time_entries or people; empty for "
+               "every role.", aliases=("роль",)),
+        Column("person", "str", "Person the rate is for, as in the time export; empty for "
+               "everyone.", aliases=("employee", "user", "сотрудник")),
+        Column("valid_from", "date", "First day the rate applies; empty: since ever.",
+               aliases=("from", "start date", "действует с")),
+        Column("valid_to", "date", "Last day the rate applies; empty: open-ended.",
+               aliases=("to", "end date", "действует по")),
+        Column("bill_rate", "money", "Bill rate per hour; empty in a row that sets a cost rate "
+               "alone (a row with neither is set aside).", required=True, min=0,
+               unit="currency/hour", aliases=("hourly rate", "ставка")),
+        Column("cost_rate", "money", "Cost rate per hour, if the card sets one.", min=0,
+               unit="currency/hour", aliases=("себестоимость часа",)),
+        _currency(),
+    ),
+    ordered_dates=(("valid_from", "valid_to"),),
+    feeds=("revenue and delivery cost of time exports without money",),
+)
+
+PROJECT_CLIENTS = Table(
+    "project_clients",
+    "Which client each project belongs to, for time exports with no client column (Redmine): "
+    "there a project not listed here stands for a client of its own name.",
+    (
+        Column("project", "str", "Project name as in the time export.", required=True,
+               nullable=False, aliases=("проект",)),
+        _client_id(),
+    ),
+    key=("project",),
+    feeds=("the client of each entry of an export without clients",),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (CLIENTS, CONTRACTS, INVOICES, TIME_ENTRIES, REQUESTS, DELIVERABLES, SURVEYS,
-              TEAM_FEEDBACK, CONTACTS, PEOPLE, FX_RATES)
+              TEAM_FEEDBACK, CONTACTS, PEOPLE, FX_RATES, RATES, PROJECT_CLIENTS)
 }
 
 

@@ -21,6 +21,7 @@ stops the run with a one-line IngestError before anything is written.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -38,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from clientlens.parameters import Params, as_of_date
+from clientlens.parameters import AUTO_CURRENCY, Params, as_of_date
 from clientlens.intake.contract import TABLES, Table
 from clientlens.intake.readers import FileMapping, RawSource, find_inputs, open_source, recognise
 from clientlens.intake.readers.csv_reader import fetch_lines, safe_name, suspect_source, typed_relation
@@ -49,6 +50,8 @@ from clientlens.intake.readers.derive import (
     create_time_entry_lookups,
     derive_params,
     final_select,
+    project_client_macros,
+    rate_card_conflicts_sql,
     time_entries_changed_sql,
 )
 from clientlens.intake.readers.errors import IngestError, display_path
@@ -60,15 +63,21 @@ from clientlens.intake.readers.parse import (
     sample_memo,
     typed_reads,
 )
-from clientlens.intake.readers.rules import HIDDEN_COLUMNS, VIOLATION_TYPE, stage_columns, stage_sql
+from clientlens.intake.readers.rules import (
+    HIDDEN_COLUMNS,
+    VIOLATION_TYPE,
+    mapped_columns,
+    stage_columns,
+    stage_sql,
+)
 from clientlens.intake.readers.sniff import hash_file
 from clientlens.intake.readers.source import lit, q
 
 __all__ = ["IngestError", "IngestResult", "run_ingest"]
 
 # Tables whose accepted rows others refer to come first.
-TABLE_ORDER = ("fx_rates", "clients", "people", "contracts", "deliverables", "invoices",
-               "time_entries", "requests", "surveys", "team_feedback", "contacts")
+TABLE_ORDER = ("fx_rates", "clients", "people", "rates", "project_clients", "contracts",
+               "deliverables", "invoices", "time_entries", "requests", "surveys", "team_feedback", "contacts")
 ORDERED_TABLES = TABLE_ORDER + tuple(t for t in TABLES if t not in TABLE_ORDER)
 MEMORY_LIMIT = "3GB"
 DUPLICATE_CHECK_ROWS = 40_000_000  # rows whose keys one duplicate check groups at once
@@ -77,6 +86,8 @@ DUPLICATE_CHECK_ROWS = 40_000_000  # rows whose keys one duplicate check groups 
 # to the row-number expression).
 MAX_SUSPECT_ROWS = 20_000
 MAX_REJECTED_LINES = 64
+# A file of at least this many rows with none accepted is misread, not merely bad: ingest stops.
+MISREAD_MIN_ROWS = 5
 # Every Parquet file ingest writes, the stages included (a clean time export's stage is
 # published as it is): zstd at level 1 rather than its default 3 writes the 35 million
 # entries of a 10,000-client firm's stage 2.5 to 3 s faster on two cores, for a file 5%
@@ -88,7 +99,10 @@ ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float6
                "TIMESTAMP": pa.timestamp("us"), "TIME": pa.time64("us"), "BOOLEAN": pa.bool_()}
 QUARANTINE_COLUMNS = ("file", "table", "row", "column", "value", "reason")
 SUMMARY_COLUMNS = ("file", "table", "format", "encoding", "rows_read", "rows_accepted",
-                   "rows_quarantined")
+                   "rows_quarantined", "rows_merged", "rows_skipped", "skipped_because")
+# rows_read = rows_accepted + rows_quarantined + rows_merged + rows_skipped, per file and table:
+# merged rows are further lines of a record accepted on its first line (group_lines), skipped
+# rows are no record of the table, by the export's own word (FileMapping.skip, skipped_rows).
 
 
 @dataclass
@@ -112,11 +126,13 @@ class StagePart:
 
 @dataclass
 class StagedFile:
-    index: int
+    index: int  # the stage's number: a file feeding several tables has one stage per table
     source: RawSource
     mapping: FileMapping
     rows_read: int
     parts: list[StagePart]
+    merged: int = 0  # lines folded into the record on their first line (group_lines)
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows (FileMapping.skip)
 
 
 # --- staging ---------------------------------------------------------------------
@@ -145,31 +161,121 @@ def _run_with_fallback(con: duckdb.DuckDBPyConnection, source: RawSource, run) -
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str, tmp: Path,
-               as_of, facts: Future) -> StagedFile:
-    """Stage file `index` as Parquet (write_stage): the typed canonical columns, _blank and
-    _viol of every record, and how each row's spreadsheet row is found.
+               as_of, facts: Future) -> list[StagedFile]:
+    """Stage a file as Parquet (write_stage), numbered from `index`, one stage per table it
+    feeds: the typed canonical columns, _blank and _viol of every record, and how each
+    row's spreadsheet row is found.
 
-    A plain CSV is read typed by DuckDB (stage_typed); any other file, or a CSV the typed
-    read cannot vouch for, goes through the text path, every cell as text.
+    A plain CSV is read typed by DuckDB (stage_typed); any other file, a CSV the typed
+    read cannot vouch for, or an export whose rows are lines, skips or feed more tables
+    than one (whose small files gain nothing from it), goes through the text path, every
+    cell as text.
     """
     source = open_source(path, name, tmp, con, fast=True)
     mapping = recognise(source)
-    if source.fast:
+    plain = not (mapping.lines_of or mapping.skip or mapping.also)
+    if source.fast and plain:
         staged = stage_typed(con, index, source, mapping, tmp, as_of, facts)
         if staged is not None:
-            return staged
+            return [staged]
+    if source.fast:
         source = open_source(path, name, tmp, con)
         mapping = recognise(source)
+    out = [stage_text(con, index, source, mapping, tmp, as_of)]
+    for k, more in enumerate(mapping.also, start=1):
+        for col in TABLES[more.table].required_columns:
+            if col not in more.columns:
+                raise IngestError(f"{display_path(source.path)}: missing required column '{col}' "
+                                  f"({more.table}, {more.format} export)")
+        out.append(stage_text(con, index + k, source, more, tmp, as_of))
+    return out
+
+
+def stage_text(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, mapping: FileMapping,
+               tmp: Path, as_of) -> StagedFile:
+    """Stage `index`: the file's rows through the text path, as `mapping` reads them."""
     table = TABLES[mapping.table]
-    exprs = {**mapping.columns, **mapping.hidden}
-    sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
+    sampled = mapped_columns(table, mapping)
     hints = _run_with_fallback(con, source, lambda rel: detect_hints(con, rel, sampled))
     stage_path = tmp / f"stage{index}.parquet"
     absent = absent_columns(mapping, row_column=source.row_column)
     _run_with_fallback(con, source, lambda rel: write_stage(
         con, table, stage_sql(table, mapping, source, hints, as_of, rel), stage_path, absent))
     row = "_row" if source.row_column else f"file_row_number + {source.first_row}"
-    return _staged(con, index, source, mapping, [StagePart(stage_path, row, absent=absent)])
+    part = StagePart(stage_path, row, absent=absent)
+    merged = 0
+    if mapping.lines_of:
+        part, merged = group_lines(con, table, mapping, part, tmp / f"stage{index}-records.parquet")
+    staged = _staged(con, index, source, mapping, [part])
+    staged.skipped = skipped_rows(con, source, mapping)
+    staged.merged = merged
+    staged.rows_read += merged + sum(staged.skipped.values())
+    return staged
+
+
+def skipped_rows(con: duckdb.DuckDBPyConnection, source: RawSource, mapping: FileMapping) -> dict[str, int]:
+    """Rows of the file the mapping leaves out as no record of its table, by reason: the
+    first of its skip rules each matches, as stage_sql stages them blank."""
+    if not mapping.skip:
+        return {}
+    reason = "CASE " + " ".join(f"WHEN {p} THEN {lit(r)}" for p, r in mapping.skip) + " END"
+    cells = [source.column(i) for i in range(len(source.headers))] + [q(c) for c in source.overflow]
+    written = f"coalesce({', '.join(f'cl_text({c})' for c in cells)}) IS NOT NULL"  # not a blank row
+    rows = _run_with_fallback(con, source, lambda rel: con.execute(
+        f"SELECT reason, count(*) FROM (SELECT {reason} AS reason FROM {rel} WHERE {written}) "
+        f"WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall())
+    return {r: int(n) for r, n in rows}
+
+
+def group_lines(con: duckdb.DuckDBPyConnection, table: Table, mapping: FileMapping, part: StagePart,
+                dest: Path) -> tuple[StagePart, int]:
+    """The stage with the lines of each record (rows sharing mapping.lines_of) folded into
+    its first line; the new part and the number of lines folded away.
+
+    A record is kept when every line of it is clean and its lines agree on every mapped
+    column: the export repeats the record's own fields on each line (a Xero invoice's
+    contact, dates and totals), so one that differs is no line of the same record. Else
+    each line of it is set aside: one that differs names the first line and the column,
+    the others name the line that stopped the record.
+    """
+    key = q(mapping.lines_of)
+    compared = [c.name for c in stage_columns(table) if c.name in {**mapping.columns, **mapping.hidden}
+                and c.name != mapping.lines_of]
+    differs = ", ".join(
+        f"CASE WHEN {key} IS NOT NULL AND {q(c)} IS DISTINCT FROM first_value({q(c)}) OVER w THEN "
+        f"{{'c': {lit(c)}, 'v': CAST({q(c)} AS VARCHAR), 'w': {lit(c)} || ' differs from row ' || "
+        f"first_value(_r) OVER w || ' of the same {mapping.lines_of} (' || "
+        f"coalesce(CAST(first_value({q(c)}) OVER w AS VARCHAR), 'empty') || '); its lines must agree', "
+        f"'o': 9100}} END" for c in compared)
+    lines = (f"SELECT *, {part.row} AS _r FROM read_parquet({lit(part.path)}, file_row_number=true) "
+             f"WHERE {part.keep} AND NOT _blank")
+    no_violation = f"CAST([] AS {VIOLATION_TYPE})"
+    differs = f"list_filter([{differs}], lambda x: x IS NOT NULL)" if compared else no_violation
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lines_ AS SELECT *, "
+                f"CAST({differs} AS {VIOLATION_TYPE}) AS _differs, "
+                f"first_value(_r) OVER w AS _first "
+                f"FROM ({lines}) WINDOW w AS (PARTITION BY {key} ORDER BY _r "
+                f"ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)")
+    # The first line of each record that cannot stand: broken by a rule or differing.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stopped_ AS SELECT {key} AS k, min(_r) AS r FROM lines_ "
+                f"WHERE {key} IS NOT NULL AND (_viol IS NOT NULL OR len(_differs) > 0) GROUP BY 1")
+    others = (f"{{'c': {lit(mapping.lines_of)}, 'v': CAST(l.{key} AS VARCHAR), 'w': 'row ' || s.r || "
+              f"' of the same {mapping.lines_of} is set aside', 'o': 9101}}")
+    viol = (f"CASE WHEN s.k IS NULL THEN l._viol "
+            f"WHEN len(l._differs) > 0 THEN list_concat(coalesce(l._viol, {no_violation}), l._differs) "
+            f"WHEN l._viol IS NOT NULL THEN l._viol ELSE [{others}] END")
+    merged = f"l.{key} IS NOT NULL AND s.k IS NULL AND l._r <> l._first"
+    count = con.execute(f"SELECT count(*) FROM lines_ l LEFT JOIN stopped_ s ON s.k = l.{key} "
+                        f"WHERE {merged}").fetchall()[0][0]
+    absent = part.absent - {"_row"}
+    kept = ", ".join(f"l.{q(c.name)}" for c in stage_columns(table) if c.name not in part.absent)
+    write_stage(con, table, f"SELECT {kept}, l._r AS _row, l._blank, "
+                            f"CAST({viol} AS {VIOLATION_TYPE}) AS _viol "
+                            f"FROM lines_ l LEFT JOIN stopped_ s ON s.k = l.{key} "
+                            f"WHERE NOT ({merged}) ORDER BY l._r", dest, absent)
+    con.execute("DROP TABLE lines_")
+    con.execute("DROP TABLE stopped_")
+    return StagePart(dest, "_row", absent=absent), int(count)
 
 
 def absent_columns(mapping: FileMapping, row_column: bool = True, typed: bool = False) -> frozenset[str]:
@@ -313,7 +419,7 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
     if marker is None:
         return None
     exprs = {**mapping.columns, **mapping.hidden}
-    sampled = {c.name: (c, exprs[c.name]) for c in stage_columns(table) if c.name in exprs}
+    sampled = mapped_columns(table, mapping)
     rejects = f"rejects{index}"
     stage_path = tmp / f"stage{index}.parquet"
     suspects_path = tmp / f"stage{index}-suspects.parquet"
@@ -489,7 +595,38 @@ def check_currencies(con: duckdb.DuckDBPyConnection, table: Table, reporting: st
         row = row[0]
         fx_file = display_path(raw_dir / "fx_rates.csv")
         raise IngestError(f"{display_path(Path(row[0]))}: amounts in {row[1]} but fx_rates has no "
-                          f"{row[1]} rate (add it to {fx_file})")
+                          f"{row[1]} rate: add it to {fx_file}, or report in {row[1]} "
+                          f"(make report REPORTING_CURRENCY={row[1]})")
+
+
+def money_by_currency(con: duckdb.DuckDBPyConnection, supplied: set[str]) -> dict[str, float]:
+    """The money each named currency holds across the accepted rows (amounts, not rates),
+    for reporting_currency auto. A row without a currency names none."""
+    parts = []
+    for name in sorted(supplied):
+        table = TABLES[name]
+        amounts = [c.name for c in table.columns if c.type == "money" and c.unit == "currency"]
+        if amounts and "currency" in table.column_names:
+            total = " + ".join(f"coalesce(abs({q(c)}), 0)" for c in amounts)
+            parts.append(f"SELECT currency, {total} AS money FROM {clean_rows(name)} "
+                         f"WHERE currency IS NOT NULL")
+    if not parts:
+        return {}
+    rows = con.execute(f"SELECT currency, sum(money) FROM ({' UNION ALL '.join(parts)}) "
+                       f"GROUP BY currency").fetchall()
+    return {currency: float(money or 0) for currency, money in rows}
+
+
+def resolve_reporting_currency(con: duckdb.DuckDBPyConnection, supplied: set[str],
+                               p: DeriveParams) -> str:
+    """The reporting currency: as configured, or under auto the currency holding the most
+    money (ties broken by code), else the configured one for exports that name none."""
+    if p.reporting_currency != AUTO_CURRENCY:
+        return p.reporting_currency
+    money = money_by_currency(con, supplied)
+    if not money:
+        return p.unnamed_currency
+    return min(money, key=lambda c: (-money[c], c))
 
 
 # --- outputs ---------------------------------------------------------------------
@@ -573,8 +710,10 @@ def write_time_entries(con: duckdb.DuckDBPyConnection, dest: Path, p: DerivePara
         view = f"t_time_entries_{sf.index}"
         facts = stage_facts(table, sf.parts)
         con.execute(f"CREATE OR REPLACE VIEW {q(view)} AS "
-                    f"{parts_sql(table, [(sf.index, stage) for stage in sf.parts])}")
-        if (len(sf.parts) == 1 and sf.parts[0].keep == "true"
+                    f"{stage_view_sql(table, [(sf.index, stage) for stage in sf.parts], staged)}")
+        # A file whose clients are its projects' is never its stage as it is: the view's
+        # client_id, not the stage's, is what the check would compare.
+        if (len(sf.parts) == 1 and sf.parts[0].keep == "true" and not sf.mapping.client_from_project
                 and pq.read_schema(sf.parts[0].path).equals(schema)
                 and not con.execute(time_entries_changed_sql(p, files, lookups, quarantined, view,
                                                              facts)).fetchall()[0][0]):
@@ -589,6 +728,46 @@ def write_time_entries(con: duckdb.DuckDBPyConnection, dest: Path, p: DerivePara
         print(f"ingest: time_entries of {as_staged} of {len(staged)} files published as staged",
               file=sys.stderr, flush=True)
     return rows
+
+
+def stage_view_sql(table: Table, parts: list[tuple[int, StagePart]], staged: list[StagedFile]) -> str:
+    """The staged rows of `parts` (parts_sql), where a time export whose projects stand for
+    its clients (FileMapping.client_from_project) names the client project_clients gives its
+    project, else the project itself (the macro cl_project_client, derive.project_client_macros)."""
+    rows = parts_sql(table, parts)
+    from_project = sorted({sf.index for sf in staged if sf.mapping.client_from_project
+                           and sf.mapping.table == table.name} & {i for i, _part in parts})
+    if not from_project:
+        return rows
+    return (f"SELECT * REPLACE (CASE WHEN _file IN ({', '.join(map(str, from_project))}) "
+            f"THEN cl_project_client(client_id) ELSE client_id END AS client_id) FROM ({rows})")
+
+
+PROJECT_CLIENTS_USED_COLUMNS = ("project", "client_id", "listed", "entries", "hours")
+
+
+def write_project_clients_used(con: duckdb.DuckDBPyConnection, staged: list[StagedFile],
+                               dest: Path) -> None:
+    """The client each project of the time exports without clients stood for, as the ingest
+    page shows it: project, client_id (resolved), listed (true: from project_clients; false:
+    the project's own name), and the accepted entries and hours of the project."""
+    table = TABLES["time_entries"]
+    parts = [(sf.index, part) for sf in staged if sf.mapping.table == table.name
+             and sf.mapping.client_from_project for part in sf.parts]
+    if not parts:
+        _copy(con, "SELECT NULL::VARCHAR AS project, NULL::VARCHAR AS client_id, "
+                   "NULL::BOOLEAN AS listed, NULL::BIGINT AS entries, NULL::DOUBLE AS hours WHERE false",
+              dest)
+        return
+    used = (f"SELECT a.client_id AS project, cl_project_client(a.client_id) AS named, "
+            f"cl_project_listed(a.client_id) IS NOT NULL AS listed, count(*) AS entries, "
+            f"sum(a.hours) AS hours FROM ({parts_sql(table, parts)}) a ANTI JOIN "
+            f"(SELECT file_no, row FROM quarantine_rows WHERE tbl = 'time_entries') r "
+            f"ON r.file_no = a._file AND r.row = a._row WHERE NOT a._blank GROUP BY ALL")
+    _copy(con, f"SELECT u.project, coalesce(l1.client_id, l2.client_id, u.named) AS client_id, "
+               f"u.listed, u.entries, u.hours FROM ({used}) u "
+               f"LEFT JOIN client_lookup l1 ON l1.k = u.named "
+               f"LEFT JOIN client_lookup l2 ON l2.k = lower(u.named) ORDER BY u.project", dest)
 
 
 def _link(source: Path, dest: Path) -> None:
@@ -615,9 +794,9 @@ def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str],
                                       progress)
         else:
             select = final_select(name, p, "clients" in supplied, files)
-            if name == "people":
-                con.execute(f"CREATE OR REPLACE TABLE final_people AS {select}")
-                select = "SELECT * FROM final_people"
+            if name in ("people", "rates"):  # the time entries read their final rates
+                con.execute(f"CREATE OR REPLACE TABLE {q('final_' + name)} AS {select}")
+                select = f"SELECT * FROM {q('final_' + name)}"
             rows = _copy(con, select, out / f"{name}.parquet")
         accepted = int(summary.loc[summary["table"] == name, "rows_accepted"].sum())
         if rows != accepted:
@@ -627,7 +806,9 @@ def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str],
         if progress:
             print(f"ingest: wrote {name}.parquet in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
     if "clients" not in supplied:
-        named = [t for t in supplied if "client_id" in TABLES[t].column_names]
+        # A rate or a project's client names a client only for the entries, which name it too.
+        named = [t for t in supplied if "client_id" in TABLES[t].column_names
+                 and t not in ("rates", "project_clients")]
         union = " UNION ".join(f"SELECT client_id FROM {clean_rows(t)}" for t in sorted(named))
         cols = ", ".join(
             "client_id" if c.name == "client_id" else "client_id AS client_name"
@@ -670,13 +851,54 @@ def summarise(con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> pd.Da
     rows = []
     for sf in staged:
         ok, bad = accepted.get(sf.index, 0), quarantined.get(sf.index, 0)
-        if sf.rows_read != ok + bad:
+        skipped = sum(sf.skipped.values())
+        if sf.rows_read != ok + bad + sf.merged + skipped:
             raise RuntimeError(f"internal error: {sf.source.name}: {sf.rows_read} rows read but "
-                               f"{ok} accepted + {bad} quarantined")
+                               f"{ok} accepted + {bad} quarantined + {sf.merged} merged + "
+                               f"{skipped} skipped")
+        because = "; ".join(f"{reason}: {n}" for reason, n in sf.skipped.items())
         rows.append((sf.source.name, sf.mapping.table, sf.mapping.format, sf.source.encoding,
-                     sf.rows_read, ok, bad))
+                     sf.rows_read, ok, bad, sf.merged, skipped, because))
     frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    return frame.astype({c: "int64" for c in SUMMARY_COLUMNS[4:]})
+    return frame.astype({c: "int64" for c in SUMMARY_COLUMNS[4:-1]})
+
+
+def check_files_kept_rows(con: duckdb.DuckDBPyConnection, staged: list[StagedFile],
+                          summary: pd.DataFrame) -> None:
+    """Stop when every row of a file was set aside and the file is long enough for that to
+    mean a misreading (a column taken for another, a format guessed wrong) rather than one
+    bad row, or when a required table is left with no row at all: the chain would go on
+    without the file, or fail later blaming something else."""
+    accepted_by_table = summary.groupby("table")["rows_accepted"].sum()
+    for sf, line in zip(staged, summary.itertuples()):
+        if line.rows_quarantined == 0 or line.rows_accepted > 0:
+            continue
+        required_left_empty = (TABLES[sf.mapping.table].required_table
+                               and accepted_by_table[sf.mapping.table] == 0)
+        if line.rows_read < MISREAD_MIN_ROWS and not required_left_empty:
+            continue
+        column, value, reason, rows = con.execute(
+            "SELECT col, any_value(val ORDER BY row), reason, count(DISTINCT row) AS n "
+            "FROM quarantine_rows WHERE file_no = ? GROUP BY col, reason "
+            "ORDER BY n DESC, min(ord), col, reason LIMIT 1", [sf.index]).fetchall()[0]
+        header = _header_of(sf, column)
+        kept_none = (f"all {line.rows_read:,} rows were set aside" if line.rows_quarantined == line.rows_read
+                     else f"no row was kept ({line.rows_quarantined:,} of {line.rows_read:,} set aside, "
+                          f"the rest skipped or merged)")
+        raise IngestError(
+            f"{display_path(sf.source.path)}: {kept_none} "
+            f"({sf.mapping.table}, {sf.mapping.format}); the commonest reason, on {rows:,} rows: "
+            f"{column}{header} {reason} (e.g. {value!r}); check that the file holds "
+            f"{sf.mapping.table} and that this column means {column}")
+
+
+def _header_of(sf: StagedFile, column: str) -> str:
+    """ ' (header Type)' when a canonical column is read from one header of the file."""
+    expr = {**sf.mapping.columns, **sf.mapping.hidden}.get(column, "")
+    found = re.fullmatch(r'"c(\d+)"', expr)
+    if not found or int(found.group(1)) >= len(sf.source.headers):
+        return ""
+    return f" (header {sf.source.headers[int(found.group(1))]!r})"
 
 
 def _date_range(con: duckdb.DuckDBPyConnection, out: Path, written: list[str]) -> tuple[str | None, str | None]:
@@ -741,17 +963,19 @@ def run_ingest(raw_dir: Path, processed_dir: Path, params: Params, progress: boo
 
 def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
             hashes: list[Future]) -> IngestResult:
-    install_macros(con)
+    install_macros(con, derive.hours_per_day)
     _check_patterns(con, derive)
     staged: list[StagedFile] = []
-    for index, path in enumerate(files):
+    position: dict[int, int] = {}  # stage number -> the file's place in `files`
+    for k, path in enumerate(files):
         started = time.monotonic()
         name = path.relative_to(raw_dir).as_posix()
-        sf = stage_file(con, index, path, name, tmp, as_of, hashes[index])
-        staged.append(sf)
-        if progress:
-            print(f"ingest: {name} -> {sf.mapping.table} ({sf.mapping.format}): {sf.rows_read:,} rows "
-                  f"in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
+        for sf in stage_file(con, len(staged), path, name, tmp, as_of, hashes[k]):
+            staged.append(sf)
+            position[sf.index] = k
+            if progress:
+                print(f"ingest: {name} -> {sf.mapping.table} ({sf.mapping.format}): {sf.rows_read:,} "
+                      f"rows in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
     con.execute("CREATE TABLE input_files (_file INTEGER, name VARCHAR, path VARCHAR)")
     con.executemany("INSERT INTO input_files VALUES (?, ?, ?)",
                     [[sf.index, sf.source.name, str(sf.source.path)] for sf in staged])
@@ -760,9 +984,10 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
         if table.required_table and name not in supplied:
             raise IngestError(f"{display_path(raw_dir)}: no {name} file, and {name} is required "
                               f"(name it {name}.csv, or drop in a Harvest, Toggl or Tempo export)")
+    project_client_macros(con, supplied=False)  # until project_clients is checked
     for name in supplied:
         parts = [(sf.index, part) for sf in staged if sf.mapping.table == name for part in sf.parts]
-        con.execute(f"CREATE VIEW {q('t_' + name)} AS {parts_sql(TABLES[name], parts)}")
+        con.execute(f"CREATE VIEW {q('t_' + name)} AS {stage_view_sql(TABLES[name], parts, staged)}")
     con.execute("CREATE TABLE quarantine_rows (file_no INTEGER, row BIGINT, tbl VARCHAR, col VARCHAR, "
                 "val VARCHAR, reason VARCHAR, ord INTEGER)")
     for name in supplied:
@@ -777,6 +1002,12 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
                                                     if sf.mapping.table == name))
         if name == "clients":
             build_client_lookup(con, "clients" in supplied)
+        if name == "rates" and name in supplied:
+            _add_violations(con, name, rate_card_conflicts_sql())
+        if name == "project_clients" and name in supplied:
+            project_client_macros(con, supplied=True)
+    derive = dataclasses.replace(derive, reporting_currency=resolve_reporting_currency(
+        con, supplied, derive))
     _build_fx(con, derive.reporting_currency, "fx_rates" in supplied)
     for name in ORDERED_TABLES:
         if name in supplied:
@@ -785,8 +1016,10 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
                 "bill_rate DOUBLE, currency VARCHAR)")
     out = tmp / "out"
     summary = summarise(con, staged)
+    check_files_kept_rows(con, staged, summary)
     written = write_tables(con, out, supplied, derive, progress, staged, summary)
     write_quarantine(con, out)
+    write_project_clients_used(con, staged, out / "project_clients_used.parquet")
     con.register("summary_frame", summary)
     _copy(con, "SELECT * FROM summary_frame", out / "ingest_summary.parquet")
     lo, hi = _date_range(con, out, written)
@@ -795,8 +1028,8 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
         "reporting_currency": derive.reporting_currency,
         "as_of": as_of.isoformat(),
         "measured_tables": measured,
-        "inputs": [{"file": sf.source.name, "blake3": hashes[sf.index].result()[0],
-                    "bytes": hashes[sf.index].result()[1],
+        "inputs": [{"file": sf.source.name, "blake3": hashes[position[sf.index]].result()[0],
+                    "bytes": hashes[position[sf.index]].result()[1],
                     "table": sf.mapping.table, "format": sf.mapping.format} for sf in staged],
         "data_min_date": lo,
         "data_max_date": hi,

@@ -75,11 +75,24 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
     list_base = ", sum(t.hours * p.bill_rate) AS list_value" if people else ""
     list_value = ", sum(list_value) AS list_value" if people else ""
     people_join = " LEFT JOIN people p ON p.person = t.person" if people else ""
-    ctes.append(f"""time_groups AS (
-        SELECT client_id, {_q('date')} AS quarter_index, work_type, billable, rework, after_hours,
+    # Money the export does not give is not measured, never 0: a billable entry without an
+    # amount or a rate, an entry without a cost, and every entry of an export that says nothing
+    # of billing (no row billable or with an amount: ingest reads a row that says nothing as
+    # non-billable at 0) leave their client-quarter's revenue or cost NULL. The filename tells
+    # the exports apart (one part file each); the groups are few, so the checks cost nothing.
+    ctes.append(f"""time_groups AS MATERIALIZED (
+        SELECT client_id, {_q('date')} AS quarter_index, work_type, billable, rework, after_hours, filename,
                sum(hours) AS hours, sum(billable_amount) AS billable_amount,
-               sum(cost_amount) AS cost_amount, count(*) AS entries{list_base}
+               sum(cost_amount) AS cost_amount, count(*) AS entries,
+               sum(hours) FILTER (WHERE billable IS NULL OR (billable AND billable_amount IS NULL))
+                 AS hours_no_amount,
+               sum(hours) FILTER (WHERE cost_amount IS NULL) AS hours_no_cost,
+               count(cost_amount) AS costed_entries,
+               bool_or(billable_amount > 0) AS amount_positive{list_base}
         FROM time_entries t{people_join} GROUP BY ALL)""")
+    ctes.append("""export_bills AS (
+        SELECT filename, coalesce(bool_or(billable), false) OR coalesce(bool_or(amount_positive), false) AS bills
+        FROM time_groups GROUP BY 1)""")
     ctes.append(f"""time_people AS (
         SELECT client_id, {_q('date')} AS quarter_index, count(DISTINCT person) AS people_count
         FROM time_entries GROUP BY 1, 2)""")
@@ -87,6 +100,10 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
         SELECT * FROM (SELECT client_id, quarter_index,
                sum(hours) AS hours,
                sum(hours) FILTER (WHERE billable) AS billable_hours,
+               coalesce(sum(hours) FILTER (WHERE NOT bills), 0) AS silent_hours,
+               coalesce(sum(hours) FILTER (WHERE NOT bills), 0)
+                 + coalesce(sum(hours_no_amount) FILTER (WHERE bills), 0) AS hours_without_bill,
+               coalesce(sum(hours_no_cost), 0) AS hours_without_cost,
                sum(hours) FILTER (WHERE after_hours) AS after_hours_hours,
                coalesce(sum(entries) FILTER (WHERE after_hours IS NOT NULL), 0) AS after_hours_known,
                sum(billable_amount) FILTER (WHERE billable) AS billable_value,
@@ -103,7 +120,8 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
                {hours_cols}, {value_cols},
                sum(billable_amount) FILTER (WHERE billable AND work_type NOT IN
                    ('feature', 'ux', 'stability', 'support')) AS value_other{list_value}
-        FROM time_groups GROUP BY 1, 2) LEFT JOIN time_people USING (client_id, quarter_index))""")
+        FROM time_groups JOIN export_bills USING (filename) GROUP BY 1, 2)
+        LEFT JOIN time_people USING (client_id, quarter_index))""")
 
     # --- activity spine: first quarter of activity to the period end or exit -------
     activity = ["SELECT client_id, min(quarter_index) AS q FROM time_all GROUP BY 1"]
@@ -125,17 +143,34 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
     # --- time entries up to the period end ----------------------------------------
     ctes.append(f"time_q AS (SELECT * FROM time_all WHERE quarter_index <= {end_idx})")
     joins.append("LEFT JOIN time_q USING (client_id, quarter_index)")
-    money0 = lambda c: f"round(coalesce(time_q.{c}, 0), 2)"  # noqa: E731
-    for col in ("hours", "billable_hours"):
-        selects.append(f"coalesce(time_q.{col}, 0) AS {col}")
+    # A quarter without entries bills and costs 0 where the firm's exports carry that money at
+    # all, and is not measured where none does.
+    any_bills = "(SELECT coalesce(bool_or(bills), false) FROM export_bills)"
+    any_cost = "(SELECT coalesce(sum(costed_entries), 0) > 0 FROM time_groups)"
+
+    def money(column: str, unknown_hours: str, firm_has_it: str) -> str:
+        return (f"CASE WHEN time_q.hours IS NULL THEN CASE WHEN {firm_has_it} THEN 0 END "
+                f"WHEN time_q.{unknown_hours} > 0 THEN NULL ELSE round(coalesce(time_q.{column}, 0), 2) END")
+
+    billed = lambda c: money(c, "hours_without_bill", any_bills)  # noqa: E731
+    costed = lambda c: money(c, "hours_without_cost", any_cost)  # noqa: E731
+    selects.append("coalesce(time_q.hours, 0) AS hours")
+    selects.append(f"CASE WHEN time_q.hours IS NULL THEN CASE WHEN {any_bills} THEN 0 END "
+                   "WHEN time_q.silent_hours > 0 THEN NULL ELSE coalesce(time_q.billable_hours, 0) END "
+                   "AS billable_hours")
+    selects.append(f"CASE WHEN time_q.hours IS NULL THEN CASE WHEN {any_bills} THEN 0 END "
+                   "ELSE time_q.hours_without_bill END AS hours_without_bill")
+    selects.append(f"CASE WHEN time_q.hours IS NULL THEN CASE WHEN {any_cost} THEN 0 END "
+                   "ELSE time_q.hours_without_cost END AS hours_without_cost")
     selects.append("CASE WHEN time_q.after_hours_known > 0 THEN coalesce(time_q.after_hours_hours, 0) "
                    "END AS after_hours_hours")
     selects.append("coalesce(time_q.people_count, 0) AS people_count")
-    for col in ("billable_value", "delivery_cost", "cost_billable", "cost_communication", "cost_presale",
+    selects.append(f"{billed('billable_value')} AS billable_value")
+    for col in ("delivery_cost", "cost_billable", "cost_communication", "cost_presale",
                 "cost_rework", "cost_unbilled_scope"):
-        selects.append(f"{money0(col)} AS {col}")
+        selects.append(f"{costed(col)} AS {col}")
     selects += [f"coalesce(time_q.hours_{w}, 0) AS hours_{w}" for w in WORK_TYPE_HOURS]
-    selects += [f"{money0('value_' + w)} AS value_{w}" for w in PHASE_VALUES]
+    selects += [f"{billed('value_' + w)} AS value_{w}" for w in PHASE_VALUES]
 
     if people:
         selects.append("round(time_q.list_value, 2) AS list_value")
@@ -147,9 +182,17 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
         ctes.append(f"""inv_issued AS (
             SELECT client_id, {_q('issue_date')} AS quarter_index, sum(amount) AS revenue_billed
             FROM invoices WHERE issue_date <= DATE '{end_date}' GROUP BY 1, 2)""")
+        # An invoice paid in full on a date the export does not give (contract: paid_in_full)
+        # is collected when due, and its lateness is not measured: it counts in no column of
+        # inv_due, so days_late_mean x invoices_due stays the sum of days late measured.
+        undated = "coalesce(paid_in_full, false) AND paid_date IS NULL"
         ctes.append(f"""inv_paid AS (
-            SELECT client_id, {_q('paid_date')} AS quarter_index, sum(amount) AS revenue_collected
-            FROM invoices WHERE paid_date <= DATE '{end_date}' GROUP BY 1, 2)""")
+            SELECT client_id, quarter_index, sum(amount) AS revenue_collected
+            FROM (SELECT client_id, amount, CASE WHEN {undated} THEN {_q('due_date')}
+                                                 ELSE {_q('paid_date')} END AS quarter_index
+                  FROM invoices WHERE paid_date <= DATE '{end_date}'
+                                   OR ({undated} AND due_date <= DATE '{end_date}'))
+            GROUP BY 1, 2)""")
         ctes.append(f"""inv_due AS (
             SELECT client_id, {_q('due_date')} AS quarter_index,
                    count(*) AS invoices_due,
@@ -159,7 +202,7 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
                      AS overdue_unpaid_amount
             FROM (SELECT *, CASE WHEN paid_date IS NULL OR paid_date > DATE '{end_date}'
                                  THEN greatest(due_date, DATE '{end_date}') ELSE paid_date END AS settled
-                  FROM invoices WHERE due_date <= DATE '{end_date}')
+                  FROM invoices WHERE due_date <= DATE '{end_date}' AND NOT ({undated}))
             GROUP BY 1, 2)""")
         joins += ["LEFT JOIN inv_issued USING (client_id, quarter_index)",
                   "LEFT JOIN inv_paid USING (client_id, quarter_index)",
@@ -174,7 +217,7 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
             "round(coalesce(inv_due.overdue_unpaid_amount, 0), 2) AS overdue_unpaid_amount",
         ]
     else:
-        selects.append(f"{money0('billable_value')} AS revenue")
+        selects.append(f"{billed('billable_value')} AS revenue")
         selects += [f"NULL AS {c}" for c, s in COLUMN_SOURCE.items() if s == "invoices"]
 
     # --- requests ----------------------------------------------------------------
@@ -363,6 +406,23 @@ def anonymize_tables(processed_dir: Path, key: str) -> dict[str, str]:
     return mapping
 
 
+# The dated rows of each table: what falls after the period analysed is left out of it.
+EVENT_DATES = {"time_entries": "date", "invoices": "issue_date", "requests": "created_at",
+               "surveys": "survey_date", "team_feedback": "feedback_date"}
+
+
+def rows_after(con: duckdb.DuckDBPyConnection, tables: set[str], last_day: dt.date) -> dict[str, int]:
+    """Rows dated after `last_day`, by table (tables with none are left out)."""
+    counts = {}
+    for table, column in EVENT_DATES.items():
+        if table in tables:
+            n = con.execute(f"SELECT count(*) FROM {table} WHERE CAST({column} AS DATE) > ?",
+                            [last_day]).fetchone()[0]
+            if n:
+                counts[table] = int(n)
+    return counts
+
+
 def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
                 threads: int | None = None, *, anonymize: bool, key: str | None = None) -> dict[str, Any]:
     """Write client_quarter.parquet and panel_meta.json; return the meta.
@@ -383,9 +443,16 @@ def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
         path = processed_dir / f"{name}.parquet"
         if path.exists():
             files = path / "*.parquet" if path.is_dir() else path
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{files.as_posix()}')")
+            # the time entries' part file tells one export from another (see time_groups)
+            by_file = ", filename = true" if name == "time_entries" else ""
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{files.as_posix()}'{by_file})")
             tables.add(name)
-    if period_end in (None, "", "auto"):
+    if "invoices" in tables and "paid_in_full" not in con.sql("SELECT * FROM invoices").columns:
+        # invoices written before the contract had the column (or by hand, in tests)
+        con.execute("CREATE OR REPLACE VIEW invoices AS SELECT *, NULL::BOOLEAN AS paid_in_full "
+                    f"FROM read_parquet('{(processed_dir / 'invoices.parquet').as_posix()}')")
+    chosen = period_end not in (None, "", "auto")
+    if not chosen:
         max_date = manifest.get("data_max_date")
         if not max_date:
             raise ValueError("period_end=auto but the data has no dates; set PERIOD_END=2025Q4")
@@ -399,6 +466,9 @@ def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
         "clients": len(set(arrow.column("client_id").to_pylist())),
         "measured_tables": measured,
         "anonymized": bool(anonymize),
+        "left_out": rows_after(con, tables, quarter_end(period_end)),
+        "period_end_chosen": chosen,
+        "data_max_date": manifest.get("data_max_date"),
     }
     (processed_dir / PANEL_META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n",
                                                  encoding="utf-8")

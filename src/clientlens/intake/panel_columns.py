@@ -23,7 +23,10 @@ PANEL_COLUMNS: dict[str, str] = {
     "list_value": "all hours x the person's list bill rate (people.bill_rate)",
     # time and cost (time entries)
     "hours": "all hours",
-    "billable_hours": "billable hours",
+    "billable_hours": "billable hours (NULL when an export behind the quarter says nothing of billing)",
+    "hours_without_bill": "hours whose billable value is not known: from an export with no billable flag, "
+                          "amount or rate, or billable with no amount or rate (revenue is then NULL)",
+    "hours_without_cost": "hours with no cost amount or rate (delivery cost is then NULL)",
     "after_hours_hours": "hours worked after hours",
     "people_count": "distinct people who logged time",
     "delivery_cost": "cost of all hours (hours x cost rate)",

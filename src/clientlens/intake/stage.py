@@ -17,15 +17,17 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
+from clientlens.i18n import tr, tr_plural
 from clientlens.intake.ingest import IngestResult, run_ingest
 from clientlens.intake.panel import ANONYMIZE_KEY_FILE, build_panel
 from clientlens.parameters import Params, as_of_date
 from clientlens.paths import PROJECT_ROOT
 from clientlens.processed import file_stats
+from clientlens.quarters import shift_quarter
 
 FINGERPRINT_FILE = ".intake.json"
 # The code whose change changes what intake writes.
@@ -57,6 +59,7 @@ def fingerprint(raw_dir: Path, processed_dir: Path, params: Params) -> dict[str,
                    "office_hours": params.office_hours.model_dump(mode="json"),
                    "work_type_rules": [r.model_dump() for r in params.work_type_rules],
                    "rework_pattern": params.rework_pattern, "period_end": params.period_end,
+                   "hours_per_day": params.hours_per_day,
                    "anonymize": params.anonymize},
         "key": (hashlib.sha256(key_file.read_bytes()).hexdigest()
                 if params.anonymize and key_file.exists() else None),
@@ -97,6 +100,26 @@ def _previous(processed_dir: Path) -> Intake:
     return Intake(result, meta, reused=True)
 
 
+def left_out_text(panel_meta: dict[str, Any], lang: str = "en",
+                  number: Callable[[int], str] = "{:,}".format) -> str | None:
+    """What the period left out, in a sentence: rows dated after the last quarter analysed,
+    because that quarter is not finished (period_end auto) or by the period chosen. Pages
+    pass `number`, their language's way of writing a count."""
+    left = panel_meta.get("left_out") or {}
+    if not left:
+        return None
+    counts = ", ".join(tr_plural("{n} row{s} of {table}", n, lang, n=number(n), table=f"{table}.parquet",
+                                 s="" if n == 1 else "s") for table, n in left.items())
+    end = panel_meta["period_end"]
+    if panel_meta.get("period_end_chosen"):
+        return tr("Rows after {end}, the period end chosen, are left out: {counts}.", lang,
+                  end=end, counts=counts)
+    return tr("The data runs to {last}, inside a quarter not yet finished: its rows are left out "
+              "of the analysis, which ends with {end} ({counts}). To include them: {command}.",
+              lang, last=panel_meta.get("data_max_date") or "?", end=end, counts=counts,
+              command=f"make report PERIOD_END={shift_quarter(end, 1)}")
+
+
 def run_intake(raw_dir: Path | str, processed_dir: Path | str, params: Params, progress: bool = False) -> Intake:
     """Ingest and build the panel, or reuse what the same inputs already wrote."""
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
@@ -105,7 +128,7 @@ def run_intake(raw_dir: Path | str, processed_dir: Path | str, params: Params, p
         if progress:
             print(f"ingest: {processed_dir.name}/ already holds what these exports and parameters give; "
                   "reused, not read again", file=sys.stderr, flush=True)
-        return _previous(processed_dir)
+        return _noted(_previous(processed_dir), progress)
     (processed_dir / FINGERPRINT_FILE).unlink(missing_ok=True)
     # A file's time can trail the clock by a timer tick: a second's margin keeps what ingest wrote.
     started = time.time_ns() - 1_000_000_000
@@ -116,4 +139,11 @@ def run_intake(raw_dir: Path | str, processed_dir: Path | str, params: Params, p
     (processed_dir / FINGERPRINT_FILE).write_text(
         json.dumps({"inputs": done, "outputs": file_stats(processed_dir, since_ns=started)}, indent=2) + "\n",
         encoding="utf-8")
-    return Intake(result, meta, reused=False)
+    return _noted(Intake(result, meta, reused=False), progress)
+
+
+def _noted(intake: Intake, progress: bool) -> Intake:
+    note = left_out_text(intake.panel_meta)
+    if progress and note:
+        print(f"ingest: {note}", file=sys.stderr, flush=True)
+    return intake

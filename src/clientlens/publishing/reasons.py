@@ -24,6 +24,10 @@ TEMPLATES = [
     N_("more fields than the header"), N_("unknown {noun}"), N_("unknown {noun} {value}"),
     N_("duplicate {key}"), N_("duplicate {key} also on row {row}"),
     N_("duplicate {key} also on row {row} of {file}"),
+    N_("rate for the same client, role and person"),
+    N_("rate for the same client, role and person also on row {row}, both valid on {date}"),
+    N_("rate for the same client, role and person also on row {row} of {file}, both valid on {date}"),
+    N_("no bill rate and no cost rate"),
 ]
 NOUNS = [N_("client"), N_("contract"), N_("deliverable")]  # of the reference rules: "unknown client 'X'"
 # What each field matches: one word, unless it is one of these.

@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Callable
 
 from clientlens.intake.contract import TABLES
 from clientlens.intake.readers import billing, helpdesk, time_trackers
 from clientlens.intake.readers.errors import IngestError, display_path
-from clientlens.intake.readers.headers import guess_table, match_columns, table_from_stem
-from clientlens.intake.readers.mapping import FileMapping, Headers, first_given, joined, present
+from clientlens.intake.readers.headers import guess_table, match_columns, table_fits, table_from_stem
+from clientlens.intake.readers.mapping import Export, FileMapping, Headers, first_given, joined, present
 from clientlens.intake.readers.source import RawSource, lit, q
 
 
 # --- Harvest detailed time report ------------------------------------------------
-def is_harvest(h: Headers) -> bool:
-    return h.has("date", "client", "hours", "first name", "last name")
-
-
 def harvest(h: Headers) -> FileMapping:
     cols = {
         "date": h.col("date"), "client_id": h.col("client"), "project": h.col("project"),
@@ -41,10 +36,6 @@ def harvest(h: Headers) -> FileMapping:
 
 
 # --- Toggl Track detailed CSV ----------------------------------------------------
-def is_toggl(h: Headers) -> bool:
-    return h.has("start date", "start time", "duration") and h.any("user", "member", "email")
-
-
 def toggl(h: Headers) -> FileMapping:
     amount = h.cols_matching(r"^amount\b")
     currency = None
@@ -66,10 +57,6 @@ def toggl(h: Headers) -> FileMapping:
 
 
 # --- Jira / Tempo worklogs -------------------------------------------------------
-def is_tempo(h: Headers) -> bool:
-    return h.has("issue key", "hours", "work date")
-
-
 def tempo(h: Headers) -> FileMapping:
     attributes = [sql for _h, sql in h.cols_matching(r"^work attribute")]
     cols = {
@@ -92,10 +79,6 @@ _ONEC_NUMBER = ("номер", "номер документа", "№", "номе�
 _ONEC_AMOUNT = ("сумма без ндс", "сумма", "сумма документа", "сумма с ндс", "итого", "сумма счета")
 
 
-def is_onec(h: Headers) -> bool:
-    return h.any(*_ONEC_CLIENT) and h.any(*_ONEC_NUMBER) and h.any(*_ONEC_AMOUNT)
-
-
 def onec(h: Headers) -> FileMapping:
     cols = {
         "invoice_id": h.col(*_ONEC_NUMBER), "client_id": h.col(*_ONEC_CLIENT),
@@ -109,14 +92,24 @@ def onec(h: Headers) -> FileMapping:
     return FileMapping("invoices", "1c", present(cols))
 
 
-Adapter = tuple[Callable[[Headers], bool], Callable[[Headers], FileMapping]]
-
-# Every known export, first match wins: the header tests are written so that no two match
-# the same documented header row (tests/test_adapters*.py hold one per format).
-ADAPTERS: tuple[Adapter, ...] = (
-    (is_harvest, harvest), (is_toggl, toggl), (is_tempo, tempo), (is_onec, onec),
+# Every known export, first match wins: no two match the same documented header row
+# (tests/test_adapters*.py hold one per format).
+ADAPTERS: tuple[Export, ...] = (
+    Export("harvest", "time_entries", (("date",), ("client",), ("hours",), ("first name",),
+                                       ("last name",)), harvest, label="Harvest"),
+    Export("toggl", "time_entries", (("start date",), ("start time",), ("duration",),
+                                     ("user", "member", "email")), toggl, label="Toggl Track"),
+    Export("tempo", "time_entries", (("issue key",), ("hours",), ("work date",)), tempo,
+           label="Jira/Tempo"),
+    Export("1c", "invoices", (_ONEC_CLIENT, _ONEC_NUMBER, _ONEC_AMOUNT), onec, label="1C"),
     *time_trackers.ADAPTERS, *billing.ADAPTERS, *helpdesk.ADAPTERS,
 )
+CLOSEST_SHOWN = 2  # tables and exports named when a file fits none
+
+
+def format_label(name: str) -> str:
+    """A format as pages name it: the tool's own name, or the name itself (canonical)."""
+    return next((e.label for e in ADAPTERS if e.name == name and e.label), name)
 
 
 def canonical(table_name: str, headers: tuple[str, ...]) -> FileMapping:
@@ -136,17 +129,33 @@ def _found(headers: tuple[str, ...]) -> str:
     return text or "no headers"
 
 
+def _matching(h: Headers) -> list[FileMapping]:
+    return [export.build(h) for export in ADAPTERS if export.matches(h)]
+
+
+def closest(headers: tuple[str, ...]) -> str:
+    """The tables and exports a header row comes nearest, with what each misses."""
+    h = Headers(headers)
+    near = [f"{fit.table} (missing {', '.join(fit.missing) or 'distinctive headers'})"
+            for fit in table_fits(list(headers))[:CLOSEST_SHOWN] if fit.matched]
+    exports = [(len(e.missing(h)) / len(e.needs), e) for e in ADAPTERS
+               if len(e.missing(h)) < len(e.needs)]
+    near += [f"{e.name} export (missing {', '.join(e.missing(h))})"
+             for _share, e in sorted(exports, key=lambda x: x[0])[:CLOSEST_SHOWN]]
+    return "; ".join(near) or "none"
+
+
 def recognise(source: RawSource) -> FileMapping:
     """Which table and format a file holds, with every required column present.
 
     A known export's header wins (a Harvest report is a Harvest report whatever
-    its name), then the file name's prefix, then the best header match.
+    its name), then the file name's prefix, then a header match that leaves no doubt
+    (headers.guess_table); else one line names the closest tables and exports.
     """
     h = Headers(source.headers)
     shown = display_path(source.path)
     named = table_from_stem(Path(source.name).stem)
-    mapping = next((m for test, build in ADAPTERS if test(h)
-                    for m in [build(h)] if named in (None, m.table)), None)
+    mapping = next((m for m in _matching(h) if named in (None, m.table)), None)
     if mapping is None:
         table = named
         if table is None:
@@ -154,9 +163,9 @@ def recognise(source: RawSource) -> FileMapping:
             table = guess.table if guess else None
         if table is None:
             raise IngestError(
-                f"{shown}: cannot tell which table this file holds; name it after a table "
-                f"(time_entries.csv, invoices_2025.xlsx, ...) or use the headers of "
-                f"docs/data-contract.md (found: {_found(source.headers)})")
+                f"{shown}: cannot tell which table this file holds (found: {_found(source.headers)}; "
+                f"closest: {closest(source.headers)}); name it after a table (time_entries.csv, "
+                f"invoices_2025.xlsx, ...) or use the headers of docs/data-contract.md")
         mapping = canonical(table, source.headers)
     table = TABLES[mapping.table]
     for col in table.required_columns:

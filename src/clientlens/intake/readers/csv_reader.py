@@ -1,10 +1,10 @@
-"""CSV and other delimited text: UTF-8 (with or without BOM) or CP1251, , ; tab or | separated.
+"""CSV and other delimited text: UTF-8 (with or without BOM), CP1251 or Windows-1252, , ; tab or | separated.
 
 The fast path hands the file straight to DuckDB's parallel reader. Two kinds of
 file take a slower exact path through Python's csv module instead, because
 DuckDB would silently lose track of them: blank lines between records (DuckDB
 skips them, shifting every later spreadsheet row number) and unbalanced quotes
-(DuckDB reads the rest of the file as one field). CP1251 text is transcoded to
+(DuckDB reads the rest of the file as one field). CP1251 and Windows-1252 text is transcoded to
 a temporary UTF-8 file in chunks, since DuckDB reads only UTF-8 without an
 extension download.
 """

@@ -24,13 +24,16 @@ class DeriveParams:
     office_end: dt.time
     work_type_rules: tuple[tuple[str, str], ...]  # (pattern, work_type), first match wins
     rework_pattern: str
+    hours_per_day: float  # the hours of a day in an ISO 8601 duration (P1D) of a time export
+    unnamed_currency: str  # under reporting_currency auto, when no export names a currency
 
 
 def derive_params(params: Params) -> DeriveParams:
     """The derivation settings of the run's checked parameters."""
     return DeriveParams(params.reporting_currency, params.office_hours.start, params.office_hours.end,
                         tuple((rule.pattern, rule.work_type) for rule in params.work_type_rules),
-                        params.rework_pattern)
+                        params.rework_pattern, hours_per_day=params.hours_per_day,
+                        unnamed_currency=params.unnamed_currency)
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,18 @@ def clean_rows(table: str) -> str:
             f"ON r.file_no = x._file AND r.row = x._row WHERE NOT x._blank)")
 
 
+def at_word_start(pattern: str) -> str:
+    """A rule's pattern matched from the start of a word only, so the stem "ui" finds
+    "UI review" and "ui-kit" but not "build", and "оценк" finds "Оценка" (any letter or
+    digit of any script counts as inside a word)."""
+    return f"(?:^|[^\\pL\\pN])(?:{pattern})"
+
+
 def _work_type_case(text: str, rules: tuple[tuple[str, str], ...]) -> str:
     if not rules:
         return "NULL::VARCHAR"
-    whens = " ".join(f"WHEN regexp_matches({text}, {lit(p)}, 'i') THEN {lit(w)}" for p, w in rules)
+    whens = " ".join(f"WHEN regexp_matches({text}, {lit(at_word_start(p))}, 'i') THEN {lit(w)}"
+                     for p, w in rules)
     return f"(CASE {whens} END)"
 
 
@@ -73,6 +84,39 @@ def _typed(expr: str, table: Table, column: str) -> str:
 
 def _cast(expr: str, table: Table, column: str) -> str:
     return f"{_typed(expr, table, column)} AS {q(column)}"
+
+
+# An amount is taken to 6 decimals and a rate (or hours) to 9, the places a double read from
+# an export holds exactly (a typed read gives the double nearest the decimal written).
+AMOUNT_PLACES, FACTOR_PLACES = 6, 9
+
+
+def cents(amount: str, factor: str | None = None) -> str:
+    """SQL of `amount` (times `factor`: an fx rate, or hours times a rate) rounded once to the
+    cent, half away from zero, as decimal arithmetic would: 470.89 x 1.5 = 706.335 gives
+    706.34, which round(x * r, 2) on doubles makes 706.33 (the product is 706.33499...).
+
+    In integers, not DECIMAL(38): the exact product fits a HUGEINT, a double's estimate of
+    its cents is off by one at most, and the remainder corrects it, where rounding a
+    DECIMAL(38, 15) divides 128-bit numbers and costs some ten times the double rounding
+    over tens of millions of entries; this costs about as much as that rounding. An
+    amount or factor too large for a BIGINT of its places (a trillion) gives NULL there and
+    the double's own rounding, at a size where a double no longer holds the cent anyway.
+    """
+    scaled = f"CAST(TRY_CAST(round({amount} * {10 ** AMOUNT_PLACES}) AS BIGINT) AS HUGEINT)"
+    places = AMOUNT_PLACES
+    if factor is not None:
+        scaled = f"({scaled} * TRY_CAST(round({factor} * {10 ** FACTOR_PLACES}) AS BIGINT))"
+        places += FACTOR_PLACES
+    unit = 10 ** (places - 2)  # one cent in the product's places
+    estimate = f"CAST(round(CAST({scaled} AS DOUBLE) / {unit}) AS HUGEINT)"
+    twice_rest = f"(2 * ({scaled} - {estimate} * {unit}))"
+    positive = f"{amount} > 0" if factor is None else f"({amount} > 0) = ({factor} > 0)"
+    exact = (f"CAST({estimate} + CASE WHEN {twice_rest} > {unit} OR ({twice_rest} = {unit} AND "
+             f"{positive}) THEN 1 WHEN {twice_rest} < -{unit} OR ({twice_rest} = -{unit} AND NOT "
+             f"({positive})) THEN -1 ELSE 0 END AS DOUBLE) / 100")
+    product = amount if factor is None else f"{amount} * {factor}"
+    return f"coalesce({exact}, round({product}, 2))"
 
 
 def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
@@ -102,7 +146,7 @@ def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
     for c in money:
         # amounts land in whole cents, as the books keep them; rates keep their precision
         per_hour = table.column(c).unit.endswith("/hour")
-        exprs[c] = f"a.{q(c)} * fx.rate" if per_hour else f"round(a.{q(c)} * fx.rate, 2)"
+        exprs[c] = f"a.{q(c)} * fx.rate" if per_hour else cents(f"a.{q(c)}", "fx.rate")
     if derived_key:
         exprs[derived_key] = f"coalesce(a.{q(derived_key)}, f.name || ':' || a._row)"
     refs_client = any(c.references == "clients.client_id" for c in table.columns)
@@ -125,7 +169,7 @@ def work_text_map_sql(p: DeriveParams) -> str:
     """Work type and rework per distinct (work text, task, project): the regexes run once per
     distinct text instead of once per row, which matters at tens of millions of entries."""
     rules = p.work_type_rules
-    rework = (f"regexp_matches(concat_ws(' ', task, _work_text), {lit(p.rework_pattern)}, 'i')"
+    rework = (f"regexp_matches(concat_ws(' ', task, _work_text), {lit(at_word_start(p.rework_pattern))}, 'i')"
               if p.rework_pattern else "false")
     return (f"SELECT {_key('_work_text', 'task', 'project')} AS k, "
             f"coalesce({_work_type_case('_work_text', rules)}, "
@@ -221,7 +265,107 @@ def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> d
         lookups["clients"] = create_lookup(
             con, "client_ids", f"SELECT k, client_id FROM client_lookup WHERE k IN "
                                f"(SELECT k FROM {named} UNION SELECT lower(k) FROM {named})")
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'final_rates'").fetchall()[0][0]:
+        lookups["card"] = create_rate_card(con, lookups)
     return lookups
+
+
+def _resolved_client(lookups: dict[str, Lookup]) -> str:
+    """SQL of the client id of a stage row `a`: its client_id, resolved to the clients table."""
+    if "clients" not in lookups:
+        return "a.client_id"
+    client = lookups["clients"]
+    return (f"CASE WHEN try_cast(a.client_id AS client_ids_self) IS NOT NULL "
+            f"THEN a.client_id ELSE coalesce({client.value('client_id', 'a.client_id')}, "
+            f"{client.value('client_id', 'lower(a.client_id)')}, a.client_id) END")
+
+
+def _entry_role(lookups: dict[str, Lookup]) -> str:
+    return f"coalesce(a.role, {lookups['people'].value('role', 'a.person')})"
+
+
+RATE_KINDS = ("bill_rate", "cost_rate")
+# How specific a rate of the card is (contract.RATES): naming the person counts most; with
+# the person, the client before the role (a rate agreed with a client for that person),
+# without, the role before the client (what a role costs the firm varies more than clients).
+RATE_RANK = ("CASE WHEN r.person IS NOT NULL THEN 4 + 2 * (r.client_id IS NOT NULL)::INTEGER "
+             "+ (r.role IS NOT NULL)::INTEGER ELSE 2 * (r.role IS NOT NULL)::INTEGER "
+             "+ (r.client_id IS NOT NULL)::INTEGER END")
+
+
+def create_rate_card(con, lookups: dict[str, Lookup]) -> Lookup:
+    """The card's rates of every (person, role, client, date) the time entries hold, as the
+    table rate_card, and a Lookup whose code is a stage row's key into it and whose values
+    are its columns once the row is joined to it (_time_entries_select).
+
+    A date range is no key a cast to an ENUM can find (create_lookup), so the entries are
+    joined to the card and sorted back into file order: a sort the exports without a card
+    never pay for. The card is matched once per distinct (person, role, client, date), not
+    per entry. For each kind of rate, `named` is the most specific rate naming the person
+    and `general` the most specific of the others, for the people table's rates of the
+    person rank between them. Conflicting rows were set aside (rate_card_conflicts_sql),
+    so the most specific rate is one.
+    """
+    role, client = _entry_role(lookups), _resolved_client(lookups)
+    fits = (f"SELECT DISTINCT a.person, {role} AS role, {client} AS client_id, a.date "
+            f"FROM t_time_entries a WHERE NOT a._blank")
+    picks = ", ".join(
+        f"arg_max(r.{kind}, {RATE_RANK}) FILTER (WHERE r.{kind} IS NOT NULL AND r.person IS "
+        f"{'NOT ' if named else ''}NULL) AS {q(f'_card_{kind}_{which}')}"
+        for kind in RATE_KINDS for named, which in ((True, "named"), (False, "general")))
+    key = _key("e.person", "e.role", "e.client_id") + " || '@' || CAST(e.date AS VARCHAR)"
+    con.execute(
+        f"CREATE OR REPLACE TABLE rate_card AS SELECT {key} AS k, {picks} FROM ({fits}) e "
+        f"JOIN final_rates r ON (r.person IS NULL OR r.person = e.person) "
+        f"AND (r.role IS NULL OR r.role = e.role) AND (r.client_id IS NULL OR r.client_id = e.client_id) "
+        f"AND e.date >= coalesce(r.valid_from, e.date) AND e.date <= coalesce(r.valid_to, e.date) "
+        f"GROUP BY 1")
+    columns = [f"_card_{kind}_{which}" for kind in RATE_KINDS for which in ("named", "general")]
+    return Lookup(_key("a.person", f"({role})", f"({client})") + " || '@' || CAST(a.date AS VARCHAR)",
+                  {c: f"a.{q(c)}" for c in columns})
+
+
+def rate_card_conflicts_sql() -> str:
+    """Quarantine rows (file_no, row, col, val, reason, ord) of the rate card's clean rows
+    that set no rate, or that conflict: same client (once resolved), role and person as
+    another row, both valid on a day and both setting a bill rate (or both a cost rate).
+    Each of the two names the first other row it conflicts with."""
+    rows = ("SELECT a._file, a._row, a.person, a.role, a.valid_from, a.bill_rate, a.cost_rate, "
+            "coalesce(l1.client_id, l2.client_id, a.client_id) AS client_id, "
+            "coalesce(a.valid_from, DATE '0001-01-01') AS lo, "
+            "coalesce(a.valid_to, DATE '9999-12-31') AS hi "
+            f"FROM {clean_rows('rates')} a LEFT JOIN client_lookup l1 ON l1.k = a.client_id "
+            "LEFT JOIN client_lookup l2 ON l2.k = lower(a.client_id)")
+    same = " AND ".join(f"b.{c} IS NOT DISTINCT FROM a.{c}" for c in ("person", "role", "client_id"))
+    both = " OR ".join(f"(a.{k} IS NOT NULL AND b.{k} IS NOT NULL)" for k in RATE_KINDS)
+    conflicts = (
+        "SELECT a._file AS file_no, a._row AS row, 'valid_from' AS col, "
+        "CAST(a.valid_from AS VARCHAR) AS val, 'rate for the same client, role and person also "
+        "on row ' || b._row || CASE WHEN b._file <> a._file THEN ' of ' || f.name ELSE '' END || "
+        "', both valid on ' || strftime(greatest(a.lo, b.lo), '%Y-%m-%d') AS reason, 8000 AS ord "
+        f"FROM r a JOIN r b ON {same} AND (b._file, b._row) <> (a._file, a._row) "
+        f"AND a.lo <= b.hi AND b.lo <= a.hi AND ({both}) JOIN input_files f ON f._file = b._file "
+        "QUALIFY row_number() OVER (PARTITION BY a._file, a._row ORDER BY b._file, b._row) = 1")
+    no_rate = ("SELECT _file, _row, 'bill_rate', NULL, 'no bill rate and no cost rate', 8000 "
+               "FROM r WHERE bill_rate IS NULL AND cost_rate IS NULL")
+    return f"WITH r AS ({rows}) {conflicts} UNION ALL {no_rate}"
+
+
+def project_client_macros(con, supplied: bool) -> None:
+    """The macros cl_project_listed(project), the client project_clients gives a project (as
+    written, else in any case; NULL when not listed or not supplied), and
+    cl_project_client(project), the client an entry of an export without clients names:
+    the listed one, else the project itself."""
+    listed = "NULL::VARCHAR"
+    if supplied:
+        lookup = create_lookup(con, "project_client_lookup", (
+            f"SELECT k, arg_min(client_id, p) AS client_id FROM ("
+            f"SELECT project AS k, client_id, 1 AS p FROM {clean_rows('project_clients')} UNION ALL "
+            f"SELECT lower(project), client_id, 2 FROM {clean_rows('project_clients')}) GROUP BY k"))
+        listed = f"coalesce({lookup.value('client_id', 'project')}, {lookup.value('client_id', 'lower(project)')})"
+    con.execute(f"CREATE OR REPLACE MACRO cl_project_listed(project) AS {listed}")
+    con.execute("CREATE OR REPLACE MACRO cl_project_client(project) AS "
+                "coalesce(cl_project_listed(project), project)")
 
 
 def time_entries_changed_sql(p: DeriveParams, files: dict[int, str], lookups: dict[str, Lookup],
@@ -272,23 +416,37 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     source = (q(stage) if {"work_type", "rework"} <= facts.never_null else
               f"(SELECT *, CASE WHEN work_type IS NULL OR rework IS NULL THEN {work_code} END "
               f"AS _work_code FROM {q(stage)})")
+    card = lookups.get("card")
+    if card is not None:
+        source = (f"(SELECT s.*, c.* EXCLUDE (k) FROM (SELECT a.*, {card.code} AS _card_k "
+                  f"FROM {source} a) s LEFT JOIN rate_card c ON c.k = s._card_k "
+                  f"ORDER BY s._file, s._row)")
+
+    def rated(kind: str) -> str:
+        """The rates an entry without its own falls back to, most specific first."""
+        if card is None:
+            return person(kind)
+        return (f"{card.values[f'_card_{kind}_named']}, {person(kind)}, "
+                f"{card.values[f'_card_{kind}_general']}")
+
     file_name = "CASE a._file " + " ".join(f"WHEN {i} THEN {lit(n)}" for i, n in files.items()) + " END"
     passed_through = {c: (staged(c), q(c)) for c in names}  # (inner, outer) of a staged column
     inner = {c: plain for c, (plain, _outer) in passed_through.items()}
     inner["entry_id"] = given("entry_id", f"{file_name} || ':' || a._row")
     if "clients" in lookups:
-        client = lookups["clients"]
-        inner["client_id"] = (f"CASE WHEN try_cast(a.client_id AS client_ids_self) IS NOT NULL "
-                              f"THEN a.client_id ELSE coalesce({client.value('client_id', 'a.client_id')}, "
-                              f"{client.value('client_id', 'lower(a.client_id)')}, a.client_id) END")
+        inner["client_id"] = _resolved_client(lookups)
     inner["role"] = given("role", person("role"))
-    inner["bill_rate"] = given("bill_rate", person("bill_rate"), converted("bill_rate"))
-    inner["cost_rate"] = given("cost_rate", person("cost_rate"), converted("cost_rate"))
-    # Not stated: billable when the row bills money (an amount, billed hours or its own rate).
+    inner["bill_rate"] = given("bill_rate", rated("bill_rate"), converted("bill_rate"))
+    inner["cost_rate"] = given("cost_rate", rated("cost_rate"), converted("cost_rate"))
+    # Not stated: billable when the row bills money (an amount, billed hours or its own rate),
+    # or the rate card prices it; with none of these, not known (NULL), so the panel counts
+    # its hours as hours without a bill and never reads them as unbilled at 0.
+    card_bills = ("" if card is None else f"coalesce({card.values['_card_bill_rate_named']}, "
+                                          f"{card.values['_card_bill_rate_general']}) > 0, ")
     inner["billable"] = given("billable", "a.billable_amount > 0, a._billed_hours > 0, "
-                                          "a.bill_rate > 0, false")
-    inner["_amount_given"] = f"round({converted('billable_amount')}, 2)"
-    inner["_cost_given"] = f"round({converted('cost_amount')}, 2)"
+                                          f"a.bill_rate > 0, {card_bills}NULL::BOOLEAN")
+    inner["_amount_given"] = cents(staged("billable_amount"), rate)
+    inner["_cost_given"] = cents(staged("cost_amount"), rate)
     inner["_billed_hours"] = "coalesce(a._billed_hours, a.hours)"
     weekend = "isodow(a.date) IN (6, 7)"
     inner["after_hours"] = given("after_hours", f"CASE WHEN a.start_time IS NOT NULL THEN "
@@ -303,9 +461,10 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     known = lambda column: rate is None and column in facts.never_null  # noqa: E731
     outer["billable_amount"] = ("_amount_given" if known("billable_amount") else
                                 "CASE WHEN _amount_given IS NOT NULL THEN _amount_given "
-                                "WHEN billable THEN round(_billed_hours * bill_rate, 2) ELSE 0 END")
+                                f"WHEN billable THEN {cents('_billed_hours', 'bill_rate')} "
+                                "WHEN billable IS NULL THEN NULL ELSE 0 END")
     outer["cost_amount"] = ("_cost_given" if known("cost_amount") else
-                            "coalesce(_cost_given, round(hours * cost_rate, 2))")
+                            f"coalesce(_cost_given, {cents('hours', 'cost_rate')})")
     inner_sql = ", ".join(f"{e} AS {q(c)}" for c, e in inner.items())
     if any_changed:
         # A column the select passes through as staged cannot differ: comparing it would only

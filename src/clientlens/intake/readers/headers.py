@@ -18,6 +18,8 @@ STEM_SYNONYMS: dict[str, str] = {
     "deliverable": "deliverables", "survey": "surveys", "nps": "surveys",
     "feedback": "team_feedback", "contact": "contacts", "people": "people",
     "person": "people", "staff": "people", "employee": "people", "fx": "fx_rates",
+    "rate_card": "rates", "ratecard": "rates", "billing_rates": "rates", "project_client": "project_clients",
+    "project_map": "project_clients",
 }
 
 
@@ -67,27 +69,55 @@ def match_columns(table: Table, headers: list[str]) -> dict[str, int]:
     return out
 
 
+# Headers that say little on their own: many exports have a "Type", "Name" or "Status" meaning
+# something else (Kimai's Type is "timesheet", Zendesk's Status a ticket's). A file is given a
+# table by its headers only when at least two distinctive headers back the match.
+GENERIC_HEADERS = frozenset({
+    "id", "key", "name", "type", "status", "date", "number", "no", "no.", "num", "amount", "total",
+    "value", "start", "end", "created", "description", "title", "code", "score", "note", "notes",
+    "comment", "comments", "тип", "статус", "номер", "дата", "сумма", "наименование", "начало",
+    "окончание",
+})
+DISTINCTIVE_HEADERS_NEEDED = 2
+
+
 @dataclass(frozen=True)
-class HeaderGuess:
+class HeaderFit:
+    """How well a header row fits a canonical table."""
     table: str
-    required_share: float
-    matched: int
+    missing: tuple[str, ...]  # required columns no header holds
+    matched: int  # columns some header holds
+    distinctive: int  # of them, held by a header not in GENERIC_HEADERS
+    headers: int  # non-empty headers of the file
+
+    @property
+    def complete(self) -> bool:
+        """Every required column, two distinctive headers, and at least half the file's
+        headers explained: a report of fifteen columns is not a two-column mapping table
+        because two of its headers are "Client" and "Project"."""
+        return (not self.missing and self.distinctive >= DISTINCTIVE_HEADERS_NEEDED
+                and self.matched * 2 >= self.headers)
 
 
-def guess_table(headers: list[str]) -> HeaderGuess | None:
-    """Best canonical table for a header row, or None when nothing fits well.
-
-    A file is recognised when at least half of a table's required columns and at
-    least two columns match; the fullest match wins, then the most columns.
-    """
-    best: HeaderGuess | None = None
+def table_fits(headers: list[str]) -> list[HeaderFit]:
+    """Every canonical table's fit to a header row, the closest first."""
+    normed = [norm(h) for h in headers]
+    fits = []
     for table in TABLES.values():
         found = match_columns(table, headers)
-        req = table.required_columns
-        share = sum(1 for c in req if c in found) / len(req) if req else 0.0
-        guess = HeaderGuess(table.name, share, len(found))
-        if share < 0.5 or len(found) < 2:
-            continue
-        if best is None or (share, len(found)) > (best.required_share, best.matched):
-            best = guess
-    return best
+        missing = tuple(c for c in table.required_columns if c not in found)
+        distinctive = sum(1 for i in found.values() if normed[i] not in GENERIC_HEADERS)
+        fits.append(HeaderFit(table.name, missing, len(found), distinctive,
+                              headers=sum(1 for h in normed if h)))
+    return sorted(fits, key=lambda f: (not f.complete, len(f.missing), -f.distinctive, -f.matched))
+
+
+def guess_table(headers: list[str]) -> HeaderFit | None:
+    """The canonical table a header row holds, or None when none fits without doubt.
+
+    A table fits when every required column has its header, at least two of the matched
+    headers are distinctive and the table explains half the headers; the fullest such
+    match wins.
+    """
+    best = table_fits(headers)[0] if headers else None
+    return best if best is not None and best.complete else None

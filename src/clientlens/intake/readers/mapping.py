@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from clientlens.intake.readers.headers import norm
 from clientlens.intake.readers.source import q
@@ -22,6 +23,19 @@ class FileMapping:
     # The export has no client column and its project stands for the client (Redmine): a
     # project_clients table, when supplied, says which client each such project belongs to.
     client_from_project: bool = False
+    # Duration columns the export writes in another unit than the contract's hours
+    # (Productive's "Time (minutes)"): column -> minutes or seconds (parse.DURATION_UNITS).
+    units: dict[str, str] = field(default_factory=dict)
+    # Rows are lines of one record keyed by this canonical column (a Xero invoice spans one
+    # row per line): its lines become one record, and lines that disagree on a mapped column
+    # set the whole record aside (ingest.group_lines).
+    lines_of: str = ""
+    # (SQL over the file's text columns, reason): rows that are no record of this table
+    # (a voided invoice, a report's total row), left out and counted per reason.
+    skip: tuple[tuple[str, str], ...] = ()
+    # Further tables the same file feeds, each read with its own mapping (Zendesk tickets
+    # to requests, their ratings to surveys).
+    also: tuple["FileMapping", ...] = ()
 
 
 class Headers:
@@ -65,3 +79,23 @@ def first_given(*exprs: str | None) -> str | None:
 
 def present(mapping: dict[str, str | None]) -> dict[str, str]:
     return {k: v for k, v in mapping.items() if v}
+
+
+@dataclass(frozen=True)
+class Export:
+    """A known export: the headers that identify it and how its columns map.
+
+    `needs` lists what the header row must hold, each as the spellings any one of which
+    will do, so a file that misses a few is told which ones (recognise's error).
+    """
+    name: str  # as the ingest summary shows it: harvest, toggl, ...
+    table: str
+    needs: tuple[tuple[str, ...], ...]
+    build: Callable[[Headers], FileMapping]
+    label: str = ""  # the tool's own name, as pages show it (Harvest, Toggl Track, ...)
+
+    def matches(self, h: Headers) -> bool:
+        return all(h.any(*spellings) for spellings in self.needs)
+
+    def missing(self, h: Headers) -> list[str]:
+        return [spellings[0] for spellings in self.needs if not h.any(*spellings)]

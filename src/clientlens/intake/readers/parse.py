@@ -21,6 +21,16 @@ SLASHED_DATE = "\\d{1,2}/\\d{1,2}/\\d{4}"  # a date cl_date reads by its slash f
 # Characters dropped from numbers: spaces of every kind (thousands), apostrophes
 # (Swiss thousands) and currency signs.
 _NUMBER_NOISE = "[\\s\u00a0\u202f\u2009''’$€£₽¥]"
+# Durations in words (cl_duration). ISO 8601: days, then hours, minutes and seconds after
+# the T; the smallest unit may have a fraction. Units: 2h 30m, 1.5 hrs, 45 min, 30s, and
+# the Russian 2ч 30м / 2 ч 30 мин.
+_NUM = "(\\d+(?:[.,]\\d+)?)"
+_ISO_DURATION = (f"[Pp](?:{_NUM}[Dd])?(?:[Tt](?:{_NUM}[Hh])?(?:{_NUM}[Mm])?(?:{_NUM}[Ss])?)?")
+_UNIT_DURATION = (f"(?:{_NUM} ?(?:h|hr|hrs|hour|hours|ч|час|часа|часов)\\.?)? ?"
+                  f"(?:{_NUM} ?(?:m|min|mins|minute|minutes|м|мин)\\.?)? ?"
+                  f"(?:{_NUM} ?(?:s|sec|secs|second|seconds|с|сек)\\.?)?")
+# How many hours one unit of a duration column holds, by the unit an adapter gives it.
+DURATION_UNITS = {"hours": 1, "minutes": 60, "seconds": 3600}
 
 MACROS = f"""
 CREATE OR REPLACE MACRO cl_text(x) AS nullif(trim(x), '');
@@ -49,13 +59,39 @@ CREATE OR REPLACE MACRO cl_number(x, s, dc) AS cl_finite(
     CASE WHEN NOT dc THEN coalesce(try_cast(x AS DOUBLE), try_cast(cl_num_text(s, dc) AS DOUBLE))
          ELSE try_cast(cl_num_text(s, dc) AS DOUBLE) END);
 
+-- A duration written in words: ISO 8601 (PT1H30M, P1DT2H: a day is cl_day_hours(), the
+-- hours_per_day parameter, NULL where none is given) or units (2h 30m, 45m, 1h30m, 90 min).
+-- ISO months and years (P1M, P1Y) are no fixed number of hours, so they are not read.
+CREATE OR REPLACE MACRO cl_duration_part(x, pattern, k) AS
+    coalesce(try_cast(replace(nullif(regexp_extract(x, pattern, k), ''), ',', '.') AS DOUBLE), 0);
+
+CREATE OR REPLACE MACRO cl_duration(x) AS
+    CASE WHEN NOT regexp_matches(x, '\\d') THEN NULL
+         WHEN regexp_full_match(x, '{_ISO_DURATION}') AND NOT regexp_matches(x, '[Tt]$') THEN
+           CASE WHEN regexp_extract(x, '{_ISO_DURATION}', 1) = '' THEN 0
+                ELSE cl_duration_part(x, '{_ISO_DURATION}', 1) * cl_day_hours() END
+           + cl_duration_part(x, '{_ISO_DURATION}', 2)
+           + cl_duration_part(x, '{_ISO_DURATION}', 3) / 60
+           + cl_duration_part(x, '{_ISO_DURATION}', 4) / 3600
+         WHEN regexp_full_match(lower(x), '{_UNIT_DURATION}') THEN
+           cl_duration_part(lower(x), '{_UNIT_DURATION}', 1)
+           + cl_duration_part(lower(x), '{_UNIT_DURATION}', 2) / 60
+           + cl_duration_part(lower(x), '{_UNIT_DURATION}', 3) / 3600
+    END;
+
+-- Durations in words only where the cell is no number (1e-1 is one), for the CSV
+-- parser's typed read agrees with cl_number on numbers (parse.typed_reads).
 CREATE OR REPLACE MACRO cl_hours(x, s, dc) AS
     CASE WHEN contains(x, ':') THEN
         CASE WHEN regexp_full_match(x, '\\d+:\\d{{1,2}}(:\\d{{1,2}})?')
              THEN try_cast(split_part(x, ':', 1) AS DOUBLE)
                   + try_cast(split_part(x, ':', 2) AS DOUBLE) / 60
                   + coalesce(try_cast(split_part(x, ':', 3) AS DOUBLE), 0) / 3600 END
-         ELSE cl_number(x, s, dc) END;
+         ELSE coalesce(cl_number(x, s, dc), CASE WHEN regexp_matches(x, '[A-Za-zА-Яа-я]')
+                                                 THEN cl_finite(cl_duration(x)) END) END;
+
+-- A cell in minutes or seconds (FileMapping.units), as hours.
+CREATE OR REPLACE MACRO cl_hours_from(x, s, dc, per_hour) AS cl_number(x, s, dc) / per_hour;
 
 CREATE OR REPLACE MACRO cl_date(x, slash_fmt) AS coalesce(
     try_cast(x AS DATE),
@@ -81,10 +117,14 @@ CREATE OR REPLACE MACRO cl_timestamp(x, slash_fmt) AS coalesce(
                      slash_fmt || ' %I:%M:%S %p']),
     try_cast(cl_date(x, slash_fmt) AS TIMESTAMP));
 
-CREATE OR REPLACE MACRO cl_time(x) AS coalesce(
-    try_cast(x AS TIME),
-    try_cast(try_strptime(upper(x), ['%I:%M %p', '%I:%M:%S %p', '%I:%M%p', '%H.%M']) AS TIME),
-    try_cast(try_cast(x AS TIMESTAMP) AS TIME));
+-- A 12-hour time first: DuckDB's TIME cast reads '01:00:00 PM' as 01:00, dropping the PM.
+-- (A cell without an M cannot be one: the test spares most cells the regex.)
+CREATE OR REPLACE MACRO cl_time(x) AS
+    CASE WHEN (contains(x, 'M') OR contains(x, 'm')) AND regexp_matches(x, '\\d\\s*[AaPp]\\.?[Mm]\\.?$')
+         THEN try_cast(try_strptime(upper(replace(x, '.', '')),
+                                    ['%I:%M %p', '%I:%M:%S %p', '%I:%M%p', '%I:%M:%S%p']) AS TIME)
+         ELSE coalesce(try_cast(x AS TIME), try_cast(try_strptime(x, '%H.%M') AS TIME),
+                       try_cast(try_cast(x AS TIMESTAMP) AS TIME)) END;
 
 -- Simple CASE rather than IN (...): DuckDB plans a long IN list as a join per column.
 CREATE OR REPLACE MACRO cl_bool(x) AS
@@ -160,7 +200,11 @@ class Hints:
     slashed: frozenset[str] = frozenset()  # dates mostly written D/M/YYYY or M/D/YYYY
 
 
-def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+def install_macros(con: duckdb.DuckDBPyConnection, hours_per_day: float | None = None) -> None:
+    """The parsing macros on a connection. `hours_per_day` (DeriveParams) is the hours of a
+    day in an ISO 8601 duration (P1D); without it such a duration is not read."""
+    day = "NULL::DOUBLE" if hours_per_day is None else f"CAST({float(hours_per_day)!r} AS DOUBLE)"
+    con.execute(f"CREATE OR REPLACE MACRO cl_day_hours() AS {day}")
     for statement in MACROS.split(";"):
         if statement.strip():
             con.execute(statement)
@@ -198,6 +242,8 @@ def typed_sql(col: Column, x: str, hints: Hints, cleaned: str = "") -> str:
     if col.name == "currency":
         return f"cl_currency({x})"
     if col.type in ("float", "money"):
+        if col.unit in ("minutes", "seconds"):
+            return f"cl_hours_from({x}, {s}, {dc}, {DURATION_UNITS[col.unit]})"
         return f"cl_hours({x}, {s}, {dc})" if col.unit == "hours" else f"cl_number({x}, {s}, {dc})"
     if col.type == "int":
         n = f"cl_number({x}, {s}, {dc})"
@@ -241,9 +287,9 @@ def parse_reason(col: Column) -> str:
 # Contract types DuckDB's CSV parser may type on its own: on every value it accepts it
 # agrees with the text parsers above (tests/test_readers.py checks this), and a value it
 # refuses goes to the text path. Dates and timestamps are not here: the CSV parser
-# accepts '2024-01-05x' as a date, the text path rightly does not.
-TYPED_READS = {"float": "DOUBLE", "money": "DOUBLE", "int": "DOUBLE", "bool": "BOOLEAN",
-               "time": "TIME"}
+# accepts '2024-01-05x' as a date, the text path rightly does not. Nor are times: it reads
+# '01:00:00 PM' as 01:00, so a 12-hour time past the sample would be misread without a word.
+TYPED_READS = {"float": "DOUBLE", "money": "DOUBLE", "int": "DOUBLE", "bool": "BOOLEAN"}
 
 SQL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "money": "DOUBLE",
              "date": "DATE", "datetime": "TIMESTAMP", "time": "TIME", "bool": "BOOLEAN",
@@ -263,8 +309,10 @@ def typed_reads(con: duckdb.DuckDBPyConnection, sample: str, columns: dict[str, 
     for _col, expr in columns.values():
         for ref in re.findall(r'"c\d+"', expr):
             refs[ref] = refs.get(ref, 0) + 1
+    # A column in minutes or seconds is read as text: the parser would give its number as hours.
     candidates = {name: (expr, TYPED_READS[col.type]) for name, (col, expr) in columns.items()
                   if col.type in TYPED_READS and name != "currency" and name not in hints.decimal_comma
+                  and DURATION_UNITS.get(col.unit, 1) == 1
                   and re.fullmatch(r'"c\d+"', expr) and refs[expr] == 1}
     if not candidates:
         return {}

@@ -7,11 +7,13 @@ every rule the row breaks, NULL for a clean row. Rules that need other rows
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from clientlens.intake.contract import Column, Table
 from clientlens.intake.readers.adapters import FileMapping
 from clientlens.intake.readers.parse import (
+    DURATION_UNITS,
     SQL_TYPES,
     Hints,
     cleaned_number_sql,
@@ -47,6 +49,19 @@ def stage_columns(table: Table) -> tuple[Column, ...]:
     return table.columns + HIDDEN_COLUMNS
 
 
+def file_columns(table: Table, mapping: FileMapping) -> tuple[Column, ...]:
+    """The stage columns as a file writes them: a duration the export gives in minutes or
+    seconds (FileMapping.units) carries that unit, so it is parsed and read accordingly."""
+    return tuple(dataclasses.replace(c, unit=mapping.units[c.name]) if c.name in mapping.units else c
+                 for c in stage_columns(table))
+
+
+def mapped_columns(table: Table, mapping: FileMapping) -> dict[str, tuple[Column, str]]:
+    """Each stage column the file maps, as it writes it, with its SQL expression."""
+    exprs = {**mapping.columns, **mapping.hidden}
+    return {c.name: (c, exprs[c.name]) for c in file_columns(table, mapping) if c.name in exprs}
+
+
 def _violation(column: str, value: str, reason: str, order: int) -> str:
     return f"{{'c': {lit(column)}, 'v': {value}, 'w': {lit(reason)}, 'o': {order}}}"
 
@@ -69,7 +84,8 @@ def column_rules(table: Table, col: Column, order: int, as_of: dt.date) -> list[
         out.append((f"{typed} < {col.min!r}", _violation(name, raw, f"{name} below {col.min:g}",
                                                           order + 2)))
     if col.max is not None:
-        reason = f"more than {col.max:g} hours" if col.unit == "hours" else f"{name} above {col.max:g}"
+        reason = (f"more than {col.max:g} hours" if col.unit in DURATION_UNITS
+                  else f"{name} above {col.max:g}")
         out.append((f"{typed} > {col.max!r}", _violation(name, raw, reason, order + 3)))
     if col.not_in_future:
         out.append((f"CAST({typed} AS DATE) > DATE {lit(as_of.isoformat())}",
@@ -99,7 +115,7 @@ def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hint
     such rows are staged again through the text path, which names value and reason.
     `memo` (parse.sample_memo) gives the parsed value of frequent texts of some columns.
     """
-    columns = stage_columns(table)
+    columns = file_columns(table, mapping)
     exprs = {**mapping.columns, **mapping.hidden}
     typed_mode = read_types is not None
     read_types = read_types or {}
@@ -135,6 +151,10 @@ def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hint
     else:
         blank = (f"coalesce({', '.join(f'cl_text({c})' for c in every_field)}) IS NULL"
                  if every_field else "true")
+    if mapping.skip:
+        # A row the export says is no record of this table (mapping.skip) is staged as blank:
+        # ingest counts it by its reason (skipped_rows) instead.
+        blank = f"({blank}) OR coalesce({' OR '.join(f'({p})' for p, _r in mapping.skip)}, false)"
     raw.append(f"({blank}) AS _blank")
     # Columns the file lacks are typed NULLs with no rules: a shorter query plans faster.
     present = [c for c in columns if c.name in exprs]

@@ -1,6 +1,7 @@
 """What a text file is before DuckDB reads it: encoding, separator, header line, hazards.
 
-One streaming pass over the bytes gives everything the fast DuckDB path must know: whether the text is valid UTF-8 (else CP1251),
+One streaming pass over the bytes gives everything the fast DuckDB path must know: whether the text is valid UTF-8 (else
+CP1251 or Windows-1252, told apart by where their non-ASCII letters stand: `_letter_evidence`),
 whether blank lines sit between records (DuckDB skips them, which would shift
 spreadsheet row numbers) and whether quotes are unbalanced (DuckDB would swallow
 the rest of the file into one field without a word).
@@ -21,12 +22,13 @@ CHUNK = 8 << 20
 NEWLINE, LINE_BREAKS = ord("\n"), b"\r\n"
 DELIMITERS = (",", ";", "\t", "|")
 HEADER_SEARCH_LINES = 30
+ENCODING_SAMPLE_LETTERS = 1 << 16  # non-ASCII letters that settle CP1251 against Windows-1252
 
 
 @dataclass(frozen=True)
 class FileScan:
     size: int
-    encoding: str  # what the summary shows: utf-8, utf-8-sig, cp1251, utf-16, utf-8 (repaired)
+    encoding: str  # what the summary shows: utf-8, utf-8-sig, cp1251, cp1252, utf-16, utf-8 (repaired)
     inner_blank_lines: bool
     odd_quotes: bool
 
@@ -52,6 +54,7 @@ def scan_file(path: Path) -> FileScan:
     first = True
     multibyte = False
     utf16 = False
+    western = cyrillic = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             size += len(chunk)
@@ -66,6 +69,9 @@ def scan_file(path: Path) -> FileScan:
                     # Valid multi-byte text before the first bad byte: a UTF-8 file with a
                     # corrupt byte, not CP1251 (whose Cyrillic is almost never valid UTF-8).
                     multibyte = multibyte or _has_multibyte(chunk[:exc.start])
+            if not utf8_ok and western + cyrillic < ENCODING_SAMPLE_LETTERS:
+                more_western, more_cyrillic = _letter_evidence(chunk)
+                western, cyrillic = western + more_western, cyrillic + more_cyrillic
             quotes += chunk.count(b'"')
             if not inner_blank:
                 data = tail + chunk
@@ -87,8 +93,33 @@ def scan_file(path: Path) -> FileScan:
     elif utf8_ok:
         encoding = "utf-8"
     else:
-        encoding = "utf-8 (repaired)" if multibyte else "cp1251"
+        encoding = "utf-8 (repaired)" if multibyte else "cp1252" if western > cyrillic else "cp1251"
     return FileScan(size, encoding, inner_blank, quotes % 2 == 1)
+
+
+def _letter_evidence(chunk: bytes) -> tuple[int, int]:
+    """Non-ASCII letters of a single-byte text (0xC0-0xFF, 0xA8, 0xB8) beside an ASCII letter,
+    and those beside only other such letters: (Western, Cyrillic) evidence.
+
+    Both code pages put their letters at 0xC0-0xFF, so the bytes alone cannot tell them
+    apart, but their neighbours can: a Western accented letter sits inside a Latin word
+    (Café, Müller, ação), a Cyrillic one inside a word of Cyrillic letters (Ромашка). This
+    holds on a file of one accented name and on an English file with a few Russian cells,
+    where a statistical detector has too few bytes to go on.
+    """
+    data = np.frombuffer(chunk, np.uint8)
+    letter = (data >= 0xC0) | (data == 0xA8) | (data == 0xB8)
+    folded = data | 0x20
+    latin = (folded >= ord("a")) & (folded <= ord("z"))
+
+    def beside(mask: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(mask)
+        out[1:] |= mask[:-1]
+        out[:-1] |= mask[1:]
+        return out
+
+    by_latin = letter & beside(latin)
+    return int(by_latin.sum()), int((letter & ~by_latin & beside(letter)).sum())
 
 
 def _has_multibyte(data: bytes) -> bool:
