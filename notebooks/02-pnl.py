@@ -23,7 +23,7 @@ import pandas as pd
 from clientlens.analysis import ltv, pnl
 from clientlens.i18n import tr, tr_values
 from clientlens.parameters import stage_params
-from clientlens.processed import load_panel, load_table, save_table
+from clientlens.processed import load_panel, load_table, reporting_currency, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.downloads import write_csv
 from clientlens.publishing.plots import pnl_plots
@@ -31,7 +31,7 @@ from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
 params = stage_params(params_file, reads_file)
-report_lang, cur = params.report_lang, params.reporting_currency
+report_lang, cur = params.report_lang, reporting_currency(processed_dir)
 panel, meta = load_panel(processed_dir)
 period_end = meta["period_end"]
 quarters = pnl.client_quarter_pnl(panel, params.overhead_rate, overhead_base=params.overhead_base,
@@ -48,6 +48,8 @@ model = ltv.retention_model(panel, load_table(processed_dir, "contracts"), perio
 values = ltv.client_ltv(clients, model, params.discount_rate, horizon_years=params.ltv_horizon_years)
 clients = clients.merge(values[["client_id", "retention_next", "expected_periods", "ltv_projected",
                                 "ltv_total"]], on="client_id", how="left")
+clients["margin_note"] = pnl.margin_notes(clients, report_lang)
+totals = pnl.portfolio_totals(clients)
 save_table(clients.sort_values("client_id"), processed_dir, "pnl_clients")
 save_table(quarters.sort_values(["client_id", "quarter_index"]), processed_dir, "pnl_quarters")
 
@@ -56,9 +58,9 @@ save_table(quarters.sort_values(["client_id", "quarter_index"]), processed_dir, 
 
 # %%
 d.show(d.kpi_html([
-    ("revenue, lifetime", d.fmt_money(clients.revenue.sum(), cur, report_lang)),
-    ("margin after every cost", d.fmt_money(clients.margin.sum(), cur, report_lang)),
-    ("margin %", d.fmt_pct(clients.margin.sum() / clients.revenue.sum(), 1, report_lang)),
+    ("revenue, lifetime", d.fmt_money(totals["revenue"], cur, report_lang)),
+    ("margin after every cost", d.fmt_money(totals["margin"], cur, report_lang)),
+    ("margin %", d.fmt_pct(totals["margin_pct"], 1, report_lang)),
     ("profit from the top 20% of clients, all history", d.fmt_pct(top["profit_share"], 0, report_lang)),
     ("clients losing money", tr("{n} of {total}", report_lang, n=int(clients.is_loss_making.sum()),
                                 total=len(clients))),
@@ -68,6 +70,11 @@ d.show(d.paragraph_html(tr(
     "or not) - overhead ({rate} of {base}).", report_lang, first=clients.first_quarter.min(), last=period_end,
     rate=d.fmt_pct(params.overhead_rate, 0, report_lang), base=tr(params.overhead_base.replace("_", " "), report_lang)),
     note=True))
+d.show(d.paragraph_html(tr(
+    "Margin is measured for {n} of {total} clients: a client's revenue and cost count only when every hour it logged "
+    "has a billable amount (or rate) and a cost; otherwise its margin is not measured, never 0 or 100%, and the "
+    "table below says why. Totals add up the clients that are measured.", report_lang,
+    n=totals["clients_margin_measured"], total=totals["clients"]), note=True))
 
 # %% [markdown]
 # ## The whale curve
@@ -79,11 +86,12 @@ d.show(d.paragraph_html(tr(
 # %%
 d.show_figure(pnl_plots.plot_whale_curve(curve, lang=report_lang))
 summary = pnl.whale_summary(curve)
-d.show(d.paragraph_html(tr(
-    "The curve peaks at {peak} of total profit after the best {rank} clients; {n_loss} loss-making clients then "
-    "give back {loss}.", report_lang, peak=d.fmt_pct(summary["peak_share"], 0, report_lang),
-    rank=int(summary["peak_rank"]), n_loss=int(summary["n_loss_making"]),
-    loss=d.fmt_money(-summary["loss_margin"], cur, report_lang))))
+if len(curve):
+    d.show(d.paragraph_html(tr(
+        "The curve peaks at {peak} of total profit after the best {rank} clients; {n_loss} loss-making clients "
+        "then give back {loss}.", report_lang, peak=d.fmt_pct(summary["peak_share"], 0, report_lang),
+        rank=int(summary["peak_rank"]), n_loss=int(summary["n_loss_making"]),
+        loss=d.fmt_money(-summary["loss_margin"], cur, report_lang))))
 
 # %% [markdown]
 # ## From revenue to margin
@@ -152,14 +160,15 @@ d.show_table(pd.DataFrame(retention, columns=["retention model", "value"]), lang
 table = clients.sort_values("margin", ascending=False)[[
     "client_id", "client_name", "abc_class", "status", "revenue", "delivery_cost", "cost_non_billable", "overhead",
     "margin", "margin_pct", "effective_rate", "list_rate", "rate_realisation", "dso", "margin_last4", "ltv_projected",
-    "ltv_total"]]
+    "ltv_total", "margin_note"]]
 table = table.assign(abc_class=tr_values(table.abc_class, report_lang), status=tr_values(table.status, report_lang))
 table = table.rename(columns={"client_name": "client", "abc_class": "class", "delivery_cost": "delivery cost",
                               "cost_non_billable": "non-billable cost", "margin_pct": "margin %",
                               "effective_rate": "revenue per hour", "list_rate": "list rate",
                               "rate_realisation": "share of list rate", "dso": "DSO, days",
                               "margin_last4": "margin, last 4 quarters",
-                              "ltv_projected": "profit still to come", "ltv_total": "lifetime profit"})
+                              "ltv_projected": "profit still to come", "ltv_total": "lifetime profit",
+                              "margin_note": "why not measured"})
 d.show_table(table, lang=report_lang, max_rows=None)
 csv_file = write_csv(table, processed_dir, "pnl-every-client", report_lang)
 d.show(d.download_link_html(csv_file, tr("Download this table (CSV)", report_lang)))

@@ -25,21 +25,25 @@ from clientlens.analysis import markers
 from clientlens.analysis import toxicity as tox
 from clientlens.i18n import tr, tr_values
 from clientlens.parameters import stage_params
-from clientlens.processed import load_panel, save_table
+from clientlens.processed import load_panel, reporting_currency, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.plots import toxicity_plots
 from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
 params = stage_params(params_file, reads_file)
-report_lang, cur = params.report_lang, params.reporting_currency
+report_lang, cur = params.report_lang, reporting_currency(processed_dir)
 panel, meta = load_panel(processed_dir)
 current = tox.current_toxicity(panel, params, as_of=meta["period_end"], lang=report_lang)
 history = tox.toxicity_scores(panel, params, as_of=meta["period_end"])
 save_table(current.sort_values("client_id"), processed_dir, "toxicity_clients")
 save_table(history.sort_values(["client_id", "quarter_index"]), processed_dir, "toxicity_quarters")
+current["score_basis"] = [tox.markers_basis(n, total, report_lang) for n, total in zip(current.n_measured,
+                                                                                      current.n_markers)]
 active = current.loc[~current.exited.fillna(False).astype(bool)]
 red = active.loc[active.is_red.fillna(False).astype(bool)]
+active_revenue = active.revenue_window.sum(min_count=1)  # not measured when no client's revenue is
+red_revenue = red.revenue_window.sum() if pd.notna(active_revenue) else None
 
 # %% [markdown]
 # ## The red list
@@ -48,12 +52,13 @@ red = active.loc[active.is_red.fillna(False).astype(bool)]
 d.show(d.kpi_html([
     (tr("red clients (score >= {red})", report_lang, red=d.fmt_number(params.toxicity_red, 0, report_lang)),
      tr("{n} of {total}", report_lang, n=len(red), total=len(active))),
-    ("their revenue, last 4 quarters", d.fmt_money(red.revenue_window.sum(), cur, report_lang)),
-    ("share of revenue", d.fmt_pct(red.revenue_window.sum() / max(active.revenue_window.sum(), 1e-9), 0,
-                                   report_lang)),
+    ("their revenue, last 4 quarters", d.fmt_money(red_revenue, cur, report_lang)),
+    ("share of revenue", d.fmt_pct(red_revenue / active_revenue if active_revenue > 0 else None, 0, report_lang)),
 ], lang=report_lang))
-d.show_table(red.sort_values("score", ascending=False)[["client_id", "client_name", "score", "revenue_window", "reasons"]]
-             .rename(columns={"client_name": "client", "revenue_window": "revenue, last 4 quarters"}),
+d.show_table(red.sort_values("score", ascending=False)[["client_id", "client_name", "score", "score_basis",
+                                                        "revenue_window", "reasons"]]
+             .rename(columns={"client_name": "client", "score_basis": "score rests on",
+                              "revenue_window": "revenue, last 4 quarters"}),
              lang=report_lang)
 
 # %% [markdown]
@@ -87,6 +92,6 @@ d.show_table(docs[["label", "definition", "unit", "source", "threshold", "baseli
 # %%
 marker_label = {m.name: m.label(report_lang) for m in markers.MARKERS}
 d.show_table(current.assign(top_marker=current.top_marker.map(marker_label)).sort_values("score", ascending=False)[
-    ["client_id", "client_name", "score", "is_red", "n_measured", "top_marker", "reasons"]]
-    .rename(columns={"client_name": "client", "is_red": "red", "n_measured": "markers measured",
+    ["client_id", "client_name", "score", "score_basis", "is_red", "top_marker", "reasons"]]
+    .rename(columns={"client_name": "client", "is_red": "red", "score_basis": "score rests on",
                      "top_marker": "largest marker"}), lang=report_lang)

@@ -29,7 +29,7 @@ from clientlens.analysis import pnl
 from clientlens.analysis import segments as seg
 from clientlens.i18n import tr, tr_values
 from clientlens.parameters import stage_params
-from clientlens.processed import load_panel, load_table, save_table
+from clientlens.processed import load_panel, load_table, reporting_currency, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.downloads import write_csv
 from clientlens.publishing.plots import toxicity_plots
@@ -38,7 +38,7 @@ from clientlens.quarters import shift_quarter
 
 set_theme()
 params = stage_params(params_file, reads_file)
-report_lang, cur = params.report_lang, params.reporting_currency
+report_lang, cur = params.report_lang, reporting_currency(processed_dir)
 panel, meta = load_panel(processed_dir)
 period_end = meta["period_end"]
 clients_pnl = load_table(processed_dir, "pnl_clients")

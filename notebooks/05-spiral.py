@@ -46,6 +46,9 @@ events = sp.mistake_events(panel, states, **sp.mistake_thresholds(params),
 mistakes = sp.mistakes_by_client(panel, events, lang=report_lang)
 chain = markov.fit_chain(states, ci=params.spiral.transition_ci)
 future = fc.monte_carlo_forecast(states, chain, horizon=horizon, runs=runs, seed=seed, levels=levels)
+# no revenue measured, no forecast of it: every money column says "not measured"
+honest = (lambda table: table) if fc.revenue_measured(panel) else fc.without_revenue
+future, positions = fc.Forecast(honest(future.clients), honest(future.portfolio)), honest(positions)
 check, no_backtest = fc.backtest_if_possible(panel, report_lang, holdout=params.spiral.backtest_quarters,
                                              runs=runs, seed=seed, levels=levels,
                                              churn_after_quarters=churn_after, period_end=meta["period_end"])
@@ -124,7 +127,7 @@ scenario = fc.scenario_avoid_mistake(panel, params.spiral.scenario_mistake, stat
                                      horizon=horizon, runs=runs, seed=seed, level=levels[0],
                                      churn_after_quarters=churn_after, lang=report_lang)
 d.show(d.paragraph_html(scenario.assumption, note=True))
-d.show_table(scenario.portfolio.drop(columns=["quarter_index"])
+d.show_table(honest(scenario.portfolio).drop(columns=["quarter_index"])
              .rename(columns={"horizon": "quarters ahead", "baseline_mean": "expected revenue, as is",
                               "scenario_mean": "expected revenue, mistake avoided", "difference_mean": "difference",
                               "difference_lo_80": "difference, 80% low", "difference_hi_80": "difference, 80% high"}),
@@ -138,7 +141,7 @@ d.show_table(scenario.portfolio.drop(columns=["quarter_index"])
 
 # %%
 state_rev = markov.state_revenue(states, chain)
-clv = markov.state_clv(chain, state_rev, params.discount_rate)
+clv = honest(markov.state_clv(chain, state_rev, params.discount_rate))
 d.show_table(clv.assign(state=[sp.phase_label(s, report_lang) for s in clv.state])
              .rename(columns={"state": "phase", "revenue_per_quarter": "revenue per quarter",
                               "value_per_quarter": "value per quarter", "clv": "revenue until the client leaves",
@@ -153,8 +156,8 @@ d.show_table(clv.assign(state=[sp.phase_label(s, report_lang) for s in clv.state
 # range), and the revenue the chain expects from it until it leaves, discounted.
 
 # %%
-per_client = sp.client_forecast_table(positions, future.clients,
-                                      markov.client_clv(states, chain, state_rev, yearly_discount_rate=params.discount_rate))
+per_client = honest(sp.client_forecast_table(positions, future.clients, markov.client_clv(
+    states, chain, state_rev, yearly_discount_rate=params.discount_rate)))
 save_table(per_client, processed_dir, "spiral_clients")
 d.show_table(per_client.assign(phase=[sp.phase_label(p, report_lang) for p in per_client.phase])
              .rename(columns={"client_name": "client"}), lang=report_lang)

@@ -16,7 +16,7 @@ reads_file = None
 from clientlens.analysis import actions, cards, leadership, pnl
 from clientlens.i18n import tr
 from clientlens.parameters import stage_params
-from clientlens.processed import load_table, save_table
+from clientlens.processed import ingest_manifest, load_table, reporting_currency, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.downloads import write_csv
 from clientlens.publishing.plots import pnl_plots, toxicity_plots
@@ -24,13 +24,16 @@ from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
 params = stage_params(params_file, reads_file)
-report_lang, cur = params.report_lang, params.reporting_currency
+report_lang, cur = params.report_lang, reporting_currency(processed_dir)
 pnl_clients = load_table(processed_dir, "pnl_clients")
 placed = load_table(processed_dir, "segments")
 warnings = load_table(processed_dir, "early_warnings")
 forecast = load_table(processed_dir, "forecast_portfolio")
 mistakes = load_table(processed_dir, "spiral_mistakes")
 churn = load_table(processed_dir, "spiral_mistake_churn")
+quality = leadership.data_quality(load_table(processed_dir, "ingest_summary"),
+                                  ingest_manifest(processed_dir)["measured_tables"],
+                                  load_table(processed_dir, "toxicity_clients"))
 head = leadership.headline(pnl_clients, placed, warnings, forecast,
                           level=round(100 * params.spiral.interval_levels[0]))
 revenue_by_client = pnl_clients.set_index("client_id")["revenue_last4"]
@@ -51,6 +54,7 @@ forecast_text = (f"{d.fmt_money_short(head.forecast_mean, cur, report_lang)} "
                  f"({d.fmt_money_short(head.forecast_lo, '', report_lang)}–"
                  f"{d.fmt_money_short(head.forecast_hi, '', report_lang)})"
                  if head.forecast_mean is not None else d.fmt_money(None, cur, report_lang))
+d.show(leadership.data_quality_html(quality, report_lang))
 d.show(d.kpi_html([
     ("revenue, last 4 quarters", d.fmt_money_short(head.revenue_last4, cur, report_lang), "revenue_last4"),
     ("margin after every cost, last 4 quarters", d.fmt_pct(head.margin_pct_last4, 1, report_lang),

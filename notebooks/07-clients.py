@@ -24,11 +24,11 @@ reads_file = None
 from clientlens.analysis import cards
 from clientlens.i18n import tr
 from clientlens.parameters import stage_params
-from clientlens.processed import save_table
+from clientlens.processed import reporting_currency, save_table
 from clientlens.publishing import display as d
 
 params = stage_params(params_file, reads_file)
-report_lang, cur = params.report_lang, params.reporting_currency
+report_lang, cur = params.report_lang, reporting_currency(processed_dir)
 tables = cards.load_card_tables(processed_dir)
 directory = cards.client_directory(tables, report_lang)
 save_table(directory, processed_dir, "client_directory")
@@ -36,7 +36,7 @@ live = tables["pnl_clients"]["status"] == "active"
 d.show(d.kpi_html([
     ("clients", d.fmt_number(len(directory), 0, report_lang)),
     ("active now", d.fmt_number(int(live.sum()), 0, report_lang)),
-    ("revenue, last 4 quarters", d.fmt_money_short(directory["revenue_last4"].sum(), cur, report_lang)),
+    ("revenue, last 4 quarters", d.fmt_money_short(directory["revenue_last4"].sum(min_count=1), cur, report_lang)),
 ], lang=report_lang))
 
 # %% [markdown]
@@ -49,6 +49,6 @@ d.show(d.kpi_html([
 d.show_table(directory.assign(margin_pct=100 * directory["margin_pct"]).rename(columns={
     "client_name": "client", "segment_label": "segment",
     "revenue_last4": tr("revenue, last 4 quarters, {cur}", report_lang, cur=cur),
-    "margin_pct": "margin, %", "score": "toxicity", "phase": "spiral phase",
+    "margin_pct": "margin, %", "score": "toxicity", "score_basis": "toxicity rests on", "phase": "spiral phase",
     "forecast_next4": tr("forecast, next 4 quarters, {cur}", report_lang, cur=cur), "action": "most valuable action"}),
     lang=report_lang, max_rows=None, searchable=True)

@@ -123,9 +123,13 @@ def test_client_cards_tie_back_to_the_stages(demo_project):
     from clientlens.analysis.cards import card_href
     from clientlens.publishing import display as d
 
+    from clientlens.processed import reporting_currency
+
     params = json.loads((demo_project / "build" / "params.json").read_text())
-    lang, cur = params["report_lang"], params["reporting_currency"]
     processed = demo_project / "data" / "processed"
+    # reporting_currency auto: the demo names USD and EUR, USD with the most money
+    lang, cur = params["report_lang"], reporting_currency(processed)
+    assert params["reporting_currency"] == "AUTO" and cur == "USD"
     clients = pd.read_parquet(processed / "pnl_clients.parquet").set_index("client_id")
     quarters = pd.read_parquet(processed / "pnl_quarters.parquet")
     truth = json.loads((demo_project / "data" / "demo_truth.json").read_text())["clients"]
@@ -356,11 +360,12 @@ def test_every_leadership_kpi_equals_its_detailed_stage(build, request):
     from clientlens.analysis import leadership, pnl
     from clientlens.i18n import tr
     from clientlens.publishing import display as d
+    from clientlens.processed import reporting_currency
 
     project = request.getfixturevalue(build)
     params = json.loads((project / "build" / "params.json").read_text())
-    lang, cur = params["report_lang"], params["reporting_currency"]
     processed = project / "data" / "processed"
+    lang, cur = params["report_lang"], reporting_currency(processed)
     pnl_clients = pd.read_parquet(processed / "pnl_clients.parquet")  # the P&L stage
     segments = pd.read_parquet(processed / "segments.parquet")  # the segments stage
     warnings = pd.read_parquet(processed / "early_warnings.parquet")

@@ -21,6 +21,8 @@ from bs4 import BeautifulSoup
 from e2e_support import VENV, make
 from nbclient import NotebookClient
 
+from clientlens.processed import reporting_currency
+
 pytestmark = pytest.mark.e2e
 
 
@@ -69,7 +71,7 @@ def test_every_notebook_runs_as_it_opens_and_make_report_notices(project):
     assert ran(again), again.stderr
     assert make(project, "report").stderr.count("-> ") == 0  # and then it is in step
     params = json.loads((project / "build" / "params.json").read_text())
-    lang, cur = params["report_lang"], params["reporting_currency"]
+    lang, cur = params["report_lang"], reporting_currency(processed)
     pnl_clients = pd.read_parquet(processed / "pnl_clients.parquet")
     kpis = leadership_kpis(project)
     assert kpis["revenue_last4"] == d.fmt_money_short(pnl_clients.revenue_last4.sum(), cur, lang)

@@ -366,3 +366,65 @@ def test_dollar_names_are_drawn_as_written():
     whale = pnl_plots.plot_whale_curve(pnl.whale_curve(t))
     FigureCanvasAgg(whale).draw()
     assert any("$Corp$ & Sons" in s for s in _texts(whale))
+
+
+# --------------------------------------------------------------------------- not measured
+
+def test_a_quarter_without_cost_leaves_the_clients_margin_not_measured(small_panel):
+    # B's 2025Q2 has hours with no cost: the panel leaves its delivery cost (and split) NULL
+    gap = small_panel.copy()
+    at = (gap.client_id == "B") & (gap.quarter == "2025Q2")
+    gap.loc[at, ["delivery_cost", "cost_billable", "cost_communication", "cost_presale", "cost_rework",
+                 "cost_unbilled_scope"]] = np.nan
+    gap["hours_without_cost"] = np.where(at, 5.0, 0.0)
+    gap["hours_without_bill"] = 0.0
+    t = pnl.client_pnl(gap, 0.1, overhead_base=BASE, lapse_quarters=LAPSE).set_index("client_id")
+    # never the sum of the three costed quarters (3 x 300 = 900), which would flatter B
+    for col in ("delivery_cost", "overhead", "margin", "margin_pct", "gross_margin", "cost_presale"):
+        assert np.isnan(t.at["B", col]), col
+    assert pd.isna(t.at["B", "is_loss_making"])
+    assert t.at["B", "revenue"] == pytest.approx(400.0) and t.at["B", "hours_without_cost"] == 5.0
+    assert t.at["A", "margin"] == pytest.approx(3000 - 1300 - 130)  # A is untouched
+    note = pnl.margin_notes(t.reset_index(), "en")
+    assert list(note) == ["", "cost not measured: 5 of 20 hours have no cost amount or rate"]
+    # the last four quarters hold 2025Q2 too
+    assert np.isnan(t.at["B", "margin_last4"]) and t.at["A", "margin_last4"] == pytest.approx(1570.0)
+    totals = pnl.portfolio_totals(t.reset_index())
+    # over A alone, the one client measured: never B's revenue against A's margin
+    assert totals["margin"] == pytest.approx(1570.0) and totals["margin_pct"] == pytest.approx(1570 / 3000)
+    assert totals["revenue"] == pytest.approx(3400.0) and totals["clients_margin_measured"] == 1
+    waterfall = pnl.portfolio_waterfall(t.reset_index())
+    assert waterfall.set_index("step").at["margin", "amount"] == pytest.approx(1570.0)
+
+
+def test_hours_only_panel_measures_no_money(small_panel):
+    hours_only = small_panel.copy()
+    money = ["revenue", "revenue_billed", "revenue_collected", "billable_value", "billable_hours", "delivery_cost",
+             "cost_billable", "cost_communication", "cost_presale", "cost_rework", "cost_unbilled_scope"]
+    hours_only[money] = np.nan
+    hours_only["hours_without_bill"] = hours_only["hours_without_cost"] = hours_only["hours"]
+    t = pnl.client_pnl(hours_only, 0.1, overhead_base=BASE, lapse_quarters=LAPSE)
+    assert t[["revenue", "delivery_cost", "margin", "margin_pct", "margin_last4", "effective_rate"]].isna().all().all()
+    assert t.hours.tolist() == [30.0, 20.0]
+    totals = pnl.portfolio_totals(t)
+    assert all(pd.isna(totals[k]) for k in ("revenue", "margin", "margin_pct"))
+    assert pnl.whale_curve(t).empty and pd.isna(pnl.top_share(t)["profit_share"])
+    abc = pnl.abc_summary(pnl.abc_classes(t, [0.8, 0.95]))
+    assert abc[["margin", "client_share", "revenue_share"]].isna().all().all()  # not 0
+    waterfall = pnl.portfolio_waterfall(t)
+    assert not waterfall.measured.any() and waterfall.amount.isna().all()
+    notes = pnl.margin_notes(t, "en")
+    assert notes.iloc[1] == ("revenue not measured: 20 of 20 hours have no billable amount or rate; "
+                             "cost not measured: 20 of 20 hours have no cost amount or rate")
+    assert pnl.margin_notes(t, "ru").iloc[1].startswith("выручка не измеряется: у 20 из 20 ч")
+    for fig in (pnl_plots.plot_waterfall(waterfall), pnl_plots.plot_whale_curve(pnl.whale_curve(t)),
+                pnl_plots.plot_margin_scatter(t)):
+        assert any("not measured" == x.get_text() for x in fig.axes[0].texts)
+
+
+def test_trailing_window_with_a_quarter_not_measured_is_not_measured(small_panel):
+    q = pnl.client_quarter_pnl(small_panel, 0.1, overhead_base=BASE)
+    q.loc[(q.client_id == "B") & (q.quarter == "2025Q2"), ["revenue", "margin"]] = np.nan
+    t = pnl.trailing_pnl(q, 2).set_index(["client_id", "quarter"])
+    assert np.isnan(t.at[("B", "2025Q2"), "margin"]) and np.isnan(t.at[("B", "2025Q3"), "margin"])
+    assert t.at[("B", "2025Q4"), "revenue"] == pytest.approx(200.0)

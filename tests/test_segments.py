@@ -243,3 +243,16 @@ def test_marker_heatmap_top_n_and_migration_chart():
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert "New client" in ticks and "Left" not in ticks  # empty rows dropped
     fig.savefig(io.BytesIO(), format="png")
+
+
+def test_a_margin_not_measured_is_no_pnl_with_its_reason_and_the_score_its_basis():
+    tox = pd.DataFrame([{"client_id": "A", "client_name": "A", "score": 40.0, "n_measured": 3, "n_markers": 18,
+                         "exited": False, "quarters_inactive": 0}])
+    money = pd.DataFrame([{"client_id": "A", "margin": np.nan, "margin_pct": np.nan, "revenue": 5000.0,
+                           "margin_note": "cost not measured: 10 of 10 hours have no cost amount or rate"}])
+    placed = assign_segments(tox, money, params()).iloc[0]
+    assert placed.segment == "no_pnl" and placed.profitable is None
+    assert placed.why == ("cost not measured: 10 of 10 hours have no cost amount or rate; "
+                          "toxicity 40 of 100 (3 of 18 markers)")
+    ru = assign_segments(tox, money.assign(margin_note="себестоимость не измеряется"), params(), lang="ru").iloc[0]
+    assert ru.why.endswith("(3 из 18 маркеров)")

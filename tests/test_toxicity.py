@@ -201,3 +201,27 @@ def test_planted_toxic_clients_rank_first():
     auc = (r[y].sum() - y.sum() * (y.sum() + 1) / 2) / (y.sum() * (~y).sum())
     assert auc >= 0.9
     assert cur.loc[y, "is_red"].mean() >= 0.5 and cur.loc[~y, "is_red"].mean() <= 0.1
+
+
+def test_every_score_says_on_how_many_markers_it_rests():
+    from clientlens.analysis.toxicity import markers_basis
+
+    s = toxicity_scores(panel({"A": [dict(BASE)]}), load(), window=1)
+    assert s.at[0, "n_measured"] == 4 and s.at[0, "n_markers"] == len(MARKERS) == 18
+    assert markers_basis(s.at[0, "n_measured"], s.at[0, "n_markers"]) == "4 of 18 markers"
+    assert markers_basis(3, 18, "ru") == "3 из 18 маркеров"
+    assert markers_basis(1, 21, "ru") == "1 из 21 маркера"
+    assert markers_basis(None, 18) == ""
+    # a marker weighed at 0 cannot count: it is not among the markers a score could rest on
+    zero = load(overrides=["TOXICITY__MARKERS__NPS__WEIGHT=0"])
+    assert toxicity_scores(panel({"A": [dict(BASE)]}), zero, window=1).at[0, "n_markers"] == 17
+
+
+def test_falling_orders_reads_all_hours_when_no_export_says_what_is_billable():
+    quarters = [dict(hours=100.0) for _ in range(4)] + [dict(hours=40.0)]
+    hours_only = panel({"A": [dict(q, billable_hours=np.nan) for q in quarters]})
+    s = toxicity_scores(hours_only, load(), window=1)
+    assert s.falling_orders.iloc[-1] == pytest.approx(0.6)  # 40 against 100 a quarter
+    assert np.isnan(s.non_billable_share).all()
+    billed = panel({"A": [dict(q, billable_hours=50.0) for q in quarters]})
+    assert toxicity_scores(billed, load(), window=1).falling_orders.iloc[-1] == pytest.approx(0.0)

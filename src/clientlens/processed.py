@@ -57,3 +57,19 @@ def load_panel(processed_dir: Path | str) -> tuple[pd.DataFrame, dict[str, Any]]
 def save_table(df: pd.DataFrame, processed_dir: Path | str, name: str) -> None:
     """Write a stage's result, index-free so reruns give identical bytes."""
     df.reset_index(drop=True).to_parquet(Path(processed_dir) / f"{name}.parquet", index=False)
+
+
+def ingest_manifest(processed_dir: Path | str) -> dict[str, Any]:
+    """What ingest recorded of its run (manifest.json): the inputs, the tables supplied, the
+    reporting currency it settled on, the dates the data spans."""
+    path = Path(processed_dir) / "manifest.json"
+    if not path.exists():
+        raise NotBuiltYet(f"{processed_dir} holds no ingest manifest yet: run notebooks/01-ingest "
+                          "(or make report) first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def reporting_currency(processed_dir: Path | str) -> str:
+    """The currency every amount was converted to, as ingest settled it: under
+    reporting_currency auto, the one the exports name (see intake.ingest)."""
+    return str(ingest_manifest(processed_dir)["reporting_currency"])

@@ -48,6 +48,19 @@ def _num(value: Any) -> float:
     return 0.0 if math.isnan(value) else value
 
 
+def _money(value: Any) -> float:
+    """An amount, NaN where it is not measured (a firm whose exports carry no money): an
+    action's money at stake is then "not measured", never 0."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _not_below_zero(value: float) -> float:
+    return value if math.isnan(value) else max(0.0, value)
+
+
 def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
@@ -57,7 +70,7 @@ def segment_actions(segments: pd.DataFrame, target_margin_pct: float, lang: str 
     w = _words(lang)
     rows = []
     for row in segments.itertuples(index=False):
-        revenue, margin = _num(row.revenue), _num(row.margin)
+        revenue, margin = _money(row.revenue), _money(row.margin)
         reasons = _text(getattr(row, "reasons", "")) or _text(row.why)
         key = row.segment
         if key == "difficult":
@@ -71,9 +84,9 @@ def segment_actions(segments: pd.DataFrame, target_margin_pct: float, lang: str 
             reasons = f"{lead}; {reasons}" if reasons else lead
         elif key == "costly":
             kind, basis = "reduce", w["recover"]
-            value = max(0.0, target_margin_pct * revenue - margin)
+            value = _not_below_zero(target_margin_pct * revenue - margin)
         elif key == "toxic_unprofitable":
-            kind, value, basis = "part", max(0.0, -margin), w["loss"]
+            kind, value, basis = "part", _not_below_zero(-margin), w["loss"]
         elif key == "gone_quiet":
             kind, value, basis = "quiet", revenue, w["revenue"]
         else:
@@ -88,7 +101,7 @@ def warning_actions(warnings: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     w = _words(lang)
     rows = [{"client_id": r.client_id, "client_name": r.client_name, "kind": "warning",
              "action": w["warning"].format(client=r.client_name), "evidence": _text(r.reasons),
-             "value": _num(r.revenue_at_risk), "value_basis": w["revenue"]}
+             "value": _money(r.revenue_at_risk), "value_basis": w["revenue"]}
             for r in warnings.itertuples(index=False)]
     return pd.DataFrame(rows, columns=ACTION_COLUMNS[1:])
 
@@ -117,7 +130,7 @@ def spiral_actions(mistakes: pd.DataFrame, revenue_by_client: pd.Series, churn_u
         evidence = "; ".join(f"{_text(label)}: {_text(text)}" for _n, _m, label, text in group)
         rows.append({"client_id": cid, "client_name": name, "kind": "spiral",
                      "action": w["spiral"].format(client=name), "evidence": evidence,
-                     "value": _num(revenue_by_client.get(cid, 0.0)) * risk, "value_basis": w["churn"]})
+                     "value": _money(revenue_by_client.get(cid, 0.0)) * risk, "value_basis": w["churn"]})
     return pd.DataFrame(rows, columns=ACTION_COLUMNS[1:])
 
 
@@ -137,7 +150,8 @@ def top_actions(candidates: list[pd.DataFrame], n: int = 10) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=ACTION_COLUMNS)
     every = pd.concat(frames, ignore_index=True)
-    every = every.loc[every["value"] > 0]
+    # An action whose money is not measured still counts, after every one whose money is.
+    every = every.loc[(every["value"] > 0) | every["value"].isna()]
     best = (every.sort_values(["value", "client_id"], ascending=[False, True], kind="mergesort")
             .drop_duplicates("client_id", keep="first").head(n).reset_index(drop=True))
     best.insert(0, "rank", range(1, len(best) + 1))

@@ -144,8 +144,8 @@ def _marker_rows(toxicity: pd.DataFrame | None, lang: str) -> dict[str, list[dic
 
 SUMMARY_COLUMNS = ["client_name", "status", "exited", "first_quarter", "last_active_quarter", "tenure_quarters",
                    "revenue", "margin", "margin_pct", "revenue_last4", "margin_last4", "effective_rate",
-                   "non_billable_share", "is_loss_making"]
-SEGMENT_COLUMNS = ["segment", "segment_label", "action", "why", "score"]
+                   "non_billable_share", "is_loss_making", "margin_note"]
+SEGMENT_COLUMNS = ["segment", "segment_label", "action", "why", "score", "n_measured", "n_markers"]
 WARNING_COLUMNS = ["revenue_at_risk", "n_signals", "signals", "reasons", "first_fired"]
 SPIRAL_COLUMNS = ["current_phase", "state", "turn", "turns_completed", "quarters_in_state", "quarter"]
 
@@ -201,17 +201,23 @@ def client_directory(tables: dict[str, pd.DataFrame | None], lang: str = "en") -
     """Every client on one row: what a director scans before opening a card.
 
     Columns: client_id, client_name, segment_label, status, revenue_last4, margin_pct,
-    score (toxicity), phase, forecast_next4 (mean revenue of the next four quarters, summed),
+    score (toxicity), score_basis (the markers it rests on, "3 of 18 markers"), phase, forecast_next4 (mean revenue of the next four quarters, summed),
     action (the most valuable one proposed, else the segment's)."""
     from clientlens.i18n import tr
 
     clients = tables["pnl_clients"]
+    from clientlens.analysis.toxicity import markers_basis
+
     out = clients[["client_id", "client_name", "status", "revenue_last4", "margin_pct"]].copy()
     segments = tables.get("segments")
     if segments is not None:
-        out = out.merge(segments[["client_id", "segment_label", "score", "action"]], on="client_id", how="left")
+        counts = [c for c in ("n_measured", "n_markers") if c in segments.columns]
+        out = out.merge(segments[["client_id", "segment_label", "score", "action", *counts]], on="client_id",
+                        how="left")
+        out["score_basis"] = ([markers_basis(m, t, lang) for m, t in zip(out["n_measured"], out["n_markers"])]
+                              if len(counts) == 2 else "")
     else:
-        out["segment_label"], out["score"], out["action"] = None, float("nan"), None
+        out["segment_label"], out["score"], out["action"], out["score_basis"] = None, float("nan"), None, ""
     outlook = tables.get("spiral_clients")
     if outlook is not None:
         outlook = outlook.set_index("client_id")
@@ -228,7 +234,7 @@ def client_directory(tables: dict[str, pd.DataFrame | None], lang: str = "en") -
         out["action"] = out["client_id"].map(best).fillna(out["action"])
     out["status"] = [tr(str(v), lang) for v in out["status"]]
     columns = ["client_id", "client_name", "segment_label", "status", "revenue_last4", "margin_pct", "score",
-               "phase", "forecast_next4", "action"]
+               "score_basis", "phase", "forecast_next4", "action"]
     return (out[columns].sort_values(["revenue_last4", "client_id"], ascending=[False, True], kind="mergesort",
                                      na_position="last").reset_index(drop=True))
 

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, NamedTuple, Sequence
@@ -635,10 +636,33 @@ class NoBacktest(ValueError):
 
 def backtest_if_possible(panel: pd.DataFrame, lang: str = "en", **kwargs: Any) -> tuple[Backtest | None, str]:
     """(backtest, "") or (None, why not, in `lang`): a short history cannot hold out `holdout`
-    quarters, and the report should say so rather than stop the whole chain."""
+    quarters, and the report should say so rather than stop the whole chain; nor can revenue
+    that was not measured."""
+    if not revenue_measured(panel):
+        return None, tr("revenue is not measured", lang)
     try:
         return backtest(panel, **kwargs), ""
     except NoBacktest as error:
         return None, error.text(lang)
     except ValueError as error:
         return None, str(error)
+
+
+# Money columns of the spiral's tables: a forecast, a backtest, a scenario or a value in money
+# is not made from revenue that was not measured.
+_MONEY_COLUMN = re.compile(r"revenue|clv|value|difference|baseline_mean|scenario_mean|forecast")
+
+
+def revenue_measured(panel: pd.DataFrame) -> bool:
+    """Whether every client-quarter's revenue is measured: only then is a forecast of revenue
+    made (a quarter not measured would enter it as no revenue)."""
+    return "revenue" in panel.columns and bool(pd.to_numeric(panel["revenue"], errors="coerce").notna().all())
+
+
+def without_revenue(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with every money column (revenue, value, difference...) not measured (NULL)."""
+    out = table.copy()
+    for column in out.columns:
+        if _MONEY_COLUMN.search(str(column)) and pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = np.nan
+    return out

@@ -7,7 +7,7 @@ disagree with the detail pages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -17,13 +17,13 @@ from clientlens.i18n import N_
 
 @dataclass(frozen=True)
 class Headline:
-    revenue_last4: float
-    margin_last4: float
+    revenue_last4: float | None  # None: not measured (no client's revenue is)
+    margin_last4: float | None
     margin_pct_last4: float | None
     top20_profit_share: float | None
     clients_active: int
     clients_at_risk: int
-    revenue_at_risk: float
+    revenue_at_risk: float | None
     at_risk_by_kind: dict[str, dict[str, float]]
     forecast_quarter: str | None
     forecast_mean: float | None
@@ -90,8 +90,9 @@ def risk_breakdown(risk: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
 def headline(pnl_clients: pd.DataFrame, segments: pd.DataFrame, warnings: pd.DataFrame,
              forecast_portfolio: pd.DataFrame | None, *, level: int) -> Headline:
     live = pnl_clients.loc[pnl_clients["status"] == "active"]
-    revenue = float(pnl_clients["revenue_last4"].sum())
-    margin = float(pnl_clients["margin_last4"].sum())
+    # over the clients whose revenue and margin are measured; None when none is
+    totals = pnl.portfolio_totals(pnl_clients, "_last4")
+    known = lambda v: None if pd.isna(v) else float(v)  # noqa: E731
     risk = at_risk_clients(segments, warnings)
     top = pnl.top_share(pnl_clients, 0.2)
     fq = fmean = flo = fhi = None
@@ -100,13 +101,13 @@ def headline(pnl_clients: pd.DataFrame, segments: pd.DataFrame, warnings: pd.Dat
         fq, fmean = str(first["quarter"]), float(first["revenue_mean"])
         flo, fhi = float(first[f"revenue_lo_{level}"]), float(first[f"revenue_hi_{level}"])
     return Headline(
-        revenue_last4=revenue,
-        margin_last4=margin,
-        margin_pct_last4=margin / revenue if revenue else None,
+        revenue_last4=known(totals["revenue"]),
+        margin_last4=known(totals["margin"]),
+        margin_pct_last4=known(totals["margin_pct"]),
         top20_profit_share=float(top["profit_share"]) if pd.notna(top["profit_share"]) else None,
         clients_active=int(len(live)),
         clients_at_risk=int(len(risk)),
-        revenue_at_risk=float(risk["revenue"].sum()),
+        revenue_at_risk=float(risk["revenue"].sum()) if pd.notna(totals["revenue"]) else None,
         at_risk_by_kind={r.kind: {"clients": int(r.clients), "revenue": float(r.revenue)}
                          for r in risk_breakdown(risk).itertuples(index=False)},
         forecast_quarter=fq, forecast_mean=fmean, forecast_lo=flo, forecast_hi=fhi,
@@ -135,3 +136,55 @@ def risk_sentence(breakdown: pd.DataFrame, currency: str, lang: str = "en") -> s
              for r in breakdown.itertuples(index=False)]
     return tr("Of the {total} clients at risk, by the most urgent risk of each: {parts}.", lang,
               total=fmt_number(total, 0, lang), parts="; ".join(parts))
+
+
+# --- what the page is built from -----------------------------------------------------------------
+
+def data_quality(summary: pd.DataFrame | None, supplied_tables: Iterable[str],
+                 toxicity: pd.DataFrame | None) -> dict[str, int]:
+    """What the reports rest on, from ingest's summary and the tables it saw supplied, and the
+    toxicity stage's table: files read, rows read and set aside, tables supplied of the
+    contract's, markers measured (for at least one client) of the markers with a weight. A file
+    feeding two tables (a helpdesk export: requests and surveys) has a summary line for each:
+    its rows are counted once."""
+    from clientlens.analysis.markers import MARKERS
+    from clientlens.intake.contract import TABLES
+
+    supplied = set(supplied_tables) & set(TABLES)
+    measured = 0
+    total = len(MARKERS)
+    if toxicity is not None and len(toxicity):
+        measured = sum(bool(toxicity[f"sev_{m.name}"].notna().any()) for m in MARKERS if f"sev_{m.name}" in toxicity)
+        if "n_markers" in toxicity.columns:
+            total = int(toxicity["n_markers"].iloc[0])
+    files = None if summary is None else summary.groupby("file")
+    return {
+        "files": 0 if files is None else int(files.ngroups),
+        "rows_read": 0 if files is None else int(files["rows_read"].max().sum()),
+        "rows_set_aside": 0 if summary is None else int(summary["rows_quarantined"].sum()),
+        "tables_supplied": len(supplied), "tables": len(TABLES),
+        "markers_measured": measured, "markers": total,
+    }
+
+
+def data_quality_html(quality: dict[str, int], lang: str = "en", ingest_page: str = "ingest.html") -> str:
+    """One line: "Built from 3 files (4,210 rows; 12 set aside) · 2 of 11 tables supplied · 7 of 18
+    markers measured", linking to the ingest page, which lists every file and row set aside."""
+    import html
+
+    from clientlens.analysis.markers import plural_s
+    from clientlens.i18n import tr_plural
+    from clientlens.publishing.display import fmt_number
+
+    n = lambda v: fmt_number(v, 0, lang)  # noqa: E731
+    parts = [
+        tr_plural("Built from {n} file{s} ({rows} rows; {aside} set aside)", quality["files"], lang,
+                  n=n(quality["files"]), s=plural_s(quality["files"]), rows=n(quality["rows_read"]),
+                  aside=n(quality["rows_set_aside"])),
+        tr_plural("{n} of {total} tables supplied", quality["tables"], lang, n=n(quality["tables_supplied"]),
+                  total=n(quality["tables"])),
+        tr_plural("{n} of {total} markers measured", quality["markers"], lang, n=n(quality["markers_measured"]),
+                  total=n(quality["markers"])),
+    ]
+    return (f'<p class="cl-note cl-data-quality"><a href="{html.escape(ingest_page)}">'
+            f'{html.escape(" · ".join(parts))}</a></p>')

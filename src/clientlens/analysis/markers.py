@@ -236,6 +236,14 @@ def _falling(col: str, counts_events: bool = False) -> Compute:
     return compute
 
 
+def _falling_orders(g, w, tp):
+    """Billable hours, or all hours for a client whose exports never say which are billable
+    (hours-only exports): the work it orders either way."""
+    billable, hours = g.w("billable_hours"), g.w("hours")
+    unknown = np.isnan(billable).all(axis=0)
+    return trend_drop(np.where(unknown[None, :], hours, billable), int(w), int(tp.trend_base_quarters), 2), None
+
+
 def _contact_churn(g, w, tp):
     s, _ = window_sum(g.w("client_contact_changed"), max(int(w), 4))
     return s, None
@@ -362,9 +370,10 @@ MARKERS: tuple[Marker, ...] = (
     Marker("falling_orders", "fewer orders",
            "Falling orders",
            "Drop in billable hours (work the client orders) per quarter in the window against the "
-           "quarters before it (0.4 = 40% fewer; negative = growth).",
-           "share drop", "time_entries", ("billable_hours",),
-           True, _falling("billable_hours"),
+           "quarters before it (0.4 = 40% fewer; negative = growth); all hours where the export does "
+           "not say which are billable.",
+           "share drop", "time_entries", ("hours",),
+           True, _falling_orders,
            "billable work down {v} on the previous {b} quarters"),
     Marker("falling_requests", "fewer orders",
            "Falling requests",

@@ -38,8 +38,15 @@ receivables and dso
     client-quarter table, the last four quarters for the client table).
 
 NULL means "not measured" and stays NULL: revenue_collected, receivables and dso are NULL when
-invoices were not supplied; a ratio is NULL when its denominator is zero or NULL. Sums over
-quarters skip NULL quarters and are NULL only when no quarter was measured.
+invoices were not supplied; a ratio is NULL when its denominator is zero or NULL.
+Revenue and cost are measured for a client only when they are measured for every hour it
+logged: the panel leaves a quarter's revenue NULL when an hour of it has no billable amount or
+rate (or comes from an export that says nothing of billing), and its delivery cost NULL when an
+hour has no cost. A sum over quarters of revenue, billable value, delivery cost or overhead is
+NULL when any of its quarters is, so a client with hours left uncosted never looks cheaper than
+it is; margin, margin % and lifetime profit are then NULL ("not measured") too, and
+``margin_note`` says why (``hours_without_bill`` / ``hours_without_cost`` count the hours).
+Other sums over quarters skip NULL quarters and are NULL only when no quarter was measured.
 Reconciliation: the client table's revenue, costs and margin sum to the panel's to the cent,
 and the portfolio waterfall ends exactly at the total margin.
 """
@@ -82,7 +89,10 @@ ABC_LOSS = "D (loss)"
 _MONEY = ("revenue", "revenue_billed", "revenue_collected", "billable_value", "delivery_cost",
           "cost_billable", "cost_communication", "cost_presale", "cost_rework",
           "cost_unbilled_scope")
-_HOURS = ("hours", "billable_hours")
+_HOURS = ("hours", "billable_hours", "hours_without_bill", "hours_without_cost")
+# Sums that are not measured unless every quarter in them is: a partial sum of money would
+# make a client look better than it is.
+_WHOLE = ("revenue", "billable_value", "delivery_cost", "overhead", "billable_hours")
 _OPTIONAL = ("list_value",)  # list value of all hours (hours x people.bill_rate), if the panel has it
 _OVERHEAD_BASES = ("delivery_cost", "revenue", "hours")
 
@@ -103,6 +113,17 @@ def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
 
 def _nansum_min1(df: pd.DataFrame) -> pd.Series:
     return df.sum(axis=1, min_count=1)
+
+
+def _sums(g, columns: Iterable[str]) -> pd.DataFrame:
+    """Per-group sums: NULL when no row is measured, and, for the _WHOLE columns, when any is not."""
+    columns = list(columns)
+    out = g[columns].sum(min_count=1)
+    whole = [c for c in columns if c in _WHOLE]
+    if whole:
+        complete = g[whole].count().eq(g.size(), axis=0)
+        out[whole] = out[whole].where(complete)
+    return out
 
 
 def _quarter_label(index: int | float | None) -> str | None:
@@ -195,7 +216,7 @@ def _add_derived(t: pd.DataFrame) -> pd.DataFrame:
 QUARTER_COLUMNS = [
     "client_id", "client_name", "quarter", "quarter_index", "is_active",
     "revenue", "revenue_billed", "revenue_collected", "billable_value", "hours", "billable_hours",
-    "delivery_cost", "cost_billable", "cost_communication", "cost_presale", "cost_rework",
+    "hours_without_bill", "hours_without_cost", "delivery_cost", "cost_billable", "cost_communication", "cost_presale", "cost_rework",
     "cost_unbilled_scope", "cost_non_billable", "cost_unsplit", "overhead", "total_cost",
     "gross_margin", "gross_margin_pct", "margin", "margin_pct", "effective_rate", "bill_rate",
     "non_billable_share", "receivables", "dso",
@@ -237,7 +258,7 @@ CLIENT_COLUMNS = [
     "client_id", "client_name", "first_quarter", "last_active_quarter", "quarters",
     "quarters_active", "tenure_quarters", "status", "exited",
     "revenue", "revenue_billed", "revenue_collected", "billable_value", "hours", "billable_hours",
-    "delivery_cost", "cost_billable", "cost_communication", "cost_presale", "cost_rework",
+    "hours_without_bill", "hours_without_cost", "delivery_cost", "cost_billable", "cost_communication", "cost_presale", "cost_rework",
     "cost_unbilled_scope", "cost_non_billable", "cost_unsplit", "overhead", "total_cost",
     "gross_margin", "gross_margin_pct", "margin", "margin_pct", "is_loss_making",
     "effective_rate", "bill_rate", "list_rate", "rate_realisation", "non_billable_share",
@@ -289,7 +310,9 @@ def client_pnl(panel: pd.DataFrame, overhead_rate: float,
         return pd.DataFrame(columns=CLIENT_COLUMNS)
     sums = list(_MONEY + _HOURS + _OPTIONAL + ("overhead",))
     g = p.groupby("client_id", sort=True)
-    t = g[sums].sum(min_count=1)
+    t = _sums(g, sums)
+    for col, _label in COST_SPLIT:  # a split of a cost not measured would be a part of unknown size
+        t[col] = t[col].where(t["delivery_cost"].notna())
     t["client_name"] = g["client_name"].last()
     t["quarters"] = g.size()
     t["quarters_active"] = g["is_active"].sum()
@@ -318,7 +341,7 @@ def client_pnl(panel: pd.DataFrame, overhead_rate: float,
     # last four quarters of the period
     w = p[p["quarter_index"] > end - 4]
     gw = w.groupby("client_id")
-    last4 = gw[["revenue", "hours", "delivery_cost", "overhead", "revenue_billed"]].sum(min_count=1)
+    last4 = _sums(gw, ["revenue", "hours", "delivery_cost", "overhead", "revenue_billed"])
     last4 = last4.reindex(t.index)
     t["quarters_last4"] = gw.size().reindex(t.index).fillna(0).astype("int64")
     t["revenue_last4"] = last4["revenue"]
@@ -505,8 +528,9 @@ def abc_summary(classes: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"clients": g.size(), "revenue": g["revenue"].sum(min_count=1),
                         "margin": g["margin"].sum()}).reindex(order)
     out["clients"] = out["clients"].fillna(0).astype("int64")
-    out["margin"] = out["margin"].fillna(0.0)
-    out["client_share"] = out["clients"] / max(len(t), 1)
+    if len(t):  # a class without clients has no margin; with no client measured, nothing is measured
+        out["margin"] = out["margin"].fillna(0.0)
+    out["client_share"] = out["clients"] / len(t) if len(t) else np.nan
     rev_total = t["revenue"].sum()
     out["revenue_share"] = out["revenue"] / rev_total if rev_total > 0 else np.nan
     m_total = t["margin"].sum()
@@ -570,9 +594,15 @@ def portfolio_waterfall(client_pnl: pd.DataFrame) -> pd.DataFrame:
     (signed: costs negative), start and end (running total before and after the step), kind
     ("total", "decrease" or "increase"), measured (False for a category the panel did not
     measure; its amount is NULL and its cost is in the unsplit step). The steps sum exactly:
-    revenue + sum of the cost steps == margin == client_pnl["margin"].sum().
+    revenue + sum of the cost steps == margin == client_pnl["margin"].sum(). Only the clients
+    whose margin is measured take part; with none, every amount is NULL and measured False.
     """
-    t = client_pnl
+    t = client_pnl.loc[_num(client_pnl["margin"]).notna()]
+    if not len(t):  # no client has both revenue and cost: nothing to draw, every step not measured
+        steps = ["revenue", *(c for c, _ in COST_SPLIT), "overhead", "margin"]
+        labels = ["Revenue", *(label for _, label in COST_SPLIT), "Overhead", "Margin"]
+        return pd.DataFrame({"step": steps, "label": labels, "amount": np.nan, "start": np.nan, "end": np.nan,
+                             "kind": ["total", *["decrease"] * (len(steps) - 2), "total"], "measured": False})
     revenue = float(_num(t["revenue"]).sum())
     rows: list[dict[str, Any]] = [{"step": "revenue", "label": "Revenue", "amount": revenue,
                                    "measured": True}]
@@ -608,14 +638,69 @@ def trailing_pnl(quarters: pd.DataFrame, window: int) -> pd.DataFrame:
     work in another); the segment map judges a client over the toxicity window
     (config/params.yaml's toxicity.window_quarters), so that is the `window` to pass.
     Columns: client_id, quarter, quarter_index, revenue, margin, margin_pct (NULL when the
-    window's revenue is 0).
+    window's revenue is 0). A window with a quarter whose revenue or margin is not measured is
+    not measured (NULL), never a partial sum.
     """
     q = quarters.sort_values(["client_id", "quarter_index"])
-    rolled = (q.groupby("client_id")[["revenue", "margin"]]
-              .rolling(window, min_periods=1).sum().reset_index(level=0, drop=True))
+    money = q[["revenue", "margin"]].astype("float64")
+    rolled = (money.groupby(q["client_id"]).rolling(window, min_periods=1).sum()
+              .reset_index(level=0, drop=True))
+    gaps = (money.isna().astype("float64").groupby(q["client_id"]).rolling(window, min_periods=1).sum()
+            .reset_index(level=0, drop=True))
+    rolled = rolled.where(gaps == 0)  # a window with a quarter not measured is not measured
     out = q[["client_id", "quarter", "quarter_index"]].copy()
     out["revenue"] = rolled["revenue"].to_numpy()
     out["margin"] = rolled["margin"].to_numpy()
     revenue = out["revenue"].where(out["revenue"] != 0)
     out["margin_pct"] = out["margin"] / revenue
     return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- not measured
+
+def portfolio_totals(client_pnl: pd.DataFrame, suffix: str = "") -> pd.Series:
+    """The portfolio's revenue, margin and margin %, not measured where no client is.
+
+    ``suffix`` "_last4" reads the last four quarters' columns. revenue: every client whose
+    revenue is measured; margin and margin_pct: the clients whose revenue and margin are both
+    measured (their margin / their revenue), so a client without cost never lifts the margin.
+    Also clients, clients_revenue_measured and clients_margin_measured. A figure no client
+    measures is NULL, never 0.
+    """
+    revenue = _num(client_pnl[f"revenue{suffix}"])
+    margin = _num(client_pnl[f"margin{suffix}"])
+    both = margin.notna() & revenue.notna()
+    measured_revenue = revenue[both].sum(min_count=1)
+    total_margin = margin[both].sum(min_count=1)
+    return pd.Series({
+        "revenue": revenue.sum(min_count=1),
+        "margin": total_margin,
+        "margin_pct": (total_margin / measured_revenue
+                       if pd.notna(measured_revenue) and measured_revenue > 0 else np.nan),
+        "clients": int(len(client_pnl)),
+        "clients_revenue_measured": int(revenue.notna().sum()),
+        "clients_margin_measured": int(both.sum()),
+    }, dtype=object)
+
+
+def margin_notes(client_pnl: pd.DataFrame, lang: str = "en") -> pd.Series:
+    """Why each client's margin is not measured, in words ('' where it is): how many of its
+    hours have no billable amount or rate, and how many have no cost."""
+    from clientlens.i18n import tr
+    from clientlens.publishing.display import fmt_number
+
+    def hours(row: Any, column: str) -> str:
+        value = getattr(row, column, np.nan)
+        return fmt_number(0.0 if pd.isna(value) else float(value), 0, lang)
+
+    notes = []
+    for row in client_pnl.itertuples(index=False):
+        parts = []
+        if pd.isna(getattr(row, "revenue", np.nan)):
+            parts.append(tr("revenue not measured: {n} of {total} hours have no billable amount or rate", lang,
+                            n=hours(row, "hours_without_bill"), total=hours(row, "hours")))
+        if pd.isna(getattr(row, "delivery_cost", np.nan)):
+            parts.append(tr("cost not measured: {n} of {total} hours have no cost amount or rate", lang,
+                            n=hours(row, "hours_without_cost"), total=hours(row, "hours")))
+        notes.append("; ".join(parts))
+    return pd.Series(notes, index=client_pnl.index, dtype=object)

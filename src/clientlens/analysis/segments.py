@@ -31,7 +31,7 @@ from clientlens.analysis.markers import (
     panel_quarter_index,
     quarter_index_of,
 )
-from clientlens.analysis.toxicity import inactive_quarters
+from clientlens.analysis.toxicity import inactive_quarters, markers_basis
 from clientlens.i18n import N_, tr
 from clientlens.parameters import Params
 
@@ -157,13 +157,15 @@ def _classify(df: pd.DataFrame, params: Params, lang: str) -> pd.DataFrame:
     out["segment"] = seg
     out["segment_label"] = [SEGMENT_BY_KEY[s].label(lang) for s in seg]
     out["action"] = [SEGMENT_BY_KEY[s].action(lang) for s in seg]
-    out["why"] = [_why(s, sc, mp, t, tech, lang) for s, sc, mp, t, tech in
-                  zip(seg, score, margin_pct, tenure, technical)]
+    basis = [markers_basis(m, t, lang) for m, t in zip(col("n_measured", None), col("n_markers", None))]
+    notes = col("margin_note", "").fillna("").astype(str)
+    out["why"] = [_why(s, sc, mp, t, tech, lang, b, note) for s, sc, mp, t, tech, b, note in
+                  zip(seg, score, margin_pct, tenure, technical, basis, notes)]
     return out
 
 
 def _why(seg: str, score: float, margin_pct: float, tenure: float, technical: bool,
-         lang: str) -> str:
+         lang: str, basis: str = "", margin_note: str = "") -> str:
     if seg == "healthy_exit":
         return tr("left to build its own IT team", lang)
     if seg == "left":
@@ -174,9 +176,9 @@ def _why(seg: str, score: float, margin_pct: float, tenure: float, technical: bo
     if np.isfinite(margin_pct):
         parts.append(tr("margin {value}", lang, value=format_value(margin_pct, "pct", lang)))
     else:
-        parts.append(tr("margin unknown", lang))
+        parts.append(margin_note or tr("margin unknown", lang))
     if np.isfinite(score):
-        parts.append(tr("toxicity {score:.0f} of 100", lang, score=score))
+        parts.append(tr("toxicity {score:.0f} of 100", lang, score=score) + (f" ({basis})" if basis else ""))
     else:
         parts.append(tr("toxicity not measured", lang))
     if seg == "stale_communicator":
@@ -196,7 +198,8 @@ def assign_segments(toxicity: pd.DataFrame, pnl: pd.DataFrame, params: Params,
         quarters_inactive, communicator_tenure_quarters, communicator_role, reasons...;
         missing context columns are taken as unknown).
     pnl: one row per client with client_id, margin, margin_pct, revenue (from the
-        P&L step; a client missing there is segment "No P&L"). To place clients by
+        P&L step; a client missing there, or whose margin is not measured, is segment
+        "No P&L"; its margin_note, when the table has one, says why in the segment's why). To place clients by
         their last year, as the toxicity window does, name the columns:
         margin="margin_last4", margin_pct="margin_pct_last4", revenue="revenue_last4".
 
@@ -209,9 +212,11 @@ def assign_segments(toxicity: pd.DataFrame, pnl: pd.DataFrame, params: Params,
     for c in ("client_id", margin, margin_pct, revenue):
         if c not in pnl.columns:
             raise ValueError(f"the P&L table needs a {c} column (has {list(pnl.columns)})")
-    tox = toxicity.drop(columns=[c for c in ("margin", "margin_pct", "revenue") if c in toxicity])
+    tox = toxicity.drop(columns=[c for c in ("margin", "margin_pct", "revenue", "margin_note") if c in toxicity])
     money = pnl[["client_id", margin, margin_pct, revenue]].set_axis(
         ["client_id", "margin", "margin_pct", "revenue"], axis=1)
+    if "margin_note" in pnl.columns:  # why a margin is not measured, for the segment's why
+        money["margin_note"] = pnl["margin_note"].to_numpy()
     df = money.merge(tox, on="client_id", how="outer")
     if "client_name" in pnl.columns:
         names = pnl.set_index("client_id")["client_name"]

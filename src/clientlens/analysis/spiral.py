@@ -86,7 +86,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import bdtrc
 
-from clientlens.i18n import N_, tr
+from clientlens.i18n import N_, tr, tr_plural
 from clientlens.intake.contract import SPIRAL_PHASES
 from clientlens.parameters import Params
 from clientlens.quarters import quarter_label
@@ -221,7 +221,12 @@ def phase_split(panel: pd.DataFrame, revenue_col: str = "revenue") -> pd.DataFra
     value_total (billable value of all work types), share_<phase> and share_other (of value_total),
     revenue_<phase>, revenue_other (revenue x share), revenue_unassigned (revenue of a quarter with
     no billable value, e.g. an invoice for earlier work), phase (dominant phase or NaN),
-    phase_share (the dominant phase's share of phase value), phase_measured (any value_* known).
+    phase_share (the dominant phase's share of phase value), phase_measured (any value_* known),
+    revenue_measured (the quarter's revenue is measured; where it is not, revenue_<phase> is NULL).
+
+    Where the billable value of the work types is not measured (an export without money), the
+    phases are read from the hours of each work type instead (hours_<phase>; presale and
+    communication count as other work).
     """
     panel = panel.reset_index(drop=True)
     qi = _quarter_index(panel)
@@ -232,6 +237,13 @@ def phase_split(panel: pd.DataFrame, revenue_col: str = "revenue") -> pd.DataFra
         "quarter_index": qi,
     })
     raw = {p: _num(panel, f"value_{p}") for p in PHASES + ("other",)}
+    by_hours = np.column_stack([raw[p].isna().to_numpy() for p in PHASES]).all(axis=1)
+    if by_hours.any():
+        hours_other = sum(_num(panel, f"hours_{w}").fillna(0) for w in ("other", "presale", "communication"))
+        for p in PHASES:
+            raw[p] = raw[p].where(~by_hours, _num(panel, f"hours_{p}"))
+        raw["other"] = raw["other"].where(~by_hours, hours_other.where(_num(panel, "hours").notna()))
+    revenue_measured = _num(panel, revenue_col if revenue_col in panel.columns else "revenue").notna().to_numpy()
     values = np.column_stack([raw[p].fillna(0).clip(lower=0).to_numpy() for p in PHASES])
     other = raw["other"].fillna(0).clip(lower=0).to_numpy()
     phase_total = values.sum(axis=1)
@@ -245,14 +257,17 @@ def phase_split(panel: pd.DataFrame, revenue_col: str = "revenue") -> pd.DataFra
     for i, p in enumerate(PHASES + ("other",)):
         out[f"share_{p}"] = shares[:, i]
     for i, p in enumerate(PHASES + ("other",)):
-        out[f"revenue_{p}"] = np.where(has_value, revenue * np.nan_to_num(shares[:, i]), 0.0)
-    out["revenue_unassigned"] = np.where(has_value, 0.0, revenue)
+        out[f"revenue_{p}"] = np.where(revenue_measured, np.where(has_value, revenue * np.nan_to_num(shares[:, i]),
+                                                                  0.0), np.nan)
+    out["revenue_unassigned"] = np.where(revenue_measured, np.where(has_value, 0.0, revenue), np.nan)
     dominant = np.argmax(values, axis=1)
     phase = np.array(PHASES, dtype=object)[dominant]
     out["phase"] = pd.Series(np.where(phase_total > 0, phase, None), dtype=object)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["phase_share"] = np.where(phase_total > 0, values.max(axis=1) / phase_total, np.nan)
     out["phase_measured"] = np.column_stack([raw[p].notna().to_numpy() for p in PHASES]).any(axis=1)
+    out["revenue_measured"] = revenue_measured
+    out["value_in_hours"] = by_hours  # value_total and the shares are of hours, not money
     return out
 
 
@@ -262,7 +277,7 @@ def phase_revenue_by_quarter(split: pd.DataFrame) -> pd.DataFrame:
     `phase` takes feature, ux, stability, support, other, unassigned. Input: `phase_split`.
     """
     cols = [f"revenue_{p}" for p in PHASES + ("other", "unassigned")]
-    wide = split.groupby("quarter_index")[cols].sum().reset_index()
+    wide = split.groupby("quarter_index")[cols].sum(min_count=1).reset_index()
     long = wide.melt(id_vars="quarter_index", var_name="phase", value_name="revenue")
     long["phase"] = long["phase"].str.removeprefix("revenue_")
     long["quarter"] = long["quarter_index"].map(quarter_label)
@@ -498,7 +513,13 @@ def _phase_events(states: pd.DataFrame, split: pd.DataFrame, lang: str = "en") -
     def phase(state: str) -> str:
         return phase_label(state, lang)
 
+    # Phases read from hours (an export without money): the "value" of a phase is its hours.
+    in_hours = bool(len(split)) and bool(split.get("value_in_hours", pd.Series([False])).all())
+
     def m(x: float) -> str:
+        if in_hours:
+            hours = int(round(x))
+            return tr_plural("{n} hour{s}", hours, lang, n=money(hours, lang), s="" if hours == 1 else "s")
         return money(x, lang)
 
     live = states[states["state"] != CHURNED][["client_id", "client_name", "quarter_index", "state",

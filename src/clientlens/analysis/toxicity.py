@@ -12,6 +12,8 @@ A client is red when score >= toxicity_red.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -27,6 +29,7 @@ from clientlens.analysis.markers import (
     reason_text,
     window_sum,
 )
+from clientlens.i18n import tr_plural
 from clientlens.parameters import Params
 
 CONTEXT_COLUMNS = ("our_communicator", "communicator_role", "communicator_tenure_quarters",
@@ -51,7 +54,8 @@ def marker_severity(markers: pd.DataFrame, params: Params) -> pd.DataFrame:
 
 
 def score_from_markers(markers: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Add sev_<m>, pts_<m>, score, n_measured and is_red to a compute_markers() table."""
+    """Add sev_<m>, pts_<m>, score, n_measured (markers the score rests on), n_markers (markers
+    that could count: weight > 0) and is_red to a compute_markers() table."""
     red = params.toxicity_red
     sev = marker_severity(markers, params)
     weights = np.array([params.toxicity.markers[m.name].weight for m in MARKERS])
@@ -68,6 +72,7 @@ def score_from_markers(markers: pd.DataFrame, params: Params) -> pd.DataFrame:
     score = np.where(wsum > 0, np.nansum(np.where(measured, pts, 0.0), axis=1), np.nan)
     out["score"] = score
     out["n_measured"] = measured.sum(axis=1)
+    out["n_markers"] = int((weights > 0).sum())  # what n_measured is out of: every marker that can count
     out["is_red"] = np.where(np.isnan(score), False, score >= red)
     return out
 
@@ -80,7 +85,8 @@ def toxicity_scores(panel: pd.DataFrame, params: Params, window: int | None = No
     year); window=1 scores each quarter on its own. Only rows up to `as_of` are read.
 
     Columns: client_id, client_name, quarter, quarter_index, window, score (0-100,
-    NaN when no marker is measured), is_red, n_measured, then per marker m: m (its
+    NaN when no marker is measured), is_red, n_measured (markers measured for the row: what
+    the score rests on), n_markers (markers with a weight), then per marker m: m (its
     value), sev_m (0-1), pts_m (points of the score), and aux_m where a reason
     quotes a count.
     """
@@ -89,7 +95,7 @@ def toxicity_scores(panel: pd.DataFrame, params: Params, window: int | None = No
     out = score_from_markers(markers, params)
     out.insert(4, "window", window)
     lead = ["client_id", "client_name", "quarter", "quarter_index", "window", "score", "is_red",
-            "n_measured"]
+            "n_measured", "n_markers"]
     rest = [c for c in out.columns if c not in lead]
     return out[lead + rest]
 
@@ -246,6 +252,13 @@ def contributions_long(scores: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
         f["measured"] = ~np.isnan(f["severity"].to_numpy(dtype=float))
         frames.append(f)
     return pd.concat(frames, ignore_index=True)
+
+
+def markers_basis(n_measured: Any, n_markers: Any, lang: str = "en") -> str:
+    """What a score rests on, in words: "3 of 18 markers" ('' when the counts are unknown)."""
+    if n_measured is None or n_markers is None or pd.isna(n_measured) or pd.isna(n_markers):
+        return ""
+    return tr_plural("{n} of {total} markers", int(n_markers), lang, n=int(n_measured), total=int(n_markers))
 
 
 def marker_label(name: str, lang: str = "en") -> str:

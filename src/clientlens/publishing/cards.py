@@ -35,10 +35,10 @@ def _short_money(value: float, lang: str) -> str:
 
 def trend_svg(trend: list[dict[str, Any]], lang: str = "en", width: int = 720, height: int = 230) -> str:
     """Revenue bars and a total-cost line by quarter; a quarter whose cost tops its revenue has
-    a red bar. Empty when there is no quarter to draw."""
+    a red bar. Empty when there is no quarter, or no revenue or cost measured, to draw."""
     rows = [r for r in trend if r.get("quarter")]
-    if not rows:
-        return ""
+    if not rows or all(r.get("revenue") is None and r.get("total_cost") is None for r in rows):
+        return ""  # nothing measured to draw: the card's note says why
     e = html.escape
     revenue = [float(r.get("revenue") or 0.0) for r in rows]
     cost = [float(r.get("total_cost") or 0.0) for r in rows]
@@ -92,15 +92,18 @@ def _status_text(summary: dict[str, Any], lang: str) -> str:
 
 
 def _kpis(card: Card, lang: str, currency: str) -> str:
+    from clientlens.analysis.toxicity import markers_basis
+
     s = card.summary
     score = s.get("score")
+    basis = markers_basis(s.get("n_measured"), s.get("n_markers"), lang)
     return d.kpi_html([
         (tr("revenue, last 4 quarters", lang), d.fmt_money(s.get("revenue_last4"), currency, lang)),
         (tr("margin after every cost, last 4 quarters", lang),
          d.fmt_money(s.get("margin_last4"), currency, lang)),
         (tr("margin, whole relationship", lang), d.fmt_pct(s.get("margin_pct"), 0, lang)),
-        (tr("toxicity score (0-100)", lang), d.fmt_number(score, 0, lang) if score is not None
-         else t("not_measured", lang)),
+        (tr("toxicity score (0-100)", lang), (d.fmt_number(score, 0, lang) + (f" ({basis})" if basis else ""))
+         if score is not None else t("not_measured", lang)),
         (tr("forecast, next 4 quarters", lang), d.fmt_money(s.get("forecast_next4"), currency, lang)),
         (tr("revenue still to come, discounted (spiral)", lang), d.fmt_money(s.get("clv"), currency, lang)),
     ])
@@ -139,7 +142,8 @@ def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "",
         "total_cost": tr("total cost, {cur}", lang, cur=currency), "margin": tr("margin, {cur}", lang, cur=currency),
         "margin_pct": tr("margin, %", lang)}, lang) if last \
         else d.paragraph_html(t("not_measured", lang), note=True)
-    pnl_body = trend_svg(card.trend, lang) + (
+    margin_note = d.paragraph_html(str(s["margin_note"]), note=True) if s.get("margin_note") else ""
+    pnl_body = margin_note + trend_svg(card.trend, lang) + (
         d.paragraph_html(tr("The last eight quarters:", lang), note=True) if len(card.trend) > 8 else "") + trend_table
 
     if not card.measured.get("toxicity"):

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 import nbformat
 
 from clientlens.i18n import t, tr, translate_markdown
+from clientlens.processed import reporting_currency
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -305,7 +306,7 @@ def write_client_cards(processed_dir: Path, site_dir: Path, lineage: Lineage, la
     if tables.get("pnl_clients") is None:
         return 0
     css = (STATIC_DIR / "report.css").read_text(encoding="utf-8")
-    currency = str(lineage.params["reporting_currency"])
+    currency = reporting_currency(processed_dir)
     return write_cards(client_cards(tables, lang), site_dir, lang, currency, css,
                        lineage_html(lineage, lang, full=False))
 

@@ -26,6 +26,7 @@ from clientlens.publishing.display import fmt_number
 from clientlens.publishing.plots.theme import TEXT_KW as _TEXT
 from clientlens.publishing.plots.theme import count_label, money_formatter, percent_formatter
 from clientlens.publishing.plots.theme import money_label as money
+from clientlens.publishing.plots.theme import NO_MARGIN, not_measured_figure
 from clientlens.publishing.plots.theme import new_figure as _figure
 from clientlens.publishing.plots.theme import plain_legend as _plain_legend
 from clientlens.publishing.plots.theme import plain_text as _plain
@@ -64,13 +65,10 @@ def plot_whale_curve(curve: pd.DataFrame, *, title: str | None = None,
     money, the curve is drawn in money instead of percent.
     """
     title = title or tr("Whale curve: cumulative profit by client", lang)
-    fig, ax = _figure(figsize)
     n = len(curve)
     if n == 0:
-        ax.text(0.5, 0.5, tr("No client with a measured margin", lang), ha="center", transform=ax.transAxes,
-                **_TEXT)
-        _titles(ax, title, "", "")
-        return fig
+        return not_measured_figure(title, tr(NO_MARGIN, lang), figsize, lang)
+    fig, ax = _figure(figsize)
     x = np.concatenate([[0.0], curve["client_share"].to_numpy(dtype=float) * 100])
     in_pct = curve["cum_profit_share"].notna().all()
     y_vals = (curve["cum_profit_share"] if in_pct else curve["cum_margin"]).to_numpy(dtype=float)
@@ -132,6 +130,8 @@ def plot_waterfall(waterfall: pd.DataFrame, *, title: str | None = None,
                    figsize: tuple[float, float] = (10, 5.2), lang: str = "en") -> Figure:
     """Revenue, each cost step, and margin as floating bars. Takes portfolio_waterfall()."""
     title = title or tr("From revenue to margin", lang)
+    if not waterfall["measured"].astype(bool).any():
+        return not_measured_figure(title, tr(NO_MARGIN, lang), figsize, lang)
     fig, ax = _figure(figsize)
     w = waterfall.reset_index(drop=True)
     xs = np.arange(len(w))
@@ -263,6 +263,8 @@ def plot_margin_scatter(client_pnl: pd.DataFrame, classes: pd.DataFrame | None =
         t["result"] = np.where(t["margin"] < 0, loss, profit)
         hue, palette = "result", {profit: BLUE, loss: RED}
         hue_order = [c for c in palette if c in set(t["result"])]
+    if t.empty:
+        return not_measured_figure(title, tr(NO_MARGIN, lang), figsize, lang)
     fig, ax = _figure(figsize)
     n = len(t)
     size = 40 if n <= 300 else 14 if n <= 2000 else 6

@@ -23,6 +23,7 @@ from clientlens.analysis.spiral import CHURNED, DORMANT, MISTAKE_LABELS, MISTAKE
 from clientlens.i18n import tr
 from clientlens.publishing.plots.theme import TEXT_KW as _TEXT
 from clientlens.publishing.plots.theme import count_label, money_formatter, number_formatter
+from clientlens.publishing.plots.theme import NO_REVENUE, not_measured_figure
 from clientlens.publishing.plots.theme import new_figure as _figure
 from clientlens.publishing.plots.theme import plain_legend as _legend
 from clientlens.publishing.plots.theme import plain_text as _plain
@@ -105,6 +106,9 @@ def transition_heatmap(chain: pd.DataFrame, *, show_ci: bool = True, title: str 
 def phase_mix_chart(phase_revenue: pd.DataFrame, *, title: str | None = None,
                     figsize: tuple[float, float] = (10, 4.8), lang: str = "en") -> Figure:
     """Stacked bars of portfolio revenue per quarter by phase. Input: `spiral.phase_revenue_by_quarter`."""
+    if not phase_revenue["revenue"].notna().any():
+        return not_measured_figure(title or tr("Portfolio revenue by spiral phase", lang), tr(NO_REVENUE, lang),
+                                   figsize, lang)
     wide = phase_revenue.pivot(index="quarter_index", columns="phase", values="revenue").fillna(0.0)
     cols = [c for c in list(PHASES) + ["other", "unassigned"] if c in wide.columns and wide[c].abs().sum() > 0]
     fig, ax = _figure(figsize)
@@ -131,6 +135,9 @@ def forecast_fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, backtest: 
     The backtest shows what the model fitted without those quarters said (mean and interval),
     the naive forecast, and as points the revenue that came in from the same clients.
     """
+    if not forecast["revenue_mean"].notna().any():
+        return not_measured_figure(title or tr("Portfolio revenue: history, forecast and backtest", lang),
+                                   tr(NO_REVENUE, lang), figsize, lang)
     fig, ax = _figure(figsize)
     ax.plot(history["quarter_index"], history["revenue"], color="#1b1b1b", lw=2, label=tr("revenue, all clients", lang))
     fx = forecast["quarter_index"].to_numpy()

@@ -64,12 +64,32 @@ def new_figure(figsize: tuple[float, float]):
 
 
 def plain_legend(ax, **kwargs) -> None:
-    """ax.legend() whose labels are never parsed as mathtext."""
+    """ax.legend() whose labels are never parsed as mathtext; no legend when nothing is labelled."""
+    if not ax.get_legend_handles_labels()[0]:
+        return
+    if "ncol" in kwargs:
+        kwargs["ncol"] = max(int(kwargs["ncol"]), 1)
     leg = ax.legend(**kwargs)
     if leg is not None:
         for text in leg.get_texts():
             text.set_usetex(False)
             text.set_parse_math(False)
+
+
+def not_measured_figure(title: str, why: str, figsize: tuple[float, float], lang: str = "en"):
+    """A chart whose data is not measured: its title and, in its place, "not measured" and why."""
+    fig, ax = new_figure(figsize)
+    ax.set_axis_off()
+    ax.set_title(plain_text(title), loc="left", fontweight="bold", **TEXT_KW)
+    ax.text(0.5, 0.55, tr("not measured", lang), ha="center", va="center", fontsize=14, color="#5b6475",
+            transform=ax.transAxes, **TEXT_KW)
+    ax.text(0.5, 0.42, plain_text(why), ha="center", va="center", fontsize=10, color="#5b6475",
+            transform=ax.transAxes, wrap=True, **TEXT_KW)
+    return fig
+
+
+NO_REVENUE = N_("the time exports carry no billable amounts or rates, and no invoices were supplied")
+NO_MARGIN = N_("no client has both revenue and cost measured")
 
 
 def money_label(x: float, _pos=None, lang: str = "en") -> str:
