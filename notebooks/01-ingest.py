@@ -1,11 +1,12 @@
 # %% [markdown]
 # # Ingest: what came in, what was kept, what was set aside
 #
-# Every export in `data/raw/` is recognised from its header (Harvest, Toggl Track, Jira/Tempo,
-# a 1C invoice register, or the canonical tables of `docs/data-contract.md`), validated row by
-# row, and written as typed tables. Nothing is dropped silently: a rejected row goes to the
-# quarantine with its file, row, column and reason, and for every file
-# rows read = rows accepted + rows quarantined.
+# Every export in `data/raw/` is recognised from its header (time trackers, accounting and
+# helpdesk tools, a 1C invoice register, or the canonical tables of `docs/data-contract.md`),
+# validated row by row, and written as typed tables. Nothing is dropped silently: a rejected
+# row goes to the quarantine with its file, row, column and reason, and for every file
+# rows read = rows accepted + rows quarantined + rows merged or skipped (lines of one invoice,
+# rows the export itself marks as no record, each with its reason).
 #
 # **Reads:** `data/raw/*`. **Writes:** `data/processed/<table>.parquet`,
 # `data/processed/quarantine/quarantine.csv`, `data/processed/ingest_summary.parquet`,
@@ -29,6 +30,7 @@ from clientlens.i18n import tr
 from clientlens.intake.readers.adapters import format_label
 from clientlens.intake.stage import left_out_text, run_intake
 from clientlens.parameters import stage_params
+from clientlens.processed import summary_totals
 from clientlens.publishing import display as d
 from clientlens.publishing import reasons
 
@@ -41,11 +43,13 @@ result, panel_meta, summary = intake.result, intake.panel_meta, intake.result.su
 # ## Files read
 
 # %%
+totals = summary_totals(summary)
 d.show(d.kpi_html([
-    ("files read", d.fmt_number(summary.file.nunique(), 0, report_lang)),
-    ("rows read", d.fmt_number(summary.rows_read.sum(), 0, report_lang)),
-    ("rows accepted", d.fmt_number(summary.rows_accepted.sum(), 0, report_lang)),
-    ("rows quarantined", d.fmt_number(summary.rows_quarantined.sum(), 0, report_lang)),
+    ("files read", d.fmt_number(totals["files"], 0, report_lang)),
+    ("rows read", d.fmt_number(totals["rows_read"], 0, report_lang)),
+    ("rows accepted", d.fmt_number(totals["rows_accepted"], 0, report_lang)),
+    ("rows quarantined", d.fmt_number(totals["rows_quarantined"], 0, report_lang)),
+    ("rows merged or skipped", d.fmt_number(totals["rows_merged_or_skipped"], 0, report_lang)),
 ], lang=report_lang))
 d.show_table(summary.assign(table=summary.table + ".parquet",
                             format=[tr("canonical", report_lang) if f == "canonical" else format_label(f)

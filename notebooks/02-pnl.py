@@ -62,8 +62,9 @@ d.show(d.kpi_html([
     ("margin after every cost", d.fmt_money(totals["margin"], cur, report_lang)),
     ("margin %", d.fmt_pct(totals["margin_pct"], 1, report_lang)),
     ("profit from the top 20% of clients, all history", d.fmt_pct(top["profit_share"], 0, report_lang)),
-    ("clients losing money", tr("{n} of {total}", report_lang, n=int(clients.is_loss_making.sum()),
-                                total=len(clients))),
+    # of the clients whose margin is measured: the others may make money or lose it
+    ("clients losing money", tr("{n} of {total}", report_lang, n=int(clients.is_loss_making.eq(True).sum()),
+                                total=int(clients.is_loss_making.notna().sum()))),
 ], lang=report_lang))
 d.show(d.paragraph_html(tr(
     "Period analysed: {first} to {last}. Margin = revenue - delivery cost (every hour at its cost rate, billable "

@@ -63,8 +63,9 @@ d.show(d.kpi_html([
     (tr("clients at risk, of {active} active", report_lang, active=d.fmt_number(head.clients_active, 0, report_lang)),
      d.fmt_number(head.clients_at_risk, 0, report_lang), "clients_at_risk"),
     ("revenue at risk, a year", d.fmt_money_short(head.revenue_at_risk, cur, report_lang), "revenue_at_risk"),
-    (tr("forecast {quarter}, {level}% range", report_lang, quarter=head.forecast_quarter or "",
-        level=head.forecast_level or ""), forecast_text, "forecast"),
+    (tr("forecast {quarter}, {level}% range", report_lang, quarter=head.forecast_quarter,
+        level=head.forecast_level) if head.forecast_quarter else tr("forecast", report_lang),
+     forecast_text, "forecast"),
 ], lang=report_lang))
 d.show(d.paragraph_html(leadership.risk_sentence(risk, cur, report_lang), note=True))
 d.show(d.figures_side_by_side_html(

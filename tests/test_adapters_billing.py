@@ -5,7 +5,10 @@ chosen so that every total can be checked by hand to the cent.
 """
 from __future__ import annotations
 
-from decimal import Decimal
+import csv
+import datetime as dt
+import json
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -271,26 +274,165 @@ def test_zendesk_ticket_without_organisation_is_quarantined(tmp_path: Path) -> N
     assert s.loc[("tickets.csv", "requests"), "rows_quarantined"] == 1
 
 
+# --- a firm on every new export, through the whole chain ------------------------------
+def quickbooks_invoice_list(monthly: dict[str, float]) -> list[list[object]]:
+    """An Invoice List report from January 2024 to September 2025: each customer invoiced
+    monthly (a little more each month), a credit memo each year, the last two months open
+    and one invoice part paid; title lines above, the TOTAL line and the basis below."""
+    lines, number = [], 5001
+    money = lambda amount: f"{amount:,.2f}"  # noqa: E731
+    for month in range(21):
+        for k, (customer, base) in enumerate(sorted(monthly.items())):
+            issued = dt.date(2024 + month // 12, month % 12 + 1, 14 + k)
+            amount = Decimal(str(base)) + month * Decimal("12.35")
+            open_balance = amount if month >= 19 else (Decimal("100.00") if (month, k) == (10, 0) else Decimal(0))
+            lines.append(["", issued.strftime("%m/%d/%Y"), "Invoice", str(number), customer,
+                          (issued + dt.timedelta(days=30)).strftime("%m/%d/%Y"), money(amount), money(open_balance)])
+            number += 1
+        if month in (5, 17):
+            customer = sorted(monthly)[month % len(monthly)]
+            issued = dt.date(2024 + month // 12, month % 12 + 1, 25)
+            lines.append(["", issued.strftime("%m/%d/%Y"), "Credit Memo", str(number), customer,
+                          issued.strftime("%m/%d/%Y"), money(Decimal("-240.50")), "0.00"])
+            number += 1
+    total = sum(Decimal(line[6].replace(",", "")) for line in lines)
+    owed = sum(Decimal(line[7].replace(",", "")) for line in lines)
+    blank = [""] * len(QUICKBOOKS)
+    return [["Northwind Dental Group", *blank[1:]], ["Invoice List", *blank[1:]],
+            ["January 2024 - September 2025", *blank[1:]], blank, QUICKBOOKS, *lines,
+            ["TOTAL", "", "", "", "", "", f"${total:,.2f}", f"${owed:,.2f}"], blank,
+            ["Accrual basis Wednesday, October 1, 2025 09:12 AM GMT-07:00", *blank[1:]]]
+
+
+HARVEST_FIRM = {"Acme Ltd": 120.0, "Beta GmbH": 90.0}  # Xero's and Zendesk's clients too
+CLOCKIFY_FIRM = {"Northwind Studio": 110.0, "Orion Labs": 95.0}
+KIMAI_FIRM = {"Rhein Logistik AG": 85.0, "Bäckerei Möller GmbH": 70.0}
+PRODUCTIVE_FIRM = ["Pixel Forge", "Harbor Health"]
+QUICKBOOKS_FIRM = {"Maple Dental": 2400.0, "Cedar Law LLP": 1850.0}
+# Kimai prices and costs its own entries; the people file prices Productive.io's billed
+# minutes (bill rates) and costs Clockify's hours, which their exports leave without.
+PEOPLE = [["person", "role", "cost_rate", "bill_rate"], ["Kate Ford", "designer", 48, 110],
+          ["Liam Park", "developer", 52, 100], ["Ivy Chen", "developer", 60, 130], ["Omar Diaz", "manager", 50, 115]]
+GBP_RATE, EUR_RATE = Decimal("1.25"), Decimal("1.085")
+FILES = {"harvest": "harvest_time_report.csv",
+         "clockify": "Clockify_Time_Report_Detailed_01_01_2024-09_30_2025.csv",
+         "kimai": "kimai_export_2024-2025.csv", "productive": "productive_time_entries.csv",
+         "xero": "export.csv", "quickbooks": "Invoice List.csv", "zendesk": "tickets.csv"}
+PAGES = ["index", "ingest", "pnl", "toxicity", "segments", "spiral", "leadership", "clients"]
+
+
+def to_cent(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def h_mm_minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def time_export_totals(raw: Path) -> dict[str, tuple[set[str], int, Decimal, Decimal]]:
+    """Per time export, from the file as written: its clients, entries, hours, and billable
+    money in the reporting currency (an amount converted, or billed hours priced, per entry
+    to the cent)."""
+    bill_rates = {row[0]: Decimal(str(row[3])) for row in PEOPLE[1:]}
+    harvest = rows_of(raw / FILES["harvest"])
+    clockify = rows_of(raw / FILES["clockify"])
+    kimai = rows_of(raw / FILES["kimai"])
+    productive = rows_of(raw / FILES["productive"])
+    return {
+        "harvest": ({r["Client"] for r in harvest}, len(harvest), sum(Decimal(r["Hours"]) for r in harvest),
+                    sum(Decimal(r["Billable Amount"]) for r in harvest if r["Billable?"] == "Yes")),
+        "clockify": ({r["Client"] for r in clockify}, len(clockify),
+                     sum(Decimal(r["Duration (decimal)"]) for r in clockify),
+                     sum(Decimal(r["Billable Amount (USD)"]) for r in clockify if r["Billable"] == "Yes")),
+        "kimai": ({r["Customer"] for r in kimai}, len(kimai),
+                  sum(Decimal(h_mm_minutes(r["Duration"])) for r in kimai) / 60,
+                  sum(to_cent(Decimal(r["Price"]) * EUR_RATE) for r in kimai if r["Billable"] == "1")),
+        "productive": ({r["Company"] for r in productive}, len(productive),
+                       sum(Decimal(r["Time (minutes)"]) for r in productive) / 60,
+                       sum(to_cent(Decimal(r["Billable time (minutes)"]) * bill_rates[r["Person"]] / 60)
+                           for r in productive)),
+    }
+
+
 @pytest.mark.e2e
-def test_chain_on_harvest_xero_and_zendesk(build_project) -> None:
-    from e2e_support import write_harvest_export
+def test_chain_on_every_new_export(build_project) -> None:
+    """One firm whose data/raw/ holds an export of every tool: Harvest, Clockify, Kimai
+    (in euros) and Productive.io time, Xero (in pounds) and QuickBooks Online invoices, Zendesk
+    tickets. Each export reads into its table, ties to its own totals, and the chain publishes."""
+    from bs4 import BeautifulSoup
+    from e2e_support import (write_clockify_export, write_harvest_export, write_kimai_export,
+                             write_productive_export)
 
     def prepare(root: Path) -> None:
         raw = root / "data" / "raw"
-        write_harvest_export(raw / "harvest_time_report.csv", {"Acme Ltd": 120.0, "Beta GmbH": 90.0},
-                             400, seed=7)
-        write_csv(raw, "export.csv", [XERO, *XERO_ROWS])
-        write_csv(raw, "fx_rates.csv", [["currency", "rate"], ["GBP", "1.25"]])
-        write_csv(raw, "tickets.csv", [ZENDESK, *ZENDESK_ROWS])
+        write_harvest_export(raw / FILES["harvest"], HARVEST_FIRM, 400, seed=7)
+        write_clockify_export(raw / FILES["clockify"], CLOCKIFY_FIRM, ["Kate Ford", "Liam Park"], 300, seed=11)
+        write_kimai_export(raw / FILES["kimai"], KIMAI_FIRM, ["Jonas Weber", "Lena Wolf"], 250, seed=13,
+                           currency="EUR", internal_rate=45.0)
+        write_productive_export(raw / FILES["productive"], PRODUCTIVE_FIRM, ["Ivy Chen", "Omar Diaz"], 300,
+                                seed=17)
+        write_csv(raw, FILES["xero"], [XERO, *XERO_ROWS])
+        write_csv(raw, FILES["quickbooks"], quickbooks_invoice_list(QUICKBOOKS_FIRM))
+        write_csv(raw, FILES["zendesk"], [ZENDESK, *ZENDESK_ROWS])
+        write_csv(raw, "people.csv", PEOPLE)
+        write_csv(raw, "fx_rates.csv", [["currency", "rate"], ["GBP", str(GBP_RATE)], ["EUR", str(EUR_RATE)]])
 
-    root, _run = build_project("billing-helpdesk", prepare=prepare,
-                               what="a Harvest, Xero and Zendesk export")
-    processed = root / "data" / "processed"
+    root, _run = build_project("every-export", prepare=prepare, what="a firm on every new export")
+    raw, processed = root / "data" / "raw", root / "data" / "processed"
+    # reporting_currency auto: Harvest's and Clockify's dollars outweigh Kimai's euros and Xero's pounds
+    assert json.loads((processed / "manifest.json").read_text(encoding="utf-8"))["reporting_currency"] == "USD"
+
     s = pd.read_parquet(processed / "ingest_summary.parquet")
-    assert sorted(zip(s.file, s.table)) == [
-        ("export.csv", "invoices"), ("fx_rates.csv", "fx_rates"),
-        ("harvest_time_report.csv", "time_entries"), ("tickets.csv", "requests"),
-        ("tickets.csv", "surveys")]
+    assert sorted(zip(s.file, s.table, s.format)) == sorted([
+        (FILES["harvest"], "time_entries", "harvest"), (FILES["clockify"], "time_entries", "clockify"),
+        (FILES["kimai"], "time_entries", "kimai"), (FILES["productive"], "time_entries", "productive"),
+        (FILES["xero"], "invoices", "xero"), (FILES["quickbooks"], "invoices", "quickbooks"),
+        (FILES["zendesk"], "requests", "zendesk"), (FILES["zendesk"], "surveys", "zendesk"),
+        ("people.csv", "people", "canonical"), ("fx_rates.csv", "fx_rates", "canonical")])
+    assert (s.rows_read == s.rows_accepted + s.rows_quarantined + s.rows_merged + s.rows_skipped).all()
+    assert s.rows_quarantined.sum() == 0
+    lines = s.set_index(["file", "table"])
+
+    te = pd.read_parquet(processed / "time_entries.parquet")
+    totals = time_export_totals(raw)
+    assert set().union(*(clients for clients, *_ in totals.values())) == set(te.client_id)
+    for export, (clients, entries, hours, billable) in totals.items():
+        mine = te[te.client_id.isin(clients)]
+        assert lines.loc[(FILES[export], "time_entries"), "rows_accepted"] == entries == len(mine), export
+        assert abs(mine.hours.sum() - float(hours)) < 1e-6, export
+        assert round(mine.billable_amount.sum(), 2) == float(billable), export
+    assert (te[te.client_id.isin(KIMAI_FIRM)].currency == "EUR").all()  # converted, its currency kept
+
     inv = pd.read_parquet(processed / "invoices.parquet").set_index("invoice_id")
-    # converted once per invoice: 1250 GBP x 1.25
-    assert inv["amount"].to_dict() == {"CN-001": -125.0, "INV-001": 1562.5, "INV-002": 416.66}
+    # Xero: each invoice net of tax (its lines' sum), converted once per invoice from pounds
+    xero = {number: to_cent(net * GBP_RATE) for number, net in net_of_lines(XERO_ROWS[:4]).items()}
+    assert inv.loc[sorted(xero), "amount"].to_dict() == {"CN-001": -125.0, "INV-001": 1562.5, "INV-002": 416.66}
+    assert {k: Decimal(str(v)) for k, v in inv.loc[sorted(xero), "amount"].items()} == xero
+    assert (lines.loc[(FILES["xero"], "invoices"), ["rows_read", "rows_accepted", "rows_merged", "rows_skipped"]]
+            .tolist() == [7, 3, 1, 3])
+    # QuickBooks: every invoice and credit memo, their sum the report's TOTAL line
+    report = quickbooks_invoice_list(QUICKBOOKS_FIRM)
+    listed = [line for line in report if line[2] in ("Invoice", "Credit Memo")]
+    total = next(line for line in report if line[0] == "TOTAL")
+    qb = inv[inv.client_id.isin(QUICKBOOKS_FIRM)]
+    assert sorted(qb.index) == sorted(line[3] for line in listed)
+    assert Decimal(str(round(qb.amount.sum(), 2))) == Decimal(total[6].lstrip("$").replace(",", ""))
+    assert qb.paid_in_full.to_dict() == {line[3]: line[7] == "0.00" for line in listed}
+    assert (lines.loc[(FILES["quickbooks"], "invoices"), ["rows_read", "rows_accepted", "rows_skipped"]]
+            .tolist() == [len(listed) + 2, len(listed), 2])
+
+    reports = root / "reports"
+    assert {f"{page}.html" for page in PAGES} <= {p.name for p in reports.glob("*.html")}
+    ingest_page = BeautifulSoup((reports / "ingest.html").read_text(encoding="utf-8"), "html.parser").get_text()
+    for label in ("Harvest", "Clockify", "Kimai", "Productive.io", "Xero", "QuickBooks Online", "Zendesk"):
+        assert label in ingest_page, label
+
+    pnl = pd.read_parquet(processed / "pnl_clients.parquet")
+    every_client = {*HARVEST_FIRM, *CLOCKIFY_FIRM, *KIMAI_FIRM, *PRODUCTIVE_FIRM, *QUICKBOOKS_FIRM}
+    assert every_client <= set(pnl.client_name), every_client - set(pnl.client_name)

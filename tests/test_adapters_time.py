@@ -351,7 +351,7 @@ def test_latin1_and_cp1251_files_end_to_end(tmp_path: Path) -> None:
         "time_entries.csv": "cp1252", "time_entries_ru.csv": "cp1251"}
 
 
-# --- one Redmine-only firm through the whole chain ------------------------------------
+# --- a Redmine firm for the whole chain (tests/test_e2e_not_measured.py runs it) ----------
 def write_redmine_firm(raw: Path) -> pd.DataFrame:
     """Two years of a Russian Redmine's spent time, no money in it: 4 projects, 5 people."""
     rng = random.Random(7)
@@ -372,17 +372,6 @@ def write_redmine_firm(raw: Path) -> pd.DataFrame:
     raw.mkdir(parents=True, exist_ok=True)
     (raw / "timelog.csv").write_bytes(bom_semicolon([REDMINE_RU, *rows]).encode("utf-8"))
     return pd.DataFrame(rows, columns=REDMINE_RU)
-
-
-@pytest.mark.e2e
-def test_redmine_only_firm_runs_the_chain(build_project) -> None:
-    project, _run = build_project("redmine-only", what="a Redmine-only firm without money",
-                                  prepare=lambda root: write_redmine_firm(root / "data" / "raw"))
-    te = pd.read_parquet(project / "data" / "processed" / "time_entries.parquet")
-    expected = write_redmine_firm(project / "data" / "raw")
-    assert len(te) == len(expected)
-    assert round(te["hours"].sum(), 2) == round(expected["час(а,ов)"].str.replace(",", ".").astype(float).sum(), 2)
-    assert {p.name for p in (project / "reports").glob("*.html")} >= {"index.html", "ingest.html"}
 
 
 def test_unrecognised_kimai_like_file_names_what_it_misses(tmp_path: Path) -> None:

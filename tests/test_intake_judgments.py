@@ -228,3 +228,51 @@ def test_summary_reads_back(tmp_path: Path) -> None:
     run_ingest(raw, out, params())
     assert summary(out)["rows_accepted"].tolist() == [3]
     assert json.loads((out / "manifest.json").read_text())["reporting_currency"] == "USD"
+
+
+# --- an invoice export that covers some clients only --------------------------------------------
+def test_a_client_the_invoice_exports_leave_out_has_revenue_not_measured(tmp_path: Path) -> None:
+    """Once invoices are supplied revenue is what they bill; a client with billable work and no
+    invoice at all is one the accounting export does not cover: not measured, never 0 (which
+    made every such client a loss-maker)."""
+    import pandas as pd
+
+    from clientlens.analysis.pnl import client_pnl, margin_notes
+
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    write_csv(raw, "time_entries.csv", [["date", "client", "hours", "billable", "billable_amount", "cost_amount"],
+                                        ["2025-01-10", "Acme", "2", "yes", "200", "80"],
+                                        ["2025-01-11", "Beta", "3", "yes", "300", "120"],
+                                        ["2025-01-12", "Gamma", "1", "no", "0", "40"]])
+    write_csv(raw, "invoices.csv", [["invoice_id", "client_id", "issue_date", "due_date", "amount"],
+                                    ["i1", "Acme", "2025-02-01", "2025-03-01", "200"]])
+    intake = run_intake(raw, processed, params(as_of="2025-06-30", period_end="2025Q1"))
+    panel = pd.read_parquet(processed / "client_quarter.parquet").set_index("client_id")
+    assert panel.loc["Acme", "revenue"] == 200
+    assert pd.isna(panel.loc["Beta", "revenue"]) and pd.isna(panel.loc["Beta", "revenue_collected"])
+    assert panel.loc["Gamma", "revenue"] == 0  # no billable work: nothing to invoice, 0 is right
+    pnl = client_pnl(panel.reset_index(), 0.1, overhead_base="delivery_cost", lapse_quarters=2,
+                     period_end=intake.panel_meta["period_end"]).set_index("client_id")
+    assert pd.isna(pnl.loc["Beta", "margin"]) and pnl.loc["Beta", "is_loss_making"] is not True
+    assert margin_notes(pnl.reset_index()).tolist()[1] == (
+        "revenue not measured: billable work, but no invoice in the invoice exports")
+
+
+def test_quarters_the_invoice_exports_do_not_reach_have_revenue_not_measured(tmp_path: Path) -> None:
+    """An invoice export of the last year only, beside two years of time: the first year's
+    revenue is not measured (never 0, which made every client a loss-maker then); the quarter
+    just before the first invoice counts, for invoices in arrears bill it."""
+    import pandas as pd
+
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    rows = [["date", "client", "hours", "billable", "billable_amount", "cost_amount"]]
+    rows += [[f"{year}-{month:02d}-10", "Acme", "2", "yes", "200", "80"]
+             for year in (2024, 2025) for month in (1, 4, 7, 10)]
+    write_csv(raw, "time_entries.csv", rows)
+    write_csv(raw, "invoices.csv", [["invoice_id", "client_id", "issue_date", "due_date", "amount"]]
+              + [[f"i{m}", "Acme", f"2025-{m:02d}-15", f"2025-{m:02d}-28", "200"] for m in (4, 7, 10)])
+    run_intake(raw, processed, params(as_of="2025-12-31", period_end="2025Q4"))
+    panel = pd.read_parquet(processed / "client_quarter.parquet").set_index("quarter")
+    assert panel.loc[["2024Q1", "2024Q2", "2024Q3", "2024Q4"], "revenue"].isna().all()
+    assert panel.loc["2025Q1", "revenue"] == 0  # a quarter before the first invoice: in arrears
+    assert panel.loc[["2025Q2", "2025Q3", "2025Q4"], "revenue"].tolist() == [200, 200, 200]

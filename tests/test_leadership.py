@@ -26,6 +26,16 @@ def test_each_client_at_risk_is_counted_once_under_its_most_urgent_kind():
     assert "затихли — 1 (нет выручки за последние четыре квартала)" in leadership.risk_sentence(split, "USD", "ru")
 
 
+def test_a_client_at_risk_whose_revenue_is_not_measured_is_not_one_without_revenue():
+    segments = pd.DataFrame({"client_id": ["a", "b"], "client_name": ["A", "B"],
+                             "segment": ["difficult", "gone_quiet"], "revenue": [float("nan"), 0.0]})
+    warnings = pd.DataFrame(columns=["client_id", "client_name", "revenue_at_risk"])
+    split = leadership.risk_breakdown(leadership.at_risk_clients(segments, warnings))
+    sentence = leadership.risk_sentence(split, "USD")
+    assert "1 have gone quiet (no revenue in the last four quarters)" in sentence
+    assert "(not measured)" in sentence and sentence.count("no revenue") == 1
+
+
 def test_data_quality_line_reads_ingest_and_toxicity_outputs():
     import numpy as np
 
@@ -56,3 +66,23 @@ def test_headline_without_revenue_says_not_measured_not_zero():
     warnings = pd.DataFrame(columns=["client_id", "client_name", "revenue_at_risk"])
     head = leadership.headline(clients, segments, warnings, None, level=80)
     assert head.revenue_last4 is None and head.margin_pct_last4 is None and head.revenue_at_risk is None
+
+
+def test_headline_of_a_firm_whose_revenue_is_partly_measured():
+    # A bills but logs no cost; B logs hours only: the revenue is A's alone, and with no margin
+    # measured there is no margin %, never A's revenue over nothing read as 100%
+    from clientlens.analysis import pnl
+
+    clients = pd.DataFrame({"client_id": ["A", "B"], "client_name": ["A", "B"], "status": ["active", "active"],
+                            "revenue_last4": [1200.0, None], "margin_last4": [None, None],
+                            "revenue": [3000.0, None], "margin": [None, None]}).astype(
+        {"revenue_last4": float, "margin_last4": float, "margin": float, "revenue": float})
+    segments = pd.DataFrame({"client_id": ["A", "B"], "client_name": ["A", "B"], "revenue": [1200.0, None],
+                             "segment": ["no_pnl", "no_pnl"]})
+    warnings = pd.DataFrame(columns=["client_id", "client_name", "revenue_at_risk"])
+    head = leadership.headline(clients, segments, warnings, None, level=80)
+    assert head.revenue_last4 == 1200.0
+    assert head.margin_last4 is None and head.margin_pct_last4 is None and head.top20_profit_share is None
+    totals = pnl.portfolio_totals(clients)
+    assert totals["revenue"] == 3000.0 and pd.isna(totals["margin"]) and pd.isna(totals["margin_pct"])
+    assert (totals["clients"], totals["clients_revenue_measured"], totals["clients_margin_measured"]) == (2, 1, 0)

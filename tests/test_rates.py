@@ -286,3 +286,33 @@ def test_invoices_in_another_currency_are_converted_to_the_cent(tmp_path) -> Non
     write_csv(raw, "fx_rates.csv", [["currency", "rate"], ["EUR", "1.5"]])
     run_ingest(raw, tmp_path / "out", params())
     assert read(tmp_path / "out", "invoices").amount.tolist() == [706.34, -0.23]
+
+
+def test_cents_agree_with_decimal_arithmetic_on_many_random_products() -> None:
+    """Amounts of 2 decimals times rates of up to 6 (fx) and hours of up to 4 times rates of
+    2: every product rounded half up to the cent as Python's decimal does, ties included."""
+    import random
+    from decimal import ROUND_HALF_UP, Decimal
+
+    import duckdb
+
+    from clientlens.intake.readers.derive import cents
+
+    rng = random.Random(24)
+    pairs = [(f"{rng.randint(-500_000, 9_999_999) / 100:.2f}", f"{rng.randint(1, 3_000_000) / 1_000_000:.6f}")
+             for _ in range(3_000)]
+    pairs += [(f"{rng.randint(1, 240_000) / 10_000:.4f}", f"{rng.randint(100, 50_000) / 100:.2f}")
+              for _ in range(3_000)]
+    # half and quarter rates make half cents of every other amount: ties, where doubles go wrong
+    pairs += [(f"{rng.randint(-99_999, 999_999) / 100:.2f}", rng.choice(["0.5", "1.5", "2.5", "0.25", "1.125"]))
+              for _ in range(4_000)]
+    pairs += [("470.89", "1.5"), ("-470.89", "1.5"), ("0.005", "1"), ("2.675", "1")]
+    con = duckdb.connect()
+    con.register("pairs", pd.DataFrame(pairs, columns=["a", "f"]))
+    con.execute("CREATE TABLE p AS SELECT * FROM pairs")
+    got = con.execute(f"SELECT {cents('CAST(a AS DOUBLE)', 'CAST(f AS DOUBLE)')} FROM p").fetchall()
+    expected = [float((Decimal(a) * Decimal(f)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+                for a, f in pairs]
+    ties = sum(1 for a, f in pairs if (Decimal(a) * Decimal(f) * 1000) % 10 == 5)
+    assert ties > 1_000
+    assert [g for (g,) in got] == expected

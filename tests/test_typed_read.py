@@ -477,26 +477,30 @@ def test_the_check_reads_only_what_the_stage_does_not_prove() -> None:
 # padded with what trim() removes or keeps; and a row in which each appears.
 PADDED = [" 2025-01-05", "2025-01-05 ", "\u00a02025-01-05", "2025-01-05\u3000", " 01/05/2025",
           " USD", "USD ", "\u00a0usd", " $", "€\u00a0", " feature", "ux ", "\u2002UI/UX", "support\t",
-          " ", "\u00a0"]
+          " ", "\u00a0", " 10:00", "10:00 ", "\u00a010:00", " 1:00 PM", "1:00 PM ", " 10.30", "10:00\t"]
+PADDED_COLUMNS = ("date", "currency", "work_type", "start_time")
 
 
 def test_padded_cells_the_typed_read_leaves_untrimmed_come_out_as_the_text_path_reads_them(
         tmp_path: Path, monkeypatch) -> None:
-    """A date, currency or work type padded with spaces parses as its trimmed text or not at
-    all (the row then goes to the text path): never as another value, whatever the padding."""
+    """A date, time, currency or work type padded with spaces parses as its trimmed text or
+    not at all (the row then goes to the text path): never as another value, whatever the
+    padding."""
     from clientlens.intake.contract import TABLES
     from clientlens.intake.readers.parse import ENUM_SYNONYMS
 
     spellings = [s for v in TABLES["time_entries"].column("work_type").values
                  for s in (v, *ENUM_SYNONYMS.get(v, ()))]
     assert all(s == s.strip(" _-") for s in spellings)  # a padded key never meets a spelling
-    header = "entry_id,date,client_id,hours,billable_amount,currency,work_type"
-    lines = [header] + [f"e{i},2025-01-{i % 28 + 1:02d},C1,2,200,USD,feature" for i in range(25_000)]
+    header = "entry_id,date,client_id,hours,billable_amount,currency,work_type,start_time"
+    lines = [header] + [f"e{i},2025-01-{i % 28 + 1:02d},C1,2,200,USD,feature,09:15" for i in range(25_000)]
+    width = len(PADDED_COLUMNS)
     for k, cell in enumerate(PADDED):
-        for column in ("date", "currency", "work_type"):
-            fields = lines[22_000 + 3 * k + ("date", "currency", "work_type").index(column)].split(",")
+        for column in PADDED_COLUMNS:
+            line = 21_000 + width * k + PADDED_COLUMNS.index(column)
+            fields = lines[line].split(",")
             fields[header.split(",").index(column)] = f'"{cell}"'
-            lines[22_000 + 3 * k + ("date", "currency", "work_type").index(column)] = ",".join(fields)
+            lines[line] = ",".join(fields)
     raw = tmp_path / "raw"
     write_text(raw, "time_entries.csv", "\n".join(lines) + "\n")
     write_csv(raw, "fx_rates.csv", [["currency", "rate"], ["EUR", "1.5"]])

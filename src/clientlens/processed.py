@@ -73,3 +73,17 @@ def reporting_currency(processed_dir: Path | str) -> str:
     """The currency every amount was converted to, as ingest settled it: under
     reporting_currency auto, the one the exports name (see intake.ingest)."""
     return str(ingest_manifest(processed_dir)["reporting_currency"])
+
+
+def summary_totals(summary: pd.DataFrame | None) -> dict[str, int]:
+    """The ingest summary's totals: files, rows read (a file feeding two tables, a helpdesk
+    export's requests and surveys, has a line per table: its rows count once), accepted,
+    set aside, and merged or skipped (lines of one record, rows the export marks as none)."""
+    if summary is None or summary.empty:
+        return {"files": 0, "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "rows_merged_or_skipped": 0}
+    by_file = summary.groupby("file")
+    extra = [c for c in ("rows_merged", "rows_skipped") if c in summary.columns]
+    return {"files": int(by_file.ngroups), "rows_read": int(by_file["rows_read"].max().sum()),
+            "rows_accepted": int(summary["rows_accepted"].sum()) if "rows_accepted" in summary else 0,
+            "rows_quarantined": int(summary["rows_quarantined"].sum()),
+            "rows_merged_or_skipped": int(summary[extra].sum().sum()) if extra else 0}

@@ -121,12 +121,15 @@ def spiral_actions(mistakes: pd.DataFrame, revenue_by_client: pd.Series, churn_u
     for cid, name, mistake, label, text in zip(detected["client_id"], detected["client_name"],
                                                 detected["mistake"], detected["label"], detected["evidence"]):
         by_client.setdefault(cid, []).append((name, mistake, label, text))
-    uplift = {m: _num(churn_uplift.get(m, 0.0)) for m in {r[1] for rows in by_client.values() for r in rows}}
+    # an uplift not measured (no client without the mistake to compare with) leaves the money
+    # at stake not measured, never 0
+    uplift = {m: _money(churn_uplift.get(m, math.nan)) for m in {r[1] for rows in by_client.values() for r in rows}}
     rows = []
     for cid in sorted(by_client):
         group = by_client[cid]
         name = group[0][0]
-        risk = min(1.0, 4 * max(uplift[m] for _n, m, _l, _t in group))
+        uplifts = [uplift[m] for _n, m, _l, _t in group]
+        risk = math.nan if any(math.isnan(u) for u in uplifts) else min(1.0, 4 * max(uplifts))
         evidence = "; ".join(f"{_text(label)}: {_text(text)}" for _n, _m, label, text in group)
         rows.append({"client_id": cid, "client_name": name, "kind": "spiral",
                      "action": w["spiral"].format(client=name), "evidence": evidence,

@@ -610,7 +610,8 @@ def mistake_churn_uplift(states: pd.DataFrame, by_client: pd.DataFrame) -> pd.Da
     """Per mistake: quarterly churn of clients who made it against those who did not.
 
     Columns: mistake, churn_with, churn_without, uplift (with - without, floored at 0: a
-    mistake whose makers churn no more than the rest adds no risk). What a mistake costs a
+    mistake whose makers churn no more than the rest adds no risk; NaN, not measured, when
+    either churn is: no client made the mistake, or every one did). What a mistake costs a
     client is then valued as its revenue times the added churn over a year.
     """
     rows = []
@@ -618,7 +619,7 @@ def mistake_churn_uplift(states: pd.DataFrame, by_client: pd.DataFrame) -> pd.Da
     for mistake in MISTAKES:
         h = churn_hazards(states, by_client, mistake, pairs)
         with_, without = h["with"], h["without"]
-        uplift = max(0.0, with_ - without) if np.isfinite(with_) and np.isfinite(without) else 0.0
+        uplift = max(0.0, with_ - without) if np.isfinite(with_) and np.isfinite(without) else np.nan
         rows.append({"mistake": mistake, "churn_with": with_, "churn_without": without, "uplift": uplift})
     return pd.DataFrame(rows)
 

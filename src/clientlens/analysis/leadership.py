@@ -69,7 +69,8 @@ def at_risk_clients(segments: pd.DataFrame, warnings: pd.DataFrame,
     warned = (warnings[["client_id", "client_name", "revenue_at_risk"]]
               .rename(columns={"revenue_at_risk": "revenue"}).assign(kind="warning"))
     both = pd.concat([flagged, warned], ignore_index=True)
-    both["revenue"] = both["revenue"].astype(float).fillna(0.0)
+    # NaN stays: a client at risk whose revenue is not measured is not one without revenue
+    both["revenue"] = both["revenue"].astype(float)
     both["priority"] = both["kind"].map({k: i for i, k in enumerate(RISK_KINDS)}).fillna(len(RISK_KINDS))
     first = both.sort_values(["client_id", "priority"], kind="mergesort").drop_duplicates("client_id")
     first = first.set_index("client_id")
@@ -81,7 +82,8 @@ def at_risk_clients(segments: pd.DataFrame, warnings: pd.DataFrame,
 def risk_breakdown(risk: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """Clients and revenue at risk by kind, in RISK_KINDS order; kinds with no client left out.
     The rows add up to the headline figures: each client is counted once."""
-    g = risk.groupby("kind").agg(clients=("client_id", "size"), revenue=("revenue", "sum"))
+    g = risk.groupby("kind").agg(clients=("client_id", "size"),
+                                 revenue=("revenue", lambda r: r.sum(min_count=1)))
     g = g.reindex([k for k in RISK_KINDS if k in g.index])
     g.insert(0, "label", [risk_kind_label(k, lang) for k in g.index])
     return g.rename_axis("kind").reset_index()
@@ -98,8 +100,10 @@ def headline(pnl_clients: pd.DataFrame, segments: pd.DataFrame, warnings: pd.Dat
     fq = fmean = flo = fhi = None
     if forecast_portfolio is not None and len(forecast_portfolio):
         first = forecast_portfolio.sort_values("quarter_index").iloc[0]
-        fq, fmean = str(first["quarter"]), float(first["revenue_mean"])
-        flo, fhi = float(first[f"revenue_lo_{level}"]), float(first[f"revenue_hi_{level}"])
+        fmean = known(first["revenue_mean"])  # None: revenue not measured, so neither its forecast
+        if fmean is not None:
+            fq = str(first["quarter"])
+            flo, fhi = known(first[f"revenue_lo_{level}"]), known(first[f"revenue_hi_{level}"])
     return Headline(
         revenue_last4=known(totals["revenue"]),
         margin_last4=known(totals["margin"]),
@@ -108,7 +112,7 @@ def headline(pnl_clients: pd.DataFrame, segments: pd.DataFrame, warnings: pd.Dat
         clients_active=int(len(live)),
         clients_at_risk=int(len(risk)),
         revenue_at_risk=float(risk["revenue"].sum()) if pd.notna(totals["revenue"]) else None,
-        at_risk_by_kind={r.kind: {"clients": int(r.clients), "revenue": float(r.revenue)}
+        at_risk_by_kind={r.kind: {"clients": int(r.clients), "revenue": known(r.revenue)}
                          for r in risk_breakdown(risk).itertuples(index=False)},
         forecast_quarter=fq, forecast_mean=fmean, forecast_lo=flo, forecast_hi=fhi,
         forecast_level=level if fq else None,
@@ -132,7 +136,7 @@ def risk_sentence(breakdown: pd.DataFrame, currency: str, lang: str = "en") -> s
 
     total = int(breakdown["clients"].sum())
     parts = [tr(RISK_PHRASES[r.kind], lang, n=fmt_number(int(r.clients), 0, lang),
-                money=fmt_money_short(r.revenue, currency, lang) if r.revenue else tr(NO_RECENT_REVENUE, lang))
+                money=tr(NO_RECENT_REVENUE, lang) if r.revenue == 0 else fmt_money_short(r.revenue, currency, lang))
              for r in breakdown.itertuples(index=False)]
     return tr("Of the {total} clients at risk, by the most urgent risk of each: {parts}.", lang,
               total=fmt_number(total, 0, lang), parts="; ".join(parts))
@@ -149,6 +153,7 @@ def data_quality(summary: pd.DataFrame | None, supplied_tables: Iterable[str],
     its rows are counted once."""
     from clientlens.analysis.markers import MARKERS
     from clientlens.intake.contract import TABLES
+    from clientlens.processed import summary_totals
 
     supplied = set(supplied_tables) & set(TABLES)
     measured = 0
@@ -157,11 +162,10 @@ def data_quality(summary: pd.DataFrame | None, supplied_tables: Iterable[str],
         measured = sum(bool(toxicity[f"sev_{m.name}"].notna().any()) for m in MARKERS if f"sev_{m.name}" in toxicity)
         if "n_markers" in toxicity.columns:
             total = int(toxicity["n_markers"].iloc[0])
-    files = None if summary is None else summary.groupby("file")
+    totals = summary_totals(summary)
     return {
-        "files": 0 if files is None else int(files.ngroups),
-        "rows_read": 0 if files is None else int(files["rows_read"].max().sum()),
-        "rows_set_aside": 0 if summary is None else int(summary["rows_quarantined"].sum()),
+        "files": totals["files"], "rows_read": totals["rows_read"],
+        "rows_set_aside": totals["rows_quarantined"],
         "tables_supplied": len(supplied), "tables": len(TABLES),
         "markers_measured": measured, "markers": total,
     }

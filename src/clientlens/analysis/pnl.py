@@ -685,7 +685,8 @@ def portfolio_totals(client_pnl: pd.DataFrame, suffix: str = "") -> pd.Series:
 
 def margin_notes(client_pnl: pd.DataFrame, lang: str = "en") -> pd.Series:
     """Why each client's margin is not measured, in words ('' where it is): how many of its
-    hours have no billable amount or rate, and how many have no cost."""
+    hours have no billable amount or rate (or, all priced, that no invoice export covers the
+    client), and how many have no cost."""
     from clientlens.i18n import tr
     from clientlens.publishing.display import fmt_number
 
@@ -697,8 +698,13 @@ def margin_notes(client_pnl: pd.DataFrame, lang: str = "en") -> pd.Series:
     for row in client_pnl.itertuples(index=False):
         parts = []
         if pd.isna(getattr(row, "revenue", np.nan)):
-            parts.append(tr("revenue not measured: {n} of {total} hours have no billable amount or rate", lang,
-                            n=hours(row, "hours_without_bill"), total=hours(row, "hours")))
+            unpriced = getattr(row, "hours_without_bill", np.nan)
+            if pd.isna(unpriced) or unpriced > 0:
+                parts.append(tr("revenue not measured: {n} of {total} hours have no billable amount or rate",
+                                lang, n=hours(row, "hours_without_bill"), total=hours(row, "hours")))
+            else:  # every hour priced: the invoice exports leave the client out (intake.panel)
+                parts.append(tr("revenue not measured: billable work, but no invoice in the invoice exports",
+                                lang))
         if pd.isna(getattr(row, "delivery_cost", np.nan)):
             parts.append(tr("cost not measured: {n} of {total} hours have no cost amount or rate", lang,
                             n=hours(row, "hours_without_cost"), total=hours(row, "hours")))

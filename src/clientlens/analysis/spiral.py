@@ -513,8 +513,11 @@ def _phase_events(states: pd.DataFrame, split: pd.DataFrame, lang: str = "en") -
     def phase(state: str) -> str:
         return phase_label(state, lang)
 
-    # Phases read from hours (an export without money): the "value" of a phase is its hours.
-    in_hours = bool(len(split)) and bool(split.get("value_in_hours", pd.Series([False])).all())
+    # Phases read from hours (an export without money): the "value" of such a client's phase is
+    # its hours. Decided per client: a firm may have exports with money and without.
+    hours_clients = (set(split.loc[split.groupby("client_id")["value_in_hours"].transform("all"), "client_id"])
+                     if "value_in_hours" in split.columns else set())
+    in_hours = False
 
     def m(x: float) -> str:
         if in_hours:
@@ -544,6 +547,7 @@ def _phase_events(states: pd.DataFrame, split: pd.DataFrame, lang: str = "en") -
     for r in runs[runs["state"].isin(PHASES)].itertuples(index=False):
         by_client.setdefault(r.client_id, []).append(r)
     for cid, phase_runs in by_client.items():
+        in_hours = cid in hours_clients
         name = names[cid]
         tot = totals[cid]
         left_at = churn_q.get(cid)

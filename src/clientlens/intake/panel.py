@@ -204,13 +204,27 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
                                  THEN greatest(due_date, DATE '{end_date}') ELSE paid_date END AS settled
                   FROM invoices WHERE due_date <= DATE '{end_date}' AND NOT ({undated}))
             GROUP BY 1, 2)""")
+        # A client with billable work and no invoice in any invoice export is one the exports
+        # do not cover (an accounting tool for some clients only): its revenue is not
+        # measured, not 0, or its billable work would make it a loss-maker.
+        ctes.append("""uninvoiced AS (
+            SELECT client_id FROM time_all GROUP BY 1 HAVING coalesce(sum(billable_value), 0) > 0
+            EXCEPT SELECT client_id FROM invoices)""")
+        # Quarters the invoice exports do not reach (an accounting tool adopted later, an export
+        # of the last year only): their revenue is not measured, not 0. They begin a quarter
+        # before the first invoice of any export, for a firm invoicing in arrears bills its
+        # first quarter's work in the second.
+        ctes.append(f"invoiced_from AS (SELECT min({_q('issue_date')}) - 1 AS q FROM invoices)")
         joins += ["LEFT JOIN inv_issued USING (client_id, quarter_index)",
                   "LEFT JOIN inv_paid USING (client_id, quarter_index)",
-                  "LEFT JOIN inv_due USING (client_id, quarter_index)"]
+                  "LEFT JOIN inv_due USING (client_id, quarter_index)",
+                  "LEFT JOIN uninvoiced un ON un.client_id = spine.client_id"]
+        invoiced = lambda column: (f"CASE WHEN un.client_id IS NULL AND spine.quarter_index >= "  # noqa: E731
+                                   f"(SELECT q FROM invoiced_from) THEN {column} END")
         selects += [
-            "round(coalesce(inv_issued.revenue_billed, 0), 2) AS revenue",
-            "round(coalesce(inv_issued.revenue_billed, 0), 2) AS revenue_billed",
-            "round(coalesce(inv_paid.revenue_collected, 0), 2) AS revenue_collected",
+            f"{invoiced('round(coalesce(inv_issued.revenue_billed, 0), 2)')} AS revenue",
+            f"{invoiced('round(coalesce(inv_issued.revenue_billed, 0), 2)')} AS revenue_billed",
+            f"{invoiced('round(coalesce(inv_paid.revenue_collected, 0), 2)')} AS revenue_collected",
             "coalesce(inv_due.invoices_due, 0) AS invoices_due",
             "coalesce(inv_due.invoices_paid_late, 0) AS invoices_paid_late",
             "inv_due.days_late_mean AS days_late_mean",

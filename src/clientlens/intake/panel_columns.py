@@ -16,7 +16,9 @@ PANEL_COLUMNS: dict[str, str] = {
     "quarter_index": "year*4 + quarter-1, for arithmetic on quarters",
     "is_active": "any time, invoice or contract activity in the quarter",
     # revenue
-    "revenue": "revenue recognised: revenue_billed when invoices are supplied, else billable_value",
+    "revenue": "revenue recognised: revenue_billed when invoices are supplied, else billable_value; "
+               "NULL (not measured) for a client with billable work and no invoice in any invoice export, "
+               "and before the quarter ahead of the first invoice (quarters the invoice exports do not reach)",
     "revenue_billed": "invoice amounts issued in the quarter (invoices)",
     "revenue_collected": "invoice amounts paid in the quarter (invoices)",
     "billable_value": "billable hours x bill rate (time entries)",

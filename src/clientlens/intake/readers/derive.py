@@ -86,9 +86,13 @@ def _cast(expr: str, table: Table, column: str) -> str:
     return f"{_typed(expr, table, column)} AS {q(column)}"
 
 
-# An amount is taken to 6 decimals and a rate (or hours) to 9, the places a double read from
-# an export holds exactly (a typed read gives the double nearest the decimal written).
-AMOUNT_PLACES, FACTOR_PLACES = 6, 9
+# A double holds an amount read from an export (up to 6 decimals) or a rate (up to 9) to
+# within one part in 2^53, and a product of two such to within a few: scaled up by more
+# than that error, a half cent the double shows as 706.33499999999992 reads as the 706.335
+# it is. Products whose exact digits run past 15 significant ones (an amount of billions
+# with 6 decimals) could be nudged across a half cent they do not reach; no export's money
+# comes close.
+HALF_UP_NUDGE = 1 + 2 ** -51
 
 
 def cents(amount: str, factor: str | None = None) -> str:
@@ -96,27 +100,11 @@ def cents(amount: str, factor: str | None = None) -> str:
     cent, half away from zero, as decimal arithmetic would: 470.89 x 1.5 = 706.335 gives
     706.34, which round(x * r, 2) on doubles makes 706.33 (the product is 706.33499...).
 
-    In integers, not DECIMAL(38): the exact product fits a HUGEINT, a double's estimate of
-    its cents is off by one at most, and the remainder corrects it, where rounding a
-    DECIMAL(38, 15) divides 128-bit numbers and costs some ten times the double rounding
-    over tens of millions of entries; this costs about as much as that rounding. An
-    amount or factor too large for a BIGINT of its places (a trillion) gives NULL there and
-    the double's own rounding, at a size where a double no longer holds the cent anyway.
-    """
-    scaled = f"CAST(TRY_CAST(round({amount} * {10 ** AMOUNT_PLACES}) AS BIGINT) AS HUGEINT)"
-    places = AMOUNT_PLACES
-    if factor is not None:
-        scaled = f"({scaled} * TRY_CAST(round({factor} * {10 ** FACTOR_PLACES}) AS BIGINT))"
-        places += FACTOR_PLACES
-    unit = 10 ** (places - 2)  # one cent in the product's places
-    estimate = f"CAST(round(CAST({scaled} AS DOUBLE) / {unit}) AS HUGEINT)"
-    twice_rest = f"(2 * ({scaled} - {estimate} * {unit}))"
-    positive = f"{amount} > 0" if factor is None else f"({amount} > 0) = ({factor} > 0)"
-    exact = (f"CAST({estimate} + CASE WHEN {twice_rest} > {unit} OR ({twice_rest} = {unit} AND "
-             f"{positive}) THEN 1 WHEN {twice_rest} < -{unit} OR ({twice_rest} = -{unit} AND NOT "
-             f"({positive})) THEN -1 ELSE 0 END AS DOUBLE) / 100")
+    A nudge rather than DECIMAL or integer arithmetic: over tens of millions of entries
+    those cost seconds (the expression grows, and DuckDB inlines it where it is read), the
+    nudge a multiplication."""
     product = amount if factor is None else f"{amount} * {factor}"
-    return f"coalesce({exact}, round({product}, 2))"
+    return f"round(({product}) * {HALF_UP_NUDGE!r}, 2)"
 
 
 def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
@@ -390,9 +378,12 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     rows are dropped by the expression `quarantined`, not by an anti-join.
     """
     names = table.column_names
-    # Amounts all in the reporting currency need no conversion: its rate is 1.
-    rate = (None if facts.only("currency", p.reporting_currency) else
-            lookups["fx"].value("rate", f"coalesce(a.currency, {lit(p.reporting_currency)})"))
+    # Amounts all in the reporting currency need no conversion: its rate is 1. Else the rate is
+    # a column of the source, looked up once per row: cents() reads its factor several times,
+    # and DuckDB would evaluate the lookup at each.
+    rate_lookup = (None if facts.only("currency", p.reporting_currency) else
+                   lookups["fx"].value("rate", f"coalesce(a.currency, {lit(p.reporting_currency)})"))
+    rate = None if rate_lookup is None else "a._fx_rate"
     person = lambda col: lookups["people"].value(col, "a.person")  # noqa: E731
     work = lambda col: lookups["work"].by_code(col, "a._work_code")  # noqa: E731
 
@@ -416,6 +407,8 @@ def _time_entries_select(table: Table, p: DeriveParams, files: dict[int, str],
     source = (q(stage) if {"work_type", "rework"} <= facts.never_null else
               f"(SELECT *, CASE WHEN work_type IS NULL OR rework IS NULL THEN {work_code} END "
               f"AS _work_code FROM {q(stage)})")
+    if rate_lookup is not None:
+        source = f"(SELECT a.*, {rate_lookup} AS _fx_rate FROM {source} a)"
     card = lookups.get("card")
     if card is not None:
         source = (f"(SELECT s.*, c.* EXCLUDE (k) FROM (SELECT a.*, {card.code} AS _card_k "

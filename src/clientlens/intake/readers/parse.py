@@ -271,9 +271,10 @@ def typed_sql(col: Column, x: str, hints: Hints, cleaned: str = "") -> str:
 def parses_padded_as_trimmed(col: Column) -> bool:
     """Whether typed_sql gives a cell padded with spaces the value of its trimmed text, or
     NULL, never another value: dates (cl_date: the ISO cast skips spaces, the patterns are
-    anchored), currencies (cl_currency: a code at the end, spaces allowed) and enums
-    (enum_sql: a padded key gains a '_' that no spelling has)."""
-    return col.type in ("date", "enum") or col.name == "currency"
+    anchored), times (cl_time: the TIME cast refuses spaces, the 12-hour patterns are
+    anchored at the end), currencies (cl_currency: a code at the end, spaces allowed) and
+    enums (enum_sql: a padded key gains a '_' that no spelling has)."""
+    return col.type in ("date", "time", "enum") or col.name == "currency"
 
 
 def parse_reason(col: Column) -> str:
