@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from clientlens.intake.contract import Column
-from clientlens.intake.readers.source import lit
+from clientlens.intake.readers.source import lit, q
 
 HINT_SAMPLE_ROWS = 20_000
 SLASHED_DATE = "\\d{1,2}/\\d{1,2}/\\d{4}"  # a date cl_date reads by its slash format alone
@@ -366,6 +366,15 @@ def detect_hints(con: duckdb.DuckDBPyConnection, relation: str,
     day-first only when some day part exceeds 12 and no month part does.
     """
     rows = f"(SELECT * FROM {relation} LIMIT {HINT_SAMPLE_ROWS})" if limit else relation
+    if limit and any(not re.fullmatch(r'"c\d+"', expr) for _col, expr in columns.values()):
+        # An export's mapping may compute a column (Xero's amount net of tax, a status read
+        # as paid): each check repeats it, and DuckDB plans the repeats anew, seconds for
+        # a few rows. The sample is computed once instead.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE hint_sample AS SELECT "
+                    f"{', '.join(f'{expr} AS {q(name)}' for name, (_col, expr) in columns.items())} "
+                    f"FROM {rows}")
+        rows = "hint_sample"
+        columns = {name: (col, q(name)) for name, (col, _e) in columns.items()}
 
     def counts(checks: list[tuple[str, str, str]]) -> dict[tuple[str, str], int]:
         if not checks:
