@@ -68,8 +68,7 @@ def browser():
 # after them, so neither worker is left alone with a long file at the end. (--dist loadgroup would
 # allow finer groups, but pytest-xdist 3.8 cannot see the groups under pytest 9.2: xdist #1386.)
 SLOWEST_FIRST = ["test_e2e.py", "test_lab.py", "test_e2e_hostile.py", "test_e2e_not_measured.py",
-                 "test_adapters_billing.py", "test_bench.py", "test_typed_read.py", "test_forecast.py",
-                 "test_planted_truth.py"]
+                 "test_bench.py", "test_typed_read.py", "test_forecast.py", "test_planted_truth.py"]
 
 
 def pytest_collection_modifyitems(config, items):

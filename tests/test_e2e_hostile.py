@@ -3,6 +3,10 @@
 One Harvest export whose clients include `<script>alert(1)</script>` and a spreadsheet
 formula: the published pages show them as text, the CSV downloads guard them, and
 `make report ANONYMIZE=1` leaves no real client name anywhere under reports/.
+
+The same firm also holds an export of every other tool clientlens reads (Clockify, Kimai,
+Productive.io, Xero, QuickBooks Online, Zendesk: tests/test_adapters_billing.py), so one
+chain run checks both that each is read and tied to its totals and that names stay text.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import shutil
 import pytest
 from bs4 import BeautifulSoup
 from e2e_support import make, write_harvest_export
+from test_adapters_billing import check_every_new_export, write_every_new_export
 
 from clientlens.publishing.publish import STATIC_DIR
 
@@ -28,10 +33,14 @@ GIVEAWAYS = {SCRIPT_NAME: "alert(1)", FORMULA_NAME: "HYPERLINK", "Acme Corp": "A
 @pytest.fixture(scope="module")
 def runs(build_project):
     """(reports of a plain run, reports of an anonymised run) of the same project."""
-    root, _run = build_project("hostile", what="hostile names", prepare=lambda root: write_harvest_export(
-        root / "data" / "raw" / "harvest_detailed_time.csv", CLIENTS, n=1200, seed=5))
+    def prepare(root):
+        write_harvest_export(root / "data" / "raw" / "harvest_detailed_time.csv", CLIENTS, n=1200, seed=5)
+        write_every_new_export(root / "data" / "raw")
+
+    root, _run = build_project("hostile", what="hostile names and every export", prepare=prepare)
     plain = root.parent / "reports-plain"
     shutil.copytree(root / "reports", plain)
+    shutil.copytree(root / "data" / "processed", root.parent / "processed-plain")
     run = make(root, "report", "ANONYMIZE=1")
     assert run.returncode == 0, f"make report ANONYMIZE=1 failed:\n{run.stderr[-3000:]}"
     return plain, root / "reports"
@@ -88,3 +97,9 @@ def test_anonymised_reports_name_no_client(runs):
     assert any(p.parent.name == "clients" for p in files), "the client cards are published too"
     pnl = BeautifulSoup((anonymised / "pnl.html").read_text(encoding="utf-8"), "html.parser").get_text()
     assert "Client " in pnl
+
+
+def test_every_new_export_is_read_tied_and_published(runs):
+    plain, anonymised = runs
+    root = anonymised.parent
+    check_every_new_export(root / "data" / "raw", root.parent / "processed-plain", plain)
