@@ -16,6 +16,14 @@ from clientlens.intake.readers.derive import at_word_start
 from clientlens.intake.readers.headers import guess_table, table_fits
 from clientlens.intake.stage import left_out_text, run_intake
 
+def one_line_error(raw: Path, out: Path, **overrides) -> str:
+    """The IngestError a raw folder stops with, checked to be one line."""
+    with pytest.raises(IngestError) as err:
+        run_ingest(raw, out, params(**overrides))
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
 # --- which table a file holds ------------------------------------------------------------------
 # Zendesk's ticket export (https://support.zendesk.com/hc/en-us/articles/4408886165402, "Exporting
 # ticket, user, or organization data from your account": the CSV columns) has "Id" and "Status",
@@ -66,10 +74,7 @@ def test_a_file_that_fits_nothing_names_the_closest_formats(tmp_path: Path) -> N
     # A Harvest report with its client and people cut off, under a name that says nothing.
     write_csv(raw, "export (3).csv", [["Date", "Project", "Task", "Hours", "Notes"],
                                       ["2025-03-03", "Site", "Design", "2", ""]])
-    with pytest.raises(IngestError) as err:
-        run_ingest(raw, tmp_path / "out", params())
-    message = str(err.value)
-    assert "\n" not in message
+    message = one_line_error(raw, tmp_path / "out")
     assert "export (3).csv: cannot tell which table this file holds" in message
     assert "time_entries (missing client_id)" in message
     assert "harvest export (missing client, first name, last name)" in message
@@ -94,10 +99,7 @@ def test_every_row_set_aside_stops_with_the_commonest_reason(tmp_path: Path) -> 
     write_csv(raw, "requests.csv", [["request_id", "client_id", "type", "created_at"]]
               + [[f"r{i}", "Acme", "timesheet", "2025-03-03"] for i in range(6)]
               + [["r9", "Acme", "incident", "someday"]])
-    with pytest.raises(IngestError) as err:
-        run_ingest(raw, tmp_path / "out", params())
-    message = str(err.value)
-    assert "\n" not in message
+    message = one_line_error(raw, tmp_path / "out")
     assert "requests.csv: all 7 rows were set aside (requests, canonical)" in message
     assert "the commonest reason, on 6 rows: request_type (header 'type') not one of" in message
     assert "'timesheet'" in message

@@ -182,11 +182,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str
         source = open_source(path, name, tmp, con)
         mapping = recognise(source)
     out = [stage_text(con, index, source, mapping, tmp, as_of)]
-    for k, more in enumerate(mapping.also, start=1):
-        for col in TABLES[more.table].required_columns:
-            if col not in more.columns:
-                raise IngestError(f"{display_path(source.path)}: missing required column '{col}' "
-                                  f"({more.table}, {more.format} export)")
+    for k, more in enumerate(mapping.also, start=1):  # recognise checked their columns
         out.append(stage_text(con, index + k, source, more, tmp, as_of))
     return out
 

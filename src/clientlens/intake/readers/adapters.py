@@ -10,15 +10,16 @@ hours than worked).
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from clientlens.intake.contract import TABLES
 from clientlens.intake.readers import billing, helpdesk, time_trackers
 from clientlens.intake.readers.errors import IngestError, display_path
 from clientlens.intake.readers.headers import guess_table, match_columns, table_fits, table_from_stem
-from clientlens.intake.readers.mapping import Export, FileMapping, Headers, first_given, joined, present
-from clientlens.intake.readers.source import RawSource, lit, q
+from clientlens.intake.readers.mapping import (
+    Export, FileMapping, Headers, currency_in_header, first_given, joined, present,
+)
+from clientlens.intake.readers.source import RawSource, q
 
 
 # --- Harvest detailed time report ------------------------------------------------
@@ -38,12 +39,8 @@ def harvest(h: Headers) -> FileMapping:
 # --- Toggl Track detailed CSV ----------------------------------------------------
 def toggl(h: Headers) -> FileMapping:
     amount = h.cols_matching(r"^amount\b")
-    currency = None
-    amount_sql = None
-    if amount:
-        header, amount_sql = amount[0]
-        code = re.search(r"\(([a-z]{3})\)", header)
-        currency = lit(code.group(1).upper()) if code else None
+    amount_sql = amount[0][1] if amount else None
+    currency = currency_in_header(amount[:1])
     cols = {
         "date": h.col("start date"), "start_time": h.col("start time"),
         "client_id": h.col("client"), "project": h.col("project"),
@@ -167,10 +164,10 @@ def recognise(source: RawSource) -> FileMapping:
                 f"closest: {closest(source.headers)}); name it after a table (time_entries.csv, "
                 f"invoices_2025.xlsx, ...) or use the headers of docs/data-contract.md")
         mapping = canonical(table, source.headers)
-    table = TABLES[mapping.table]
-    for col in table.required_columns:
-        if col not in mapping.columns:
-            via = "" if mapping.format == "canonical" else f", {mapping.format} export"
-            raise IngestError(f"{shown}: missing required column '{col}' ({mapping.table}{via}; "
-                              f"found: {_found(source.headers)})")
+    for each in (mapping, *mapping.also):  # a file feeding two tables needs both tables' columns
+        for col in TABLES[each.table].required_columns:
+            if col not in each.columns:
+                via = "" if each.format == "canonical" else f", {each.format} export"
+                raise IngestError(f"{shown}: missing required column '{col}' ({each.table}{via}; "
+                                  f"found: {_found(source.headers)})")
     return mapping

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from clientlens.intake.readers.headers import norm
-from clientlens.intake.readers.source import q
+from clientlens.intake.readers.source import lit, q
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,16 @@ class Headers:
 
     def cols_matching(self, pattern: str) -> list[tuple[str, str]]:
         return [(h, q(f"c{i}")) for i, h in enumerate(self.normed) if re.search(pattern, h)]
+
+
+def currency_in_header(headers: list[tuple[str, str]]) -> str | None:
+    """SQL literal of the currency the first of (header, sql) names in parentheses, as Toggl's
+    `Amount (EUR)` and Clockify's `Billable Amount (USD)` do; None when none names one."""
+    for header, _sql in headers:
+        code = re.search(r"\(([a-z]{3})\)", header)
+        if code:
+            return lit(code.group(1).upper())
+    return None
 
 
 def joined(*exprs: str | None) -> str | None:

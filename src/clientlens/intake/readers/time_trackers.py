@@ -8,10 +8,10 @@ times, Kimai durations as h:mm, Productive minutes (FileMapping.units).
 """
 from __future__ import annotations
 
-import re
 
-from clientlens.intake.readers.mapping import Export, FileMapping, Headers, first_given, joined, present
-from clientlens.intake.readers.source import lit
+from clientlens.intake.readers.mapping import (
+    Export, FileMapping, Headers, currency_in_header, first_given, joined, present,
+)
 
 # --- Redmine: Spent time -> CSV ------------------------------------------------------
 # Captions of TimeEntryQuery's columns (config/locales/en.yml, ru.yml: field_spent_on,
@@ -39,14 +39,6 @@ def redmine(h: Headers) -> FileMapping:
 
 
 # --- Clockify detailed report --------------------------------------------------------
-def _currency_in_parentheses(headers: list[tuple[str, str]]) -> str | None:
-    for header, _sql in headers:
-        code = re.search(r"\(([a-z]{3})\)", header)
-        if code:
-            return lit(code.group(1).upper())
-    return None
-
-
 def clockify(h: Headers) -> FileMapping:
     money = {name: h.cols_matching(rf"^{name}\b") for name in
              ("billable rate", "billable amount", "cost rate", "cost amount")}
@@ -61,7 +53,7 @@ def clockify(h: Headers) -> FileMapping:
         "billable_amount": next((sql for _h, sql in money["billable amount"]), None),
         "cost_rate": next((sql for _h, sql in money["cost rate"]), None),
         "cost_amount": next((sql for _h, sql in money["cost amount"]), None),
-        "currency": _currency_in_parentheses([pair for found in money.values() for pair in found]),
+        "currency": currency_in_header([pair for found in money.values() for pair in found]),
     }
     work = joined(h.col("task"), h.col("tags"), h.col("description"))
     return FileMapping("time_entries", "clockify", present(cols), present({"_work_text": work}))
