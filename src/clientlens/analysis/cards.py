@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -35,16 +36,27 @@ FORECAST_COLUMNS = ["quarter", "revenue_mean", "revenue_lo_80", "revenue_hi_80"]
 ACTION_COLUMNS = ["action", "evidence", "value", "value_basis"]
 MISTAKE_COLUMNS = ["label", "quarters", "evidence"]
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# A card's file name is a readable part taken from the id and a hash of the exact id. The
+# readable part is lower-case ASCII letters, digits, '-' and '_' only, so no name differs from
+# another by case alone (case-insensitive drives) and none is a Windows device name (CON, AUX,
+# NUL, COM1, LPT1...: the hash always follows it). The hash is of the id as written, so two ids
+# that read the same ("C00010", "c00010", "Zoë", "Zoe") still get two cards, and an id spelled
+# like another id's file name gets a name of its own, not that client's card.
+CARD_NAME_READABLE_CHARS = 24
+CARD_NAME_HASH_DIGITS = 16
+CARD_NAME_FALLBACK = "client"  # the readable part of an id with no ASCII letter or digit
+_NOT_READABLE = re.compile(r"[^a-z0-9_]+")
 
 
 def card_slug(client_id: Any) -> str:
-    """The card's file name (without .html): the id itself when it is a safe file name,
-    otherwise a hash of it, so odd ids ("ACME/EU", "a b") never break a path or a link."""
+    """The card's file name (without .html): "c00010-<16 hex digits>", the same for an id on
+    every page and every run. Every link to a card, and the card's own file, come from here."""
     text = str(client_id)
-    if _SAFE_ID.match(text):
-        return text
-    return "c-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    readable = _NOT_READABLE.sub("-", ascii_text).strip("-_")[:CARD_NAME_READABLE_CHARS].strip("-_")
+    # surrogatepass: an id carrying a lone surrogate still hashes instead of failing the run
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:CARD_NAME_HASH_DIGITS]
+    return f"{readable or CARD_NAME_FALLBACK}-{digest}"
 
 
 def card_href(client_id: Any, prefix: str = f"{CARD_DIR}/") -> str:

@@ -3,11 +3,10 @@
 A card is small and self-contained like every page: styles inline, no script, a policy that
 allows no request to any host. Its P&L trend is an inline SVG drawn here, so ten thousand cards
 cost seconds, not the minutes ten thousand matplotlib figures would. Every data-derived string
-goes through html.escape (directly or via display.table_html).
+goes through display.escape (directly or via display.table_html): escaped, hidden characters shown.
 """
 from __future__ import annotations
 
-import html
 import math
 import multiprocessing
 import os
@@ -39,7 +38,7 @@ def trend_svg(trend: list[dict[str, Any]], lang: str = "en", width: int = 720, h
     rows = [r for r in trend if r.get("quarter")]
     if not rows or all(r.get("revenue") is None and r.get("total_cost") is None for r in rows):
         return ""  # nothing measured to draw: the card's note says why
-    e = html.escape
+    e = d.escape
     revenue = [float(r.get("revenue") or 0.0) for r in rows]
     cost = [float(r.get("total_cost") or 0.0) for r in rows]
     top = max(max(revenue), max(cost), 1.0)
@@ -110,7 +109,7 @@ def _kpis(card: Card, lang: str, currency: str) -> str:
 
 
 def _section(title: str, ident: str, body: str) -> str:
-    return f'<section class="cl-card-section" id="{ident}"><h2>{html.escape(title)}</h2>{body}</section>'
+    return f'<section class="cl-card-section" id="{ident}"><h2>{d.escape(title)}</h2>{body}</section>'
 
 
 def _table(rows: list[dict[str, Any]], columns: dict[str, str], lang: str) -> str:
@@ -120,7 +119,7 @@ def _table(rows: list[dict[str, Any]], columns: dict[str, str], lang: str) -> st
 
 def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "", footer: str = "") -> str:
     """One client's card page (reports/clients/<slug>.html)."""
-    e = html.escape
+    e = d.escape
     s = card.summary
     recommended = card.actions[0] if card.actions else None
     if recommended:
@@ -237,17 +236,37 @@ def _write_share(part: int, parts: int) -> int:
     return len(share)
 
 
+class CardNameClash(ValueError):
+    """Two cards would be one file: writing both would leave one client's card under the other's links."""
+
+
+def check_card_names(cards: Iterable[Card]) -> None:
+    """Fail, naming both clients, when two cards would share a file, even only on a drive that
+    ignores case. card_slug makes that a hash collision or a client listed twice; either way
+    no card is written over another."""
+    owners: dict[str, str] = {}
+    for card in cards:
+        name = card.slug.casefold()
+        if name in owners:
+            raise CardNameClash(f"clients {owners[name]!r} and {card.client_id!r} would share the card "
+                                f"{CARD_DIR}/{card.slug}.html: no card written; "
+                                "each client needs one id of its own")
+        owners[name] = card.client_id
+
+
 def write_cards(cards: Iterable[Card], site_dir: Path, lang: str, currency: str, css: str, footer: str) -> int:
     """Write every card into site_dir/clients/; the number written.
 
     Each card is its own file, so at thousands of clients the cores share them out: forked
     processes inherit the cards rather than receive them pickled. Every card is written
-    exactly as one process would write it.
+    exactly as one process would write it. Two cards that would share a file stop the
+    writing before any card is written (check_card_names).
     """
     global _shared
+    cards = list(cards)
+    check_card_names(cards)
     folder = site_dir / CARD_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    cards = list(cards)
     parts = min(os.cpu_count() or 1, MAX_CARD_PROCESSES)
     _shared = (cards, folder, lang, currency, css, footer)
     try:

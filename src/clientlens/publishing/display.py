@@ -1,15 +1,16 @@
 """What notebooks show: escaped tables, KPI cards, notes and figures.
 
-Client names and every other data-derived string are escaped here, once, so a
-name like `<script>` prints as text. Markdown is never built from data, because
-the markdown renderer would pass raw HTML through. Missing values print as
-"not measured", never as 0.
+Client names and every other data-derived string are escaped here, once (`escape`), so a
+name like `<script>` prints as text and no hidden character reorders or disguises it.
+Markdown is never built from data, because the markdown renderer would pass raw HTML
+through. Missing values print as "not measured", never as 0.
 """
 from __future__ import annotations
 
 import html
 import math
 import numbers
+import re
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -18,6 +19,30 @@ import pandas as pd
 from clientlens.i18n import N_, t, tr
 
 MAX_ROWS_DEFAULT = 500
+
+# Characters that change how the text around them is shown while showing nothing themselves:
+# bidirectional controls (an override makes "lost 300" read "003 tsol" and can flip the figures
+# after a name), zero-width characters (two names that differ by one look the same), and
+# control characters (not allowed in HTML text). Each becomes a visible U+FFFD rather than being
+# dropped: the reader sees that the data held something hidden, and two values that differ only
+# by it stay apart. Tab, newline and carriage return are ordinary white space and stay.
+HIDDEN_CHARACTERS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"  # bidi controls
+                               "\u200b-\u200d\u2060\ufeff"  # zero-width
+                               "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 controls
+SHOWN_INSTEAD = "\ufffd"
+
+
+def neutralise(text: str) -> str:
+    """`text` with every hidden character (HIDDEN_CHARACTERS) shown as U+FFFD."""
+    if text.isprintable():  # every hidden character is a control or format one, never printable
+        return text
+    return HIDDEN_CHARACTERS.sub(SHOWN_INSTEAD, text)
+
+
+def escape(value: Any) -> str:
+    """What every data-derived string passes through on its way into a page: hidden
+    characters neutralised, then HTML-escaped (quotes too, so it is safe in an attribute)."""
+    return html.escape(neutralise(str(value)))
 
 
 def _is_missing(value: Any) -> bool:
@@ -87,15 +112,17 @@ def _cell(value: Any, lang: str) -> tuple[str, str]:
 CLIENT_NAME_COLUMNS = ("client_name", "client")
 
 
-def client_card_links(df: pd.DataFrame, prefix: str = "clients/") -> tuple[pd.DataFrame, dict[int, list[str]]]:
+def client_card_links(df: pd.DataFrame, prefix: str | None = None) -> tuple[pd.DataFrame, dict[int, list[str]]]:
     """A table that carries `client_id` next to a client name column shows the name as a link
-    to the client's card, and not the id: (the table without client_id, {column: hrefs})."""
+    to the client's card, and not the id: (the table without client_id, {column: hrefs}).
+    The hrefs are card_href's, relative to reports/ unless `prefix` says otherwise."""
     from clientlens.analysis.cards import card_href
 
     name = next((c for c in CLIENT_NAME_COLUMNS if c in df.columns), None)
     if "client_id" not in df.columns or name is None:
         return df, {}
-    hrefs = [None if _is_missing(cid) else card_href(cid, prefix) for cid in df["client_id"]]
+    hrefs = [None if _is_missing(cid) else card_href(cid) if prefix is None else card_href(cid, prefix)
+              for cid in df["client_id"]]
     shown = df.drop(columns=["client_id"])
     return shown, {list(shown.columns).index(name): hrefs}
 
@@ -127,7 +154,7 @@ def rows_table_html(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, la
 
     `total` is how many rows the full table holds when `rows` are only the first of them;
     card_links: {column position: href per row}; value_links: {column position: {value: href}}."""
-    e = html.escape
+    e = escape
     card_links, value_links = card_links or {}, value_links or {}
     total = len(rows) if total is None else total
     head = "".join(f"<th scope=\"col\">{e(tr(str(c), lang))}</th>" for c in columns)
@@ -171,7 +198,7 @@ def kpi_html(items: Sequence[tuple[str, ...]], lang: str = "en") -> str:
     """KPI cards from (label, value) or (label, value, key) tuples; a key becomes data-kpi, so
     tests can read a figure off the page and compare it with the stage that computed it.
     Labels are English catalogue keys, shown in `lang`."""
-    e = html.escape
+    e = escape
     cards = []
     for label, value, *rest in items:
         key = rest[0] if rest else None
@@ -190,11 +217,11 @@ def figures_side_by_side_html(*fragments: str, compact: bool = False) -> str:
 
 def paragraph_html(text: str, *, note: bool = False) -> str:
     klass = ' class="cl-note"' if note else ""
-    return f"<p{klass}>{html.escape(text)}</p>"
+    return f"<p{klass}>{escape(text)}</p>"
 
 
 def list_html(items: Iterable[str]) -> str:
-    return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+    return "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"
 
 
 def show(fragment: str) -> None:
@@ -220,7 +247,7 @@ def figure_html(fig: Any, alt: str = "") -> str:
     fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight",
                 metadata={"Software": None})  # no version stamp: identical runs, identical bytes
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img class="cl-figure" src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+    return f'<img class="cl-figure" src="data:image/png;base64,{data}" alt="{escape(alt)}">'
 
 
 def show_figure(fig: Any, alt: str = "") -> None:
@@ -233,5 +260,5 @@ def show_figure(fig: Any, alt: str = "") -> None:
 
 def download_link_html(href: str, label: str) -> str:
     """An escaped link that downloads a file published next to the page."""
-    e = html.escape
+    e = escape
     return f'<p class="cl-download"><a href="{e(href)}" download>{e(label)}</a></p>'

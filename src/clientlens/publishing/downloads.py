@@ -2,7 +2,9 @@
 
 A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return would be run
 as a formula by a spreadsheet (CSV injection), so every string cell that does gets a
-leading single quote. Files are UTF-8 with a BOM, so Excel reads non-ASCII names.
+leading single quote. Hidden characters (bidirectional overrides, zero-width and control
+characters) are shown as U+FFFD, as on the pages (display.neutralise). Column names get both
+guards too. Files are UTF-8 with a BOM, so Excel reads non-ASCII names.
 
 Notebooks write into `data/processed/downloads/`; publishing copies them into
 `reports/downloads/` together with the pages (see `publish.build_site`).
@@ -16,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from clientlens.i18n import N_, tr
+from clientlens.publishing.display import neutralise
 
 DOWNLOADS_DIR = "downloads"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -23,10 +26,12 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def guard_cell(value: Any) -> Any:
-    """The value, with a leading single quote if it is a string a spreadsheet would run."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """The value, its hidden characters shown, with a leading single quote if it is a string a
+    spreadsheet would run; anything but a string as it is."""
+    if not isinstance(value, str):
+        return value
+    value = neutralise(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def guard_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -52,6 +57,8 @@ def write_csv(df: pd.DataFrame, reports_dir: Path | str, name: str, lang: str = 
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.csv"
     tmp = target.with_name(f".{target.name}.tmp")
-    guard_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+    # CRLF, as RFC 4180 has it: the csv writer then quotes a cell holding a lone carriage return,
+    # which a spreadsheet would otherwise take for a new row whose first cell escaped the guard.
+    guard_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     tmp.replace(target)
     return f"{DOWNLOADS_DIR}/{name}.csv"
