@@ -87,6 +87,20 @@ d.show(project_clients_html(pd.read_parquet(Path(processed_dir) / "project_clien
                             report_lang, anonymize))
 
 # %% [markdown]
+# ## How the files name clients
+#
+# A file may name a client by its name, or write its id in another case or with other spaces:
+# each such value is listed with the client it was read as. A value that reads as two clients
+# (say, two clients whose names differ only by case or a trailing space) is not given to either:
+# its rows are in the quarantine, which names both.
+
+# %%
+from clientlens.publishing.client_names import client_names_html
+
+d.show(client_names_html(pd.read_parquet(Path(processed_dir) / "client_names_used.parquet"),
+                         report_lang, anonymize))
+
+# %% [markdown]
 # ## Quarantine
 #
 # Rows set aside, by reason. The full list, with file, row and column, is in

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import DEMO_SIZE, copy_built, copy_project, make
+from record_counts import ADAPTER_TEST_MODULES, counted
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -68,7 +69,8 @@ def browser():
 # after them, so neither worker is left alone with a long file at the end. (--dist loadgroup would
 # allow finer groups, but pytest-xdist 3.8 cannot see the groups under pytest 9.2: xdist #1386.)
 SLOWEST_FIRST = ["test_e2e.py", "test_lab.py", "test_e2e_hostile.py", "test_e2e_not_measured.py",
-                 "test_bench.py", "test_typed_read.py", "test_forecast.py", "test_planted_truth.py"]
+                 "test_anonymize_reports.py", "test_bench.py", "test_typed_read.py", "test_bad_inputs.py",
+                 "test_forecast.py", "test_row_counts.py", "test_planted_truth.py"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -76,3 +78,12 @@ def pytest_collection_modifyitems(config, items):
         return
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.fixture(autouse=True)
+def rows_read_counted_by_a_third_reader(request, monkeypatch):
+    """Every ingest an adapter test makes: rows read = the records a third reader counts in each
+    file (tests/record_counts.py), so each sample export is counted without running twice."""
+    module = request.module
+    if module.__name__ in ADAPTER_TEST_MODULES:
+        monkeypatch.setattr(module, "run_ingest", counted(module.run_ingest))

@@ -11,8 +11,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
 import pytest
-from rawfiles import TIME_HEADER, params, quarantine, read, summary, time_rows, write_csv, write_text, write_xlsx
+from rawfiles import (
+    TIME_HEADER,
+    params,
+    quarantine,
+    read,
+    summary,
+    time_rows,
+    write_csv,
+    write_parquet,
+    write_text,
+    write_xlsx,
+)
 
 from clientlens.intake.ingest import IngestError, run_ingest
 from clientlens.publishing.reasons import reason_text
@@ -76,6 +88,12 @@ def _value(table: str, column: str, expected: object, row: int = 0) -> Callable[
         else:
             assert got == expected
     return check
+
+
+def _long_time_file(n: int, changes: dict[int, dict[str, object]]) -> list[list[object]]:
+    """Time entries of n rows (row k + 2 is entry k), some cells changed: long enough that
+    row 5,000 lies past the first 64 KiB the sniffer reads."""
+    return [TIME_HEADER, *(good(k + 1, **changes.get(k, {})) for k in range(n))]
 
 
 def _xlsx_trailing(raw: Path) -> None:
@@ -271,6 +289,99 @@ CASES = [
     Case("work_type_inside_a_word", time_with(good(1, task="Build the checkout"), good(2, task="UI review")),
          check=lambda out: read(out, "time_entries")["work_type"].tolist() == ["other", "ux"]
          or pytest.fail("'ui' inside 'Build' read as UX work")),
+    # --- issue 25: binary content anywhere in a file ----------------------------------------------
+    Case("nul_in_a_cell_at_row_2", time_with(good(1, client_id="Ac\x00me"), good(2)),
+         quarantined=(("time_entries.csv", 2, "client_id", "control character U+0000 in the cell"),),
+         rows={"time_entries.csv": (2, 1, 1)}, check=_value("time_entries", "entry_id", "t2")),
+    Case("nul_past_the_first_64_kib", lambda raw: write_csv(raw, "time_entries.csv", _long_time_file(
+        5_000, {4_998: {"task": "feature\x00work"}})),
+         quarantined=(("time_entries.csv", 5_000, "task", "control character U+0000 in the cell"),),
+         rows={"time_entries.csv": (5_000, 4_999, 1)}),
+    Case("bell_in_a_client_name", time_with(good(1), good(2, client_id="Acme\x07")),
+         quarantined=(("time_entries.csv", 3, "client_id", "control character U+0007 in the cell"),),
+         rows={"time_entries.csv": (2, 1, 1)}),
+    Case("nul_in_a_number_cell", time_with(good(1), good(2, hours="2\x00")),
+         quarantined=(("time_entries.csv", 3, "hours", "control character U+0000 in the cell"),),
+         rows={"time_entries.csv": (2, 1, 1)}),
+    Case("c1_control_and_delete", time_with(good(1, task="a\x85b"), good(2, person="Ann\x7f"), good(3)),
+         quarantined=(("time_entries.csv", 2, "task", "control character U+0085 in the cell"),
+                      ("time_entries.csv", 3, "person", "control character U+007F in the cell")),
+         rows={"time_entries.csv": (3, 1, 2)}),
+    Case("control_character_in_a_column_no_table_reads", time_with(
+        [*good(1), "fine"], [*good(2), "bro\x1bken"], header=TIME_HEADER + ["Comment"]),
+         quarantined=(("time_entries.csv", 3, "Comment", "control character U+001B in the cell"),),
+         rows={"time_entries.csv": (2, 1, 1)}),
+    Case("tab_and_line_breaks_in_a_cell_are_text", time_with(good(1, task="a\tb\r\nc"), good(2)),
+         rows={"time_entries.csv": (2, 2, 0)}, check=_value("time_entries", "task", "a\tb\r\nc")),
+    Case("nul_in_utf16_text", lambda raw: write_text(
+        raw, "time_entries.csv", "date,client_id,person,hours\n2025-03-03,Ромашка,Иван,2\n"
+        "2025-03-04,Ромашка,Ив\x00ан,3\n", "utf-16"),
+         quarantined=(("time_entries.csv", 3, "person", "control character U+0000 in the cell"),),
+         rows={"time_entries.csv": (2, 1, 1)}),
+    Case("nul_in_cp1251_text", lambda raw: write_text(
+        raw, "time_entries.csv", "Дата;Клиент;Сотрудник;Часы\n03.03.2025;ООО Ромашка;Иван;7,5\n"
+        "04.03.2025;ООО Ромашка\x00;Иван;1\n", "cp1251"),
+         quarantined=(("time_entries.csv", 3, "client_id", "control character U+0000 in the cell"),),
+         rows={"time_entries.csv": (2, 1, 1)}),
+    Case("nul_in_a_quoted_multiline_cell", time_with(good(1, task="line one\nline\x00two"), good(2)),
+         quarantined=(("time_entries.csv", 2, "task", "control character U+0000 in the cell"),),
+         rows={"time_entries.csv": (2, 1, 1)}),
+    # A workbook holds a control character as _xHHHH_ (ECMA-376 ST_Xstring, as Office reads it:
+    # https://learn.microsoft.com/en-us/openspecs/office_standards/ms-oi29500/d34ae755-c53f-4a44-a363-c6dd3ee018a4);
+    # openpyxl writes the text as it is given, which is that escape.
+    Case("control_character_in_xlsx_cell", lambda raw: write_xlsx(raw, "time_entries.xlsx", [
+        TIME_HEADER, good(1), good(2, client_id="Acme_x0007_"), good(3, task="two_x000D_\nlines")]),
+         quarantined=(("time_entries.xlsx", 3, "client_id", "control character U+0007 in the cell"),),
+         rows={"time_entries.xlsx": (3, 2, 1)}),
+    Case("nul_in_parquet_string_column", lambda raw: write_parquet(raw, "time_entries.parquet", pd.DataFrame(
+        [good(1), good(2, person="A\x00nn")], columns=TIME_HEADER)),
+         quarantined=(("time_entries.parquet", 3, "person", "control character U+0000 in the cell"),),
+         rows={"time_entries.parquet": (2, 1, 1)}),
+    Case("nul_in_the_header", time_with(good(1), header=["entry_id", "date", "client\x00_id", *TIME_HEADER[3:]]),
+         error=("time_entries.csv: control character U+0000 in the header row (line 1, column 3)",)),
+    Case("nul_in_the_header_below_a_title_cp1251", lambda raw: write_text(
+        raw, "time_entries.csv", "Отчёт по времени\n\nДата;Клиент;Сотр\x00удник;Часы\n03.03.2025;Ромашка;Иван;7,5\n",
+        "cp1251"),
+         error=("time_entries.csv: control character U+0000 in the header row (line 3, column 3)",)),
+    Case("nul_in_the_xlsx_header", lambda raw: write_xlsx(raw, "time_entries.xlsx", [
+        ["entry_id", "date", "client_id", "person_x0000_", *TIME_HEADER[4:]], good(1)]),
+         error=("time_entries.xlsx: control character U+0000 in the header row (sheet row 1, column 4)",)),
+    Case("nul_in_a_parquet_column_name", lambda raw: write_parquet(raw, "time_entries.parquet", pd.DataFrame(
+        [good(1)], columns=[*TIME_HEADER[:4], "hou\x00rs", *TIME_HEADER[5:]])),
+         error=("time_entries.parquet: control character U+0000 in the header row (its column names, column 5)",)),
+    Case("pdf_named_csv", with_base(lambda raw: (raw / "invoices.csv").write_bytes(
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nstream\n" + bytes(range(256)) * 4)),
+         error=("invoices.csv: not a text file (a PDF document)",)),
+    Case("workbook_named_csv", with_base(lambda raw: (raw / "invoices.csv").write_bytes(
+        write_xlsx(raw / "xlsx", "invoices.xlsx", [["invoice_id", "client_id"], ["i1", "Acme"]]).read_bytes())),
+         error=("invoices.csv: not a text file (a zip archive (an XLSX workbook is one: name it .xlsx))",)),
+    Case("utf16_without_byte_order_mark", with_base(lambda raw: (raw / "invoices.csv").write_bytes(
+        "invoice_id,client_id,amount\ni1,Acme,100\n".encode("utf-16-le"))),
+         error=("invoices.csv: not a text file (UTF-16 text without its byte-order mark)",)),
+    # Client identity (tests/test_client_identity.py has the rest): what a reader cannot tell
+    # apart is never merged; the quarantine names both.
+    Case("two_clients_named_alike_by_a_trailing_space", with_base(lambda raw: write_csv(
+        raw, "clients.csv", [["client_id", "client_name"], ["Acme", "Acme"], ["C2", "Acme "]])),
+         error=("time_entries.csv: all 3 rows were set aside", "a client that reads as more than one: "
+                "'Acme' (Acme), 'C2' (Acme)")),
+    Case("client_ids_that_differ_by_case", lambda raw: (
+        write_csv(raw, "clients.csv", [["client_id", "client_name"], ["C00010", "Northwind"],
+                                       ["c00010", "Impostor"], ["Acme", "Acme"]]),
+        write_csv(raw, "time_entries.csv", [TIME_HEADER, good(1), good(2, client_id="C00010")])),
+         quarantined=(("clients.csv", 2, "client_id", "also on row 3: 'c00010' (Impostor)"),
+                      ("clients.csv", 3, "client_id", "also on row 2: 'C00010' (Northwind)"),
+                      ("time_entries.csv", 3, "client_id", "'C00010' (Northwind), 'c00010' (Impostor)"))),
+    Case("one_client_id_with_two_names", lambda raw: (
+        write_csv(raw, "clients.csv", [["client_id", "client_name"], ["Acme", "Acme"], ["Acme ", "Evil Acme"],
+                                       ["B", "Beta"]]),
+        write_csv(raw, "time_entries.csv", [TIME_HEADER, good(1, client_id="B"), good(2)])),
+         quarantined=(("clients.csv", 2, "client_id", "another name also on row 3: 'Evil Acme'"),
+                      ("clients.csv", 3, "client_id", "another name also on row 2: 'Acme'"),
+                      ("time_entries.csv", 3, "client_id", "'Acme' (Acme), 'Acme' (Evil Acme)"))),
+    Case("one_client_written_two_ways_without_a_clients_file",
+         time_with(good(1), good(2, client_id="ACME"), good(3, client_id="Beta")),
+         quarantined=(("time_entries.csv", 2, "client_id", "another way also on row 3: 'ACME'"),
+                      ("time_entries.csv", 3, "client_id", "another way also on row 2: 'Acme'"))),
 ]
 
 

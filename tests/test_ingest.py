@@ -209,18 +209,23 @@ def test_inputs_in_subfolders_and_non_inputs_ignored(tmp_path: Path) -> None:
     assert read(out, "time_entries")["entry_id"].tolist() == ["t1", "t2"]
 
 
-def test_quarantine_csv_escapes_formulas(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("hours", "shown"), [
+    # a formula a spreadsheet would run gets a quote
+    (("=1+1", "-3"), ("'=1+1,not a number", "'-3,negative hours")),
+    # a right-to-left override or zero-width space is shown as U+FFFD: a spreadsheet would
+    # reorder or hide the text around it
+    (("\u202e3.5", "\u200b=1+1"), ("\ufffd3.5,not a number", "\ufffd=1+1,not a number")),
+])
+def test_quarantine_csv_is_safe_in_a_spreadsheet(tmp_path: Path, hours, shown) -> None:
     raw, out = tmp_path / "raw", tmp_path / "out"
     rows = time_rows(3)
-    rows[1][4] = "=1+1"
-    rows[2][4] = "-3"
+    rows[1][4], rows[2][4] = hours
     write_csv(raw, "time_entries.csv", rows)
     run_ingest(raw, out, params())
     text = (out / "quarantine" / "quarantine.csv").read_text(encoding="utf-8").splitlines()
     assert text[0] == "file,table,row,column,value,reason"
-    assert text[1] == "time_entries.csv,time_entries,2,hours,'=1+1,not a number"
-    assert text[2] == "time_entries.csv,time_entries,3,hours,'-3,negative hours"
-    assert quarantine(out)["value"].tolist() == ["=1+1", "-3"]  # the parquet keeps values as given
+    assert text[1:] == [f"time_entries.csv,time_entries,{row},hours,{cell}" for row, cell in zip((2, 3), shown)]
+    assert quarantine(out)["value"].tolist() == list(hours)  # the parquet keeps values as given
 
 
 def test_clients_derived_when_not_supplied(tmp_path: Path) -> None:

@@ -24,7 +24,9 @@ from clientlens.intake.contract import TABLES
 from clientlens.intake.ingest import run_ingest
 from clientlens.intake.readers.headers import guess_table, match_columns, norm, table_from_stem
 from clientlens.intake.readers.parse import install_macros
-from clientlens.intake.readers.sniff import find_header, scan_file
+from clientlens.intake.readers import sniff
+from clientlens.intake.readers.sniff import binary_kind, count_records, find_header, scan_bytes, scan_file
+from clientlens.intake.readers.source import TextLayout
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +74,81 @@ def test_scan_flags_hazards(tmp_path: Path, data: bytes, blank: bool, odd: bool)
 def test_find_header(head: str, index: int, delimiter: str) -> None:
     header = find_header(head)
     assert (header.index, header.delimiter) == (index, delimiter)
+
+
+# Files whose records the byte count must find as Python's csv module does, each with its
+# records below the header (blank ones, nothing but spaces in every field, left out).
+RECORD_FILES = [
+    (b"a,b\n1,2\n3,4\n", ",", 0, 2),
+    (b"a,b\n1,2\n3,4", ",", 0, 2),  # no line break at the end
+    (b"a,b\r\n1,2\r\n\r\n,\r\n \" \", \r\n3,4\r\n", ",", 0, 2),  # blank line, blank records
+    (b'a,b\n"x\ny",2\n"say ""hi""",3\n', ",", 0, 2),  # quoted line breaks and quotes
+    (b'a,b\n"""",1\n"",""\n', ",", 0, 1),  # a cell of one quote is no blank cell
+    (b'Title;;\n;;\na;b;c\n1;2;3\n', ";", 2, 1),  # lines above the header
+    (b"\xef\xbb\xbf\"a\",b\n1,2\n", ",", 0, 1),  # byte-order mark before a quoted header
+    (b'a,b\n15",2\n"x\ny",3\n', ",", 0, 2),  # a quote inside an unquoted cell: csv counts
+    (b"a,b\r1,2\r3,4\r", ",", 0, 2),  # old Mac line ends: csv counts
+    (b"a\tb\n\t\n1\t\n", "\t", 0, 1),
+    (b"a,b\n\t,\n", ",", 0, 1),  # a tab is no space: the record is read (and set aside)
+    ("a,b\nПривет,1\n,\n".encode("utf-16"), ",", 0, 1),
+]
+
+
+@pytest.mark.parametrize("data, delimiter, header, records", RECORD_FILES)
+def test_count_records_as_csv_reads_them_across_read_edges(tmp_path: Path, monkeypatch, data: bytes,
+                                                           delimiter: str, header: int, records: int) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    codec = "utf-16" if data.startswith(b"\xff\xfe") else "utf-8"
+    for chunk in (1, 2, 3, 5, 1 << 20):
+        monkeypatch.setattr(sniff, "CHUNK", chunk)
+        assert count_records(path, TextLayout(codec, delimiter, header)) == records, chunk
+
+
+def test_scan_finds_the_lines_with_control_characters_across_read_edges(tmp_path: Path, monkeypatch) -> None:
+    lines = ["a,b", "1,2", "3,x\x00y", "4,tab\there", "5,Ромашка", "6,del\x7f", "7,nel\x85", "8,\r", "9,\x1b"]
+    path = tmp_path / "f.csv"
+    path.write_bytes("\n".join(lines).encode())
+    for chunk in (1, 2, 7, 1 << 20):
+        monkeypatch.setattr(sniff, "CHUNK", chunk)
+        facts = scan_bytes(path, text=True)
+        assert facts.control_lines == (3, 6, 7, 9), chunk
+        assert facts.lines == len(lines)
+    assert scan_bytes(path).control_lines == ()  # not looked for in other formats
+
+
+def test_scan_lists_a_bounded_number_of_control_lines(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sniff, "MAX_CONTROL_LINES", 3)
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a,b\n" + b"1,\x00\n" * 5)
+    facts = scan_bytes(path, text=True)
+    assert (facts.control_lines, facts.more_control_lines) == ((2, 3, 4), True)
+
+
+def test_duckdb_reads_a_nul_inside_a_cell_whole(tmp_path: Path) -> None:
+    """The fast and the fallback reads keep the bytes around a NUL (none truncates the cell
+    or stops), so the rules see it: a NUL at row 2 and one past the first 64 KiB."""
+    from clientlens.intake.readers.csv_reader import open_csv_fast
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a,b\n1,x\x00y\n" + b"2,plain\n" * 10_000 + b"3,z\x00\x00w\n")
+    source = open_csv_fast(path, "f.csv")
+    con = duckdb.connect()
+    for relation in (source.relation, source.fallback_relation):
+        cells = con.execute(f"SELECT c1 FROM {relation} WHERE contains(c1, chr(0))").fetchall()
+        assert cells == [("x\x00y",), ("z\x00\x00w",)]
+
+
+@pytest.mark.parametrize("data, kind", [
+    (b"a,b\n1,x\x00y\n2,3\n", None),  # a stray NUL: text, the cell is quarantined
+    ("a,b\n1,2\n".encode("utf-16"), None),
+    (b"%PDF-1.4\n", "a PDF document"),
+    (b"PK\x03\x04\x14\x00", "a zip archive (an XLSX workbook is one: name it .xlsx)"),
+    (bytes(range(256)) * 4, "binary data"),
+    ("a,b\n1,2\n".encode("utf-16-le"), "UTF-16 text without its byte-order mark"),
+])
+def test_binary_kind(data: bytes, kind: str | None) -> None:
+    assert binary_kind(data) == kind
 
 
 # --- headers and tables -----------------------------------------------------------

@@ -68,7 +68,10 @@ class Table:
 def _client_id(required: bool = True) -> Column:
     return Column(
         "client_id", "str", "Client key. A file that names clients only by name is matched "
-        "to clients.client_name; with no clients table the name itself becomes the key.",
+        "to clients.client_name; with no clients table the name itself becomes the key. Ids and "
+        "names are compared as a reader sees them (trimmed, spaces collapsed, case folded, "
+        "Unicode NFKC, invisible characters ignored): a value that reads as two clients, or two "
+        "spellings of one value without a clients table, is quarantined naming both.",
         required=required, nullable=False, references="clients.client_id",
         aliases=("client", "client id", "customer", "account", "клиент", "контрагент", "заказчик"),
     )
@@ -85,7 +88,9 @@ CLIENTS = Table(
     "clients",
     "One row per client. Optional: without it, clients are the distinct names in the other tables.",
     (
-        Column("client_id", "str", "Client key.", required=True, nullable=False,
+        Column("client_id", "str", "Client key. Two rows whose ids read the same but are "
+               "written differently, or that give one id two names, are all quarantined.",
+               required=True, nullable=False,
                aliases=("id", "client id", "код клиента")),
         Column("client_name", "str", "Name as leadership knows it.", required=True, nullable=False,
                aliases=("name", "client", "client name", "клиент", "наименование")),

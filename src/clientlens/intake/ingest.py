@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 
 from clientlens.parameters import AUTO_CURRENCY, Params, as_of_date
 from clientlens.intake.contract import TABLES, Table
-from clientlens.intake.readers import FileMapping, RawSource, find_inputs, open_source, recognise
+from clientlens.intake.readers import TEXT_SUFFIXES, FileMapping, RawSource, find_inputs, open_source, recognise
 from clientlens.intake.readers.csv_reader import fetch_lines, safe_name, suspect_source, typed_relation
 from clientlens.intake.readers.derive import (
     DeriveParams,
@@ -70,8 +70,10 @@ from clientlens.intake.readers.rules import (
     stage_columns,
     stage_sql,
 )
-from clientlens.intake.readers.sniff import hash_file
+from clientlens.intake.readers.identity import install_identity
+from clientlens.intake.readers.sniff import blank_record, count_records, scan_bytes
 from clientlens.intake.readers.source import lit, q
+from clientlens.publishing.display import HIDDEN_CHARACTERS, SHOWN_INSTEAD
 
 __all__ = ["IngestError", "IngestResult", "run_ingest"]
 
@@ -181,22 +183,28 @@ def stage_file(con: duckdb.DuckDBPyConnection, index: int, path: Path, name: str
     if source.fast:
         source = open_source(path, name, tmp, con)
         mapping = recognise(source)
-    out = [stage_text(con, index, source, mapping, tmp, as_of)]
+    records = source.records if source.records is not None else count_records(path, source.layout)
+    # A text file whose bytes hold no control character spares the text path its search.
+    controls = source.kind != "csv" or bool(facts.result().control_lines)
+    out = [stage_text(con, index, source, mapping, tmp, as_of, records, controls)]
     for k, more in enumerate(mapping.also, start=1):  # recognise checked their columns
-        out.append(stage_text(con, index + k, source, more, tmp, as_of))
+        out.append(stage_text(con, index + k, source, more, tmp, as_of, records, controls))
     return out
 
 
 def stage_text(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, mapping: FileMapping,
-               tmp: Path, as_of) -> StagedFile:
-    """Stage `index`: the file's rows through the text path, as `mapping` reads them."""
+               tmp: Path, as_of, records: int, controls: bool = True) -> StagedFile:
+    """Stage `index`: the file's rows through the text path, as `mapping` reads them; the
+    file holds `records` non-blank records below its header, as a reader other than the
+    staging counted them (check_rows_read). `controls`: look for control characters."""
     table = TABLES[mapping.table]
     sampled = mapped_columns(table, mapping)
     hints = _run_with_fallback(con, source, lambda rel: detect_hints(con, rel, sampled))
     stage_path = tmp / f"stage{index}.parquet"
     absent = absent_columns(mapping, row_column=source.row_column)
     _run_with_fallback(con, source, lambda rel: write_stage(
-        con, table, stage_sql(table, mapping, source, hints, as_of, rel), stage_path, absent))
+        con, table, stage_sql(table, mapping, source, hints, as_of, rel, controls=controls),
+        stage_path, absent))
     row = "_row" if source.row_column else f"file_row_number + {source.first_row}"
     part = StagePart(stage_path, row, absent=absent)
     merged = 0
@@ -206,7 +214,7 @@ def stage_text(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, ma
     staged.skipped = skipped_rows(con, source, mapping)
     staged.merged = merged
     staged.rows_read += merged + sum(staged.skipped.values())
-    return staged
+    return check_rows_read(staged, records)
 
 
 def skipped_rows(con: duckdb.DuckDBPyConnection, source: RawSource, mapping: FileMapping) -> dict[str, int]:
@@ -384,6 +392,19 @@ def _staged(con: duckdb.DuckDBPyConnection, index: int, source: RawSource,
     return StagedFile(index, source, mapping, rows, parts)
 
 
+def check_rows_read(staged: StagedFile, records: int) -> StagedFile:
+    """Stop when a file's rows read are not the records it holds, as a reader other than
+    its staging counted them (numpy or csv on a text file's bytes, openpyxl, pyarrow).
+
+    The summary's rows read = accepted + quarantined (+ merged + skipped) counts the
+    staged rows on both sides, so a staging that lost rows would still balance there.
+    """
+    if staged.rows_read != records:
+        raise RuntimeError(f"internal error: {staged.source.name}: the file holds {records:,} records "
+                           f"but staging read {staged.rows_read:,} ({staged.mapping.table})")
+    return staged
+
+
 def _drop(con: duckdb.DuckDBPyConnection, *names: str | Path) -> None:
     """Drop the tables and files of a typed read that hands over to the text path."""
     for name in names:
@@ -404,7 +425,10 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
     The file's line count (from the hashing pass) must equal the records read: then no
     record spans lines or hides behind a blank line, and a line number is the spreadsheet
     row. Anything else (a bad byte, a ragged line, too many odd rows, no required column
-    to mark rows in) returns None.
+    to mark rows in) returns None. The lines the hashing pass found a control character
+    on are read again too, where the text path quarantines it. The rows read must be those
+    lines, less the ones that are blank in the file's own bytes (check_rows_read): every
+    blank row the stage marks is among the lines read again, and is checked there.
 
     The typed stage is kept as a Parquet file, not a table: tens of millions of wide rows
     would not fit in memory, and spilled table blocks cost far more to write and read
@@ -440,23 +464,30 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
         _drop(con, *names)
         return None
     lines = sorted({line for line, _kind in errors})
+    scanned = facts.result()
     if (any(kind != "CAST" for _line, kind in errors) or len(lines) > MAX_REJECTED_LINES
-            or read + len(lines) != facts.result()[2] - source.skip - 1):
+            or read + len(lines) != scanned.lines - source.skip - 1 or scanned.more_control_lines):
         _drop(con, *names)
         return None
+    records = scanned.lines - source.skip - 1
+    controls = [line for line in scanned.control_lines if line > source.first_row - 1]
     # Row of typed record k: the records before it, rejected ones included.
     k = "file_row_number"
     row = f"{k} + {source.first_row}" + "".join(
         f" + ({k} >= {line - source.first_row - i})::BIGINT" for i, line in enumerate(lines))
     again_rows = f"{q(marker)} IS NULL"
+    if controls:
+        again_rows += f" OR ({row}) IN ({', '.join(map(str, controls))})"
     suspects = con.execute(f"SELECT count(*) FROM {typed} WHERE {again_rows}").fetchall()[0][0]
     if suspects + len(lines) > MAX_SUSPECT_ROWS:
         _drop(con, *names)
         return None
     if not suspects and not lines:
-        return _staged(con, index, source, mapping, [StagePart(stage_path, row, absent=absent)])
+        return check_rows_read(_staged(con, index, source, mapping, [StagePart(stage_path, row, absent=absent)]),
+                               records)
     wanted = lines + [r for (r,) in con.execute(f"SELECT {row} FROM {typed} WHERE {again_rows}").fetchall()]
     found = fetch_lines(source.path, wanted)
+    records -= sum(1 for text in found.values() if blank_record(text, source.delimiter))
     again = suspect_source(source, found, tmp / f"{safe_name(source.name)}-suspects.csv")
     again_absent = absent_columns(mapping)
     try:
@@ -475,7 +506,7 @@ def stage_typed(con: duckdb.DuckDBPyConnection, index: int, source: RawSource, m
         write_stage(con, table, f"SELECT * FROM ({parts_sql(table, [(index, p) for p in parts])}) "
                                 f"ORDER BY _row", sorted_path, again_absent)
         parts = [StagePart(sorted_path, "_row", absent=again_absent)]
-    return _staged(con, index, source, mapping, parts)
+    return check_rows_read(_staged(con, index, source, mapping, parts), records)
 
 
 def quarantined_rows_sql(con: duckdb.DuckDBPyConnection, files: list[int]) -> str:
@@ -512,9 +543,11 @@ def check_references(con: duckdb.DuckDBPyConnection, table: Table, supplied: set
             continue
         noun = ref_col.removesuffix("_id")
         reason = f"'unknown {noun} ''' || a.{q(col.name)} || ''''"
+        joins = ""
         if ref_table == "clients":
-            missing = ("a.client_id NOT IN (SELECT k FROM client_lookup) "
-                       "AND lower(a.client_id) NOT IN (SELECT k FROM client_lookup)")
+            missing = "a.client_id NOT IN (SELECT k FROM client_lookup)"
+            joins = "LEFT JOIN client_ambiguous amb ON amb.k = a.client_id"
+            reason = f"CASE WHEN amb.k IS NULL THEN {reason} ELSE {lit(AMBIGUOUS_CLIENT)} || amb.clients END"
         else:
             keys = (f"(SELECT DISTINCT {q(ref_col)} AS k FROM {q('t_' + ref_table)} "
                     f"WHERE _viol IS NULL AND NOT _blank)")
@@ -522,7 +555,7 @@ def check_references(con: duckdb.DuckDBPyConnection, table: Table, supplied: set
         order = 5000 + table.column_names.index(col.name)
         _add_violations(con, table.name, (
             f"SELECT a._file AS file_no, a._row AS row, {lit(col.name)} AS col, a.{q(col.name)} AS val, "
-            f"{reason} AS reason, {order} AS ord FROM {clean_rows(table.name)} a "
+            f"{reason} AS reason, {order} AS ord FROM {clean_rows(table.name)} a {joins} "
             f"WHERE a.{q(col.name)} IS NOT NULL AND {missing}"))
 
 
@@ -565,18 +598,156 @@ def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table, rows: int = 0
             f"WHERE a._file * 10000000000 + a._row <> d.first"))
 
 
-def build_client_lookup(con: duckdb.DuckDBPyConnection, supplied: bool) -> None:
-    """Client id or name (exact, then any case) -> client id, for files that name clients."""
-    if not supplied:
-        con.execute("CREATE TABLE client_lookup (k VARCHAR, client_id VARCHAR)")
+# The reasons of what would merge two clients (or give a project's entries to either of two),
+# the kind first and what they quote last, as every quarantine reason (reasons.TEMPLATES).
+AMBIGUOUS_CLIENT = "a client that reads as more than one: "
+CLIENT_NAMING_TABLES = tuple(t for t in ORDERED_TABLES if t != "clients"
+                             and any(c.references == "clients.client_id" for c in TABLES[t].columns))
+
+
+def _where(from_file: str, at: str) -> str:
+    """SQL of ' on row N' (or ' on row N of file.csv' when another file's) of the row `at`,
+    packed as file * 1e10 + row, as said from a row of file `from_file`."""
+    return (f"' on row ' || ({at} % 10000000000) || CASE WHEN {at} // 10000000000 <> {from_file} "
+            f"THEN ' of ' || (SELECT name FROM input_files WHERE _file = {at} // 10000000000) "
+            f"ELSE '' END")
+
+
+def collect_client_values(con: duckdb.DuckDBPyConnection, supplied: set[str]) -> None:
+    """client_values (tbl, _file, v, rows, first): each client value the files other than
+    clients hold, as written, with the rows naming it and the first of them (file * 1e10 +
+    row); client_value_keys (v, key, first) the same by value, with its identity key. One
+    scan of one column a table; cl_ident runs on the distinct values only."""
+    install_identity(con)
+    parts = [f"SELECT {lit(t)} AS tbl, _file, client_id AS v, count(*) AS rows, "
+             f"min(_file * 10000000000 + _row) AS first FROM {q('t_' + t)} "
+             f"WHERE NOT _blank AND client_id IS NOT NULL GROUP BY _file, client_id"
+             for t in CLIENT_NAMING_TABLES if t in supplied]
+    select = " UNION ALL ".join(parts) or ("SELECT NULL::VARCHAR AS tbl, NULL::INTEGER AS _file, "
+                                           "NULL::VARCHAR AS v, 0::BIGINT AS rows, 0::BIGINT AS first "
+                                           "WHERE false")
+    con.execute(f"CREATE OR REPLACE TABLE client_values AS {select}")
+    con.execute("CREATE OR REPLACE TABLE client_value_keys AS SELECT v, cl_ident(v) AS key, first "
+                "FROM (SELECT v, min(first) AS first FROM client_values GROUP BY v)")
+
+
+def check_client_identity(con: duckdb.DuckDBPyConnection, supplied: set[str]) -> None:
+    """Quarantine the rows of the clients file whose ids read the same (identity_key) but
+    are written differently, or that give one id two names that read differently: all of
+    them, as which row is the client cannot be told (a file naming it is then told it is
+    ambiguous, build_client_lookup). Without a clients file, see check_client_spellings."""
+    if "clients" in supplied:
+        collect_client_values(con, supplied)
+        con.execute("CREATE OR REPLACE TABLE client_rows AS SELECT _file, _row, client_id, client_name, "
+                    "cl_ident(client_id) AS id_key, cl_ident(client_name) AS name_key, "
+                    f"_file * 10000000000 + _row AS pos FROM {clean_rows('clients')}")
+        _add_violations(con, "clients", _clashes_sql(
+            "client_rows", "client_id", "id_key",
+            "b.client_id <> a.client_id OR b.name_key IS DISTINCT FROM a.name_key",
+            "CASE WHEN a.client_id = b.client_id THEN 'a client_id given another name also' || "
+            + _where("a._file", "b.pos") + " || ': ''' || b.client_name || '''' "
+            "ELSE 'a client_id that reads the same as another also' || " + _where("a._file", "b.pos")
+            + " || ': ''' || b.client_id || ''' (' || b.client_name || ')' END"))
+
+
+def _clashes_sql(rows: str, column: str, key: str, differ: str, reason: str) -> str:
+    """Quarantine rows (file_no, row, col, val, reason, ord) of the rows of table `rows` (with
+    _file, _row, pos = file * 1e10 + row) that share `key` with a row they differ from
+    (`differ`, SQL of rows a and b): each names the first such other row b in `reason`."""
+    return (f"SELECT a._file AS file_no, a._row AS row, {lit(column)} AS col, a.{column} AS val, "
+            f"{reason} AS reason, 5500 AS ord FROM {rows} a JOIN {rows} b ON b.{key} = a.{key} "
+            f"AND b.pos <> a.pos AND ({differ}) "
+            "QUALIFY row_number() OVER (PARTITION BY a.pos ORDER BY b.pos) = 1")
+
+
+def check_client_spellings(con: duckdb.DuckDBPyConnection, supplied: set[str]) -> None:
+    """Without a clients file the clients are the values the files hold: two values that
+    read the same (identity_key) but are written differently ('Acme', 'ACME') quarantine
+    every row holding either, naming the other, rather than becoming one client or two.
+    Run once project_clients has given the projects of exports without clients theirs."""
+    if "clients" in supplied:
         return
+    collect_client_values(con, supplied)
+    clashes = ("(SELECT key FROM client_value_keys WHERE key IS NOT NULL GROUP BY key "
+               "HAVING count(*) > 1)")
+    if not con.execute(f"SELECT count(*) FROM {clashes}").fetchall()[0][0]:
+        return
+    con.execute("CREATE OR REPLACE TABLE client_clashes AS SELECT a.v, b.v AS other_v, b.first AS other "
+                f"FROM client_value_keys a JOIN {clashes} USING (key) JOIN client_value_keys b "
+                "ON b.key = a.key AND b.v <> a.v "
+                "QUALIFY row_number() OVER (PARTITION BY a.v ORDER BY b.first, b.v) = 1")
+    for table in CLIENT_NAMING_TABLES:
+        if table in supplied:
+            _add_violations(con, table, (
+                "SELECT a._file AS file_no, a._row AS row, 'client_id' AS col, a.client_id AS val, "
+                "'a client written another way also' || " + _where("a._file", "c.other")
+                + " || ': ''' || c.other_v || '''' AS reason, 5500 AS ord "
+                f"FROM {q('t_' + table)} a JOIN client_clashes c ON c.v = a.client_id "
+                "WHERE NOT a._blank"))
+
+
+def check_project_identity(con: duckdb.DuckDBPyConnection) -> None:
+    """Quarantine the rows of project_clients whose projects read the same (identity_key) but
+    give clients that do not: every one of them, naming another, as the entries of such a
+    project cannot be given to one client more than to the other."""
+    install_identity(con)
+    con.execute("CREATE OR REPLACE TABLE project_rows AS SELECT a._file, a._row, a.project, a.client_id, "
+                "cl_ident(a.project) AS key, coalesce(l.client_id, cl_ident(a.client_id)) AS client, "
+                f"a._file * 10000000000 + a._row AS pos FROM {clean_rows('project_clients')} a "
+                "LEFT JOIN client_lookup l ON l.k = a.client_id")
+    _add_violations(con, "project_clients", _clashes_sql(
+        "project_rows", "project", "key", "b.client IS DISTINCT FROM a.client",
+        "'a project given another client also' || " + _where("a._file", "b.pos")
+        + " || ': ''' || b.project || ''' → ''' || b.client_id || ''''"))
+
+
+def build_client_lookup(con: duckdb.DuckDBPyConnection, supplied: set[str]) -> None:
+    """client_lookup (k, client_id): each client value as written (the clients' own ids and
+    names, and what the other files hold) -> the one client whose id or name reads the
+    same (identity_key); client_ambiguous (k, clients): the values that read as the id or
+    name of more than one client, or of one whose rows clash (check_client_identity), with
+    the clients they could be. A value in neither is an unknown client."""
+    if "clients" not in supplied:
+        con.execute("CREATE OR REPLACE TABLE client_lookup (k VARCHAR, client_id VARCHAR)")
+        con.execute("CREATE OR REPLACE TABLE client_ambiguous (k VARCHAR, clients VARCHAR)")
+        return
+    # A key reaches the rows of every id it is the id or a name of; it names one client when
+    # they hold one id as written and a row of it was kept (not every one clashed).
+    clean = f"(SELECT _file * 10000000000 + _row FROM {clean_rows('clients')})"
+    described = "'''' || r.client_id || ''' (' || r.client_name || ')'"
     con.execute(
-        "CREATE TABLE client_lookup AS SELECT k, arg_min(client_id, p) AS client_id FROM ("
-        f"SELECT client_id AS k, client_id, 1 AS p FROM {clean_rows('clients')} "
-        f"UNION ALL SELECT client_name, client_id, 2 FROM {clean_rows('clients')} "
-        f"UNION ALL SELECT lower(client_id), client_id, 3 FROM {clean_rows('clients')} "
-        f"UNION ALL SELECT lower(client_name), client_id, 4 FROM {clean_rows('clients')}) "
-        "WHERE k IS NOT NULL GROUP BY k")
+        f"CREATE OR REPLACE TABLE client_keys AS WITH rows AS (SELECT *, pos IN {clean} AS kept "
+        "FROM client_rows), keyed AS (SELECT id_key AS key, id_key FROM rows UNION "
+        "SELECT name_key, id_key FROM rows) "
+        "SELECT k.key, count(DISTINCT r.client_id) = 1 AND bool_or(r.kept) AS one, "
+        f"any_value(r.client_id) AS client_id, string_agg(DISTINCT {described}, ', ' ORDER BY {described}) "
+        "AS clients FROM keyed k JOIN rows r ON r.id_key = k.id_key WHERE k.key IS NOT NULL GROUP BY k.key")
+    written = ("(SELECT client_id AS v, id_key AS key FROM client_rows UNION "
+               "SELECT client_name, name_key FROM client_rows UNION SELECT v, key FROM client_value_keys)")
+    con.execute("CREATE OR REPLACE TABLE client_lookup AS SELECT w.v AS k, c.client_id "
+                f"FROM {written} w JOIN client_keys c USING (key) WHERE c.one")
+    con.execute("CREATE OR REPLACE TABLE client_ambiguous AS SELECT w.v AS k, c.clients "
+                f"FROM {written} w JOIN client_keys c USING (key) WHERE NOT c.one")
+
+
+CLIENT_NAMES_USED_COLUMNS = ("file", "table", "written", "client_id", "client_name", "rows")
+
+
+def write_client_names_used(con: duckdb.DuckDBPyConnection, supplied: set[str], dest: Path) -> None:
+    """How the files named their clients where not by the id as the clients file writes it
+    (by name, or in another case or spacing), as the ingest page lists it: file, table, the
+    value as written, the client it was read as, and the rows that name it so."""
+    if "clients" not in supplied:
+        _copy(con, "SELECT NULL::VARCHAR AS file, NULL::VARCHAR AS \"table\", NULL::VARCHAR AS written, "
+                   "NULL::VARCHAR AS client_id, NULL::VARCHAR AS client_name, NULL::BIGINT AS rows "
+                   "WHERE false", dest)
+        return
+    _copy(con, "SELECT f.name AS file, v.tbl AS \"table\", v.v AS written, l.client_id, "
+               "any_value(c.client_name) AS client_name, sum(v.rows)::BIGINT AS rows FROM client_values v "
+               "JOIN client_lookup l ON l.k = v.v AND l.k <> l.client_id "
+               "JOIN input_files f ON f._file = v._file "
+               "LEFT JOIN client_rows c ON c.client_id = l.client_id "
+               "GROUP BY f.name, v.tbl, v.v, l.client_id ORDER BY file, written, \"table\"", dest)
 
 
 def check_currencies(con: duckdb.DuckDBPyConnection, table: Table, reporting: str,
@@ -760,10 +931,9 @@ def write_project_clients_used(con: duckdb.DuckDBPyConnection, staged: list[Stag
             f"sum(a.hours) AS hours FROM ({parts_sql(table, parts)}) a ANTI JOIN "
             f"(SELECT file_no, row FROM quarantine_rows WHERE tbl = 'time_entries') r "
             f"ON r.file_no = a._file AND r.row = a._row WHERE NOT a._blank GROUP BY ALL")
-    _copy(con, f"SELECT u.project, coalesce(l1.client_id, l2.client_id, u.named) AS client_id, "
+    _copy(con, f"SELECT u.project, coalesce(l.client_id, u.named) AS client_id, "
                f"u.listed, u.entries, u.hours FROM ({used}) u "
-               f"LEFT JOIN client_lookup l1 ON l1.k = u.named "
-               f"LEFT JOIN client_lookup l2 ON l2.k = lower(u.named) ORDER BY u.project", dest)
+               f"LEFT JOIN client_lookup l ON l.k = u.named ORDER BY u.project", dest)
 
 
 def _link(source: Path, dest: Path) -> None:
@@ -819,9 +989,16 @@ def write_tables(con: duckdb.DuckDBPyConnection, out: Path, supplied: set[str],
     return written
 
 
-def _escape_formula(column: str) -> str:
-    return (f"CASE WHEN regexp_matches({column}, '^[=+\\-@\\t\\r]') THEN '''' || {column} "
-            f"ELSE {column} END AS {column}")
+# The hidden characters pages and downloads neutralise (display.HIDDEN_CHARACTERS), as RE2 escapes.
+HIDDEN_RE2 = "".join(ch if ch in "[]-" else f"\\x{{{ord(ch):04X}}}" for ch in HIDDEN_CHARACTERS.pattern)
+
+
+def _for_spreadsheet(column: str) -> str:
+    """A text column of quarantine.csv as a spreadsheet should get it: hidden characters shown
+    as U+FFFD (display.neutralise), then a quote before what would start a formula."""
+    shown = f"regexp_replace({column}, {lit(HIDDEN_RE2)}, {lit(SHOWN_INSTEAD)}, 'g')"
+    return (f"CASE WHEN regexp_matches({shown}, '^[=+\\-@\\t\\r]') THEN '''' || {shown} "
+            f"ELSE {shown} END AS {column}")
 
 
 def write_quarantine(con: duckdb.DuckDBPyConnection, out: Path) -> None:
@@ -831,7 +1008,7 @@ def write_quarantine(con: duckdb.DuckDBPyConnection, out: Path) -> None:
               "ORDER BY r.file_no, r.row, r.ord, r.reason, r.val")
     con.execute(f"CREATE TABLE quarantine_out AS {select}")
     _copy(con, "SELECT * FROM quarantine_out", out / "quarantine.parquet")
-    text = ", ".join(_escape_formula(q(c)) if c != "row" else q(c) for c in QUARANTINE_COLUMNS)
+    text = ", ".join(_for_spreadsheet(q(c)) if c != "row" else q(c) for c in QUARANTINE_COLUMNS)
     con.execute(f"COPY (SELECT {text} FROM quarantine_out) TO {lit(out / 'quarantine.csv')} "
                 f"(FORMAT csv, HEADER true)")
 
@@ -947,7 +1124,7 @@ def run_ingest(raw_dir: Path, processed_dir: Path, params: Params, progress: boo
         con = duckdb.connect(config={"preserve_insertion_order": True, "memory_limit": MEMORY_LIMIT,
                                      "temp_directory": str(tmp / "spill")})
         with ThreadPoolExecutor(max_workers=1) as pool:
-            hashes = [pool.submit(hash_file, path) for path in files]
+            hashes = [pool.submit(scan_bytes, path, path.suffix.lower() in TEXT_SUFFIXES) for path in files]
             try:
                 return _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
                                hashes)
@@ -992,16 +1169,21 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
             f"FROM (SELECT _file, _row, unnest(_viol) AS v FROM {q('t_' + name)} "
             f"WHERE _viol IS NOT NULL AND NOT _blank)"))
     for name in ORDERED_TABLES:
+        if name == "clients":
+            check_client_identity(con, supplied)
+        if name == "project_clients" and name in supplied:
+            check_project_identity(con)
         if name in supplied:
             check_references(con, TABLES[name], supplied)
             check_duplicates(con, TABLES[name], sum(sf.rows_read for sf in staged
                                                     if sf.mapping.table == name))
         if name == "clients":
-            build_client_lookup(con, "clients" in supplied)
+            build_client_lookup(con, supplied)
         if name == "rates" and name in supplied:
             _add_violations(con, name, rate_card_conflicts_sql())
         if name == "project_clients" and name in supplied:
             project_client_macros(con, supplied=True)
+    check_client_spellings(con, supplied)
     derive = dataclasses.replace(derive, reporting_currency=resolve_reporting_currency(
         con, supplied, derive))
     _build_fx(con, derive.reporting_currency, "fx_rates" in supplied)
@@ -1016,6 +1198,7 @@ def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
     written = write_tables(con, out, supplied, derive, progress, staged, summary)
     write_quarantine(con, out)
     write_project_clients_used(con, staged, out / "project_clients_used.parquet")
+    write_client_names_used(con, supplied, out / "client_names_used.parquet")
     con.register("summary_frame", summary)
     _copy(con, "SELECT * FROM summary_frame", out / "ingest_summary.parquet")
     lo, hi = _date_range(con, out, written)

@@ -28,10 +28,20 @@ TEMPLATES = [
     N_("rate for the same client, role and person also on row {row}, both valid on {date}"),
     N_("rate for the same client, role and person also on row {row} of {file}, both valid on {date}"),
     N_("no bill rate and no cost rate"),
+    N_("control character {code} in the cell"),
+    N_("a client that reads as more than one: {quoted}"),
+    N_("a client_id that reads the same as another also on row {row}: {quoted}"),
+    N_("a client_id that reads the same as another also on row {row} of {file}: {quoted}"),
+    N_("a client_id given another name also on row {row}: {quoted}"),
+    N_("a client_id given another name also on row {row} of {file}: {quoted}"),
+    N_("a client written another way also on row {row}: {quoted}"),
+    N_("a client written another way also on row {row} of {file}: {quoted}"),
+    N_("a project given another client also on row {row}: {quoted}"),
+    N_("a project given another client also on row {row} of {file}: {quoted}"),
 ]
 NOUNS = [N_("client"), N_("contract"), N_("deliverable")]  # of the reference rules: "unknown client 'X'"
 # What each field matches: one word, unless it is one of these.
-FIELDS = {"row": r"\d+", "values": ".+", "value": "'.*'", "file": ".+", "date": "[^)]+"}
+FIELDS = {"row": r"\d+", "values": ".+", "value": "'.*'", "file": ".+", "date": "[^)]+", "quoted": "'.*"}
 WORD = r"\S+"
 
 
@@ -61,9 +71,10 @@ def reason_text(reason: str, lang: str = "en") -> str:
 def quarantine_by_reason(quarantine: pd.DataFrame, lang: str, anonymize: bool) -> pd.DataFrame:
     """Rows set aside per file, column and reason, largest first; the reason without the value
     it quotes, in `lang`. Anonymised, per reason only (and without the row a duplicate repeats),
-    since raw values and file names can carry client names."""
+    since raw values and file names can carry client names. A quoted value may hold a line break
+    (a quoted CSV cell): everything from the first quote on goes, whatever it holds."""
     keys = ["reason_kind"] if anonymize else ["file", "column", "reason_kind"]
-    kind = r"'.*| also on row.*" if anonymize else r"'.*"
+    kind = r"(?s)'.*| also on row.*" if anonymize else r"(?s)'.*"
     out = (quarantine.assign(reason_kind=quarantine["reason"].str.replace(kind, "", regex=True).str.strip())
            .groupby(keys).size().rename("rows").reset_index()
            .sort_values("rows", ascending=False, kind="mergesort").rename(columns={"reason_kind": "reason"}))

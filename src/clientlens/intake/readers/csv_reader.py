@@ -16,8 +16,17 @@ import sys
 from pathlib import Path
 
 from clientlens.intake.readers.errors import IngestError, display_path
-from clientlens.intake.readers.sniff import CHUNK, FileScan, find_header, head_encoding, read_head, scan_file
-from clientlens.intake.readers.source import RawSource, lit
+from clientlens.intake.readers.sniff import (
+    CHUNK,
+    FileScan,
+    binary_kind,
+    find_header,
+    head_bytes,
+    head_encoding,
+    read_head,
+    scan_file,
+)
+from clientlens.intake.readers.source import RawSource, TextLayout, check_header, lit
 
 # Extra columns that catch fields past the header, so a row with one or a few
 # too many fields is quarantined instead of stopping the run.
@@ -48,18 +57,21 @@ def renumber(path: Path, encoding: str, delimiter: str, header_index: int, width
              dest: Path) -> None:
     """Rewrite the records below the header as UTF-8 CSV with their spreadsheet row first.
 
-    Fully empty records are dropped here (they are not rows a person would count),
-    and any fields past the header are joined into one overflow field.
+    Fully empty records are dropped here (they are not rows a person would count): those
+    whose fields hold nothing but spaces, as a cell is empty to cl_text and so to DuckDB's
+    read of other files. Any fields past the header are joined into one overflow field.
     """
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     with open(path, encoding=encoding, errors="replace", newline="") as src, \
             open(dest, "w", encoding="utf-8", newline="") as out:
-        reader = csv.reader(src, delimiter=delimiter, strict=True)
+        # Spaces before a quote are skipped, as DuckDB's reader of other files skips them (the
+        # cells are trimmed anyway): `a, "b, c"` is two fields, the second quoted.
+        reader = csv.reader(src, delimiter=delimiter, strict=True, skipinitialspace=True)
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["_row", *(f"c{i}" for i in range(width + 1))])
         try:
             for index, record in enumerate(reader):
-                if index <= header_index or not any(f.strip() for f in record):
+                if index <= header_index or not any(f.strip(" ") for f in record):
                     continue
                 head, rest = record[:width], record[width:]
                 head += [""] * (width - len(head))
@@ -86,12 +98,13 @@ def open_csv_fast(path: Path, name: str) -> RawSource | None:
     fewer records than the file has lines, and the file then goes through `open_csv`.
     """
     encoding = head_encoding(path)
-    if encoding is None:
+    if encoding is None or binary_kind(head_bytes(path)):
         return None
     head = read_head(path, "utf-8")
     header = find_header(head)
-    if "\x00" in head or header is None:
+    if header is None:
         return None
+    check_header(display_path(path), header.fields, f"line {header.index + 1}")
     if any(not line.strip() for line in re.split(r"\r?\n", head)[:header.index]):
         return None  # blank lines above the header: DuckDB's skip would count them differently
     headers = tuple(h.strip() for h in header.fields)
@@ -102,7 +115,8 @@ def open_csv_fast(path: Path, name: str) -> RawSource | None:
                      first_row=header.index + 2,
                      overflow=tuple(f"c{i}" for i in range(width, width + OVERFLOW)),
                      fallback_relation=_read_csv_sql(path, cols, header.delimiter, header.index, False),
-                     delimiter=header.delimiter, skip=header.index, fast=True)
+                     delimiter=header.delimiter, skip=header.index, fast=True,
+                     layout=TextLayout(encoding, header.delimiter, header.index))
 
 
 def typed_relation(source: RawSource, types: dict[int, str], rejects: str) -> str:
@@ -163,13 +177,15 @@ def open_csv(path: Path, name: str, tmpdir: Path, scan: FileScan | None = None) 
     shown = display_path(path)
     if scan.size == 0:
         raise IngestError(f"{shown}: empty file (0 bytes); export it again or remove it")
+    kind = binary_kind(head_bytes(path))
+    if kind:
+        raise IngestError(f"{shown}: not a text file ({kind}); export it as CSV, XLSX or Parquet")
     head = read_head(path, scan.codec)
-    if "\x00" in head and scan.encoding != "utf-16":
-        raise IngestError(f"{shown}: not a text file (binary content); export it as CSV, XLSX or "
-                          f"Parquet")
     header = find_header(head)
     if header is None:
         raise IngestError(f"{shown}: no header row (the file holds only blank lines)")
+    check_header(shown, header.fields, f"line {header.index + 1}")
+    layout = TextLayout(scan.codec, header.delimiter, header.index)
     headers = tuple(h.strip() for h in header.fields)
     width = len(headers)
     exact = scan.inner_blank_lines or scan.odd_quotes or scan.encoding == "utf-16"
@@ -180,7 +196,7 @@ def open_csv(path: Path, name: str, tmpdir: Path, scan: FileScan | None = None) 
         fast = _read_csv_sql(dest, cols, ",", 0, True)
         slow = _read_csv_sql(dest, cols, ",", 0, False)
         return RawSource(path, name, "csv", scan.encoding, headers, fast,
-                         row_column=True, overflow=(f"c{width}",), fallback_relation=slow)
+                         row_column=True, overflow=(f"c{width}",), fallback_relation=slow, layout=layout)
     readable = path
     if not scan.duckdb_reads_directly:
         readable = tmpdir / f"{safe_name(name)}-utf8.csv"
@@ -191,5 +207,5 @@ def open_csv(path: Path, name: str, tmpdir: Path, scan: FileScan | None = None) 
     return RawSource(path, name, "csv", scan.encoding, headers, fast,
                      first_row=header.index + 2,
                      overflow=tuple(f"c{i}" for i in range(width, width + OVERFLOW)),
-                     fallback_relation=slow)
+                     fallback_relation=slow, layout=layout)
 

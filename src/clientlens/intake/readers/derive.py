@@ -139,9 +139,8 @@ def final_select(table_name: str, p: DeriveParams, clients_supplied: bool,
         exprs[derived_key] = f"coalesce(a.{q(derived_key)}, f.name || ':' || a._row)"
     refs_client = any(c.references == "clients.client_id" for c in table.columns)
     if refs_client and clients_supplied:
-        joins.append("LEFT JOIN client_lookup l1 ON l1.k = a.client_id")
-        joins.append("LEFT JOIN client_lookup l2 ON l2.k = lower(a.client_id)")
-        exprs["client_id"] = "coalesce(l1.client_id, l2.client_id, a.client_id)"
+        joins.append("LEFT JOIN client_lookup l ON l.k = a.client_id")
+        exprs["client_id"] = "coalesce(l.client_id, a.client_id)"
     order = ", ".join([q(k) for k in table.key] + ["_file", "_row"])
     cols = ", ".join(_cast(q(c), table, c) for c in names)
     return (f"SELECT {cols} FROM (SELECT {', '.join(f'{e} AS {q(c)}' for c, e in exprs.items())}, "
@@ -246,13 +245,12 @@ def create_time_entry_lookups(con, p: DeriveParams, clients_supplied: bool) -> d
         con.execute("CREATE TYPE client_ids_self AS ENUM (SELECT k FROM client_lookup "
                     "WHERE k = client_id ORDER BY k)")
         # The other keys are looked up from a list, which DuckDB copies for every 2048 rows:
-        # only the names the time entries use (a thousand of 40,000 keys in the 10,000-client
-        # demo, whose Harvest rows it cost 1.3 CPU-seconds), as given and in lower case.
-        named = ("(SELECT DISTINCT client_id AS k FROM t_time_entries "
-                 "WHERE try_cast(client_id AS client_ids_self) IS NULL)")
+        # only the values the time entries hold (a thousand of 40,000 keys in the 10,000-client
+        # demo, whose Harvest rows it cost 1.3 CPU-seconds), which client_values has already,
+        # and the clients project_clients gives the projects of exports without clients.
         lookups["clients"] = create_lookup(
-            con, "client_ids", f"SELECT k, client_id FROM client_lookup WHERE k IN "
-                               f"(SELECT k FROM {named} UNION SELECT lower(k) FROM {named})")
+            con, "client_ids", "SELECT k, client_id FROM client_lookup WHERE k <> client_id AND k IN "
+                               "(SELECT v FROM client_values WHERE tbl IN ('time_entries', 'project_clients'))")
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'final_rates'").fetchall()[0][0]:
         lookups["card"] = create_rate_card(con, lookups)
     return lookups
@@ -264,8 +262,7 @@ def _resolved_client(lookups: dict[str, Lookup]) -> str:
         return "a.client_id"
     client = lookups["clients"]
     return (f"CASE WHEN try_cast(a.client_id AS client_ids_self) IS NOT NULL "
-            f"THEN a.client_id ELSE coalesce({client.value('client_id', 'a.client_id')}, "
-            f"{client.value('client_id', 'lower(a.client_id)')}, a.client_id) END")
+            f"THEN a.client_id ELSE coalesce({client.value('client_id', 'a.client_id')}, a.client_id) END")
 
 
 def _entry_role(lookups: dict[str, Lookup]) -> str:
@@ -319,11 +316,10 @@ def rate_card_conflicts_sql() -> str:
     another row, both valid on a day and both setting a bill rate (or both a cost rate).
     Each of the two names the first other row it conflicts with."""
     rows = ("SELECT a._file, a._row, a.person, a.role, a.valid_from, a.bill_rate, a.cost_rate, "
-            "coalesce(l1.client_id, l2.client_id, a.client_id) AS client_id, "
+            "coalesce(l.client_id, a.client_id) AS client_id, "
             "coalesce(a.valid_from, DATE '0001-01-01') AS lo, "
             "coalesce(a.valid_to, DATE '9999-12-31') AS hi "
-            f"FROM {clean_rows('rates')} a LEFT JOIN client_lookup l1 ON l1.k = a.client_id "
-            "LEFT JOIN client_lookup l2 ON l2.k = lower(a.client_id)")
+            f"FROM {clean_rows('rates')} a LEFT JOIN client_lookup l ON l.k = a.client_id")
     same = " AND ".join(f"b.{c} IS NOT DISTINCT FROM a.{c}" for c in ("person", "role", "client_id"))
     both = " OR ".join(f"(a.{k} IS NOT NULL AND b.{k} IS NOT NULL)" for k in RATE_KINDS)
     conflicts = (

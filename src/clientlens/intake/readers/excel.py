@@ -5,10 +5,18 @@ and go through the same SQL rules as CSV. Formulas are never evaluated: a cell
 holds its cached value, and text that looks like a formula stays text. Fully
 empty rows and columns past the last header are ignored and not counted as read,
 but every row keeps its real sheet row number.
+
+A workbook cannot hold a control character in its XML: Excel writes one as _x0007_
+(ECMA-376 Part 1, 22.9.2.19, ST_Xstring; Office's reading of it:
+https://learn.microsoft.com/en-us/openspecs/office_standards/ms-oi29500/d34ae755-c53f-4a44-a363-c6dd3ee018a4),
+which openpyxl leaves as it is. Such escapes are
+read back into the character, so a cell holding one is quarantined as a CSV cell would be
+(and Excel's _x000D_ before a line break is the carriage return it stands for).
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
@@ -18,7 +26,10 @@ import pyarrow.parquet as pq
 from clientlens.intake.readers.csv_reader import safe_name
 from clientlens.intake.readers.errors import IngestError, display_path
 from clientlens.intake.readers.sniff import HEADER_SEARCH_LINES
-from clientlens.intake.readers.source import RawSource, lit
+from clientlens.intake.readers.source import RawSource, check_header, lit
+
+# An escaped character below U+0020, the only ones XML cannot hold as they are.
+_ESCAPED_CONTROL = re.compile(r"_x00([01][0-9A-Fa-f])_")
 
 
 def cell_text(value: object) -> str | None:
@@ -39,6 +50,8 @@ def cell_text(value: object) -> str | None:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     text = str(value)
+    if "_x00" in text:
+        text = _ESCAPED_CONTROL.sub(lambda m: chr(int(m.group(1), 16)), text)
     return text if text.strip() else None
 
 
@@ -75,6 +88,7 @@ def open_xlsx(path: Path, name: str, tmpdir: Path) -> RawSource:
     header_cells = rows[header_pos][1]
     width = max(k for k, c in enumerate(header_cells) if c is not None) + 1
     headers = tuple((c or "").strip() for c in header_cells[:width])
+    check_header(shown, headers, f"sheet row {rows[header_pos][0]}")
     data = rows[header_pos + 1:]
     columns: dict[str, list] = {"_row": [i for i, _c in data]}
     for k in range(width):
@@ -85,4 +99,4 @@ def open_xlsx(path: Path, name: str, tmpdir: Path) -> RawSource:
     dest = tmpdir / f"{safe_name(name)}.parquet"
     pq.write_table(pa.table(columns, schema=schema), dest)
     return RawSource(path, name, "xlsx", "n/a", headers, f"read_parquet({lit(dest)})",
-                     row_column=True, overflow=(f"c{width}",))
+                     row_column=True, overflow=(f"c{width}",), records=len(data))

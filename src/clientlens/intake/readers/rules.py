@@ -23,7 +23,7 @@ from clientlens.intake.readers.parse import (
     parses_padded_as_trimmed,
     typed_sql,
 )
-from clientlens.intake.readers.source import RawSource, lit, q
+from clientlens.intake.readers.source import CONTROL_CHARACTERS, RawSource, lit, q
 
 VIOLATION_TYPE = "STRUCT(c VARCHAR, v VARCHAR, w VARCHAR, o INTEGER)[]"
 
@@ -62,8 +62,32 @@ def mapped_columns(table: Table, mapping: FileMapping) -> dict[str, tuple[Column
     return {c.name: (c, exprs[c.name]) for c in file_columns(table, mapping) if c.name in exprs}
 
 
-def _violation(column: str, value: str, reason: str, order: int) -> str:
-    return f"{{'c': {lit(column)}, 'v': {value}, 'w': {lit(reason)}, 'o': {order}}}"
+def _violation(column: str, value: str, reason: str, order: int, reason_sql: str = "") -> str:
+    return f"{{'c': {lit(column)}, 'v': {value}, 'w': {reason_sql or lit(reason)}, 'o': {order}}}"
+
+
+def control_cells(columns: tuple[Column, ...], exprs: dict[str, str], source: RawSource) -> list[str]:
+    """For each field of the file, mapped or not, a SQL column over the file's relation: the
+    violation struct where the field holds a control character, else NULL. A record holding
+    one is damaged, whichever of its cells shows it. The column is named as the contract
+    names it where a column reads the field as it is, else by its header; the value shows
+    each control character as U+FFFD, so the quarantine holds none."""
+    named: dict[str, tuple[str, int]] = {}
+    for index, col in enumerate(columns):
+        if col.name in exprs:
+            named.setdefault(exprs[col.name], (col.name.lstrip("_"), index * 10 + 6))
+    fields = [(source.column(k), header or f"column {k + 1}") for k, header in enumerate(source.headers)]
+    fields += [(q(c), OVERFLOW_COLUMN) for c in source.overflow]
+    pattern = lit(CONTROL_CHARACTERS)
+    out = []
+    for k, (field, header) in enumerate(fields):
+        name, order = named.get(field, (header, 9000 + k))
+        reason = (f"printf('control character U+%04X in the cell', "
+                  f"unicode(regexp_extract({field}, {pattern})))")
+        value = f"regexp_replace(cl_text({field}), {pattern}, '\ufffd', 'g')"
+        out.append(f"CASE WHEN regexp_matches({field}, {pattern}) THEN "
+                   f"{_violation(name, value, '', order, reason)} END AS {q(f'control:{k}')}")
+    return out
 
 
 def column_rules(table: Table, col: Column, order: int, as_of: dt.date) -> list[tuple[str, str]]:
@@ -106,7 +130,7 @@ def _read_typed_sql(col: Column, raw: str) -> str:
 
 def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hints,
               as_of: dt.date, relation: str, read_types: dict[str, str] | None = None,
-              memo: dict[str, list[tuple[str, str]]] | None = None) -> str:
+              memo: dict[str, list[tuple[str, str]]] | None = None, controls: bool = True) -> str:
     """SELECT yielding [_row,] typed columns, _blank and _viol for every record of a file.
 
     With `read_types` (canonical column -> type DuckDB read it as, see csv_reader.
@@ -114,6 +138,8 @@ def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hint
     of `_viol`: true where the row breaks a rule. Raw texts of typed cells are gone, so
     such rows are staged again through the text path, which names value and reason.
     `memo` (parse.sample_memo) gives the parsed value of frequent texts of some columns.
+    With `controls` the text path looks for control characters in every field
+    (control_cells); ingest leaves it out for a text file whose bytes hold none.
     """
     columns = file_columns(table, mapping)
     exprs = {**mapping.columns, **mapping.hidden}
@@ -184,6 +210,13 @@ def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hint
                       _violation(later, raw_name(later), f"{later} before {earlier}", order)))
     rules.append(("_extra IS NOT NULL",
                   _violation(OVERFLOW_COLUMN, "_extra", "more fields than the header", 9999)))
+    if controls and not typed_mode:
+        # The typed read leaves this to the line scan of ingest (sniff.scan_bytes), which
+        # sends the lines holding a control character here, and spares the text path this
+        # pattern on every cell where the file's bytes hold none.
+        cells = control_cells(columns, exprs, source)
+        raw += cells
+        rules += [(f"{q(f'control:{k}')} IS NOT NULL", q(f"control:{k}")) for k in range(len(cells))]
     any_broken = " OR ".join(f"({p})" for p, _v in rules)
     if typed_mode:
         flag = f"coalesce(NOT _blank AND ({any_broken}), false) AS _suspect"
