@@ -1,8 +1,11 @@
-"""Hostile client names never run, and anonymised reports are safe to forward.
+"""Hostile client names never run, and no id can take another client's card.
 
-One Harvest export whose clients include `<script>alert(1)</script>` and a spreadsheet
-formula: the published pages show them as text, the CSV downloads guard them, and
-`make report ANONYMIZE=1` leaves no real client name anywhere under reports/.
+One Harvest export whose clients include `<script>alert(1)</script>`, a spreadsheet formula,
+Windows device names (CON, aux, NUL...), a name spelled like another client's card file, a
+right-to-left override and two spellings of one name a reader cannot tell apart: the published
+pages show the names as text, the CSV downloads guard them, every client has a card of its own,
+and the two spellings are set aside naming each other. (That an anonymised run publishes none
+of these names is tests/test_anonymize_reports.py's firm, which carries them too.)
 
 The same firm also holds an export of every other tool clientlens reads (Clockify, Kimai,
 Productive.io, Xero, QuickBooks Online, Zendesk: tests/test_adapters_billing.py), so one
@@ -11,39 +14,44 @@ chain run checks both that each is read and tied to its totals and that names st
 from __future__ import annotations
 
 import csv
-import shutil
+import unicodedata
+
+import pandas as pd
 
 import pytest
 from bs4 import BeautifulSoup
 from e2e_support import make, write_harvest_export
 from test_adapters_billing import check_every_new_export, write_every_new_export
 
+from clientlens.analysis.cards import card_slug
 from clientlens.publishing.publish import STATIC_DIR
 
 pytestmark = pytest.mark.e2e
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 FORMULA_NAME = '=HYPERLINK("http://x","y")'
-CLIENTS = {SCRIPT_NAME: 120.0, FORMULA_NAME: 110.0, "Acme Corp": 95.0, "Beta LLC": 130.0, "Zeta SA": 35.0}
-# What would betray each client in any file, however it is escaped there.
-GIVEAWAYS = {SCRIPT_NAME: "alert(1)", FORMULA_NAME: "HYPERLINK", "Acme Corp": "Acme Corp",
-             "Beta LLC": "Beta LLC", "Zeta SA": "Zeta SA"}
+# Names Windows keeps for devices, in any case and with any extension after them.
+RESERVED_NAMES = ("CON", "aux", "NUL", "COM1", "LPT1")
+WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)}
+CLAIMED_NAME = card_slug("Acme Corp")  # a client named like another client's card file
+RTL_NAME = "Invoice\u202egnp.exe"  # shows as "Invoiceexe.png" where the override is obeyed
+# Two spellings a reader cannot tell apart (composed and decomposed letters): not one client, not two.
+TWINS = ("Zoë Café", unicodedata.normalize("NFD", "Zoë Café"))
+CLIENTS = {SCRIPT_NAME: 120.0, FORMULA_NAME: 110.0, "Acme Corp": 95.0, "Beta LLC": 130.0, "Zeta SA": 35.0,
+           **{name: 80.0 + i for i, name in enumerate(RESERVED_NAMES)}, CLAIMED_NAME: 90.0, RTL_NAME: 70.0,
+           TWINS[0]: 60.0, TWINS[1]: 65.0}
 
 
 @pytest.fixture(scope="module")
 def runs(build_project):
-    """(reports of a plain run, reports of an anonymised run) of the same project."""
+    """(the reports, the processed data) of the firm's run. Its anonymised run is
+    tests/test_anonymize_reports.py's firm, whose clients carry these hostile names too."""
     def prepare(root):
         write_harvest_export(root / "data" / "raw" / "harvest_detailed_time.csv", CLIENTS, n=1200, seed=5)
         write_every_new_export(root / "data" / "raw")
 
     root, _run = build_project("hostile", what="hostile names and every export", prepare=prepare)
-    plain = root.parent / "reports-plain"
-    shutil.copytree(root / "reports", plain)
-    shutil.copytree(root / "data" / "processed", root.parent / "processed-plain")
-    run = make(root, "report", "ANONYMIZE=1")
-    assert run.returncode == 0, f"make report ANONYMIZE=1 failed:\n{run.stderr[-3000:]}"
-    return plain, root / "reports"
+    return root / "reports", root / "data" / "processed"
 
 
 def test_no_script_runs_and_names_show_as_text(runs):
@@ -85,21 +93,48 @@ def test_csv_downloads_guard_formulas(runs):
                 assert not value.startswith(("=", "+", "@", "\t", "\r")), (name, value)
 
 
-def test_anonymised_reports_name_no_client(runs):
-    _, anonymised = runs
-    files = [p for p in anonymised.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".csv" for p in files) and any(p.suffix == ".ipynb" for p in files)
-    for path in files:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        for name, giveaway in GIVEAWAYS.items():
-            assert giveaway not in text, f"{name!r} appears in {path.relative_to(anonymised)}"
-            assert giveaway.lower() not in str(path.relative_to(anonymised)).lower(), f"{name!r} names a file"
-    assert any(p.parent.name == "clients" for p in files), "the client cards are published too"
-    pnl = BeautifulSoup((anonymised / "pnl.html").read_text(encoding="utf-8"), "html.parser").get_text()
-    assert "Client " in pnl
-
-
 def test_every_new_export_is_read_tied_and_published(runs):
-    plain, anonymised = runs
-    root = anonymised.parent
-    check_every_new_export(root / "data" / "raw", root.parent / "processed-plain", plain)
+    plain, processed = runs
+    check_every_new_export(processed.parent / "raw", processed, plain)
+
+
+def test_one_card_per_client_whatever_its_id(runs):
+    """Reserved device names, a name spelled like another's card file and a right-to-left
+    override each get a card of their own, under a name safe on Windows and on drives that
+    ignore case, and every link opens the card of the client it names."""
+    plain, processed = runs
+    clients = pd.read_parquet(processed / "pnl_clients.parquet")
+    cards = sorted((plain / "clients").glob("*.html"))
+    assert len(cards) == clients.client_id.nunique() == len({c.name.casefold() for c in cards})
+    assert not [c.name for c in cards if c.name.split(".")[0].upper() in WINDOWS_DEVICES]
+    for name in (*RESERVED_NAMES, CLAIMED_NAME, RTL_NAME):
+        assert name in set(clients.client_id), name
+    soup = BeautifulSoup((plain / "pnl.html").read_text(encoding="utf-8"), "html.parser")
+    links = {a["href"]: a.get_text() for a in soup.find_all("a") if a.get("href", "").startswith("clients/")}
+    assert {f"clients/{card_slug(name)}.html" for name in (*RESERVED_NAMES, CLAIMED_NAME)} <= set(links)
+    for href, text in links.items():
+        card = BeautifulSoup((plain / href).read_text(encoding="utf-8"), "html.parser")
+        assert card.h1.get_text() == text, href
+
+
+def test_names_that_read_the_same_are_set_aside_naming_both(runs):
+    _, processed = runs
+    quarantined = pd.read_parquet(processed / "quarantine" / "quarantine.parquet")
+    for this, other in (TWINS, TWINS[::-1]):
+        said = quarantined.loc[quarantined.value == this, "reason"]
+        assert len(said) and said.str.endswith(f"'{other}'").all(), f"{this!r}'s rows name {other!r}"
+    assert not set(TWINS) & set(pd.read_parquet(processed / "clients.parquet").client_id)
+    summary = pd.read_parquet(processed / "ingest_summary.parquet")
+    assert (summary.rows_read == summary.rows_accepted + summary.rows_quarantined + summary.rows_merged
+            + summary.rows_skipped).all()
+
+
+def test_bidirectional_overrides_never_reach_pages_or_downloads(runs):
+    plain, _ = runs
+    shown = [p for p in plain.rglob("*") if p.suffix in (".html", ".csv")]
+    assert any(p.parent.name == "downloads" for p in shown)
+    for path in shown:
+        assert "\u202e" not in path.read_text(encoding="utf-8"), path.relative_to(plain)
+    card = BeautifulSoup((plain / "clients" / f"{card_slug(RTL_NAME)}.html").read_text(encoding="utf-8"),
+                         "html.parser")
+    assert card.h1.get_text() == "Invoice\ufffdgnp.exe"

@@ -10,12 +10,15 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import secrets
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from clientlens.intake.contract import TABLES
@@ -361,20 +364,147 @@ def anonymize_key(data_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def pseudonym(client_id: Any, key: str, digits: int = 6) -> str:
-    """A stable stand-in for a client: "Client 3F7A2C", from a keyed hash of its id."""
-    digest = hmac.new(key.encode("utf-8"), str(client_id).encode("utf-8"), hashlib.sha256).hexdigest().upper()
-    return f"Client {digest[:digits]}"
+# What anonymising does to each text column: a name or a key becomes a pseudonym of its kind
+# ("Client 3F7A2C", "Person 1A2B3C"), the same wherever the value appears, so a person is one
+# pseudonym in the time entries, the people, the contacts and the feedback, and a contract's
+# renewals and invoices still join it; a client's name becomes its id's pseudonym; free text
+# is dropped, for ingest has already read what it needs from it (the work type and rework of a
+# task); a code (currency, role, industry, a table or column name) is kept; a file becomes
+# its checksum label (input_labels); a quarantine reason loses what it quotes (anonymous_reason).
+CLIENT, PERSON, PROJECT = "Client", "Person", "Project"
+CLIENT_NAME, KEEP, DROP, FILE, REASON = "client name", "keep", "drop", "file", "reason"
+# A time entry's key, made from file and row where the export has none, is referenced by no
+# table: it becomes its place among the entries ("Entry 0-17"), which costs no keyed hash of
+# tens of millions of values.
+ENTRY_PLACE = "entry place"
+ANONYMIZED_COLUMNS: dict[str, dict[str, str]] = {
+    "clients": {"client_id": CLIENT, "client_name": CLIENT_NAME, "industry": KEEP},
+    "contracts": {"contract_id": "Contract", "client_id": CLIENT, "currency": KEEP,
+                  "renewal_of": "Contract"},
+    "invoices": {"invoice_id": "Invoice", "client_id": CLIENT, "contract_id": "Contract", "currency": KEEP},
+    "time_entries": {"entry_id": ENTRY_PLACE, "client_id": CLIENT, "project": PROJECT, "task": DROP,
+                     "person": PERSON, "role": KEEP, "currency": KEEP},
+    "requests": {"request_id": "Request", "client_id": CLIENT, "deliverable_id": "Deliverable"},
+    "deliverables": {"deliverable_id": "Deliverable", "client_id": CLIENT, "name": DROP},
+    "surveys": {"survey_id": "Response", "client_id": CLIENT, "respondent": PERSON},
+    "team_feedback": {"feedback_id": "Feedback", "client_id": CLIENT, "person": PERSON, "comment": DROP},
+    "contacts": {"client_id": CLIENT, "client_contact": PERSON, "our_communicator": PERSON},
+    "people": {"person": PERSON, "role": KEEP, "currency": KEEP},
+    "fx_rates": {"currency": KEEP},
+    "rates": {"client_id": CLIENT, "role": KEEP, "person": PERSON, "currency": KEEP},
+    "project_clients": {"project": PROJECT, "client_id": CLIENT},
+}
+# Ingest's other outputs the ingest page reads (a text column not named here is dropped).
+INGEST_OUTPUTS: dict[str, dict[str, str]] = {
+    "ingest_summary.parquet": {"file": FILE, "table": KEEP, "format": KEEP, "encoding": KEEP,
+                               "skipped_because": KEEP},
+    "quarantine/quarantine.parquet": {"file": FILE, "table": KEEP, "column": KEEP, "value": DROP,
+                                      "reason": REASON},
+    "project_clients_used.parquet": {"project": PROJECT, "client_id": CLIENT},
+    "client_names_used.parquet": {"file": FILE, "table": KEEP, "written": DROP, "client_id": CLIENT,
+                                  "client_name": CLIENT_NAME},
+}
+QUARANTINE_CSV = "quarantine/quarantine.csv"
+REWRITE_BATCH_ROWS = 1 << 20
 
 
-def pseudonym_map(client_ids: Iterable[Any], key: str) -> dict[str, str]:
-    """{client id: pseudonym}, distinct for distinct ids (more digits only if 6 collide)."""
-    ids = sorted({str(c) for c in client_ids if c is not None})
+def _prefix(kind: str) -> str:
+    """What a pseudonym hashes before the value: nothing for a client's id (the pseudonyms of
+    earlier runs), the kind for any other value, so a text that is both a person's name and a
+    project's gets two unrelated pseudonyms."""
+    return "" if kind == CLIENT else f"{kind}:"
+
+
+def pseudonym(value: Any, key: str, digits: int = 6, kind: str = CLIENT) -> str:
+    """A stable stand-in: "Client 3F7A2C" from a keyed hash (HMAC-SHA256) of a client's id,
+    "Person 1A2B3C" of a person's name, and so on for each kind."""
+    digest = hmac.new(key.encode("utf-8"), f"{_prefix(kind)}{value}".encode("utf-8"), hashlib.sha256)
+    return f"{kind} {digest.hexdigest().upper()[:digits]}"
+
+
+def pseudonym_map(values: Iterable[Any], key: str, kind: str = CLIENT) -> dict[str, str]:
+    """{value: pseudonym}, distinct for distinct values (more digits only if 6 collide)."""
+    values = sorted({str(c) for c in values if c is not None})
     for digits in range(6, 65, 2):
-        mapping = {c: pseudonym(c, key, digits) for c in ids}
+        mapping = {c: pseudonym(c, key, digits, kind) for c in values}
         if len(set(mapping.values())) == len(mapping):
             return mapping
-    raise ValueError("client ids collide under every pseudonym length")  # pragma: no cover
+    raise ValueError(f"{kind.lower()} values collide under every pseudonym length")  # pragma: no cover
+
+
+def install_hmac(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    """The SQL macro cl_hmac(text): HMAC-SHA256 of text under `key`, in upper-case hex, as
+    `pseudonym` computes it, for the sets of keys too large to hash one by one in Python."""
+    block = key.encode("utf-8")
+    if len(block) > 64:
+        block = hashlib.sha256(block).digest()
+    block = block.ljust(64, b"\0")
+    inner, outer = (bytes(b ^ pad for b in block).hex() for pad in (0x36, 0x5C))
+    con.execute(f"CREATE OR REPLACE MACRO cl_hmac(m) AS upper(sha256(unhex('{outer}') || "
+                f"unhex(sha256(unhex('{inner}') || encode(m)))))")
+
+
+def pseudonym_table(con: duckdb.DuckDBPyConnection, values_sql: str, kind: str) -> pa.Table:
+    """(value, pseudonym) for each distinct value of the column `values_sql` selects as v:
+    pseudonym_map in SQL (install_hmac first)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pseudonym_hashes AS SELECT v, "
+                f"cl_hmac({_sql_text(_prefix(kind))} || v) AS h "
+                f"FROM (SELECT DISTINCT CAST(v AS VARCHAR) AS v FROM ({values_sql}) WHERE v IS NOT NULL)")
+    count = con.execute("SELECT count(*) FROM pseudonym_hashes").fetchall()[0][0]
+    for digits in range(6, 65, 2):
+        if con.execute(f"SELECT count(DISTINCT left(h, {digits})) FROM pseudonym_hashes").fetchall()[0][0] == count:
+            break
+    return con.sql(f"SELECT v AS value, {_sql_text(kind + ' ')} || left(h, {digits}) AS pseudonym "
+                   "FROM pseudonym_hashes ORDER BY v").to_arrow_table()
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+INPUT_LABEL = re.compile(r"input [0-9a-f]{8,64}(?: #\d+)? \([^()]*\)|input #\d+ \([^()]*\)")
+
+
+def input_labels(inputs: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """{file: label} for the manifest's inputs: each file named by its checksum and type,
+    "input 3fa2c1d4 (.csv)" (more digits where two files' first 8 agree; "#1", "#2" for files
+    of the same bytes under two names; "input #1 (.csv)" for a file with no checksum). A file
+    already so named keeps its name."""
+    digests: dict[str, str] = {}
+    for item in inputs:
+        name = str(item.get("file", ""))
+        if not INPUT_LABEL.fullmatch(name):
+            digests.setdefault(name, str(item.get("blake3") or "").lower())
+    distinct = sorted({d for d in digests.values() if d})
+    for digits in range(8, 65, 2):
+        if len({d[:digits] for d in distinct}) == len(distinct):
+            break
+    labels: dict[str, str] = {}
+    unhashed = 0
+    for name, digest in sorted(digests.items()):
+        suffix = f"({PurePosixPath(name).suffix.lower()})"
+        if not digest:
+            unhashed += 1
+            labels[name] = f"input #{unhashed} {suffix}"
+            continue
+        twins = sorted(n for n, d in digests.items() if d == digest)
+        number = f" #{twins.index(name) + 1}" if len(twins) > 1 else ""
+        labels[name] = f"input {digest[:digits]}{number} {suffix}"
+    return labels
+
+
+def anonymized_inputs(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The manifest's inputs with each file named by its label (input_labels)."""
+    labels = input_labels(inputs)
+    return [{**item, "file": labels.get(str(item.get("file", "")), item.get("file"))} for item in inputs]
+
+
+def anonymous_reason(reasons: pa.Array, labels: dict[str, str]) -> pa.Array:
+    """Quarantine reasons with each input file named by its label and nothing from the first
+    quote on: what a reason quotes is a raw value (a client's name, an id, a cell)."""
+    for name in sorted(labels, key=len, reverse=True):
+        reasons = pc.replace_substring(reasons, name, labels[name])
+    return pc.utf8_rtrim_whitespace(pc.replace_substring_regex(reasons, "(?s)'.*", ""))
 
 
 def parquet_files(path: Path) -> list[Path]:
@@ -383,41 +513,141 @@ def parquet_files(path: Path) -> list[Path]:
     return sorted(path.glob("*.parquet")) if path.is_dir() else [path] if path.exists() else []
 
 
+def column_plans(processed_dir: Path) -> dict[Path, dict[str, str]]:
+    """{file under processed_dir: what anonymising does to each of its columns} for the
+    canonical tables and ingest's other outputs that exist. A contract column that is not
+    text ("str") holds a checked type or one of an enum's values, and is kept."""
+    plans: dict[Path, dict[str, str]] = {}
+    for name, table in TABLES.items():
+        plan = {c.name: ANONYMIZED_COLUMNS[name][c.name] if c.type == "str" else KEEP for c in table.columns}
+        for part in parquet_files(processed_dir / f"{name}.parquet"):
+            plans[part] = plan
+    for name, plan in INGEST_OUTPUTS.items():
+        if (processed_dir / name).exists():
+            plans[processed_dir / name] = plan
+    return plans
+
+
+def _mapped(column: pa.ChunkedArray | pa.Array, mapping: pa.Table) -> pa.Array:
+    """Each value of `column` replaced by its pseudonym in `mapping` (value, pseudonym)."""
+    values = mapping.column("value").combine_chunks().cast(column.type)
+    out = pc.take(mapping.column("pseudonym").combine_chunks(), pc.index_in(column, value_set=values))
+    if out.null_count != column.null_count:
+        raise RuntimeError("internal error: a value has no pseudonym")  # pragma: no cover
+    return out.cast(column.type)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _rewrite(path: Path, plan: dict[str, str], maps: dict[str, pa.Table], labels: pa.Table,
+             labels_by_file: dict[str, str], place: str) -> None:
+    """Write `path` again, anonymised by `plan`, a batch at a time (a time export's part may
+    hold tens of millions of entries); the file is replaced only once it is whole."""
+    source = pq.ParquetFile(path)
+    read = source.schema_arrow
+    treatment = {f.name: plan.get(f.name, DROP if _is_text(f.type) else KEEP) for f in read}
+    # a column written without nulls may be marked so: a dropped one has nothing else
+    schema = pa.schema([f.with_nullable(True) if treatment[f.name] == DROP and _is_text(f.type) else f
+                        for f in read])
+    tmp = path.with_name(path.name + ".anonymizing")
+    rows = 0
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for batch in source.iter_batches(batch_size=REWRITE_BATCH_ROWS):
+            columns = []
+            for field, column in zip(schema, batch.columns):
+                text = _is_text(field.type)
+                what = treatment[field.name]
+                if what == KEEP or not text:
+                    columns.append(column)
+                elif what == DROP:
+                    columns.append(pa.nulls(len(column), field.type))
+                elif what == CLIENT_NAME:
+                    columns.append(_mapped(batch.column(schema.get_field_index("client_id")), maps[CLIENT])
+                                   .cast(field.type))
+                elif what == FILE:
+                    columns.append(_mapped(column, labels))
+                elif what == REASON:
+                    columns.append(anonymous_reason(column, labels_by_file).cast(field.type))
+                elif what == ENTRY_PLACE:
+                    places = pc.cast(pa.array(np.arange(rows, rows + len(column), dtype=np.int64)), pa.string())
+                    entries = pc.binary_join_element_wise(f"Entry {place}-", places, "")
+                    columns.append(pc.if_else(pc.is_null(column), pa.scalar(None, pa.string()), entries)
+                                   .cast(field.type))
+                else:
+                    columns.append(_mapped(column, maps[what]))
+            writer.write_batch(pa.record_batch(columns, schema=schema))
+            rows += batch.num_rows
+    tmp.replace(path)
+
+
 def anonymize_tables(processed_dir: Path, key: str) -> dict[str, str]:
-    """Replace client_id (and client_name) by pseudonyms in every canonical table, in place.
+    """Anonymise, in place, every table ingest wrote and the ingest page reads: names and keys
+    become pseudonyms, free text is dropped, files are named by checksum (ANONYMIZED_COLUMNS,
+    INGEST_OUTPUTS), in the tables, the summary, the quarantine and the manifest. Return the
+    clients' {id: pseudonym}.
 
     Done once per ingest: the manifest records it, so a second call changes nothing.
-    Later stages read only these tables and the panel, so no name gets back in.
+    Later stages read only these files and the panel, so no name gets back in.
     """
     processed_dir = Path(processed_dir)
     manifest_path = processed_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     if manifest.get("anonymized"):
         return {}
-    paths = [part for name in TABLES for part in parquet_files(processed_dir / f"{name}.parquet")]
-    paths = [p for p in paths if "client_id" in pq.read_schema(p).names]
-    ids: set[str] = set()
-    for path in paths:
-        ids.update(str(v) for v in pq.read_table(path, columns=["client_id"]).column("client_id").to_pylist()
-                   if v is not None)
-    mapping = pseudonym_map(ids, key)
-    for path in paths:
-        table = pq.read_table(path)
-        ids = table.column("client_id").to_pylist()
-        for column in ("client_id", "client_name"):
-            if column not in table.column_names:
-                continue
-            index = table.column_names.index(column)
-            # a client's name becomes its id's pseudonym, so the name cannot leak through
-            values = [None if v is None else mapping[str(v)] for v in ids]
-            table = table.set_column(index, table.schema.field(index),
-                                     pa.array(values, type=table.schema.field(index).type))
-        tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(table, tmp)
-        tmp.replace(path)
+    plans = column_plans(processed_dir)
+    con = duckdb.connect()
+    install_hmac(con, key)
+    columns_of = {path: set(pq.read_schema(path).names) for path in plans}
+    maps: dict[str, pa.Table] = {}
+    kinds = {what for plan in plans.values() for what in plan.values()} - {KEEP, DROP, CLIENT_NAME, FILE, REASON,
+                                                                           ENTRY_PLACE}
+    for kind in sorted(kinds | {CLIENT}):  # a client's name is its id's pseudonym, even with no id column
+        selects = [f"SELECT CAST({_sql_name(column)} AS VARCHAR) AS v FROM read_parquet({_sql_text(path.as_posix())})"
+                   for path, plan in plans.items() for column, what in plan.items()
+                   if what == kind and column in columns_of[path]]
+        source = " UNION ALL ".join(selects) or "SELECT NULL::VARCHAR AS v WHERE false"
+        maps[kind] = pseudonym_table(con, source, kind)
+    files = [f"SELECT CAST(file AS VARCHAR) AS v FROM read_parquet({_sql_text(path.as_posix())})"
+             for path, plan in plans.items() if plan.get("file") == FILE and "file" in columns_of[path]]
+    named = {name for (name,) in (con.execute(" UNION ".join(files)).fetchall() if files else [])
+             if name is not None}
+    inputs = manifest.get("inputs", [])
+    # a file the manifest does not list has no checksum: it is numbered, never left as it is
+    unlisted = sorted(named - {item["file"] for item in inputs})
+    labels_by_file = input_labels([*inputs, *({"file": name} for name in unlisted)])
+    labels = pa.table({"value": list(labels_by_file), "pseudonym": list(labels_by_file.values())},
+                      schema=pa.schema([("value", pa.string()), ("pseudonym", pa.string())]))
+    time_parts = parquet_files(processed_dir / "time_entries.parquet")
+    for path, plan in plans.items():
+        _rewrite(path, plan, maps, labels, labels_by_file,
+                 place=str(time_parts.index(path)) if path in time_parts else "0")
+    quarantine = processed_dir / "quarantine" / "quarantine.parquet"
+    if quarantine.exists():
+        _write_quarantine_csv(quarantine, processed_dir / QUARANTINE_CSV)
+    con.close()
+    manifest["inputs"] = anonymized_inputs(manifest.get("inputs", []))
     manifest["anonymized"] = True
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return mapping
+    clients = maps[CLIENT]
+    return dict(zip(clients.column("value").to_pylist(), clients.column("pseudonym").to_pylist()))
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _write_quarantine_csv(source: Path, target: Path) -> None:
+    """quarantine.csv again from the anonymised quarantine, guarded as a spreadsheet should get
+    it (publishing.downloads.guard_frame); what it holds is code's text, labels and numbers."""
+    import pandas as pd
+
+    from clientlens.publishing.downloads import guard_frame
+
+    tmp = target.with_name(target.name + ".anonymizing")
+    guard_frame(pd.read_parquet(source)).to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+    tmp.replace(target)
 
 
 # The dated rows of each table: what falls after the period analysed is left out of it.
@@ -441,9 +671,10 @@ def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
                 threads: int | None = None, *, anonymize: bool, key: str | None = None) -> dict[str, Any]:
     """Write client_quarter.parquet and panel_meta.json; return the meta.
 
-    With `anonymize`, every client id and name in the canonical tables is first replaced by
-    a stable pseudonym (see `anonymize_tables`), so every later table, chart and page shows
-    pseudonyms only. The key defaults to the secret in data/anonymize.key (anonymize_key).
+    With `anonymize`, every name (client, person, project), key and input file in what ingest
+    wrote is first replaced by a stable pseudonym and free text dropped (see `anonymize_tables`),
+    so every later table, chart and page shows pseudonyms only. The key defaults to the secret
+    in data/anonymize.key (anonymize_key).
     """
     processed_dir = Path(processed_dir)
     if anonymize:

@@ -8,22 +8,30 @@ language, or a notebook opened in JupyterLab, must not redo it: the stage notes 
 fingerprint of everything ingest and the panel depend on (the raw files' names, sizes and
 times, the parameters they read, the anonymisation key, the intake code) beside the files it
 wrote, and reuses those files while the fingerprint and the files are unchanged.
+
+Anonymised (params anonymize), what the stage leaves is anonymised once (panel.anonymize_tables),
+and what ingest prints as it goes, which the executed notebook keeps and publishes, names each
+input by its checksum label, never by its file name (relabelled_stderr).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, TextIO
 
+import blake3
 import pandas as pd
 
 from clientlens.i18n import tr, tr_plural
 from clientlens.intake.ingest import IngestResult, run_ingest
-from clientlens.intake.panel import ANONYMIZE_KEY_FILE, build_panel
+from clientlens.intake.panel import ANONYMIZE_KEY_FILE, build_panel, input_labels
+from clientlens.intake.readers import find_inputs
 from clientlens.parameters import Params, as_of_date
 from clientlens.paths import PROJECT_ROOT
 from clientlens.processed import file_stats
@@ -132,14 +140,79 @@ def run_intake(raw_dir: Path | str, processed_dir: Path | str, params: Params, p
     (processed_dir / FINGERPRINT_FILE).unlink(missing_ok=True)
     # A file's time can trail the clock by a timer tick: a second's margin keeps what ingest wrote.
     started = time.time_ns() - 1_000_000_000
-    result = run_ingest(raw_dir, processed_dir, params, progress=progress)
-    meta = build_panel(processed_dir, params.period_end, params.office_hours, anonymize=params.anonymize)
+    with relabelled_stderr(raw_dir) if params.anonymize else contextlib.nullcontext():
+        result = run_ingest(raw_dir, processed_dir, params, progress=progress)
+        meta = build_panel(processed_dir, params.period_end, params.office_hours, anonymize=params.anonymize)
+    if params.anonymize:
+        # ingest's own summary and manifest name the raw files: the stage gives the anonymised ones
+        result = _previous(processed_dir).result
     # The key is made on first use, inside build_panel: note it as it is now.
     done = fingerprint(raw_dir, processed_dir, params)
     (processed_dir / FINGERPRINT_FILE).write_text(
         json.dumps({"inputs": done, "outputs": file_stats(processed_dir, since_ns=started)}, indent=2) + "\n",
         encoding="utf-8")
     return _noted(Intake(result, meta, reused=False), progress)
+
+
+def checksum(path: Path) -> str:
+    """The file's BLAKE3 digest, as ingest notes it in the manifest."""
+    digest = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    if path.stat().st_size:
+        digest.update_mmap(path)
+    return digest.hexdigest()
+
+
+class Relabelling(io.TextIOBase):
+    """A text stream writing to `target` a line at a time, each raw input's name replaced by
+    its label ("input 3fa2c1d4 (.csv)"): what ingest says as it goes reaches the executed
+    notebook, which is published, and an export's name is often its client's."""
+
+    def __init__(self, target: TextIO, labels: dict[str, str]) -> None:
+        super().__init__()
+        self.target = target
+        self.pending = ""
+        spellings = {form: label for name, label in labels.items() for form in (name, repr(name)[1:-1])}
+        self.labels = sorted(spellings.items(), key=lambda pair: len(pair[0]), reverse=True)
+
+    def relabel(self, text: str) -> str:
+        for name, label in self.labels:
+            text = text.replace(name, label)
+        return text
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.target, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        if "\n" in self.pending:
+            lines, _, self.pending = self.pending.rpartition("\n")
+            self.target.write(self.relabel(lines + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.target.write(self.relabel(self.pending))
+            self.pending = ""
+        self.target.flush()
+
+
+@contextlib.contextmanager
+def relabelled_stderr(raw_dir: Path) -> Iterator[None]:
+    """stderr, while it lasts, names each input of raw_dir by its label (Relabelling). A label
+    needs the file's checksum before ingest has read the file, so an anonymised run reads each
+    file once more (BLAKE3, at gigabytes a second)."""
+    labels = input_labels([{"file": path.relative_to(raw_dir).as_posix(), "blake3": checksum(path)}
+                           for path in find_inputs(raw_dir)])
+    stream = Relabelling(sys.stderr, labels)
+    try:
+        with contextlib.redirect_stderr(stream):
+            yield
+    finally:
+        stream.flush()
 
 
 def _noted(intake: Intake, progress: bool) -> Intake:
