@@ -98,7 +98,7 @@ lab: setup ## Open JupyterLab on the project's kernel (notebooks run top to bott
 	@PYTHONPATH=$(CURDIR)/src $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_FLAGS)
 
 clean: ## Remove what the build made (build/, data/processed/, reports/); never data/raw/
-	rm -rf build
+	rm -rf build .reports-*
 	find data/processed reports -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true
 
 distclean: clean ## Also remove the environment (.venv/)

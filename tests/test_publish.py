@@ -128,18 +128,42 @@ def test_index_links_every_page_and_says_when_built(site):
 
 
 def test_publish_replaces_and_prunes(tmp_path, site):
+    """The whole set is switched (tests/test_publish_release.py); what publishing does not
+    write, .gitkeep included, is carried into the new set."""
     reports = tmp_path / "reports"
     (reports / "executed").mkdir(parents=True)
     (reports / "old-page.html").write_text("stale")
+    (reports / "executed" / "00-gone.ipynb").write_text("{}")
     (reports / "screenshot.png").write_bytes(b"keep me")
+    (reports / ".gitkeep").write_bytes(b"")
     publish(site, reports)
     assert (reports / "pnl.html").read_text() == (site / "pnl.html").read_text()
     assert (reports / "executed" / "02-pnl.ipynb").exists()
-    assert not (reports / "old-page.html").exists()
-    assert (reports / "screenshot.png").exists()
+    assert not (reports / "old-page.html").exists() and not (reports / "executed" / "00-gone.ipynb").exists()
+    assert (reports / "screenshot.png").read_bytes() == b"keep me" and (reports / ".gitkeep").exists()
     assert not list(reports.rglob(".*.publishing"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["executed", "reports", "site"]
 
 
 def test_csp_forbids_every_host():
     policy = content_security_policy("1+1")
     assert "default-src 'none'" in policy and "http" not in policy
+
+
+def test_published_notebooks_do_not_name_the_project_folder(tmp_path):
+    """papermill writes the project's absolute paths into the parameters cell and the metadata;
+    the folder may be named after a client ("/srv/Northwind Logistics/clientlens")."""
+    root = tmp_path / "Northwind Logistics" / "clientlens"
+    (root / "build").mkdir(parents=True)
+    executed = executed_notebook(root / "build")
+    notebook = executed / "02-pnl.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(f'raw_dir = "{root}/data/raw"'))
+    nb.metadata["papermill"] = {"parameters": {"raw_dir": f"{root}/data/raw"}, "input_path": f"{root}/notebooks/x"}
+    nbformat.write(nb, notebook)
+    build_site(executed, tmp_path / "site", LINEAGE, "en")
+    text = (tmp_path / "site" / "executed" / "02-pnl.ipynb").read_text(encoding="utf-8")
+    assert "Northwind" not in text
+    published = nbformat.reads(text, as_version=4)
+    assert published.cells[0].source == 'raw_dir = "./data/raw"'
+    assert published.metadata["papermill"]["parameters"]["raw_dir"] == "./data/raw"

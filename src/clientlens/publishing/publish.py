@@ -13,7 +13,6 @@ import functools
 import hashlib
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from typing import Any, Iterable
 import nbformat
 
 from clientlens.i18n import t, tr, translate_markdown
+from clientlens.publishing.display import escape
 from clientlens.processed import reporting_currency
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -69,7 +69,7 @@ def content_security_policy(script: str) -> str:
 def lineage_html(lineage: Lineage, lang: str, full: bool = True) -> str:
     """The lineage footer; `full=False` leaves out the parameters and the input files
     (a client card links to the index, whose footer has them)."""
-    e = html.escape
+    e = escape
     rows = [
         (t("data_as_of", lang), lineage.data_as_of or t("unknown", lang)),
         (t("period_end", lang), lineage.period_end or t("unknown", lang)),
@@ -84,10 +84,15 @@ def lineage_html(lineage: Lineage, lang: str, full: bool = True) -> str:
     out.append(f"<details><summary>{e(t('parameters', lang))}</summary><pre>"
                f"{e(json.dumps(lineage.params, indent=2, ensure_ascii=False, sort_keys=True, default=str))}"
                "</pre></details>")
-    out.append(f"<details><summary>{e(t('inputs', lang))} ({len(lineage.inputs)})</summary>"
+    inputs = lineage.inputs
+    if lineage.params.get("anonymize"):
+        from clientlens.intake.panel import anonymized_inputs
+
+        inputs = anonymized_inputs(inputs)  # each file named by its checksum, never by its name
+    out.append(f"<details><summary>{e(t('inputs', lang))} ({len(inputs)})</summary>"
                f"<table><tr><th>{e(t('file', lang))}</th><th>{e(t('bytes', lang))}</th>"
                f"<th>{e(t('blake3', lang))}</th></tr>")
-    for item in lineage.inputs:
+    for item in inputs:
         out.append(f"<tr><td>{e(str(item.get('file', '')))}</td><td>{e(str(item.get('bytes', '')))}</td>"
                    f"<td><code>{e(str(item.get('blake3', '')))}</code></td></tr>")
     out.append("</table></details>")
@@ -177,14 +182,14 @@ def add_table_of_contents(page: str, lang: str) -> str:
         used.add(ident)
         items.append((tag, ident, _heading_text(inner)))
         attrs = HEADING_ID.sub("", attrs).rstrip()
-        return f'<{tag} id="{html.escape(ident)}"{attrs}>{inner}</{tag}>'
+        return f'<{tag} id="{escape(ident)}"{attrs}>{inner}</{tag}>'
 
     body = HEADING.sub(number, body)
     if not items:
         return page[:start] + body + page[end:]
     # An h2 gathers the h3s after it; an h3 before any h2 stands on its own.
     groups: list[tuple[str, list[str], bool]] = []  # (link, sub-links, is an h2)
-    e = html.escape
+    e = escape
     for tag, ident, text in items:
         link = f'<a href="#{e(ident)}">{e(text)}</a>'
         if tag == "h3" and groups and groups[-1][2]:
@@ -267,7 +272,7 @@ def render_page(executed: Path, lineage: Lineage, lang: str) -> tuple[str, str, 
 
 
 def render_index(pages: list[dict[str, str]], lineage: Lineage, lang: str) -> str:
-    e = html.escape
+    e = escape
     css = (STATIC_DIR / "report.css").read_text(encoding="utf-8")
     items = "\n".join(
         f'<li><a href="{e(p["file"])}">{e(p["title"])}</a><div class="cl-note">{e(p["summary"])}</div></li>'
@@ -311,6 +316,18 @@ def write_client_cards(processed_dir: Path, site_dir: Path, lineage: Lineage, la
                        lineage_html(lineage, lang, full=False))
 
 
+PROJECT_SHOWN_AS = "."
+
+
+def notebook_for_readers(executed: Path, project_root: Path) -> str:
+    """An executed notebook's text as published: the project's folder, which papermill wrote
+    into the parameters cell and the metadata (and which may be named after a client), is "."."""
+    text = executed.read_text(encoding="utf-8")
+    root = str(project_root)
+    # in the notebook's JSON the path is a JSON string; on Windows its separators are doubled
+    return text.replace(json.dumps(root)[1:-1], PROJECT_SHOWN_AS)
+
+
 def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str,
                processed_dir: Path | None = None) -> list[dict[str, str]]:
     """Render every executed notebook, the index, and copies of the notebooks, into site_dir.
@@ -332,7 +349,8 @@ def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str,
         page, title, summary = render_page(executed, lineage, lang)
         name = re.sub(r"^\d+-", "", executed.stem) + ".html"
         (site_dir / name).write_text(page, encoding="utf-8")
-        shutil.copy2(executed, site_dir / "executed" / executed.name)
+        (site_dir / "executed" / executed.name).write_text(
+            notebook_for_readers(executed, executed_dir.resolve().parent.parent), encoding="utf-8")
         pages.append({"file": name, "title": title, "summary": summary, "notebook": executed.name})
     if processed_dir is not None:
         write_client_cards(Path(processed_dir), site_dir, lineage, lang)
@@ -342,28 +360,11 @@ def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str,
 
 
 def publish(site_dir: Path, reports_dir: Path) -> None:
-    """Move a fully built site into reports/ so that readers never see half a run.
+    """Publish a fully built site as reports/, whole: readers find the last set or the new one,
+    never a mix, even when the run is killed or the disk is full (clientlens.publishing.release)."""
+    from clientlens.publishing.release import release
 
-    Each file lands by an atomic rename; index.html, the entry point, lands last.
-    Pages the new site no longer has are removed only after the new ones are in place.
-    """
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    new_files = sorted(p.relative_to(site_dir) for p in site_dir.rglob("*") if p.is_file())
-    staged = []
-    for rel in new_files:
-        target = reports_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.publishing")
-        shutil.copy2(site_dir / rel, tmp)
-        staged.append((tmp, target))
-    staged.sort(key=lambda pair: pair[1].name == "index.html")
-    for tmp, target in staged:
-        os.replace(tmp, target)
-    keep = {reports_dir / rel for rel in new_files}
-    for old in (list(reports_dir.glob("*.html")) + list((reports_dir / "executed").glob("*.ipynb"))
-                + list((reports_dir / "downloads").glob("*.csv")) + list((reports_dir / "clients").glob("*.html"))):
-        if old not in keep:
-            old.unlink()
+    release(site_dir, reports_dir)
 
 
 def now_utc() -> str:

@@ -344,26 +344,39 @@ def lineage_for_publication(ws: Workspace = PROJECT):
     panel_meta = ws.processed / "panel_meta.json"
     if panel_meta.exists():
         period_end = json.loads(panel_meta.read_text(encoding="utf-8")).get("period_end", period_end)
+    inputs = manifest.get("inputs", [])
+    if params.get("anonymize"):
+        from clientlens.intake.panel import anonymized_inputs
+
+        # ingest's anonymisation names them so already; a manifest it has not reached must not
+        # put a client's name in every page's footer
+        inputs = anonymized_inputs(inputs)
     return Lineage(
         data_as_of=manifest.get("data_max_date"),
         period_end=period_end,
         params=params,
         git_commit=git_commit(PROJECT_ROOT),
-        inputs=manifest.get("inputs", []),
+        inputs=inputs,
         built_at=now_utc(),
     )
 
 
 def run_publish(ws: Workspace = PROJECT) -> None:
+    from clientlens.publishing.cards import CardNameClash
     from clientlens.publishing.publish import build_site, publish
+    from clientlens.publishing.release import PublishError, check_writable
 
     missing = [s for s in stages() if not (ws.executed / f"{s}.ipynb").exists()]
     if missing:
         raise PipelineError(f"cannot publish: stages not run yet: {', '.join(missing)}")
     params = load_params(ws)
-    pages = build_site(ws.executed, ws.site, lineage_for_publication(ws), params["report_lang"],
-                       processed_dir=ws.processed)
-    publish(ws.site, ws.reports)
+    try:
+        check_writable(ws.reports)  # a read-only reports/ is found before the whole site is rendered
+        pages = build_site(ws.executed, ws.site, lineage_for_publication(ws), params["report_lang"],
+                           processed_dir=ws.processed)
+        publish(ws.site, ws.reports)
+    except (PublishError, CardNameClash) as error:
+        raise PipelineError(str(error)) from None
     print(f"published {len(pages)} pages: {shown(ws.reports)}/index.html", file=sys.stderr)
 
 
@@ -571,6 +584,15 @@ def main(argv: list[str]) -> int:
             return 2
     except (PipelineError, parameters.ConfigError, QuarterError) as error:
         print(f"make report: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        from clientlens.publishing.release import machine_failure_line
+
+        # a failed write names no file: the folder the run writes under is the one to look at
+        line = machine_failure_line(error, error.filename or ws.build.parent)
+        if line is None:  # not the machine's fault: the traceback is what a developer needs
+            raise
+        print(f"make report: {line}", file=sys.stderr)
         return 1
     return 0
 
