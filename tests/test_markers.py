@@ -263,3 +263,17 @@ def test_reason_wording_en_ru():
     assert reason_text(m, 38.2, window=1, lang="ru", base_quarters=BASE) == "платит в среднем на 38 дн. позже срока"
     t = MARKER_BY_NAME["team_score"]
     assert reason_text(t, 2.25, window=1, lang="ru", base_quarters=BASE) == "команда оценивает работу с клиентом на 2,2 из 5"
+
+
+def test_the_trend_base_is_the_quarters_just_before_the_recent_window():
+    """Four quarters at 100 hours, then four at 50: a drop of exactly 50%. A base that overlapped
+    the recent window by one quarter would read 1 - 50/87.5 = 43%; one that left a gap, or
+    started a quarter early, would read the same 50% only by luck, so the series ramps."""
+    from clientlens.analysis.markers import trend_drop
+
+    W = np.array([[100.0], [100.0], [100.0], [100.0], [50.0], [50.0], [50.0], [50.0]])
+    assert trend_drop(W, 4, 4, 2)[7, 0] == pytest.approx(0.5)
+    ramp = np.array([[10.0], [20.0], [30.0], [40.0], [50.0], [25.0], [25.0], [25.0], [25.0]])
+    # recent: quarters 5-8 (25 each); base: quarters 1-4 (20, 30, 40, 50: mean 35)
+    assert trend_drop(ramp, 4, 4, 2)[8, 0] == pytest.approx(1 - 25 / 35)
+    assert np.isnan(trend_drop(W, 4, 4, 2)[4, 0])  # one quarter of base: fewer than two

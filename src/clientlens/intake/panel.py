@@ -182,19 +182,34 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
 
     # --- invoices ----------------------------------------------------------------
     if "invoices" in tables:
+        # A client's invoices issued or paid after its last row (its exit quarter; the panel
+        # ends there) are folded into that row's revenue_billed and revenue_collected, so its
+        # receivables are those at the period end and no payment is lost. Folding, rather than
+        # rows after the exit, leaves every count of rows and quarters (active, churn, tenure,
+        # the markers' windows) as it was. Revenue and activity stay on the issue quarter:
+        # revenue_issued is what was issued in the row's own quarter.
+        ctes.append("last_row AS (SELECT client_id, max(quarter_index) AS last_q FROM spine GROUP BY 1)")
         ctes.append(f"""inv_issued AS (
-            SELECT client_id, {_q('issue_date')} AS quarter_index, sum(amount) AS revenue_billed
-            FROM invoices WHERE issue_date <= DATE '{end_date}' GROUP BY 1, 2)""")
+            SELECT client_id, least(issue_q, coalesce(last_q, issue_q)) AS quarter_index,
+                   sum(amount) FILTER (WHERE issue_q <= coalesce(last_q, issue_q)) AS revenue_issued,
+                   sum(amount) AS revenue_billed
+            FROM (SELECT client_id, amount, {_q('issue_date')} AS issue_q
+                  FROM invoices WHERE issue_date <= DATE '{end_date}')
+            LEFT JOIN last_row USING (client_id)
+            GROUP BY 1, 2)""")
         # An invoice paid in full on a date the export does not give (contract: paid_in_full)
         # is collected when due, and its lateness is not measured: it counts in no column of
         # inv_due, so days_late_mean x invoices_due stays the sum of days late measured.
         undated = "coalesce(paid_in_full, false) AND paid_date IS NULL"
         ctes.append(f"""inv_paid AS (
-            SELECT client_id, quarter_index, sum(amount) AS revenue_collected
+            SELECT client_id, least(paid_q, coalesce(last_q, paid_q)) AS quarter_index,
+                   sum(amount) AS revenue_collected
             FROM (SELECT client_id, amount, CASE WHEN {undated} THEN {_q('due_date')}
-                                                 ELSE {_q('paid_date')} END AS quarter_index
-                  FROM invoices WHERE paid_date <= DATE '{end_date}'
-                                   OR ({undated} AND due_date <= DATE '{end_date}'))
+                                                 ELSE {_q('paid_date')} END AS paid_q
+                  FROM invoices WHERE issue_date <= DATE '{end_date}'
+                                  AND (paid_date <= DATE '{end_date}'
+                                       OR ({undated} AND due_date <= DATE '{end_date}')))
+            LEFT JOIN last_row USING (client_id)
             GROUP BY 1, 2)""")
         ctes.append(f"""inv_due AS (
             SELECT client_id, {_q('due_date')} AS quarter_index,
@@ -225,7 +240,7 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
         invoiced = lambda column: (f"CASE WHEN un.client_id IS NULL AND spine.quarter_index >= "  # noqa: E731
                                    f"(SELECT q FROM invoiced_from) THEN {column} END")
         selects += [
-            f"{invoiced('round(coalesce(inv_issued.revenue_billed, 0), 2)')} AS revenue",
+            f"{invoiced('round(coalesce(inv_issued.revenue_issued, 0), 2)')} AS revenue",
             f"{invoiced('round(coalesce(inv_issued.revenue_billed, 0), 2)')} AS revenue_billed",
             f"{invoiced('round(coalesce(inv_paid.revenue_collected, 0), 2)')} AS revenue_collected",
             "coalesce(inv_due.invoices_due, 0) AS invoices_due",
@@ -327,7 +342,7 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
 
     active_terms = ["coalesce(time_q.hours, 0) > 0"]
     if "invoices" in tables:
-        active_terms.append("coalesce(inv_issued.revenue_billed, 0) <> 0")
+        active_terms.append("coalesce(inv_issued.revenue_issued, 0) <> 0")
     if "contracts" in tables:
         active_terms.append("coalesce(con_active.active_contracts, 0) > 0")
     identity = [

@@ -16,11 +16,15 @@ PANEL_COLUMNS: dict[str, str] = {
     "quarter_index": "year*4 + quarter-1, for arithmetic on quarters",
     "is_active": "any time, invoice or contract activity in the quarter",
     # revenue
-    "revenue": "revenue recognised: revenue_billed when invoices are supplied, else billable_value; "
+    "revenue": "revenue recognised: invoice amounts issued in the quarter when invoices are supplied, "
+               "else billable_value; "
                "NULL (not measured) for a client with billable work and no invoice in any invoice export, "
                "and before the quarter ahead of the first invoice (quarters the invoice exports do not reach)",
-    "revenue_billed": "invoice amounts issued in the quarter (invoices)",
-    "revenue_collected": "invoice amounts paid in the quarter (invoices)",
+    "revenue_billed": "invoice amounts issued in the quarter (invoices); on an exited client's last row, "
+                      "also those issued after it up to the period end",
+    "revenue_collected": "invoice amounts paid in the quarter (invoices); on an exited client's last row, "
+                         "also those paid after it up to the period end, so receivables are those at "
+                         "the period end",
     "billable_value": "billable hours x bill rate (time entries)",
     "list_value": "all hours x the person's list bill rate (people.bill_rate)",
     # time and cost (time entries)
