@@ -107,12 +107,13 @@ def test_reasons_in_plain_words_en_and_ru():
                            change_requests=10, contradicting_requests=3)]})
     s = toxicity_scores(pn, load(), window=1)
     en = toxicity_reasons(s, load(), lang="en").at[0, "reasons"]
+    # urgent after hours and contradicting changes are one kind of trouble (disrespect): one slot
     assert en == ("pays 30 days late on average; "
-                  "20% of requests are urgent and raised after hours; "
+                  "20% of requests are urgent and raised after hours, "
                   "3 contradicting change requests this quarter (30% of change requests)")
     ru = toxicity_reasons(s, load(), lang="ru").at[0, "reasons"]
     assert ru == ("платит в среднем на 30 дн. позже срока; "
-                  "20% запросов — срочные и в нерабочее время; "
+                  "20% запросов — срочные и в нерабочее время, "
                   "противоречащих правок в этом квартале: 3 (30% запросов на изменения)")
     w4 = toxicity_scores(pn, load(), window=4)
     assert "in the last 4 quarters" in toxicity_reasons(w4, load()).at[0, "reasons"]
@@ -123,6 +124,22 @@ def test_reasons_in_plain_words_en_and_ru():
         toxicity_reasons(s1, load()).at[0, "reasons"]
     with pytest.raises(ValueError):
         toxicity_reasons(s, load(), lang="de")
+
+
+def test_related_markers_share_a_reason_slot():
+    """Team score and escalations (team rejection), NPS and CSAT (satisfaction) each take one of
+    the three slots, so late payment, the third kind of trouble, is not crowded out by them."""
+    p = load()
+    s = score_from_markers(markers_row(team_score=2.0, escalations=2.0, nps=5.0, csat=2.5,
+                                       late_payment=25.0), p)
+    r = toxicity_reasons(s, p).iloc[0]
+    slots = r["reasons"].split("; ")
+    assert len(slots) == 3
+    assert set(r["reason_markers"].split(",")) == {"team_score", "escalations", "nps", "csat", "late_payment"}
+    assert any("late" in slot for slot in slots)
+    assert sum(", " in slot for slot in slots) == 2  # the two shared slots
+    one_kind = score_from_markers(markers_row(team_score=2.0, escalations=2.0), p)
+    assert len(toxicity_reasons(one_kind, p).at[0, "reasons"].split("; ")) == 1
 
 
 def test_a_red_client_always_has_a_reason():

@@ -103,10 +103,12 @@ def toxicity_scores(panel: pd.DataFrame, params: Params, window: int | None = No
 def toxicity_reasons(scores: pd.DataFrame, params: Params, lang: str = "en") -> pd.DataFrame:
     """Plain-words reasons for each row of a toxicity_scores() table.
 
-    Markers with severity >= toxicity.reason_min_severity, by points, at most
-    toxicity.max_reasons of them; a red row always gets at least its biggest
-    contributor. Returns a frame with `reasons` (text joined by '; ') and
-    `reason_markers` (their names, comma-separated), indexed like `scores`.
+    Markers with severity >= toxicity.reason_min_severity, by points, in at most
+    toxicity.max_reasons slots; related markers (one Marker.group: team score and escalations,
+    NPS and CSAT) share a slot, so one kind of trouble cannot crowd out another. A red row always
+    gets at least its biggest contributor. Returns a frame with `reasons` (slots joined by '; ',
+    the markers of a slot by ', ') and `reason_markers` (their names, comma-separated), indexed
+    like `scores`.
     """
     if lang not in ("en", "ru"):
         raise ValueError(f"lang={lang!r}: use en or ru")
@@ -132,11 +134,15 @@ def toxicity_reasons(scores: pd.DataFrame, params: Params, lang: str = "en") -> 
         chosen = idx[S[i, idx] >= min_sev]
         if not len(chosen) and red[i]:
             chosen = idx[:1]
-        chosen = chosen[:most]
-        texts[i] = "; ".join(
+        slots: dict[str, list[int]] = {}  # group -> its markers, in order of points
+        for j in chosen:
+            if MARKERS[j].group in slots or len(slots) < most:
+                slots.setdefault(MARKERS[j].group, []).append(int(j))
+        texts[i] = "; ".join(", ".join(
             reason_text(MARKERS[j], V[i, j], None if np.isnan(A[i, j]) else A[i, j],
-                        window=int(windows[i]), lang=lang, base_quarters=base) for j in chosen)
-        names[i] = ",".join(MARKERS[j].name for j in chosen)
+                        window=int(windows[i]), lang=lang, base_quarters=base) for j in slot)
+            for slot in slots.values())
+        names[i] = ",".join(MARKERS[j].name for slot in slots.values() for j in slot)
     return pd.DataFrame({"reasons": texts, "reason_markers": names}, index=scores.index)
 
 
