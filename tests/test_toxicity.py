@@ -242,3 +242,15 @@ def test_falling_orders_reads_all_hours_when_no_export_says_what_is_billable():
     assert np.isnan(s.non_billable_share).all()
     billed = panel({"A": [dict(q, billable_hours=50.0) for q in quarters]})
     assert toxicity_scores(billed, load(), window=1).falling_orders.iloc[-1] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(("marker", "ordinary", "trouble"), [
+    ("contact_churn", 1.0, 2.0),  # one contact change a year is ordinary; two (3 managers a year) churn
+    ("nps", 7.0, 6.0),            # a mean NPS of 7 (a passive) is not low; 6 is
+])
+def test_natural_variation_is_no_reason(marker, ordinary, trouble):
+    p = load()
+    calm = score_from_markers(markers_row(**{marker: ordinary}), p)
+    assert calm.at[0, f"sev_{marker}"] == 0 and toxicity_reasons(calm, p).at[0, "reasons"] == ""
+    hot = score_from_markers(markers_row(**{marker: trouble}), p)
+    assert hot.at[0, f"sev_{marker}"] == 1 and marker in toxicity_reasons(hot, p).at[0, "reason_markers"]
