@@ -59,13 +59,14 @@ def test_late_payment_is_weighted_by_invoices_due():
 
 
 def test_estimate_shopping_share_and_min_events():
-    p = panel({"A": [{"estimate_requests": 4, "estimates_without_order": 3},
-                     {"estimate_requests": 2, "estimates_without_order": 2}]})
+    p = panel({"A": [{"estimate_requests": 5, "estimates_without_order": 3},
+                     {"estimate_requests": 4, "estimates_without_order": 4}]})
     q1 = compute_markers(p, P, window=1)
-    assert value(q1, "A", "2024Q1", "estimate_no_order") == pytest.approx(0.75)
-    assert np.isnan(value(q1, "A", "2024Q2", "estimate_no_order"))  # 2 < min_events=3
+    assert P.toxicity.min_events == 5
+    assert value(q1, "A", "2024Q1", "estimate_no_order") == pytest.approx(0.6)  # 5 = min_events: judged
+    assert np.isnan(value(q1, "A", "2024Q2", "estimate_no_order"))  # 4 < min_events: 4 of 4 is chance
     w4 = compute_markers(p, P, window=4)
-    assert value(w4, "A", "2024Q2", "estimate_no_order") == pytest.approx(5 / 6)
+    assert value(w4, "A", "2024Q2", "estimate_no_order") == pytest.approx(7 / 9)
 
 
 def test_presale_cost_share():
@@ -85,14 +86,15 @@ def test_team_rejection_score_and_escalations():
 
 
 def test_shelved_and_missed_deadline_shares():
-    p = panel({"A": [{"delivered_count": 4, "shelved_count": 1, "missed_deadlines": 2},
-                     {"delivered_count": 6, "shelved_count": 3, "missed_deadlines": 0}]})
+    p = panel({"A": [{"delivered_count": 8, "shelved_count": 2, "missed_deadlines": 4},
+                     {"delivered_count": 2, "shelved_count": 2, "missed_deadlines": 0}]})
     q1 = compute_markers(p, P, 1)
     assert value(q1, "A", "2024Q1", "shelved_share") == pytest.approx(0.25)
     assert value(q1, "A", "2024Q1", "missed_deadlines") == pytest.approx(0.5)
+    assert np.isnan(value(q1, "A", "2024Q2", "shelved_share"))  # 2 deliverables: too few to judge
     w4 = compute_markers(p, P, 4)
     assert value(w4, "A", "2024Q2", "shelved_share") == pytest.approx(0.4)
-    assert value(w4, "A", "2024Q2", "missed_deadlines") == pytest.approx(0.2)
+    assert value(w4, "A", "2024Q2", "missed_deadlines") == pytest.approx(0.4)
 
 
 def test_disrespect_after_hours_share_and_contradicting_requests():

@@ -118,9 +118,9 @@ def test_reasons_in_plain_words_en_and_ru():
     w4 = toxicity_scores(pn, load(), window=4)
     assert "in the last 4 quarters" in toxicity_reasons(w4, load()).at[0, "reasons"]
     one = panel({"A": [dict(BASE, requests_total=10, urgent_after_hours_requests=0,
-                            change_requests=4, contradicting_requests=1)]})
+                            change_requests=5, contradicting_requests=1)]})
     s1 = toxicity_scores(one, load(), window=1)
-    assert "1 contradicting change request this quarter (25% of change requests)" in \
+    assert "1 contradicting change request this quarter (20% of change requests)" in \
         toxicity_reasons(s1, load()).at[0, "reasons"]
     with pytest.raises(ValueError):
         toxicity_reasons(s, load(), lang="de")
