@@ -21,7 +21,7 @@ reads_file = None
 # %%
 import pandas as pd
 
-from clientlens.analysis import markers
+from clientlens.analysis import activity, markers
 from clientlens.analysis import toxicity as tox
 from clientlens.i18n import tr, tr_values
 from clientlens.parameters import stage_params
@@ -40,7 +40,8 @@ save_table(current.sort_values("client_id"), processed_dir, "toxicity_clients")
 save_table(history.sort_values(["client_id", "quarter_index"]), processed_dir, "toxicity_quarters")
 current["score_basis"] = [tox.markers_basis(n, total, report_lang) for n, total in zip(current.n_measured,
                                                                                       current.n_markers)]
-active = current.loc[~current.exited.fillna(False).astype(bool)]
+active = current.loc[current.client_id.isin(activity.active_clients(panel, params.lapse_quarters,
+                                                                   meta["period_end"]))]
 red = active.loc[active.is_red.fillna(False).astype(bool)]
 active_revenue = active.revenue_window.sum(min_count=1)  # not measured when no client's revenue is
 red_revenue = red.revenue_window.sum() if pd.notna(active_revenue) else None

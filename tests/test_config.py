@@ -43,9 +43,9 @@ def test_bad_overrides_say_what_is_wrong(word, message):
 
 def test_a_parameter_missing_from_the_file_is_named_never_made_up(tmp_path):
     raw = parameters.read_file()
-    del raw["segments"]["dormant_quarters"]
+    del raw["segments"]["communicator_driven_share"]
     (tmp_path / "params.yaml").write_text(json.dumps(raw), encoding="utf-8")
-    with pytest.raises(parameters.ConfigError, match="segments.dormant_quarters: missing"):
+    with pytest.raises(parameters.ConfigError, match="segments.communicator_driven_share: missing"):
         parameters.load(tmp_path / "params.yaml")
 
 

@@ -48,7 +48,7 @@ def load(processed):
 
 
 def test_time_only_panel_by_hand(time_only):
-    meta = build_panel(time_only, "auto", P.office_hours, anonymize=False)
+    meta = build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
     panel = load(time_only)
     assert list(pd.read_parquet(time_only / PANEL_FILE).columns) == list(PANEL_COLUMNS)
     assert meta["period_end"] == "2025Q3"
@@ -82,7 +82,7 @@ def test_time_only_panel_by_hand(time_only):
 
 
 def test_revenue_reconciles_to_raw_to_the_cent(time_only):
-    build_panel(time_only, "auto", P.office_hours, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
     panel = pd.read_parquet(time_only / PANEL_FILE)
     raw = pd.read_parquet(time_only / "time_entries.parquet")
     assert round(panel.revenue.sum(), 2) == round(raw.loc[raw.billable, "billable_amount"].sum(), 2)
@@ -119,7 +119,7 @@ def test_invoices_requests_contacts(time_only):
         {"client_id": "A", "quarter": q, "client_contact": cc, "our_communicator": oc,
          "communicator_role": "account_manager"}
         for q, cc, oc in [("2025Q1", "Kim", "Max"), ("2025Q2", "Lee", "Max"), ("2025Q3", "Lee", "Max")]])
-    build_panel(time_only, "auto", P.office_hours, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
     panel = load(time_only)
     a1, a3 = panel.loc[("A", "2025Q1")], panel.loc[("A", "2025Q3")]
     assert a1.revenue == pytest.approx(1000) and a1.revenue_billed == pytest.approx(1000)
@@ -142,14 +142,14 @@ def test_exit_ends_the_clients_rows(time_only):
     clients = pd.read_parquet(time_only / "clients.parquet")
     clients.loc[clients.client_id == "A", ["exit_date", "exit_reason"]] = [D(2025, 5, 15), "insourcing"]
     clients.to_parquet(time_only / "clients.parquet", index=False)
-    build_panel(time_only, "auto", P.office_hours, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
     panel = load(time_only)
     assert list(panel.loc["A"].index) == ["2025Q1", "2025Q2"]
     assert panel.loc[("A", "2025Q2")].exited and panel.loc[("A", "2025Q2")].exit_reason == "insourcing"
 
 
 def test_period_end_cuts_later_data(time_only):
-    build_panel(time_only, "2025Q2", P.office_hours, anonymize=False)
+    build_panel(time_only, "2025Q2", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
     panel = load(time_only)
     assert panel.index.get_level_values("quarter").max() == "2025Q2"
 
@@ -161,19 +161,82 @@ def test_auto_period_end_is_last_complete_quarter(max_date, expected):
 
 
 def test_panel_is_deterministic(time_only):
-    build_panel(time_only, "auto", P.office_hours, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
     first = (time_only / PANEL_FILE).read_bytes()
-    build_panel(time_only, "auto", P.office_hours, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
     assert (time_only / PANEL_FILE).read_bytes() == first
 
 
 def test_list_value_needs_the_people_table(time_only):
-    build_panel(time_only, "auto", P.office_hours, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
     assert pd.read_parquet(time_only / PANEL_FILE).list_value.isna().all()
     write(time_only, "people", [{"person": "ann", "role": "dev", "cost_rate": 40.0, "bill_rate": 150.0},
                                 {"person": "bob", "role": "dev", "cost_rate": 40.0, "bill_rate": 100.0}])
-    build_panel(time_only, "auto", P.office_hours, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
     panel = load(time_only)
     # A 2025Q1: ann 10 + 2 hours at 150, bob 3 + 1.5 + 4 hours at 100; cid has no list rate
     assert panel.loc[("A", "2025Q1"), "list_value"] == pytest.approx(12 * 150 + 8.5 * 100)
     assert pd.isna(panel.loc[("B", "2025Q2"), "list_value"])  # nobody on it has a list rate: not measured
+
+
+def _stale_contract_firm(processed):
+    """A: works in 2025Q1 only, under an open-ended contract. B: works every quarter, no
+    contract. C: an open-ended contract, work in 2025Q1 and an invoice alone in 2025Q3.
+    D: an open-ended contract signed in 2025Q4, no work yet."""
+    write(processed, "clients", [{"client_id": c, "client_name": c, "exit_date": None, "exit_reason": None}
+                                 for c in "ABCD"])
+    work = [("A", D(2025, 1, 10)), ("C", D(2025, 1, 10))] + [("B", D(2025, m, 5)) for m in (1, 4, 7, 10)] \
+        + [("B", D(2026, m, 5)) for m in (1, 4)]
+    write(processed, "time_entries", [
+        {"entry_id": f"e{i}", "client_id": c, "date": d, "hours": 5.0, "billable": True, "billable_amount": 500.0,
+         "cost_amount": 200.0, "work_type": "feature", "rework": False, "after_hours": False, "person": "ann"}
+        for i, (c, d) in enumerate(work)])
+    contracts = pd.DataFrame([
+        {"contract_id": f"k{c}", "client_id": c, "start_date": start, "end_date": None, "value": 1000.0,
+         "contract_type": "retainer", "currency": "USD", "renewal_of": None}
+        for c, start in (("A", D(2025, 1, 1)), ("C", D(2025, 1, 1)), ("D", D(2025, 10, 1)))])
+    contracts["end_date"] = pd.to_datetime(contracts["end_date"]).dt.date  # open-ended: a NULL date
+    contracts.to_parquet(processed / "contracts.parquet", index=False)
+    write(processed, "invoices", [
+        {"invoice_id": "i1", "client_id": "C", "contract_id": "kC", "issue_date": D(2025, 8, 1),
+         "due_date": D(2025, 9, 1), "paid_date": D(2025, 8, 20), "amount": 500.0, "currency": "USD"}])
+    (processed / "manifest.json").write_text(json.dumps({"data_max_date": "2026-06-30"}))
+
+
+@pytest.mark.parametrize("lapse", [1, 2, 3])
+def test_an_open_contract_without_work_or_invoice_lapses(tmp_path, lapse):
+    _stale_contract_firm(tmp_path)
+    build_panel(tmp_path, "2026Q2", P.office_hours, lapse_quarters=lapse, anonymize=False)
+    panel = load(tmp_path)
+    a = panel.loc["A"].is_active
+    # A worked in 2025Q1; the k-th quiet quarter after it is active only while k < lapse_quarters
+    quarters = ["2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2"]
+    assert list(a.index) == quarters and bool(a["2025Q1"])
+    for k, quarter in enumerate(quarters[1:], start=1):
+        assert bool(a[quarter]) == (k < lapse), (quarter, k, lapse)
+    assert panel.loc["A"].active_contracts.eq(1).all()  # the contract is still open throughout
+    # work is activity whatever the contracts
+    assert panel.loc["B"].is_active.all()
+    # an invoice alone is activity and restarts the count
+    c = panel.loc["C"].is_active
+    assert bool(c["2025Q3"]) and bool(c["2025Q4"]) == (1 < lapse) and bool(c["2026Q1"]) == (2 < lapse)
+    # a contract signed with no work yet is active until it too has been quiet lapse_quarters
+    d = panel.loc["D"].is_active
+    assert [bool(d[q]) for q in ("2025Q4", "2026Q1", "2026Q2")] == [1 < lapse, 2 < lapse, 3 < lapse]
+
+
+def test_the_lapse_uses_the_parameter(tmp_path):
+    """The configured lapse_quarters: one quiet quarter short of it is active, at it is not."""
+    _stale_contract_firm(tmp_path)
+    build_panel(tmp_path, "2026Q2", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    a = load(tmp_path).loc["A"].is_active
+    quarter_index = a.index.map(lambda q: int(q[:4]) * 4 + int(q[-1]) - 1)
+    quiet = quarter_index - (2025 * 4)
+    assert (a.to_numpy() == (quiet < P.lapse_quarters)).all()
+    assert 1 <= P.lapse_quarters <= 5  # the firm above runs five quarters past A's last work
+
+
+def test_a_lapse_below_one_quarter_is_refused(tmp_path):
+    _stale_contract_firm(tmp_path)
+    with pytest.raises(ValueError, match="lapse_quarters"):
+        build_panel(tmp_path, "2026Q2", P.office_hours, lapse_quarters=0, anonymize=False)

@@ -29,7 +29,8 @@ def firm(tmp_path_factory):
     truth = demo.generate(root / "raw", root / "truth.json", clients=200, years=3, seed=42,
                           end_quarter=params.demo_end_quarter)
     run_ingest(root / "raw", root / "processed", params)
-    build_panel(root / "processed", "auto", params.office_hours, anonymize=False)
+    build_panel(root / "processed", "auto", params.office_hours, lapse_quarters=params.lapse_quarters,
+                anonymize=False)
     panel, meta = load_panel(root / "processed")
     truth = json.loads((root / "truth.json").read_text())
     clients = pnl.client_pnl(panel, params.overhead_rate, overhead_base=params.overhead_base,

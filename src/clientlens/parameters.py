@@ -114,7 +114,6 @@ class ToxicityParams(_Section):
 class SegmentParams(_Section):
     profitable_margin_pct: float
     communicator_driven_share: float = Field(ge=0, le=1)
-    dormant_quarters: int = Field(ge=1)
 
 
 class EarlyWarningParams(_Section):

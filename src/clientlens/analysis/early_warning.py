@@ -35,6 +35,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from clientlens.analysis import activity
 from clientlens.analysis.markers import (
     QuarterGrid,
     format_value,
@@ -187,7 +188,8 @@ def warning_signals(panel: pd.DataFrame, params: Params) -> pd.DataFrame:
         first = np.where(fires, np.minimum(first, g.q0 + start), first)
     warn = strength >= ep.fire_at - 1e-9
     if "is_active" in f.columns:  # silent for a whole revenue window: gone, not at risk
-        act, _ = window_sum(g.w("is_active"), ep.revenue_quarters)
+        # silent: no work and no invoice, whatever contract is open (analysis.activity)
+        act, _ = window_sum(g.wide(activity.worked(f).astype(float)), ep.revenue_quarters)
         warn &= g.rows(np.nan_to_num(act)) > 0
     out["n_signals"] = n
     out["strength"] = strength
@@ -340,8 +342,8 @@ def observed_stops(panel: pd.DataFrame, lapse_quarters: int,
     """client_id -> the quarter a client stopped, as the data show it (no planted truth).
 
     An exit recorded in clients.exit_date stops the client in its exit quarter; a client
-    with no activity in its last `lapse_quarters` quarters stopped the quarter after its last
-    active one. In-sourcing exits are healthy endings, not losses, and are left out unless
+    without work or an invoice in its last `lapse_quarters` quarters stopped the quarter after its
+    last one with either. In-sourcing exits are healthy endings, not losses, and are left out unless
     asked for. Used to replay the warnings against what actually happened.
     """
     p = panel.sort_values(["client_id", "quarter_index"], kind="stable")
@@ -350,7 +352,8 @@ def observed_stops(panel: pd.DataFrame, lapse_quarters: int,
     kept = exits if include_insourcing else exits.loc[~exits["exit_reason"].eq("insourcing").fillna(False)
                                                       .astype(bool)]
     stops = dict(zip(kept["client_id"], kept["quarter"]))
-    rest = p.loc[~p["client_id"].isin(exits["client_id"]) & p["is_active"].fillna(False).astype(bool)]
+    # the last quarter with work or an invoice: an open contract alone is not activity (analysis.activity)
+    rest = p.loc[~p["client_id"].isin(exits["client_id"]).to_numpy() & activity.worked(p)]
     last_active = rest.groupby("client_id", sort=False)["quarter_index"].max()
     lapsed = last_active[last_quarter - last_active >= lapse_quarters]
     stops.update((cid, quarter_label(int(q) + 1)) for cid, q in lapsed.items())

@@ -38,6 +38,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, hyp2f1
 
+from clientlens.analysis import activity
 from clientlens.analysis.pnl import _period_end_index, _prepare_panel, _quarter_label
 from clientlens.i18n import N_
 from clientlens.quarters import quarter_index_of
@@ -431,14 +432,18 @@ def _panel_lives(panel: pd.DataFrame, period_end: Any = None, *, lapse_quarters:
     end = _period_end_index(p, period_end)
     active = p[p["is_active"]]
     g = active.groupby("client_id")
-    lives = pd.DataFrame({"first": g["quarter_index"].min(), "last": g["quarter_index"].max()})
+    # alive to its last quarter with work or an invoice: an open contract alone is not activity
+    # (analysis.activity); a client with neither yet is quiet from its first quarter
+    last_worked = p[activity.worked(p)].groupby("client_id")["quarter_index"].max()
+    lives = pd.DataFrame({"first": g["quarter_index"].min()})
+    lives["last"] = last_worked.reindex(lives.index).fillna(lives["first"] - 1).astype("int64")
     exit_q = p[p["exited"]].groupby("client_id")["quarter_index"].min()
     lives["exit"] = exit_q.reindex(lives.index)
     # churned: recorded exit before the period end, or no activity in the last lapse_quarters
     exited = lives["exit"].notna() & (lives["exit"] < end)
     lapsed = lives["exit"].isna() & (lives["last"] <= end - lapse_quarters)
     lives["churned"] = exited | lapsed
-    last_alive = np.where(exited, lives["exit"], np.where(lapsed, lives["last"], end))
+    last_alive = np.where(exited, lives["exit"], np.where(lapsed, np.maximum(lives["last"], lives["first"]), end))
     lives["age_alive"] = (last_alive - lives["first"]).astype("int64")  # alive at ages 0..this
     lives["observed"] = (end - lives["first"]).astype("int64")
     lives["end"] = end

@@ -59,6 +59,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from clientlens.analysis import activity
 from clientlens.quarters import quarter_index_of, quarter_label
 
 __all__ = [
@@ -301,7 +302,8 @@ def client_pnl(panel: pd.DataFrame, overhead_rate: float,
     Identity and status: first_quarter, last_active_quarter, quarters (panel rows),
     quarters_active, tenure_quarters (first quarter to period end, or to the exit, inclusive),
     exited (clients.exit_date fell in the panel), status: "exited"; "lapsed" when not exited
-    but with no activity in the last ``lapse_quarters`` quarters of the period; else "active".
+    but gone quiet (no work and no invoice for ``lapse_quarters`` quarters to the period end);
+    else "active" (analysis.activity.client_status, the one definition every page uses).
     """
     p = _prepare_panel(panel, period_end)
     end = _period_end_index(p, period_end)
@@ -324,8 +326,7 @@ def client_pnl(panel: pd.DataFrame, overhead_rate: float,
     t["last_active_quarter"] = active_idx.reindex(t.index).map(_quarter_label)
     tenure_end = last_row_idx.where(t["exited"], end)
     t["tenure_quarters"] = (tenure_end - first_idx + 1).astype("int64")
-    lapsed = active_idx.reindex(t.index).fillna(-10**9) <= end - lapse_quarters
-    t["status"] = np.where(t["exited"], "exited", np.where(lapsed, "lapsed", "active"))
+    t["status"] = activity.client_status(p, lapse_quarters, end).set_index("client_id")["status"].reindex(t.index)
     t = _add_derived(t)
     t["is_loss_making"] = (t["margin"] < 0).astype("boolean").where(t["margin"].notna())
 

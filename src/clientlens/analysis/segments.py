@@ -11,8 +11,8 @@ A toxic client whose communicator has served communicator_max_quarters or more
 (>= segments.communicator_driven_share) from relationship markers goes to
 "Stale communicator": rotate the communicator first (004: the "talking head").
 Ended relationships are their own segments: an in-sourcing exit (exit_reason ==
-'insourcing') is a healthy ending, not a failure; a client with no activity for
-segments.dormant_quarters quarters is "Gone quiet".
+'insourcing') is a healthy ending, not a failure; a client without work or an invoice
+for lapse_quarters quarters is "Gone quiet" (analysis.activity, the one definition).
 
 Also here: segments quarter by quarter, the migration matrix between two quarters
 and the per-client list of moves.
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from clientlens.analysis import activity
 from clientlens.analysis.markers import (
     MARKERS,
     format_value,
@@ -31,7 +32,7 @@ from clientlens.analysis.markers import (
     panel_quarter_index,
     quarter_index_of,
 )
-from clientlens.analysis.toxicity import inactive_quarters, markers_basis
+from clientlens.analysis.toxicity import markers_basis
 from clientlens.i18n import N_, tr
 from clientlens.parameters import Params
 
@@ -143,7 +144,7 @@ def _classify(df: pd.DataFrame, params: Params, lang: str) -> pd.DataFrame:
     insourcing = np.array([str(r).strip().lower() == "insourcing" for r in reason], dtype=bool)
 
     seg = np.select(
-        [exited & insourcing, exited, inactive >= sp.dormant_quarters, np.isnan(margin_pct),
+        [exited & insourcing, exited, activity.gone_quiet(inactive, params.lapse_quarters), np.isnan(margin_pct),
          rotate, toxic & profitable, toxic, profitable],
         ["healthy_exit", "left", "gone_quiet", "no_pnl",
          "stale_communicator", "difficult", "toxic_unprofitable", "core"],
@@ -268,7 +269,7 @@ def segment_history(panel: pd.DataFrame, scores: pd.DataFrame, pnl_by_quarter: p
     p = panel.reset_index(drop=True)
     ctx = pd.DataFrame({"client_id": p["client_id"].to_numpy(),
                         "quarter_index": panel_quarter_index(p),
-                        "quarters_inactive": inactive_quarters(p),
+                        "quarters_inactive": activity.quarters_quiet(p),
                         "exited": numeric(p, "exited") > 0})
     for c in ("exit_reason", "communicator_tenure_quarters", "communicator_role"):
         ctx[c] = p[c].to_numpy() if c in p.columns else None

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clientlens.analysis import activity
 from clientlens.analysis.markers import (
     MARKER_BY_NAME,
     MARKERS,
@@ -147,21 +148,9 @@ def toxicity_reasons(scores: pd.DataFrame, params: Params, lang: str = "en") -> 
 
 
 def inactive_quarters(panel: pd.DataFrame) -> np.ndarray:
-    """For each panel row: consecutive quarters without activity ending there (0 = active).
-
-    Uses `is_active`; a panel without it counts every row as active.
-    """
-    if "is_active" not in panel.columns:
-        return np.zeros(len(panel), dtype=int)
-    g = QuarterGrid(panel)
-    A = g.wide(numeric(g.frame, "is_active"))
-    streak = np.zeros(A.shape)
-    run = np.zeros(A.shape[1])
-    for t in range(A.shape[0]):
-        inactive = A[t] == 0          # NaN (no row) breaks the run as well
-        run = np.where(inactive, run + 1, 0)
-        streak[t] = run
-    return g.rows(streak).astype(int)
+    """For each panel row: consecutive quarters without work or an invoice ending there (0 =
+    worked): analysis.activity.quarters_quiet, the one definition of going quiet."""
+    return activity.quarters_quiet(panel)
 
 
 def _context(panel: pd.DataFrame, as_of_index: int | None) -> pd.DataFrame:

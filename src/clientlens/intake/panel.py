@@ -45,8 +45,14 @@ def auto_period_end(data_max_date: dt.date) -> str:
     return shift_quarter(quarter_of(data_max_date + dt.timedelta(days=1)), -1)
 
 
-def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours) -> str:
-    """One SELECT over views named after the canonical tables present in `tables`."""
+def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours, *,
+                    lapse_quarters: int) -> str:
+    """One SELECT over views named after the canonical tables present in `tables`.
+
+    `lapse_quarters`: quarters in a row without work or an invoice after which an open
+    contract no longer makes a client active."""
+    if int(lapse_quarters) < 1:
+        raise ValueError(f"lapse_quarters must be at least 1, not {lapse_quarters}")
     end_idx = quarter_index_of(period_end)
     end_date = quarter_end(period_end).isoformat()
     start_min, end_min = _minutes(office_hours.start), _minutes(office_hours.end)
@@ -340,11 +346,19 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
     else:
         selects += [f"NULL AS {c}" for c, s in COLUMN_SOURCE.items() if s == "contracts"]
 
-    active_terms = ["coalesce(time_q.hours, 0) > 0"]
+    # Activity is work or an invoice (analysis.activity reads the same rule off these columns).
+    # An open contract counts too, but only until the client has gone lapse_quarters quarters in
+    # a row without either: an open-ended contract nobody works or bills on is not a relationship.
+    worked_terms = ["coalesce(time_q.hours, 0) > 0"]
     if "invoices" in tables:
-        active_terms.append("coalesce(inv_issued.revenue_issued, 0) <> 0")
+        worked_terms.append("coalesce(inv_issued.revenue_issued, 0) <> 0")
+    worked = f"({' OR '.join(worked_terms)})"
+    active_terms = [worked]
     if "contracts" in tables:
-        active_terms.append("coalesce(con_active.active_contracts, 0) > 0")
+        recent = (f"OVER (PARTITION BY spine.client_id ORDER BY spine.quarter_index "
+                  f"RANGE BETWEEN {int(lapse_quarters) - 1} PRECEDING AND CURRENT ROW)")
+        not_lapsed = f"(bool_or({worked}) {recent} OR count(*) {recent} < {int(lapse_quarters)})"
+        active_terms.append(f"(coalesce(con_active.active_contracts, 0) > 0 AND {not_lapsed})")
     identity = [
         "spine.client_id AS client_id", "spine.client_name AS client_name",
         "CAST(spine.quarter_index // 4 AS VARCHAR) || 'Q' || CAST(spine.quarter_index % 4 + 1 AS VARCHAR)"
@@ -683,7 +697,8 @@ def rows_after(con: duckdb.DuckDBPyConnection, tables: set[str], last_day: dt.da
 
 
 def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
-                threads: int | None = None, *, anonymize: bool, key: str | None = None) -> dict[str, Any]:
+                threads: int | None = None, *, lapse_quarters: int, anonymize: bool,
+                key: str | None = None) -> dict[str, Any]:
     """Write client_quarter.parquet and panel_meta.json; return the meta.
 
     With `anonymize`, every name (client, person, project), key and input file in what ingest
@@ -717,7 +732,8 @@ def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
         if not max_date:
             raise ValueError("period_end=auto but the data has no dates; set PERIOD_END=2025Q4")
         period_end = auto_period_end(dt.date.fromisoformat(str(max_date)[:10]))
-    arrow = con.sql(build_panel_sql(tables, period_end, office_hours)).to_arrow_table()
+    arrow = con.sql(build_panel_sql(tables, period_end, office_hours,
+                                     lapse_quarters=lapse_quarters)).to_arrow_table()
     pq.write_table(arrow, processed_dir / PANEL_FILE)
     measured = sorted(tables)
     meta = {

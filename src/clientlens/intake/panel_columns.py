@@ -14,7 +14,8 @@ PANEL_COLUMNS: dict[str, str] = {
     "quarter": "quarter, as 2025Q3",
     "quarter_start": "first day of the quarter (date)",
     "quarter_index": "year*4 + quarter-1, for arithmetic on quarters",
-    "is_active": "any time, invoice or contract activity in the quarter",
+    "is_active": "time or an invoice issued in the quarter, or an open contract while the client has "
+                 "not gone lapse_quarters quarters without either (analysis.activity)",
     # revenue
     "revenue": "revenue recognised: invoice amounts issued in the quarter when invoices are supplied, "
                "else billable_value; "
