@@ -61,6 +61,22 @@ def test_revenue_ties_back_to_the_raw_invoices_to_the_cent(firm):
     assert round(firm["pnl"].revenue.sum(), 2) == round(invoiced, 2)
 
 
+def test_collected_revenue_ties_back_to_the_invoices_paid_to_the_cent(firm):
+    """Every payment made by the period end is collected and what is still unpaid is the
+    receivables. (The demo's clients pay before they exit: tests/test_payments_after_exit.py
+    plants payments after an exit.)"""
+    raw = firm["root"] / "raw"
+    invoices = pd.read_csv(raw / "invoices.csv")
+    rates = pd.read_csv(raw / "fx_rates.csv").set_index("currency")["rate"]
+    end = pd.Timestamp(quarter_end(firm["meta"]["period_end"]))
+    issued = pd.to_datetime(invoices.issue_date) <= end
+    paid = issued & (pd.to_datetime(invoices.paid_date) <= end)
+    amount = (invoices.amount * invoices.currency.fillna(firm["params"].reporting_currency).map(rates)).round(2)
+    collected, billed = firm["panel"].revenue_collected.sum(), firm["panel"].revenue_billed.sum()
+    assert round(collected, 2) == round(amount[paid].sum(), 2)
+    assert round(billed - collected, 2) == round(amount[issued & ~paid].sum(), 2)
+
+
 def test_costs_tie_back_to_the_raw_time_exports_to_the_cent(firm):
     raw = firm["root"] / "raw"
     end = pd.Timestamp(quarter_end(firm["meta"]["period_end"]))
