@@ -13,3 +13,13 @@ DEMO_TRUTH_FILE = DATA_DIR / "demo_truth.json"  # read by tests only, never by t
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
 BUILD_DIR = PROJECT_ROOT / "build"
+
+
+def shown(path: Path | str) -> str:
+    """A path as the user sees it: relative to the project when inside it."""
+    path = Path(path)
+    try:
+        inside = path.relative_to(PROJECT_ROOT)
+    except ValueError:
+        return str(path)
+    return str(inside) if inside.parts else str(path)

@@ -559,6 +559,14 @@ def check_references(con: duckdb.DuckDBPyConnection, table: Table, supplied: set
             f"WHERE a.{q(col.name)} IS NOT NULL AND {missing}"))
 
 
+def _where(from_file: str, at: str) -> str:
+    """SQL of ' on row N' (or ' on row N of file.csv' when another file's) of the row `at`,
+    packed as file * 1e10 + row, as said from a row of file `from_file`."""
+    return (f"' on row ' || ({at} % 10000000000) || CASE WHEN {at} // 10000000000 <> {from_file} "
+            f"THEN ' of ' || (SELECT name FROM input_files WHERE _file = {at} // 10000000000) "
+            f"ELSE '' END")
+
+
 def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table, rows: int = 0) -> None:
     """Later rows repeating a key are quarantined; the first occurrence (file order, row) stays.
 
@@ -591,10 +599,8 @@ def check_duplicates(con: duckdb.DuckDBPyConnection, table: Table, rows: int = 0
             f"dup AS (SELECT {', '.join(keys)}, min({first}) AS first FROM ok GROUP BY ALL "
             f"HAVING count(*) > 1) "
             f"SELECT a._file AS file_no, a._row AS row, {lit(table.key[0])} AS col, {value} AS val, "
-            f"'duplicate {label} also on row ' || (d.first % 10000000000) || "
-            f"CASE WHEN d.first // 10000000000 <> a._file THEN ' of ' || f.name ELSE '' END AS reason, "
+            f"'duplicate {label} also' || {_where('a._file', 'd.first')} AS reason, "
             f"9000 AS ord FROM ok a JOIN dup d ON {join_on} "
-            f"JOIN input_files f ON f._file = d.first // 10000000000 "
             f"WHERE a._file * 10000000000 + a._row <> d.first"))
 
 
@@ -605,20 +611,11 @@ CLIENT_NAMING_TABLES = tuple(t for t in ORDERED_TABLES if t != "clients"
                              and any(c.references == "clients.client_id" for c in TABLES[t].columns))
 
 
-def _where(from_file: str, at: str) -> str:
-    """SQL of ' on row N' (or ' on row N of file.csv' when another file's) of the row `at`,
-    packed as file * 1e10 + row, as said from a row of file `from_file`."""
-    return (f"' on row ' || ({at} % 10000000000) || CASE WHEN {at} // 10000000000 <> {from_file} "
-            f"THEN ' of ' || (SELECT name FROM input_files WHERE _file = {at} // 10000000000) "
-            f"ELSE '' END")
-
-
 def collect_client_values(con: duckdb.DuckDBPyConnection, supplied: set[str]) -> None:
     """client_values (tbl, _file, v, rows, first): each client value the files other than
     clients hold, as written, with the rows naming it and the first of them (file * 1e10 +
     row); client_value_keys (v, key, first) the same by value, with its identity key. One
     scan of one column a table; cl_ident runs on the distinct values only."""
-    install_identity(con)
     parts = [f"SELECT {lit(t)} AS tbl, _file, client_id AS v, count(*) AS rows, "
              f"min(_file * 10000000000 + _row) AS first FROM {q('t_' + t)} "
              f"WHERE NOT _blank AND client_id IS NOT NULL GROUP BY _file, client_id"
@@ -690,7 +687,6 @@ def check_project_identity(con: duckdb.DuckDBPyConnection) -> None:
     """Quarantine the rows of project_clients whose projects read the same (identity_key) but
     give clients that do not: every one of them, naming another, as the entries of such a
     project cannot be given to one client more than to the other."""
-    install_identity(con)
     con.execute("CREATE OR REPLACE TABLE project_rows AS SELECT a._file, a._row, a.project, a.client_id, "
                 "cl_ident(a.project) AS key, coalesce(l.client_id, cl_ident(a.client_id)) AS client, "
                 f"a._file * 10000000000 + a._row AS pos FROM {clean_rows('project_clients')} a "
@@ -1137,6 +1133,7 @@ def run_ingest(raw_dir: Path, processed_dir: Path, params: Params, progress: boo
 def _ingest(con, raw_dir, processed_dir, files, tmp, as_of, derive, progress,
             hashes: list[Future]) -> IngestResult:
     install_macros(con, derive.hours_per_day)
+    install_identity(con)
     _check_patterns(con, derive)
     staged: list[StagedFile] = []
     position: dict[int, int] = {}  # stage number -> the file's place in `files`

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TextIO
 
-import blake3
 import pandas as pd
 
 from clientlens.i18n import tr, tr_plural
 from clientlens.intake.ingest import IngestResult, run_ingest
 from clientlens.intake.panel import ANONYMIZE_KEY_FILE, build_panel, input_labels
 from clientlens.intake.readers import find_inputs
+from clientlens.intake.readers.sniff import hash_file
 from clientlens.parameters import Params, as_of_date
 from clientlens.paths import PROJECT_ROOT
 from clientlens.processed import file_stats
@@ -155,14 +155,6 @@ def run_intake(raw_dir: Path | str, processed_dir: Path | str, params: Params, p
     return _noted(Intake(result, meta, reused=False), progress)
 
 
-def checksum(path: Path) -> str:
-    """The file's BLAKE3 digest, as ingest notes it in the manifest."""
-    digest = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    if path.stat().st_size:
-        digest.update_mmap(path)
-    return digest.hexdigest()
-
-
 class Relabelling(io.TextIOBase):
     """A text stream writing to `target` a line at a time, each raw input's name replaced by
     its label ("input 3fa2c1d4 (.csv)"): what ingest says as it goes reaches the executed
@@ -206,7 +198,7 @@ def relabelled_stderr(raw_dir: Path) -> Iterator[None]:
     """stderr, while it lasts, names each input of raw_dir by its label (Relabelling). A label
     needs the file's checksum before ingest has read the file, so an anonymised run reads each
     file once more (BLAKE3, at gigabytes a second)."""
-    labels = input_labels([{"file": path.relative_to(raw_dir).as_posix(), "blake3": checksum(path)}
+    labels = input_labels([{"file": path.relative_to(raw_dir).as_posix(), "blake3": hash_file(path)[0]}
                            for path in find_inputs(raw_dir)])
     stream = Relabelling(sys.stderr, labels)
     try:

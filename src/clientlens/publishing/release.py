@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from clientlens.paths import PROJECT_ROOT
+from clientlens.paths import shown
 
 # Tests kill the run at the n-th checkpoint to prove that readers never see a mix.
 KILL_AT_VARIABLE = "CLIENTLENS_PUBLISH_KILL_AT"
@@ -66,16 +66,6 @@ WINDOWS_LOCKED = frozenset({5, 32, 33})
 
 class PublishError(RuntimeError):
     """Publishing could not finish; its message is the one line the user sees."""
-
-
-def shown(path: Path | str) -> str:
-    """A path as the user sees it: relative to the project when inside it."""
-    path = Path(path)
-    try:
-        inside = path.relative_to(PROJECT_ROOT)
-    except ValueError:
-        return str(path)
-    return str(inside) if inside.parts else str(path)
 
 
 def machine_failure_line(error: OSError, path: Path | str | None = None, renaming: bool = False) -> str | None:

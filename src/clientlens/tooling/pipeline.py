@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from clientlens import parameters, paths
-from clientlens.paths import BUILD_DIR, NOTEBOOKS_DIR, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR, REPORTS_DIR
+from clientlens.paths import BUILD_DIR, NOTEBOOKS_DIR, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR, REPORTS_DIR, shown
 from clientlens.processed import file_stats
 from clientlens.quarters import QuarterError
 
@@ -92,14 +92,6 @@ class Workspace:
 
 
 PROJECT = Workspace()
-
-
-def shown(path: Path) -> str:
-    """A path as the user sees it: relative to the project when inside it."""
-    try:
-        return str(path.relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def stages() -> list[str]:
