@@ -51,7 +51,8 @@ red_revenue = red.revenue_window.sum() if pd.notna(active_revenue) else None
 
 # %%
 d.show(d.kpi_html([
-    (tr("red clients (score >= {red})", report_lang, red=d.fmt_number(params.toxicity_red, 0, report_lang)),
+    (tr("red clients (score >= {red}, or {n} markers at full severity)", report_lang,
+        red=d.fmt_number(params.toxicity_red, 0, report_lang), n=params.toxicity.red_full_markers),
      tr("{n} of {total}", report_lang, n=len(red), total=len(active))),
     ("their revenue, last 4 quarters", d.fmt_money(red_revenue, cur, report_lang)),
     ("share of revenue", d.fmt_pct(red_revenue / active_revenue if active_revenue > 0 else None, 0, report_lang)),
@@ -74,9 +75,11 @@ d.show_figure(toxicity_plots.plot_marker_heatmap(active, top_n=30, lang=report_l
 # %% [markdown]
 # ## Where the score comes from
 #
-# Each marker counts nothing at its baseline and in full at its threshold; the score is the
-# weighted mean over the markers measured for the client, times 100. Thresholds, baselines and
-# weights live in `config/params.yaml` under `toxicity.markers`, each under its marker's name.
+# Each marker counts nothing at its baseline and in full at its threshold, where it gives 10
+# points per unit of its weight; the score is the sum, capped at 100, so a marker on which the
+# client is clean, or that is not measured, adds nothing. A client is red at 30 points, or with
+# two markers at full severity whatever its score. Thresholds, baselines and weights live in
+# `config/params.yaml` under `toxicity.markers`, each under its marker's name.
 
 # %%
 measured = markers.measured_markers(panel)

@@ -102,6 +102,20 @@ def test_config_change_moves_clients_on_the_map():
         "difficult"
 
 
+@pytest.mark.parametrize(("score", "n_full", "segment"), [
+    (29.99, 0, "core"), (30.0, 0, "difficult"), (30.01, 0, "difficult"),  # the score's cut-off
+    (12.0, 1, "core"), (12.0, 2, "difficult"),  # two markers at full severity, on a low score
+])
+def test_a_red_client_is_never_core_nor_told_to_grow(score, n_full, segment):
+    tox = pd.DataFrame([{"client_id": "x", "client_name": "X", "score": score, "n_full": n_full,
+                         "communicator_tenure_quarters": 2, "communicator_role": "project_manager",
+                         "exited": False, "exit_reason": None, "quarters_inactive": 0, "reasons": ""}])
+    pnl = pd.DataFrame([{"client_id": "x", "margin": 300.0, "margin_pct": 0.30, "revenue": 1000.0}])
+    seg = assign_segments(tox, pnl, params()).set_index("client_id")
+    assert seg.at["x", "segment"] == segment
+    assert (seg.at["x", "action"] == "Grow and protect") is (segment == "core")
+
+
 def test_segment_summary_adds_up():
     tox, pnl = tables()
     seg = assign_segments(tox, pnl, params())

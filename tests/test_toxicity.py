@@ -53,19 +53,83 @@ def test_severity_is_linear_between_baseline_and_threshold():
 
 
 def test_score_by_hand_and_points_add_up():
-    p = load()  # weights: late_payment 2, urgent_after_hours 2
+    p = load()  # weights: late_payment 2, urgent_after_hours 2; 10 points per unit of weight
     s = score_from_markers(markers_row(late_payment=30.0, urgent_after_hours=0.05), p)
-    # 100 * (2*1 + 2*0) / (2 + 2)
-    assert s.at[0, "score"] == pytest.approx(50.0)
-    assert s.at[0, "pts_late_payment"] == pytest.approx(50.0)
+    # 10 * (2 * 1 + 2 * 0)
+    assert s.at[0, "score"] == pytest.approx(20.0)
+    assert s.at[0, "pts_late_payment"] == pytest.approx(20.0)
     assert s.at[0, "pts_urgent_after_hours"] == pytest.approx(0.0)
-    assert s.at[0, "n_measured"] == 2
-    assert bool(s.at[0, "is_red"])
+    assert s.at[0, "n_measured"] == 2 and s.at[0, "n_full"] == 1
+    assert not bool(s.at[0, "is_red"])  # one problem at full severity, 20 points: not red alone
     assert np.isnan(s.at[0, "pts_nps"])
     s = score_from_markers(markers_row(late_payment=17.5), p)
-    assert s.at[0, "score"] == pytest.approx(50.0)  # renormalised: the only measured marker
+    assert s.at[0, "score"] == pytest.approx(10.0)  # half way: (17.5 - 5) / (30 - 5)
     s = score_from_markers(markers_row(), p)
     assert np.isnan(s.at[0, "score"]) and not bool(s.at[0, "is_red"])
+
+
+def test_two_markers_at_full_severity_are_red_whatever_else_is_measured():
+    """The issue's case: two serious problems scored 15-25 under a mean when every table was
+    supplied. Now two markers at their thresholds are red with every other marker clean."""
+    p = load()
+    clean = dict(estimate_no_order=0.3, presale_cost_share=0.05, team_score=3.75, escalations=0.0,
+                 shelved_share=0.05, contradicting=0.05, approval_days=10.0, budget_cut=0.1,
+                 falling_orders=0.1, falling_requests=0.1, contact_churn=0.0, nps=8.0, csat=4.0,
+                 missed_deadlines=0.1, gross_margin=0.25, non_billable_share=0.15)
+    two = dict(late_payment=30.0, urgent_after_hours=0.2)
+    for extra in ({}, clean):
+        s = score_from_markers(markers_row(**two, **extra), p)
+        assert bool(s.at[0, "is_red"]) and s.at[0, "n_full"] == 2
+        assert s.at[0, "score"] == pytest.approx(40.0)  # clean markers add nothing
+    weak = dict(falling_orders=0.5, falling_requests=0.5)  # two at full severity, weight 0.5 each
+    assert bool(score_from_markers(markers_row(**weak), p).at[0, "is_red"])
+
+
+@pytest.mark.parametrize(("fall", "red"), [(0.4999, False), (0.5, True), (0.5001, True)])
+def test_full_severity_boundary(fall, red):
+    """At its threshold a marker is at full severity, just below it is not: with falling orders at
+    full severity (threshold 0.5), falling requests decide the second of two, on 10 points or so
+    of score, far below toxicity_red."""
+    s = score_from_markers(markers_row(falling_orders=0.5, falling_requests=fall), load())
+    assert s.at[0, "score"] < load().toxicity_red
+    assert bool(s.at[0, "is_red"]) is red
+
+
+@pytest.mark.parametrize(("score_points", "red"), [(29.99, False), (30.0, True), (30.01, True)])
+def test_red_score_boundary(score_points, red):
+    """toxicity_red 30: a score at it is red, just below is not. late_payment (weight 2, 10 points
+    a unit) gives 20 points at full severity; approval_days (weight 1.5) the rest, below full."""
+    rest = (score_points - 20.0) / 15.0  # approval_days severity
+    s = score_from_markers(markers_row(late_payment=30.0, approval_days=10 + 20 * rest), load())
+    assert s.at[0, "score"] == pytest.approx(score_points)
+    assert s.at[0, "n_full"] == 1
+    assert bool(s.at[0, "is_red"]) is red
+
+
+def test_a_clean_table_never_lowers_the_flag_and_trouble_never_lowers_the_score():
+    """Property: adding markers at their baseline (a table on which a client is clean) changes no
+    score; adding any measured marker never lowers one; removing one never raises it."""
+    p = load()
+    rng = np.random.default_rng(26)
+    names = [m.name for m in MARKERS]
+    for _ in range(300):
+        values = {}
+        for name in rng.choice(names, size=rng.integers(0, len(names)), replace=False):
+            cfg = p.toxicity.markers[name]
+            values[name] = cfg.baseline + rng.uniform(-0.5, 1.5) * (cfg.threshold - cfg.baseline)
+        base = score_from_markers(markers_row(**values), p)
+        missing = [n for n in names if n not in values]
+        if not missing:
+            continue
+        extra = rng.choice(missing)
+        cfg = p.toxicity.markers[extra]
+        clean = score_from_markers(markers_row(**values, **{extra: cfg.baseline}), p)
+        worse = score_from_markers(markers_row(**values, **{extra: cfg.threshold}), p)
+        b = np.nan_to_num(base.at[0, "score"])
+        assert np.nan_to_num(clean.at[0, "score"]) == pytest.approx(b)
+        assert bool(clean.at[0, "is_red"]) == bool(base.at[0, "is_red"])
+        assert worse.at[0, "score"] >= b - 1e-9
+        assert bool(worse.at[0, "is_red"]) >= bool(base.at[0, "is_red"])
 
 
 def test_not_measured_sources_take_no_part():
@@ -73,18 +137,18 @@ def test_not_measured_sources_take_no_part():
     only_time_and_invoices = panel({"A": [dict(BASE)]})
     s = toxicity_scores(only_time_and_invoices, p, window=1)
     # measured: presale share 0 (w 1), late 30 days (sev 1, w 2), margin 30% (sev 0, w 1),
-    # non-billable 10% (sev 0, w 0.5): 100 * 2 / 4.5
-    assert s.at[0, "score"] == pytest.approx(100 * 2 / 4.5)
+    # non-billable 10% (sev 0, w 0.5): 10 * 2
+    assert s.at[0, "score"] == pytest.approx(20.0)
     assert s.at[0, "n_measured"] == 4
     # the requests table supplied but empty (NULL) changes nothing
     nulls = panel({"A": [dict(BASE, requests_total=None, urgent_after_hours_requests=None,
                               change_requests=None, contradicting_requests=None)]})
-    assert toxicity_scores(nulls, p, window=1).at[0, "score"] == pytest.approx(100 * 2 / 4.5)
+    assert toxicity_scores(nulls, p, window=1).at[0, "score"] == pytest.approx(20.0)
     # now measured: 2 of 10 requests urgent after hours (sev 1, w 2); change requests 0 -> no basis
     with_requests = panel({"A": [dict(BASE, requests_total=10, urgent_after_hours_requests=2,
                                       change_requests=0, contradicting_requests=0)]})
     s = toxicity_scores(with_requests, p, window=1)
-    assert s.at[0, "score"] == pytest.approx(100 * 4 / 6.5)
+    assert s.at[0, "score"] == pytest.approx(40.0) and bool(s.at[0, "is_red"])
     assert np.isnan(s.at[0, "contradicting"])
 
 
@@ -92,13 +156,15 @@ def test_config_change_changes_the_score():
     pn = panel({"A": [dict(BASE)]})
     base = toxicity_scores(pn, load(), window=1).at[0, "score"]
     p = load(overrides=["TOXICITY__MARKERS__LATE_PAYMENT__THRESHOLD=55"])  # 30 days late is half way: (30-5)/(55-5)
-    assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(100 * 1 / 4.5)
+    assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(10.0)
     p = load(overrides=["TOXICITY__MARKERS__LATE_PAYMENT__WEIGHT=4"])
-    assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(100 * 4 / 6.5)
+    assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(40.0)
     p = load(overrides=["TOXICITY__MARKERS__GROSS_MARGIN__BASELINE=0.5"])  # 30% margin counts: (0.3-0.5)/(0-0.5)
-    assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(100 * 2.4 / 4.5)
-    assert base == pytest.approx(100 * 2 / 4.5)
-    p = load(overrides=["TOXICITY_RED=50"])
+    assert toxicity_scores(pn, p, window=1).at[0, "score"] == pytest.approx(24.0)
+    assert base == pytest.approx(20.0)
+    p = load(overrides=["TOXICITY__POINTS_PER_WEIGHT=20"])
+    assert toxicity_scores(pn, p, window=1).at[0, "is_red"]
+    p = load(overrides=["TOXICITY__POINTS_PER_WEIGHT=20", "TOXICITY_RED=50"])
     assert not toxicity_scores(pn, p, window=1).at[0, "is_red"]
 
 
@@ -143,8 +209,8 @@ def test_related_markers_share_a_reason_slot():
 
 
 def test_a_red_client_always_has_a_reason():
-    p = load(overrides=["TOXICITY_RED=10"])
-    s = score_from_markers(markers_row(late_payment=15.0), p)  # severity 0.4 < 0.5, score 40
+    p = load(overrides=["TOXICITY_RED=5"])
+    s = score_from_markers(markers_row(late_payment=15.0), p)  # severity 0.4 < 0.5, score 8
     assert bool(s.at[0, "is_red"])
     r = toxicity_reasons(s, p)
     assert r.at[0, "reasons"] == "pays 15 days late on average"

@@ -94,6 +94,8 @@ class ToxicityParams(_Section):
     min_events: int = Field(ge=0)
     reason_min_severity: float = Field(ge=0, le=1)
     max_reasons: int = Field(ge=1)
+    points_per_weight: float = Field(gt=0)
+    red_full_markers: int = Field(ge=1)
     markers: dict[str, MarkerParams]
 
     @model_validator(mode="after")

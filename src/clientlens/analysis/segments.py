@@ -2,7 +2,7 @@
 
 Quadrants (cut-offs from the config):
     profitable = margin_pct >= segments.profitable_margin_pct
-    toxic      = toxicity score >= toxicity_red
+    toxic      = red (toxicity.red_flag: score >= toxicity_red, or two markers at full severity)
                       not toxic                         toxic
     profitable        Core -> grow and protect          Profitable but difficult -> renegotiate or reprice
     not profitable    Costly to serve -> reduce cost    Toxic and unprofitable -> part ways gracefully
@@ -32,7 +32,7 @@ from clientlens.analysis.markers import (
     panel_quarter_index,
     quarter_index_of,
 )
-from clientlens.analysis.toxicity import markers_basis
+from clientlens.analysis.toxicity import markers_basis, red_flag
 from clientlens.i18n import N_, tr
 from clientlens.parameters import Params
 
@@ -129,7 +129,8 @@ def _classify(df: pd.DataFrame, params: Params, lang: str) -> pd.DataFrame:
     reason = col("exit_reason", None).astype(object).to_numpy()
     inactive = pd.to_numeric(col("quarters_inactive", 0), errors="coerce").fillna(0).to_numpy()
 
-    toxic = np.where(np.isnan(score), False, score >= params.toxicity_red)
+    # the red flag's own rule, so a red client is never Core nor told to grow
+    toxic = red_flag(score, pd.to_numeric(col("n_full", 0), errors="coerce").to_numpy(dtype=float), params)
     profitable = margin_pct >= sp.profitable_margin_pct
     technical = np.array([str(r).strip().lower() == "technical" for r in role], dtype=bool)
     long_tenure = np.where(np.isnan(tenure), False, tenure >= params.communicator_max_quarters)

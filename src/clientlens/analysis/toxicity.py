@@ -2,13 +2,18 @@
 
 For each measured marker m (markers.py) with value v:
     severity_m = clip((v - baseline_m) / (threshold_m - baseline_m), 0, 1)
-    points_m   = 100 * weight_m * severity_m / sum(weight of the markers measured for this row)
-    score      = sum(points_m)
-A marker that is NaN (its table was not supplied, or too little happened in the
-window) drops out and the weights of the others are renormalised, so a firm that
-supplies only time entries and invoices still gets a 0-100 score. The points of a
-row add up to its score, so every score can be explained marker by marker.
-A client is red when score >= toxicity_red.
+    points_m   = points_per_weight * weight_m * severity_m
+    score      = min(100, sum(points_m))   (the points scaled down to add up to 100 past it)
+A client is red when score >= toxicity_red, or when red_full_markers of its markers are at full
+severity (at or past their thresholds), whatever the rest.
+
+Why a sum and not a mean over the markers measured: a mean lets clean markers dilute trouble, so
+two serious problems scored 15-25 at a firm that supplied every table, and the same client scored
+higher at a firm that supplied fewer. A sum is monotone: a table on which a client is clean (or
+not supplied: NaN) adds nothing, trouble only adds. And no count of mild signals stands in for
+two problems at full severity, which make a client red on their own. The points of a row add up
+to its score, so every score can be explained marker by marker; n_measured says on how many
+markers it rests.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from clientlens.analysis.markers import (
 from clientlens.i18n import tr_plural
 from clientlens.parameters import Params
 
+SCORE_MAX = 100.0
 CONTEXT_COLUMNS = ("our_communicator", "communicator_role", "communicator_tenure_quarters",
                    "client_contact")
 
@@ -56,26 +62,39 @@ def marker_severity(markers: pd.DataFrame, params: Params) -> pd.DataFrame:
 
 def score_from_markers(markers: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Add sev_<m>, pts_<m>, score, n_measured (markers the score rests on), n_markers (markers
-    that could count: weight > 0) and is_red to a compute_markers() table."""
-    red = params.toxicity_red
+    that could count: weight > 0), n_full (markers at full severity) and is_red to a
+    compute_markers() table (see the module's notes)."""
+    tp = params.toxicity
     sev = marker_severity(markers, params)
-    weights = np.array([params.toxicity.markers[m.name].weight for m in MARKERS])
+    weights = np.array([tp.markers[m.name].weight for m in MARKERS])
     S = sev[[m.name for m in MARKERS]].to_numpy()
     measured = ~np.isnan(S) & (weights > 0)
-    wsum = (measured * weights).sum(axis=1)
+    raw = tp.points_per_weight * np.where(measured, S, 0.0) * weights
+    total = raw.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pts = 100.0 * np.where(measured, S, 0.0) * weights / wsum[:, None]
+        pts = raw * np.where(total > SCORE_MAX, SCORE_MAX / total, 1.0)[:, None]
     pts[~measured] = np.nan
     out = markers.copy()
     for i, m in enumerate(MARKERS):
         out[f"sev_{m.name}"] = S[:, i]
         out[f"pts_{m.name}"] = pts[:, i]
-    score = np.where(wsum > 0, np.nansum(np.where(measured, pts, 0.0), axis=1), np.nan)
+    score = np.where(measured.any(axis=1), np.minimum(total, SCORE_MAX), np.nan)
+    n_full = (measured & (np.nan_to_num(S) >= 1.0)).sum(axis=1)
     out["score"] = score
     out["n_measured"] = measured.sum(axis=1)
     out["n_markers"] = int((weights > 0).sum())  # what n_measured is out of: every marker that can count
-    out["is_red"] = np.where(np.isnan(score), False, score >= red)
+    out["n_full"] = n_full
+    out["is_red"] = red_flag(score, n_full, params)
     return out
+
+
+def red_flag(score: np.ndarray, n_full: np.ndarray, params: Params) -> np.ndarray:
+    """Red: a score at or above toxicity_red, or red_full_markers markers at full severity;
+    never when no marker is measured (score NaN)."""
+    score = np.asarray(score, dtype=float)
+    full = np.nan_to_num(np.asarray(n_full, dtype=float))
+    return np.where(np.isnan(score), False,
+                    (score >= params.toxicity_red) | (full >= params.toxicity.red_full_markers))
 
 
 def toxicity_scores(panel: pd.DataFrame, params: Params, window: int | None = None,
