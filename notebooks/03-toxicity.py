@@ -75,13 +75,19 @@ d.show_figure(toxicity_plots.plot_marker_heatmap(active, top_n=30, lang=report_l
 # %% [markdown]
 # ## Where the score comes from
 #
-# Each marker counts nothing at its baseline and in full at its threshold, where it gives 10
-# points per unit of its weight; the score is the sum, capped at 100, so a marker on which the
-# client is clean, or that is not measured, adds nothing. A client is red at 30 points, or with
-# two markers at full severity whatever its score. Thresholds, baselines and weights live in
-# `config/params.yaml` under `toxicity.markers`, each under its marker's name.
+# Thresholds, baselines and weights live in `config/params.yaml` under `toxicity.markers`, each
+# under its marker's name.
 
 # %%
+d.show(d.paragraph_html(tr(
+    "Each marker counts nothing at its baseline and in full at its threshold, where it gives "
+    "{points} points per unit of its weight; the score is the sum, capped at 100, so a marker on "
+    "which the client is clean, or that is not measured, adds nothing. A client is red at {red} "
+    "points, or with {n} markers at full severity whatever its score. A sum and not a mean: a mean "
+    "lets clean markers dilute two serious problems, and scores the same client higher at a firm "
+    "that supplies fewer tables.", report_lang,
+    points=d.fmt_number(params.toxicity.points_per_weight, 0, report_lang),
+    red=d.fmt_number(params.toxicity_red, 0, report_lang), n=params.toxicity.red_full_markers)))
 measured = markers.measured_markers(panel)
 docs = markers.marker_docs(params, lang=report_lang)
 docs["measured"] = docs.marker.map(measured)

@@ -111,7 +111,7 @@ def assert_identity(out: Path) -> pd.DataFrame:
 
 
 def panel(out: Path) -> pd.DataFrame:
-    build_panel(out, "2025Q2", params().office_hours, lapse_quarters=params().lapse_quarters, anonymize=False)
+    build_panel(out, "2025Q2", params().office_hours, lapse_quarters=params().lapse_quarters, deadline_grace_days=params().deadline_grace_days, anonymize=False)
     return pd.read_parquet(out / PANEL_FILE)
 
 

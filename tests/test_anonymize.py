@@ -72,7 +72,7 @@ def test_the_key_is_secret_made_once_and_kept(tmp_path):
 
 def test_panel_has_pseudonyms_only(tmp_path):
     processed = make_processed(tmp_path / "p")
-    meta = build_panel(processed, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=True, key="k5")
+    meta = build_panel(processed, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=True, key="k5")
     assert meta["anonymized"] is True
     panel = pd.read_parquet(processed / PANEL_FILE)
     expected = {pseudonym(c, "k5") for c in NAMES}
@@ -92,9 +92,9 @@ def test_panel_has_pseudonyms_only(tmp_path):
 def test_same_across_runs_and_not_applied_twice(tmp_path):
     first = make_processed(tmp_path / "one")
     second = make_processed(tmp_path / "two")
-    build_panel(first, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=True, key="k5")
-    build_panel(second, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=True, key="k5")
-    build_panel(second, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=True, key="k5")  # a rerun on the same tables changes nothing
+    build_panel(first, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=True, key="k5")
+    build_panel(second, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=True, key="k5")
+    build_panel(second, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=True, key="k5")  # a rerun on the same tables changes nothing
     a = pd.read_parquet(first / PANEL_FILE)
     b = pd.read_parquet(second / PANEL_FILE)
     pd.testing.assert_frame_equal(a, b)
@@ -104,7 +104,7 @@ def test_same_across_runs_and_not_applied_twice(tmp_path):
 
 def test_default_keeps_names(tmp_path):
     processed = make_processed(tmp_path / "p")
-    meta = build_panel(processed, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    meta = build_panel(processed, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     assert meta["anonymized"] is False
     assert set(pd.read_parquet(processed / PANEL_FILE).client_name) == set(NAMES.values())
 

@@ -190,7 +190,7 @@ def test_rows_after_a_chosen_period_end_are_counted(tmp_path: Path) -> None:
     write_csv(raw, "requests.csv", [["request_id", "client_id", "request_type", "created_at"],
                                     ["r1", "Acme", "incident", "2025-03-31 18:30"]])
     run_ingest(raw, processed, params())
-    meta = build_panel(processed, "2025Q1", params().office_hours, lapse_quarters=params().lapse_quarters, anonymize=False)
+    meta = build_panel(processed, "2025Q1", params().office_hours, lapse_quarters=params().lapse_quarters, deadline_grace_days=params().deadline_grace_days, anonymize=False)
     assert meta["left_out"] == {"time_entries": 1} and meta["period_end_chosen"]
     assert "the period end chosen" in left_out_text(meta)
 

@@ -112,8 +112,9 @@ def test_long_approvals_mean_of_quarters():
 
 
 def test_budget_cut_signed_value_year_on_year():
-    # signings of 100 (Q1 2024), 100 (Q3 2024), 40 (Q1 2025), then nothing
-    rows = [{"contract_value_signed": v} for v in (100.0, 0.0, 100.0, 0.0, 40.0, 0, 0, 0, 0)]
+    # recurring signings of 100 (Q1 2024), 100 (Q3 2024), 40 (Q1 2025), then nothing
+    rows = [{"recurring_value_signed": v, "contract_value_signed": v}
+            for v in (100.0, 0.0, 100.0, 0.0, 40.0, 0, 0, 0, 0)]
     m = compute_markers(panel({"A": rows}), P, 4)
     assert np.isnan(value(m, "A", "2024Q4", "budget_cut"))  # no year before to compare with
     assert value(m, "A", "2025Q1", "budget_cut") == pytest.approx(1 - 140 / 100)  # grew
@@ -122,6 +123,38 @@ def test_budget_cut_signed_value_year_on_year():
     assert np.isnan(value(m, "A", "2026Q1", "budget_cut"))  # nothing signed lately: not a cut
     q1 = compute_markers(panel({"A": rows}), P, 1)  # a year-long window whatever `window` is
     assert value(q1, "A", "2025Q3", "budget_cut") == pytest.approx(0.8)
+
+
+def test_budget_cut_compares_recurring_with_recurring():
+    """A lumpy project history (a large build, then small projects) beside a steady retainer is
+    no cut; the same fall in the retainer is."""
+    project = (500.0, 0, 0, 0, 60.0, 0, 0, 0)
+    steady = [{"contract_value_signed": p + 100.0, "recurring_value_signed": 100.0} for p in project]
+    m = compute_markers(panel({"A": steady}), P, 4)
+    assert value(m, "A", "2025Q4", "budget_cut") == pytest.approx(0.0)
+    cut = [{"contract_value_signed": 100.0 if i < 4 else 30.0, "recurring_value_signed": 100.0 if i < 4 else 30.0}
+           for i in range(8)]
+    assert value(compute_markers(panel({"A": cut}), P, 4), "A", "2025Q4", "budget_cut") == pytest.approx(0.7)
+    only_projects = [{"contract_value_signed": p, "recurring_value_signed": 0.0} for p in project]
+    assert np.isnan(value(compute_markers(panel({"A": only_projects}), P, 4), "A", "2025Q4", "budget_cut"))
+
+
+def test_survey_means_weigh_every_answer():
+    """Four answers of 9 and one of 3 average 7.8, not (9 + 3) / 2."""
+    rows = [{"nps_mean": 9.0, "nps_answers": 4, "csat_mean": 5.0, "csat_answers": 1},
+            {"nps_mean": 3.0, "nps_answers": 1, "csat_mean": 2.0, "csat_answers": 3}]
+    m = compute_markers(panel({"A": rows}), P, 4)
+    assert value(m, "A", "2024Q2", "nps") == pytest.approx(7.8)
+    assert value(m, "A", "2024Q2", "csat") == pytest.approx(11 / 4)
+
+
+def test_survey_means_need_enough_answers():
+    """Fewer than toxicity.min_answers answers in the window: satisfaction is not judged."""
+    few, enough = P.toxicity.min_answers - 1, P.toxicity.min_answers
+    rows = [{"nps_mean": 2.0, "nps_answers": few, "csat_mean": 1.0, "csat_answers": enough}]
+    m = compute_markers(panel({"A": rows}), P, 4)
+    assert np.isnan(value(m, "A", "2024Q1", "nps"))
+    assert value(m, "A", "2024Q1", "csat") == pytest.approx(1.0)
 
 
 def test_falling_orders_and_requests_against_previous_quarters():

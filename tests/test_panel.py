@@ -48,7 +48,7 @@ def load(processed):
 
 
 def test_time_only_panel_by_hand(time_only):
-    meta = build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    meta = build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     panel = load(time_only)
     assert list(pd.read_parquet(time_only / PANEL_FILE).columns) == list(PANEL_COLUMNS)
     assert meta["period_end"] == "2025Q3"
@@ -82,7 +82,7 @@ def test_time_only_panel_by_hand(time_only):
 
 
 def test_revenue_reconciles_to_raw_to_the_cent(time_only):
-    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     panel = pd.read_parquet(time_only / PANEL_FILE)
     raw = pd.read_parquet(time_only / "time_entries.parquet")
     assert round(panel.revenue.sum(), 2) == round(raw.loc[raw.billable, "billable_amount"].sum(), 2)
@@ -119,7 +119,7 @@ def test_invoices_requests_contacts(time_only):
         {"client_id": "A", "quarter": q, "client_contact": cc, "our_communicator": oc,
          "communicator_role": "account_manager"}
         for q, cc, oc in [("2025Q1", "Kim", "Max"), ("2025Q2", "Lee", "Max"), ("2025Q3", "Lee", "Max")]])
-    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     panel = load(time_only)
     a1, a3 = panel.loc[("A", "2025Q1")], panel.loc[("A", "2025Q3")]
     assert a1.revenue == pytest.approx(1000) and a1.revenue_billed == pytest.approx(1000)
@@ -142,14 +142,14 @@ def test_exit_ends_the_clients_rows(time_only):
     clients = pd.read_parquet(time_only / "clients.parquet")
     clients.loc[clients.client_id == "A", ["exit_date", "exit_reason"]] = [D(2025, 5, 15), "insourcing"]
     clients.to_parquet(time_only / "clients.parquet", index=False)
-    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     panel = load(time_only)
     assert list(panel.loc["A"].index) == ["2025Q1", "2025Q2"]
     assert panel.loc[("A", "2025Q2")].exited and panel.loc[("A", "2025Q2")].exit_reason == "insourcing"
 
 
 def test_period_end_cuts_later_data(time_only):
-    build_panel(time_only, "2025Q2", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    build_panel(time_only, "2025Q2", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     panel = load(time_only)
     assert panel.index.get_level_values("quarter").max() == "2025Q2"
 
@@ -161,18 +161,18 @@ def test_auto_period_end_is_last_complete_quarter(max_date, expected):
 
 
 def test_panel_is_deterministic(time_only):
-    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     first = (time_only / PANEL_FILE).read_bytes()
-    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     assert (time_only / PANEL_FILE).read_bytes() == first
 
 
 def test_list_value_needs_the_people_table(time_only):
-    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     assert pd.read_parquet(time_only / PANEL_FILE).list_value.isna().all()
     write(time_only, "people", [{"person": "ann", "role": "dev", "cost_rate": 40.0, "bill_rate": 150.0},
                                 {"person": "bob", "role": "dev", "cost_rate": 40.0, "bill_rate": 100.0}])
-    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     panel = load(time_only)
     # A 2025Q1: ann 10 + 2 hours at 150, bob 3 + 1.5 + 4 hours at 100; cid has no list rate
     assert panel.loc[("A", "2025Q1"), "list_value"] == pytest.approx(12 * 150 + 8.5 * 100)
@@ -206,7 +206,7 @@ def _stale_contract_firm(processed):
 @pytest.mark.parametrize("lapse", [1, 2, 3])
 def test_an_open_contract_without_work_or_invoice_lapses(tmp_path, lapse):
     _stale_contract_firm(tmp_path)
-    build_panel(tmp_path, "2026Q2", P.office_hours, lapse_quarters=lapse, anonymize=False)
+    build_panel(tmp_path, "2026Q2", P.office_hours, lapse_quarters=lapse, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     panel = load(tmp_path)
     a = panel.loc["A"].is_active
     # A worked in 2025Q1; the k-th quiet quarter after it is active only while k < lapse_quarters
@@ -228,7 +228,7 @@ def test_an_open_contract_without_work_or_invoice_lapses(tmp_path, lapse):
 def test_the_lapse_uses_the_parameter(tmp_path):
     """The configured lapse_quarters: one quiet quarter short of it is active, at it is not."""
     _stale_contract_firm(tmp_path)
-    build_panel(tmp_path, "2026Q2", P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    build_panel(tmp_path, "2026Q2", P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     a = load(tmp_path).loc["A"].is_active
     quarter_index = a.index.map(lambda q: int(q[:4]) * 4 + int(q[-1]) - 1)
     quiet = quarter_index - (2025 * 4)
@@ -239,4 +239,40 @@ def test_the_lapse_uses_the_parameter(tmp_path):
 def test_a_lapse_below_one_quarter_is_refused(tmp_path):
     _stale_contract_firm(tmp_path)
     with pytest.raises(ValueError, match="lapse_quarters"):
-        build_panel(tmp_path, "2026Q2", P.office_hours, lapse_quarters=0, anonymize=False)
+        build_panel(tmp_path, "2026Q2", P.office_hours, lapse_quarters=0, deadline_grace_days=P.deadline_grace_days, anonymize=False)
+
+
+def _deliveries_and_answers(processed):
+    """A's deliverables land 0, grace, grace+1 and 30 days after their promised dates; its
+    surveys give two NPS answers and one CSAT answer in 2025Q1."""
+    write(processed, "clients", [{"client_id": "A", "client_name": "A", "exit_date": None, "exit_reason": None}])
+    write(processed, "time_entries", [
+        {"entry_id": "e1", "client_id": "A", "date": D(2025, 1, 10), "hours": 5.0, "billable": True,
+         "billable_amount": 500.0, "cost_amount": 200.0, "work_type": "feature", "rework": False,
+         "after_hours": False, "person": "ann"}])
+    promised = D(2025, 1, 6)
+    late_by = (0, P.deadline_grace_days, P.deadline_grace_days + 1, 30)
+    write(processed, "deliverables", [
+        {"deliverable_id": f"d{i}", "client_id": "A", "name": f"d{i}", "work_type": "feature",
+         "promised_date": promised, "delivered_date": promised + dt.timedelta(days=days),
+         "status": "launched", "launched_date": None, "billed_extra": False}
+        for i, days in enumerate(late_by)])
+    write(processed, "surveys", [
+        {"survey_id": f"s{i}", "client_id": "A", "survey_date": D(2025, 2, 1), "survey_type": kind,
+         "score": score, "respondent": "x"}
+        for i, (kind, score) in enumerate((("nps", 9.0), ("nps", 5.0), ("csat", 4.0)))])
+    (processed / "manifest.json").write_text(json.dumps({"data_max_date": "2025-03-31"}))
+
+
+@pytest.mark.parametrize("grace", [0, None, 40])
+def test_a_deadline_is_missed_past_the_grace_days(tmp_path, grace):
+    """At grace days late a deliverable kept its promise; one day more missed it."""
+    grace = P.deadline_grace_days if grace is None else grace
+    _deliveries_and_answers(tmp_path)
+    build_panel(tmp_path, "2025Q1", P.office_hours, lapse_quarters=P.lapse_quarters,
+                deadline_grace_days=grace, anonymize=False)
+    row = load(tmp_path).loc["A"].iloc[0]
+    late_by = (0, P.deadline_grace_days, P.deadline_grace_days + 1, 30)
+    assert row.delivered_count == 4
+    assert row.missed_deadlines == sum(days > grace for days in late_by)
+    assert (row.nps_answers, row.csat_answers, row.survey_responses) == (2, 1, 3)

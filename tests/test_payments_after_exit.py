@@ -62,7 +62,7 @@ def firm(tmp_path):
 
 
 def panel_of(processed):
-    build_panel(processed, PERIOD_END, P.office_hours, lapse_quarters=P.lapse_quarters, anonymize=False)
+    build_panel(processed, PERIOD_END, P.office_hours, lapse_quarters=P.lapse_quarters, deadline_grace_days=P.deadline_grace_days, anonymize=False)
     return pd.read_parquet(processed / PANEL_FILE)
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from clientlens import demo
-from clientlens.analysis import early_warning, forecast, markov, pnl, spiral, toxicity
+from clientlens.analysis import early_warning, forecast, markov, pnl, segments, spiral, toxicity
 from clientlens.intake.ingest import run_ingest
 from clientlens.intake.panel import build_panel
 from clientlens.parameters import load
@@ -30,6 +30,7 @@ def firm(tmp_path_factory):
                           end_quarter=params.demo_end_quarter)
     run_ingest(root / "raw", root / "processed", params)
     build_panel(root / "processed", "auto", params.office_hours, lapse_quarters=params.lapse_quarters,
+                deadline_grace_days=params.deadline_grace_days,
                 anonymize=False)
     panel, meta = load_panel(root / "processed")
     truth = json.loads((root / "truth.json").read_text())
@@ -112,6 +113,52 @@ def test_toxicity_score_separates_planted_toxic_clients(firm):
     assert toxic.sum() >= 5
     auc = roc_auc(scores.fillna(0), toxic)
     assert auc >= 0.9, f"ROC AUC {auc:.3f}"
+
+
+PROBLEMS = ("toxic", "late_payer", "loss_making", "estimate_shopper", "scope_creeper", "silent_churner")
+
+
+def healthy_clients(planted: pd.DataFrame) -> pd.Index:
+    """Clients with nothing planted against them: no problem flag, no spiral mistake, and no
+    departure other than a planned in-sourcing."""
+    problem = planted[list(PROBLEMS)].fillna(False).astype(bool).any(axis=1)
+    breaker = planted["spiral_breaker"].notna()
+    left = planted["churn_quarter"].notna() & ~planted["insourcing_exit"].fillna(False).astype(bool)
+    return planted.index[~problem & ~breaker & ~left]
+
+
+@pytest.fixture(scope="module")
+def current(firm):
+    return toxicity.current_toxicity(firm["panel"], firm["params"],
+                                     as_of=firm["meta"]["period_end"]).set_index("client_id")
+
+
+def test_the_red_flag_finds_toxic_clients_and_spares_healthy_ones(firm, current):
+    planted = firm["planted"]
+    toxic = planted.index[planted.toxic.astype(bool)]
+    healthy = healthy_clients(planted)
+    assert len(toxic) >= 5 and len(healthy) >= 50
+    recall = current.loc[toxic, "is_red"].mean()
+    false_alarm = current.loc[healthy, "is_red"].mean()
+    assert recall >= 0.8, f"red on {recall:.0%} of planted toxic clients"
+    assert false_alarm <= 0.05, f"red on {false_alarm:.0%} of healthy clients: " + \
+        str(current.loc[healthy][current.loc[healthy, "is_red"]][["score", "n_full", "reason_markers"]])
+
+
+def test_no_marker_is_named_on_more_than_one_healthy_client_in_twenty(firm, current):
+    named = current.loc[healthy_clients(firm["planted"]), "reason_markers"].fillna("").str.split(",")
+    rates = {m.name: named.apply(lambda names: m.name in names).mean() for m in toxicity.MARKERS}
+    assert max(rates.values()) <= 0.05, {k: round(v, 3) for k, v in rates.items() if v > 0.05}
+
+
+def test_no_red_client_is_told_to_grow(firm, current):
+    placed = segments.assign_segments(current.reset_index(), firm["pnl"], firm["params"],
+                                      margin="margin_last4", margin_pct="margin_pct_last4",
+                                      revenue="revenue_last4").set_index("client_id")
+    red = current.index[current.is_red.astype(bool)]
+    assert len(red) >= 5
+    assert not placed.loc[red, "segment"].eq("core").any()
+    assert not placed.loc[red, "action"].eq("Grow and protect").any()
 
 
 def test_early_warnings_name_silent_churners_a_quarter_ahead(firm):

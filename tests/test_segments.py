@@ -102,11 +102,13 @@ def test_config_change_moves_clients_on_the_map():
         "difficult"
 
 
-@pytest.mark.parametrize(("score", "n_full", "segment"), [
-    (29.99, 0, "core"), (30.0, 0, "difficult"), (30.01, 0, "difficult"),  # the score's cut-off
-    (12.0, 1, "core"), (12.0, 2, "difficult"),  # two markers at full severity, on a low score
+@pytest.mark.parametrize(("above_red", "n_full", "segment"), [
+    (-0.01, 0, "core"), (0.0, 0, "difficult"), (0.01, 0, "difficult"),  # the score's cut-off
+    (-18.0, 1, "core"), (-18.0, 2, "difficult"),  # two markers at full severity, on a low score
 ])
-def test_a_red_client_is_never_core_nor_told_to_grow(score, n_full, segment):
+def test_a_red_client_is_never_core_nor_told_to_grow(above_red, n_full, segment):
+    assert params().toxicity.red_full_markers == 2
+    score = params().toxicity_red + above_red
     tox = pd.DataFrame([{"client_id": "x", "client_name": "X", "score": score, "n_full": n_full,
                          "communicator_tenure_quarters": 2, "communicator_role": "project_manager",
                          "exited": False, "exit_reason": None, "quarters_inactive": 0, "reasons": ""}])

@@ -92,6 +92,7 @@ class ToxicityParams(_Section):
     window_quarters: int = Field(ge=1)
     trend_base_quarters: int = Field(ge=1)
     min_events: int = Field(ge=0)
+    min_answers: int = Field(ge=1)
     reason_min_severity: float = Field(ge=0, le=1)
     max_reasons: int = Field(ge=1)
     points_per_weight: float = Field(gt=0)
@@ -181,6 +182,7 @@ class Params(_Section):
     overhead_rate: float = Field(ge=0)
     overhead_base: Literal["delivery_cost", "revenue", "hours"]
     lapse_quarters: int = Field(ge=1)
+    deadline_grace_days: int = Field(ge=0)
     ltv_horizon_years: float | None = Field(gt=0)
     discount_rate: float = Field(ge=0)
     abc_cutoffs: tuple[float, float]

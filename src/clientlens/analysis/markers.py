@@ -214,13 +214,15 @@ def _approval_days(g, w, tp):
 
 
 def _budget_cut(g, w, tp):
-    """Contract value signed over the last year (or window) against the year before it.
+    """Retainer and support value signed over the last year (or window) against the year before.
 
-    Both years must have a signing: a client that signed nothing lately is "fewer
-    orders", not a budget cut, and a year-long window smooths the spiral's small
-    support contracts against large feature ones.
+    Like with like: a recurring fee is compared with a recurring fee. Project contracts are
+    left out, since their value follows the size of each project (one large build, then small
+    ones) and swings year to year at a healthy client; less project work shows as falling
+    orders. Both years must have a signing: a client that signed nothing lately is "fewer
+    orders", not a budget cut.
     """
-    S = g.w("contract_value_signed")
+    S = g.w("recurring_value_signed")
     span = max(int(w), int(tp.trend_base_quarters))
     recent, _ = window_sum(S, span)
     before, _ = window_sum(S, span, shift=span)
@@ -249,12 +251,24 @@ def _contact_churn(g, w, tp):
     return s, None
 
 
+def _answer_mean(g: QuarterGrid, mean_col: str, answers_col: str, window: int,
+                 min_answers: int) -> np.ndarray:
+    """Mean of every answer in the window (each quarter's mean weighted by its answers, so one
+    quarter's single answer does not weigh as much as another's ten); NaN on fewer than
+    min_answers answers, since one answer of 6 from a client whose others are 8 is chance."""
+    if not g.measured(answers_col):  # a panel from before answers were counted
+        return _mean(g, mean_col, window)
+    value, _ = _ratio(g, mean_col, answers_col, window, min_answers,
+                      num_values=g.w(mean_col) * g.w(answers_col))
+    return value
+
+
 def _nps(g, w, tp):
-    return _mean(g, "nps_mean", w), None
+    return _answer_mean(g, "nps_mean", "nps_answers", w, tp.min_answers), None
 
 
 def _csat(g, w, tp):
-    return _mean(g, "csat_mean", w), None
+    return _answer_mean(g, "csat_mean", "csat_answers", w, tp.min_answers), None
 
 
 def _missed_deadlines(g, w, tp):
@@ -361,12 +375,12 @@ MARKERS: tuple[Marker, ...] = (
            fmt="int", relationship=True),
     Marker("budget_cut", "budget cuts",
            "Budget cut",
-           "How much less contract value was signed in the last four quarters than in the four "
-           "before them (0.5 = half; negative = more); judged only when both years have a "
-           "signing.",
-           "share of the previous year's signed value", "contracts", ("contract_value_signed",),
+           "How much less retainer and support value was signed in the last four quarters than in "
+           "the four before them (0.5 = half; negative = more); judged only when both years have "
+           "such a signing. Project contracts swing with the size of each project and are left out.",
+           "share of the previous year's signed value", "contracts", ("recurring_value_signed",),
            True, _budget_cut,
-           "signed {v} less contract value than the year before"),
+           "signed {v} less retainer and support value than the year before"),
     Marker("falling_orders", "fewer orders",
            "Falling orders",
            "Drop in billable hours (work the client orders) per quarter in the window against the "
@@ -390,20 +404,21 @@ MARKERS: tuple[Marker, ...] = (
            "the client's contact changed {v} time{s} in a year", fmt="int"),
     Marker("nps", "satisfaction",
            "NPS",
-           "Mean NPS answer (0-10) in the window.",
+           "Mean of the NPS answers (0-10) in the window; judged on `toxicity.min_answers` answers or more.",
            "points, 0-10", "surveys", ("nps_mean",),
            False, _nps,
            "NPS answers average {v} of 10", fmt="num1",
            relationship=True),
     Marker("csat", "satisfaction",
            "CSAT",
-           "Mean CSAT answer (1-5) in the window.",
+           "Mean of the CSAT answers (1-5) in the window; judged on `toxicity.min_answers` answers or more.",
            "points, 1-5", "surveys", ("csat_mean",),
            False, _csat,
            "CSAT averages {v} of 5", fmt="num1", relationship=True),
     Marker("missed_deadlines", "promises kept",
            "Missed deadlines",
-           "Share of deliverables delivered after the date we promised.",
+           "Share of deliverables delivered more than `deadline_grace_days` days after the date we "
+           "promised.",
            "share of deliverables", "deliverables", ("missed_deadlines", "delivered_count"),
            True, _missed_deadlines,
            "{v} of deliverables missed the promised date"),

@@ -46,13 +46,16 @@ def auto_period_end(data_max_date: dt.date) -> str:
 
 
 def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours, *,
-                    lapse_quarters: int) -> str:
+                    lapse_quarters: int, deadline_grace_days: int) -> str:
     """One SELECT over views named after the canonical tables present in `tables`.
 
     `lapse_quarters`: quarters in a row without work or an invoice after which an open
-    contract no longer makes a client active."""
+    contract no longer makes a client active. `deadline_grace_days`: a deliverable this many
+    days or fewer past its promised date has not missed it."""
     if int(lapse_quarters) < 1:
         raise ValueError(f"lapse_quarters must be at least 1, not {lapse_quarters}")
+    if int(deadline_grace_days) < 0:
+        raise ValueError(f"deadline_grace_days must be 0 or more, not {deadline_grace_days}")
     end_idx = quarter_index_of(period_end)
     end_date = quarter_end(period_end).isoformat()
     start_min, end_min = _minutes(office_hours.start), _minutes(office_hours.end)
@@ -288,7 +291,7 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
                count(*) AS delivered_count,
                count(*) FILTER (WHERE status = 'launched') AS launched_count,
                count(*) FILTER (WHERE status = 'shelved') AS shelved_count,
-               count(*) FILTER (WHERE delivered_date > promised_date) AS missed_deadlines,
+               count(*) FILTER (WHERE delivered_date > promised_date + {int(deadline_grace_days)}) AS missed_deadlines,
                count(*) FILTER (WHERE delivered_date < promised_date AND NOT coalesce(billed_extra, false))
                  AS early_free_deliveries
         FROM deliverables WHERE delivered_date <= DATE '{end_date}' GROUP BY 1, 2""",
@@ -299,9 +302,13 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
         SELECT client_id, {_q('survey_date')} AS quarter_index,
                avg(score) FILTER (WHERE survey_type = 'nps') AS nps_mean,
                avg(score) FILTER (WHERE survey_type = 'csat') AS csat_mean,
+               count(score) FILTER (WHERE survey_type = 'nps') AS nps_answers,
+               count(score) FILTER (WHERE survey_type = 'csat') AS csat_answers,
                count(*) AS survey_responses
         FROM surveys WHERE survey_date <= DATE '{end_date}' GROUP BY 1, 2""",
              {"nps_mean": "srv_q.nps_mean", "csat_mean": "srv_q.csat_mean",
+              "nps_answers": "coalesce(srv_q.nps_answers, 0)",
+              "csat_answers": "coalesce(srv_q.csat_answers, 0)",
               "survey_responses": "coalesce(srv_q.survey_responses, 0)"})
     measured("team_feedback", "team_q", f"""
         SELECT client_id, {_q('feedback_date')} AS quarter_index,
@@ -328,7 +335,9 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
     # --- contracts ---------------------------------------------------------------------
     if "contracts" in tables:
         ctes.append(f"""con_signed AS (
-            SELECT client_id, {_q('start_date')} AS quarter_index, sum(value) AS contract_value_signed
+            SELECT client_id, {_q('start_date')} AS quarter_index, sum(value) AS contract_value_signed,
+                   sum(value) FILTER (WHERE contract_type IN ('retainer', 'support'))
+                     AS recurring_value_signed
             FROM contracts GROUP BY 1, 2)""")
         ctes.append(f"""con_active AS (
             SELECT s.client_id, s.quarter_index, count(c.contract_id) AS active_contracts,
@@ -341,6 +350,7 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
         joins += ["LEFT JOIN con_signed USING (client_id, quarter_index)",
                   "LEFT JOIN con_active USING (client_id, quarter_index)"]
         selects += ["round(coalesce(con_signed.contract_value_signed, 0), 2) AS contract_value_signed",
+                    "round(coalesce(con_signed.recurring_value_signed, 0), 2) AS recurring_value_signed",
                     "coalesce(con_active.active_contracts, 0) AS active_contracts",
                     "coalesce(con_active.retainer_active, false) AS retainer_active"]
     else:
@@ -697,7 +707,8 @@ def rows_after(con: duckdb.DuckDBPyConnection, tables: set[str], last_day: dt.da
 
 
 def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
-                threads: int | None = None, *, lapse_quarters: int, anonymize: bool,
+                threads: int | None = None, *, lapse_quarters: int, deadline_grace_days: int,
+                anonymize: bool,
                 key: str | None = None) -> dict[str, Any]:
     """Write client_quarter.parquet and panel_meta.json; return the meta.
 
@@ -733,7 +744,8 @@ def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
             raise ValueError("period_end=auto but the data has no dates; set PERIOD_END=2025Q4")
         period_end = auto_period_end(dt.date.fromisoformat(str(max_date)[:10]))
     arrow = con.sql(build_panel_sql(tables, period_end, office_hours,
-                                     lapse_quarters=lapse_quarters)).to_arrow_table()
+                                     lapse_quarters=lapse_quarters,
+                                     deadline_grace_days=deadline_grace_days)).to_arrow_table()
     pq.write_table(arrow, processed_dir / PANEL_FILE)
     measured = sorted(tables)
     meta = {

@@ -67,10 +67,11 @@ PANEL_COLUMNS: dict[str, str] = {
     # deliverables
     "delivered_count": "deliverables delivered in the quarter",
     "launched_count": "of those, launched", "shelved_count": "of those, shelved",
-    "missed_deadlines": "delivered after the promised date",
+    "missed_deadlines": "delivered more than deadline_grace_days after the promised date",
     "early_free_deliveries": "delivered before the promised date and not billed extra",
     # surveys and team
     "nps_mean": "mean NPS answer (0-10)", "csat_mean": "mean CSAT answer (1-5)",
+    "nps_answers": "NPS answers", "csat_answers": "CSAT answers",
     "survey_responses": "survey answers",
     "team_score_mean": "mean team rating of the client (1-5)", "escalations": "escalations",
     # contacts
@@ -80,6 +81,7 @@ PANEL_COLUMNS: dict[str, str] = {
     "communicator_tenure_quarters": "consecutive quarters with the same communicator, this one included",
     # contracts
     "contract_value_signed": "value of contracts starting in the quarter",
+    "recurring_value_signed": "of that, retainer and support contracts",
     "active_contracts": "contracts active in the quarter",
     "retainer_active": "a retainer or support contract is active",
     # exits
@@ -100,7 +102,7 @@ for _name in ("requests_total", "change_requests", "incidents", "estimate_reques
 for _name in ("delivered_count", "launched_count", "shelved_count", "missed_deadlines",
               "early_free_deliveries"):
     COLUMN_SOURCE[_name] = "deliverables"
-for _name in ("nps_mean", "csat_mean", "survey_responses"):
+for _name in ("nps_mean", "csat_mean", "nps_answers", "csat_answers", "survey_responses"):
     COLUMN_SOURCE[_name] = "surveys"
 for _name in ("team_score_mean", "escalations"):
     COLUMN_SOURCE[_name] = "team_feedback"
@@ -108,5 +110,5 @@ for _name in ("client_contact", "our_communicator", "communicator_role", "client
               "communicator_tenure_quarters"):
     COLUMN_SOURCE[_name] = "contacts"
 COLUMN_SOURCE["list_value"] = "people"
-for _name in ("contract_value_signed", "active_contracts", "retainer_active"):
+for _name in ("contract_value_signed", "recurring_value_signed", "active_contracts", "retainer_active"):
     COLUMN_SOURCE[_name] = "contracts"

@@ -68,6 +68,7 @@ def fingerprint(raw_dir: Path, processed_dir: Path, params: Params) -> dict[str,
                    "work_type_rules": [r.model_dump() for r in params.work_type_rules],
                    "rework_pattern": params.rework_pattern, "period_end": params.period_end,
                    "hours_per_day": params.hours_per_day, "lapse_quarters": params.lapse_quarters,
+                   "deadline_grace_days": params.deadline_grace_days,
                    "anonymize": params.anonymize},
         "key": (hashlib.sha256(key_file.read_bytes()).hexdigest()
                 if params.anonymize and key_file.exists() else None),
@@ -143,7 +144,8 @@ def run_intake(raw_dir: Path | str, processed_dir: Path | str, params: Params, p
     with relabelled_stderr(raw_dir) if params.anonymize else contextlib.nullcontext():
         result = run_ingest(raw_dir, processed_dir, params, progress=progress)
         meta = build_panel(processed_dir, params.period_end, params.office_hours,
-                           lapse_quarters=params.lapse_quarters, anonymize=params.anonymize)
+                           lapse_quarters=params.lapse_quarters,
+                           deadline_grace_days=params.deadline_grace_days, anonymize=params.anonymize)
     if params.anonymize:
         # ingest's own summary and manifest name the raw files: the stage gives the anonymised ones
         result = _previous(processed_dir).result
