@@ -320,3 +320,64 @@ def test_natural_variation_is_no_reason(marker, ordinary, trouble):
     assert calm.at[0, f"sev_{marker}"] == 0 and toxicity_reasons(calm, p).at[0, "reasons"] == ""
     hot = score_from_markers(markers_row(**{marker: trouble}), p)
     assert hot.at[0, f"sev_{marker}"] == 1 and marker in toxicity_reasons(hot, p).at[0, "reason_markers"]
+
+
+# A table on which every client is clean: its panel columns as a healthy client's quarter has them.
+CLEAN_TABLES = {
+    "surveys": {"nps_mean": 9.0, "nps_answers": 2, "csat_mean": 5.0, "csat_answers": 2},
+    "team_feedback": {"team_score_mean": 4.5, "escalations": 0},
+    "deliverables": {"delivered_count": 3, "shelved_count": 0, "missed_deadlines": 0},
+    "contacts": {"client_contact_changed": False},
+}
+
+
+def random_firm(rng: np.random.Generator, n_clients: int = 12, n_quarters: int = 8) -> pd.DataFrame:
+    """Clients with random trouble (none to much) on the tables outside CLEAN_TABLES."""
+    firm = {}
+    for c in range(n_clients):
+        trouble = rng.uniform(0, 1) if c % 2 else 0.0
+        rows = []
+        for _ in range(n_quarters):
+            requests = int(rng.integers(6, 12))
+            rows.append({"revenue": float(rng.uniform(4000, 5000)),
+                         "delivery_cost": float(rng.uniform(2000, 3000)) * (1 + 2 * trouble),
+                         "hours": 100.0, "billable_hours": 100.0 - 60 * trouble * rng.uniform(),
+                         "cost_presale": 0.0, "days_late_mean": float(rng.uniform(-5, 5) + 60 * trouble),
+                         "invoices_due": int(rng.integers(1, 4)),
+                         "requests_total": requests, "change_requests": requests,
+                         "contradicting_requests": int(rng.binomial(requests, 0.4 * trouble)),
+                         "urgent_after_hours_requests": int(rng.binomial(requests, 0.3 * trouble)),
+                         "estimate_requests": 0, "estimates_without_order": 0,
+                         "approval_days_mean": float(rng.uniform(2, 8) + 50 * trouble)})
+        firm[f"C{c:02d}"] = rows
+    return panel(firm)
+
+
+def with_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    return frame.assign(**CLEAN_TABLES[table])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_adding_a_clean_table_never_lowers_a_flag_and_removing_one_never_raises_it(seed):
+    """Property, on whole firms: supplying a table on which every client is clean changes no
+    client's score nor flag; taking a supplied table away never raises one."""
+    p = load()
+    rng = np.random.default_rng(seed)
+    firm = random_firm(rng)
+    tables = list(CLEAN_TABLES)
+    supplied = [t for t in tables if rng.random() < 0.5]
+    for t in supplied:
+        firm = with_table(firm, t)
+    before = current_toxicity(firm, p).set_index("client_id").sort_index()
+    assert before.is_red.any() and not before.is_red.all()  # the property is tested on both kinds
+    for t in tables:
+        if t in supplied:  # remove it
+            cols = list(CLEAN_TABLES[t])
+            after = current_toxicity(firm.drop(columns=cols), p).set_index("client_id").sort_index()
+            assert (after.is_red.astype(int) <= before.is_red.astype(int)).all(), t
+            assert (after.score.fillna(0) <= before.score.fillna(0) + 1e-9).all(), t
+        else:  # add it, clean
+            after = current_toxicity(with_table(firm, t), p).set_index("client_id").sort_index()
+            assert (after.is_red == before.is_red).all(), t
+            np.testing.assert_allclose(after.score.fillna(0), before.score.fillna(0))
+            assert (after.n_measured >= before.n_measured).all()

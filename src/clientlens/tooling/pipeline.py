@@ -378,7 +378,8 @@ def run_demo(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
     params = effective_params(overrides)
     ws.raw.mkdir(parents=True, exist_ok=True)
     demo.generate(ws.raw, ws.demo_truth, clients=params.demo_clients, years=params.demo_years,
-                  seed=params.seed, end_quarter=params.demo_end_quarter, progress=True)
+                  seed=params.seed, end_quarter=params.demo_end_quarter,
+                  lapse_quarters=params.lapse_quarters, progress=True)
 
 
 # --- dependencies -------------------------------------------------------------
