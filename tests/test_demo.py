@@ -354,8 +354,12 @@ def test_estimate_shoppers_ask_for_estimates_that_never_become_orders(company, t
 
 
 def test_toxic_clients_show_every_marker(company, tables):
-    toxic = _clients_of(company["truth"], toxic=True)
+    """The all-round toxic archetype against the healthy (two-marker toxic clients apart)."""
+    toxic = _clients_of(company["truth"], archetype="toxic")
+    pairs = _clients_of(company["truth"], archetype="toxic_pair")
+    assert pairs and all(company["truth"]["clients"][c]["toxic"] for c in pairs)
     req = tables["requests"].copy()
+    req = req[~req["client_id"].isin(pairs)]
     created = pd.to_datetime(req["created_at"], format="%Y-%m-%d %H:%M")
     req["after"] = (created.dt.day_of_week >= 5) | (created.dt.hour >= 19) | (created.dt.hour < 9)
     urgent = req[req["urgency"].isin(["high", "urgent"])]
@@ -368,6 +372,7 @@ def test_toxic_clients_show_every_marker(company, tables):
     theirs, others = _mean_by_flag(approval, toxic)
     assert theirs > 30 > others
     fb = tables["team_feedback"]
+    fb = fb[~fb["client_id"].isin(pairs)]
     score = _num(fb["score"]).groupby(fb["client_id"]).mean()
     theirs, others = _mean_by_flag(score, toxic)
     assert theirs <= 2.5 < others
@@ -455,7 +460,7 @@ def test_each_spiral_mistake_leaves_its_trace(company, tables, time_all):
 def test_after_hours_work_follows_the_archetype(company, tables):
     te = tables["time_entries"]
     after = (te["after_hours"] == "true").groupby(te["client_id"]).mean()
-    theirs, others = _mean_by_flag(after, _clients_of(company["truth"], toxic=True))
+    theirs, others = _mean_by_flag(after, _clients_of(company["truth"], archetype="toxic"))
     assert theirs > 0.15 > others
     # after_hours agrees with the office hours of config/params.yaml
     start = te["start_time"]

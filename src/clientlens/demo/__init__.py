@@ -7,13 +7,21 @@ planted-truth JSON that only the tests read: the analysis must never open it.
 
     from clientlens.demo import generate
     truth = generate(Path("data/raw"), Path("data/demo_truth.json"), clients=200, years=3, seed=42,
-                     end_quarter="2026Q3")
+                     end_quarter="2026Q3", firm="demo")
 
     python -m clientlens.demo --out data/raw --truth data/demo_truth.json \
-        --clients 200 --years 3 --seed 42 --end-quarter 2026Q3
+        --clients 200 --years 3 --seed 42 --end-quarter 2026Q3 --firm agency
+
+`firm` picks a configuration of firms.FIRMS: "demo" (the default) or "agency", a differently
+shaped firm (mostly lumpy projects, strongly seasonal, three currencies, more clients missing
+tables), so that tests checking the analysis against the planted truth cannot tune to one
+shape. Both plant the same kinds of variety: retainers beside lumpy projects, seasonal hours,
+a support phase with less work, stale open-ended contracts, clients missing some tables and
+toxic clients with exactly two markers (see truth for how each is recorded).
 
 Module by module:
 
+    firms           FirmConfig and the named firms: mix, currencies, season, contracts, gaps
     archetypes      the archetypes, how each behaves (Profile) and their mix over the clients
     spiral_chain    the planted Markov chain of spiral phases and the mistakes that bend it
     random_streams  one independent random stream per purpose and client
@@ -23,7 +31,7 @@ Module by module:
     team            our people on a client, its communicator and the client's contacts
     time_entries    time entries, and time_entries.csv
     harvest         harvest_time_report.csv: the same time entries, for the Harvest clients
-    contracts       contracts.csv: one contract per run of a phase
+    contracts       contracts.csv: yearly retainers, lumpy projects (or one per phase run)
     invoices        invoices.csv: the billable value, invoiced and (mostly) paid
     client_requests requests.csv: change requests, incidents, estimates, questions, support
     deliverables    deliverables.csv

@@ -16,6 +16,7 @@ from clientlens.demo.client_requests import REQUEST_TYPES, URGENCY, requests_tab
 from clientlens.demo.client_rows import client_row, render_client
 from clientlens.demo.currencies import REPORTING_CURRENCY
 from clientlens.demo.deliverables import DELIVERABLE_STATUS, deliverables_table
+from clientlens.demo.firms import FirmConfig
 from clientlens.demo.harvest import HARVEST_CURRENCY, HARVEST_FILE, harvest_table
 from clientlens.demo.people import ROLE_DISPLAY, ROLES, People
 from clientlens.demo.time_entries import TASK_TEXT, time_entries_table
@@ -46,6 +47,8 @@ class ChunkTask:
     cal: Calendar
     people: People
     seed: int
+    firm: FirmConfig
+    lapse_quarters: int
 
 
 @dataclass
@@ -72,10 +75,11 @@ def render_chunk(task: ChunkTask) -> ChunkOutput:
             dest[c].extend(v)
 
     for k, assignment in zip(range(task.first, task.stop), task.assignments):
-        plan = plan_client(k, assignment, task.cal, task.seed)
+        plan = plan_client(k, assignment, task.cal, task.seed, task.firm, task.lapse_quarters)
         result = render_client(plan, task.people, task.cal, task.seed)
         profit[plan.client_id] = result.revenue - result.cost
-        truth[plan.client_id] = client_truth(plan, task.cal, profit[plan.client_id])
+        truth[plan.client_id] = client_truth(plan, task.cal, profit[plan.client_id],
+                                             task.lapse_quarters)
         add("clients", client_row(plan))
         for table, rows in result.small.items():
             add(table, rows)

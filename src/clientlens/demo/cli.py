@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from clientlens import demo
+from clientlens.demo.firms import FIRMS
 from clientlens.demo.writer import generate
 
 
@@ -21,10 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--years", type=int, default=params.demo_years)
     ap.add_argument("--seed", type=int, default=params.seed)
     ap.add_argument("--end-quarter", default=params.demo_end_quarter)
+    ap.add_argument("--firm", default="demo", choices=sorted(FIRMS),
+                    help="the firm's configuration (clientlens.demo.firms)")
     args = ap.parse_args(argv)
     try:
         generate(args.out, args.truth, clients=args.clients, years=args.years, seed=args.seed,
-                 end_quarter=args.end_quarter, progress=True)
+                 end_quarter=args.end_quarter, progress=True, firm=args.firm,
+                 lapse_quarters=params.lapse_quarters)
     except ValueError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clientlens.demo.archetypes import PROFILES, Assignment, Profile, breaker_profile
+from clientlens.demo.archetypes import PROFILES, Assignment, Profile, breaker_profile, toxic_pair_profile
+from clientlens.demo.firms import DEMO, FirmConfig
 from clientlens.demo.random_streams import STREAM_PLAN, rng_for
 from clientlens.demo.spiral_chain import (
     FEATURE,
@@ -49,6 +50,8 @@ NAME_SECTOR = (
 )
 USD_SUFFIX = ("Inc", "LLC", "Corp", "Ltd", "Group")
 EUR_SUFFIX = ("GmbH", "AG", "BV", "SAS", "Oy")
+GBP_SUFFIX = ("Ltd", "PLC", "LLP", "Ltd", "Holdings")
+SUFFIXES = {"EUR": EUR_SUFFIX, "GBP": GBP_SUFFIX}
 
 
 @dataclass
@@ -74,6 +77,11 @@ class ClientPlan:
     monthly_billing: bool
     pay_terms: int
     prorate: np.ndarray  # share of each active quarter the client was with us (first one partial)
+    contract_kind: str = "project"
+    lumpy_projects: bool = True
+    tables_missing: tuple[str, ...] = ()
+    toxic_markers: tuple[str, ...] = ()
+    stale_contract: bool = False  # stopped, but its last contract stays open-ended
     projects: list[str] = field(default_factory=list)  # one per phase run, set when rendered
     project_codes: list[str] = field(default_factory=list)
 
@@ -89,18 +97,38 @@ def client_name(k: int, currency: str) -> tuple[str, str]:
     core, j2 = NAME_CORE[j % len(NAME_CORE)], j // len(NAME_CORE)
     sector, industry = NAME_SECTOR[j2 % len(NAME_SECTOR)]
     prefix = NAME_PREFIX[j2 // len(NAME_SECTOR)]
-    suffixes = EUR_SUFFIX if currency == "EUR" else USD_SUFFIX
+    suffixes = SUFFIXES.get(currency, USD_SUFFIX)
     extra = f" {k // combos + 1}" if k >= combos else ""
     return f"{prefix}{core} {sector}{extra} {suffixes[k % len(suffixes)]}", industry
 
 
-PHASE_VOLUME = np.array([1.0, 0.8, 0.75, 0.5])  # billable volume of a phase vs feature
+PHASE_VOLUME = np.array([1.0, 0.8, 0.75])  # billable volume of a phase vs feature; support: the firm's
 
 
-def plan_client(k: int, a: Assignment, cal: Calendar, seed: int) -> ClientPlan:
-    """Lifetime, phases and volumes of client k, from its own random stream."""
+def phase_volume(firm: FirmConfig) -> np.ndarray:
+    """Billable volume of each spiral phase against a feature quarter."""
+    return np.append(PHASE_VOLUME, firm.support_volume)
+
+
+def quarter_of_year(cal: Calendar) -> np.ndarray:
+    """1-4 for each window quarter."""
+    return np.array([int(q[-1]) for q in cal.quarters])
+
+
+def plan_client(k: int, a: Assignment, cal: Calendar, seed: int, firm: FirmConfig = DEMO,
+                lapse_quarters: int | None = None) -> ClientPlan:
+    """Lifetime, phases and volumes of client k, from its own random stream.
+
+    `lapse_quarters` (config/params.yaml): a stopped client quiet that long may leave an
+    open-ended contract behind (firm.stale_share); without it none does.
+    """
     rng = rng_for(seed, STREAM_PLAN, k)
-    prof = breaker_profile(a.mistake) if a.archetype == "spiral_breaker" else PROFILES[a.archetype]
+    if a.archetype == "spiral_breaker":
+        prof = breaker_profile(a.mistake)
+    elif a.archetype == "toxic_pair":
+        prof = toxic_pair_profile(a.toxic_markers)
+    else:
+        prof = PROFILES[a.archetype]
     nq = cal.nq
     matrix = chain_for(a.mistake)
     pre_existing = rng.random() < prof.pre_existing_p
@@ -140,8 +168,8 @@ def plan_client(k: int, a: Assignment, cal: Calendar, seed: int) -> ClientPlan:
     steps = stop_q - first_q
     if prof.chain == "full":
         # A mistake loses the client: the churn hazard rises once it has had time to bite
-        # (for a communicator who is never rotated, that takes two years).
-        bite = 8 if a.mistake == "communicator_not_rotated" else 3
+        # (for a communicator who is never rotated, that takes over two years).
+        bite = 9 if a.mistake == "communicator_not_rotated" else 3
         churn_after = (bite, 0.08) if a.archetype == "spiral_breaker" else None
         path = walk_chain(matrix, start, steps, rng, churn=True, churn_after=churn_after)
         stop_q = first_q + len(path)
@@ -152,13 +180,15 @@ def plan_client(k: int, a: Assignment, cal: Calendar, seed: int) -> ClientPlan:
     phases = np.array(path, dtype=np.int8)
     n_active = len(phases)
 
-    # Volumes: client size x phase x quarter noise x first-quarter proration x decline.
+    # Volumes: client size x phase x season x quarter noise x first-quarter proration x decline.
     size = prof.hours_median * float(np.exp(rng.normal(0.0, prof.hours_sigma)))
     prorate = np.ones(n_active)
     if not pre_existing:
         q0_len = cal.q_start[first_q + 1] - cal.q_start[first_q]
         prorate[0] = (cal.q_start[first_q + 1] - acquired_day) / q0_len
-    volume = size * PHASE_VOLUME[phases] * np.exp(rng.normal(0.0, 0.12, n_active)) * prorate
+    season = np.array(firm.season)[quarter_of_year(cal)[first_q:first_q + n_active] - 1]
+    volume = (size * phase_volume(firm)[phases] * season * np.exp(rng.normal(0.0, 0.12, n_active))
+              * prorate)
     decline = np.ones(n_active)
     if prof.chain == "planned_stop" and decline_len and n_active > decline_len:
         # The fade is measured against the client's usual quarter, whatever the phase, so that
@@ -184,6 +214,9 @@ def plan_client(k: int, a: Assignment, cal: Calendar, seed: int) -> ClientPlan:
             exit_reason = "churn" if u < 0.5 else ("parted_ways" if u < 0.65 else None)
         if exit_reason:
             exit_day = int(min(cal.q_start[stop_q] + rng.integers(0, 45), cal.last_day))
+    # Nobody closes the contract of a client that just went quiet: it stays open, without an end.
+    stale = bool(rng.random() < firm.stale_share and stop_q < nq and exit_reason is None
+                 and lapse_quarters is not None and stop_q <= nq - lapse_quarters)
 
     return ClientPlan(
         k=k, client_id=f"C{k + 1:05d}", name=name, industry=industry, archetype=a.archetype,
@@ -193,6 +226,8 @@ def plan_client(k: int, a: Assignment, cal: Calendar, seed: int) -> ClientPlan:
         exit_reason=exit_reason, exit_day=exit_day,
         monthly_billing=bool(rng.random() < prof.monthly_billing_p),
         pay_terms=int(rng.choice([14, 30])), prorate=prorate,
+        contract_kind=a.contract_kind, lumpy_projects=firm.lumpy_projects,
+        tables_missing=a.tables_missing, toxic_markers=a.toxic_markers, stale_contract=stale,
     )
 
 

@@ -29,12 +29,16 @@ DELIVERABLE_WORDS = {
     SUPPORT: ("Support runbook", "Release patch", "Maintenance release", "Helpdesk macros"),
 }
 DELIVERABLE_STATUS = ("in_progress", "delivered", "launched", "shelved")
+LATE_DELIVERY_MEAN_DAYS = 9.0
+DELIVERABLE_KEYS = ("qi", "name", "work_type", "promised", "delivered", "status", "launched", "billed_extra")
 
 
 def render_deliverables(plan: ClientPlan, cal: Calendar, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """What we delivered each quarter, when we promised it, and what became of it."""
     prof = plan.profile
     n_active = len(plan.phases)
+    if "deliverables" in plan.tables_missing:  # the firm records none for this client
+        return {k: np.zeros(0, dtype=object if k == "name" else np.int64) for k in DELIVERABLE_KEYS}
     rate = prof.deliverables * np.clip(np.sqrt(plan.volume / max(prof.hours_median, 1.0)), 0.4, 2.0)
     counts = rng.poisson(rate)
     free_early = plan.mistake == "early_free_delivery"
@@ -46,8 +50,12 @@ def render_deliverables(plan: ClientPlan, cal: Calendar, rng: np.random.Generato
     lo, hi = quarter_day_bounds(plan, cal)
     promised = lo[qi] + (u[0] * (hi[qi] - lo[qi] + 1)).astype(np.int64)
     wt = np.where(u[1] < 0.8, plan.phases[qi], (u[2] * 4).astype(np.int64) % 4)
+    # Most work arrives on the promised day or before it; a tail arrives late, by an
+    # exponential few days to weeks.
     early = u[3] < prof.early_p
-    delay = np.where(early, -(3 + (u[4] * 20).astype(np.int64)), np.round(rng.normal(4, 5, n)).clip(0))
+    late = ~early & (u[3] < prof.early_p + prof.late_delivery_p)
+    late_by = np.ceil(rng.exponential(LATE_DELIVERY_MEAN_DAYS, n))
+    delay = np.where(early, -(3 + (u[4] * 20).astype(np.int64)), np.where(late, np.maximum(late_by, 1), 0))
     delivered = promised + delay.astype(np.int64)
     last_active = int(cal.q_start[plan.stop_q]) - 1
     if plan.stop_q < cal.nq:  # nothing is delivered to a client that has gone

@@ -1,7 +1,7 @@
 """harvest_time_report.csv: a Harvest detailed time report, the time export of some clients.
 
-About 10% of clients (never a toxic one: their after-hours start times matter) log time here
-instead of in time_entries.csv (archetypes.HARVEST_SHARE): the same time entries, in Harvest's
+Some clients (firms.FirmConfig.harvest_share; never a toxic one: their after-hours start
+times matter) log time here instead of in time_entries.csv: the same time entries, in Harvest's
 columns and spelling.
 """
 from __future__ import annotations

@@ -57,16 +57,17 @@ def walk_chain(matrix: np.ndarray, start: int, steps: int, rng: np.random.Genera
                churn: bool, churn_after: tuple[int, float] | None = None) -> list[int]:
     """Phases of `steps` quarters from `start`; stops early when the chain enters `churned`.
 
-    Without churn the live columns are renormalised. `churn_after` = (quarters, p) raises
-    the churn probability to p from that many quarters on (a spiral mistake biting).
+    Without churn the live columns are renormalised. `churn_after` = (quarters, p): no churn
+    before that many quarters, then probability p (a spiral mistake has time to show before it
+    bites and loses the client).
     """
     path = [start]
     u = rng.random((steps, 2))
     for t in range(1, steps):
         row = matrix[path[-1]]
         p_churn = row[CHURNED] if churn else 0.0
-        if churn and churn_after is not None and t >= churn_after[0]:
-            p_churn = churn_after[1]
+        if churn and churn_after is not None:
+            p_churn = churn_after[1] if t >= churn_after[0] else 0.0
         if u[t, 0] < p_churn:
             break
         live = row[:CHURNED] / row[:CHURNED].sum()

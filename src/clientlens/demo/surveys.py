@@ -12,7 +12,7 @@ from clientlens.intake.contract import TABLES
 def render_surveys(plan: ClientPlan, team: Team, cal: Calendar, rng: np.random.Generator) -> dict[str, list]:
     """Yearly NPS at a client-specific month (some clients never asked), quarterly CSAT for some."""
     prof = plan.profile
-    surveyed = rng.random() < prof.surveyed_p
+    surveyed = "surveys" not in plan.tables_missing  # archetypes.assign_clients drew it
     csat = rng.random() < prof.csat_p
     month0 = int(rng.integers(0, 12))
     fading = plan.decline < 1.0
@@ -42,7 +42,7 @@ def render_surveys(plan: ClientPlan, team: Team, cal: Calendar, rng: np.random.G
     nps_q = np.repeat(qa, answers)
     second = np.concatenate([np.arange(k) for k in answers]).astype(np.int64) if len(qa) else np.zeros(0, np.int64)
     nps_day = pick_days(cal.workdays, np.repeat(m_lo, answers), np.repeat(m_hi, answers), rng.random(len(nps_q)))
-    nps_score = np.clip(np.round(rng.normal(mean[nps_q], 1.3)), 0, 10)
+    nps_score = np.clip(np.round(rng.normal(mean[nps_q], 1.0)), 0, 10)
     who = [team.sponsor if s else team.client_contact[q] for q, s in zip(nps_q, second)]
     kind = ["nps"] * len(nps_q)
     day, score = nps_day, nps_score

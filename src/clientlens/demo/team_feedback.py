@@ -7,6 +7,7 @@ from clientlens.demo.client_plan import ClientPlan, quarter_day_bounds
 from clientlens.demo.people import DESIGN, DEV, PM, People
 from clientlens.demo.team import Team
 from clientlens.demo.window import Calendar, pick_days
+from clientlens.intake.contract import TABLES
 
 TEAM_COMMENTS = {
     1: ("Client PM demands weekend work", "Requirements reversed again", "Nobody wants this account"),
@@ -22,6 +23,8 @@ def render_team_feedback(plan: ClientPlan, team: Team, people: People, cal: Cale
     """One to three team ratings of the client per active quarter."""
     prof = plan.profile
     n_active = len(plan.phases)
+    if "team_feedback" in plan.tables_missing:  # nobody collects it on this client
+        return {c: [] for c in TABLES["team_feedback"].column_names}
     mean = np.full(n_active, prof.team_score)
     if plan.archetype == "silent_churner":
         mean[plan.decline < 1.0] -= 0.8

@@ -14,6 +14,7 @@ from clientlens.demo.archetypes import assign_clients
 from clientlens.demo.arrow_columns import arrow_table
 from clientlens.demo.chunks import ChunkTask, rendered_chunks
 from clientlens.demo.currencies import FX_RATES, REPORTING_CURRENCY
+from clientlens.demo.firms import FirmConfig, firm_config
 from clientlens.demo.harvest import HARVEST_COLUMNS, HARVEST_FILE
 from clientlens.demo.people import ROLES, make_people
 from clientlens.demo.truth import WHALE_PROFIT_SHARE, truth_document
@@ -50,10 +51,13 @@ class CsvSink:
 
 
 def generate(out_dir: Path, truth_path: Path, *, clients: int, years: int, seed: int, end_quarter: str,
-             progress: bool = False, workers: int | None = None) -> dict:
+             progress: bool = False, workers: int | None = None, firm: str | FirmConfig = "demo",
+             lapse_quarters: int | None = None) -> dict:
     """Write the demo company's raw exports to out_dir and its planted truth to truth_path.
 
-    Returns the truth document. `workers` processes render chunks ahead of the writer; the
+    Returns the truth document. `firm`: a preset of firms.FIRMS ("demo", "agency") or a
+    FirmConfig. `lapse_quarters` defaults to config/params.yaml's (the truth's active count and
+    its stale contracts follow it). `workers` processes render chunks ahead of the writer; the
     default uses two when there are more than four chunks (over 400 clients). Output never
     depends on it.
     """
@@ -61,13 +65,18 @@ def generate(out_dir: Path, truth_path: Path, *, clients: int, years: int, seed:
     out_dir, truth_path = Path(out_dir), Path(truth_path)
     if years < 1:
         raise ValueError(f"years={years}: the demo needs at least one year")
+    config = firm_config(firm)
+    if lapse_quarters is None:
+        from clientlens.parameters import load
+        lapse_quarters = load().lapse_quarters
     cal = make_calendar(end_quarter, years)
-    assignments = assign_clients(clients, seed)
+    assignments = assign_clients(clients, seed, config)
     people = make_people(clients, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     tasks = [ChunkTask(first, min(clients, first + CHUNK_CLIENTS),
-                       tuple(assignments[first:first + CHUNK_CLIENTS]), cal, people, seed)
+                       tuple(assignments[first:first + CHUNK_CLIENTS]), cal, people, seed, config,
+                       lapse_quarters)
              for first in range(0, clients, CHUNK_CLIENTS)]
     if workers is None:
         workers = 2 if len(tasks) > 4 else 1
@@ -86,9 +95,11 @@ def generate(out_dir: Path, truth_path: Path, *, clients: int, years: int, seed:
             pa.array(people.name.tolist()), pa.array(np.array(ROLES)[people.role].tolist()),
             pa.array(people.cost_rate), pa.array(people.bill_rate), usd,
         ], TABLES["people"].column_names))
-        sinks["fx_rates"].write(arrow_table([pa.array([c for c, _ in FX_RATES]),
-                                        pa.array([r for _, r in FX_RATES])], TABLES["fx_rates"].column_names))
-        say(f"people.csv: {sinks['people'].rows:,} people; fx_rates.csv: {len(FX_RATES)} currencies")
+        rates = [(c, r) for c, r in FX_RATES if c in dict(config.currencies)]
+        sinks["fx_rates"].write(arrow_table([pa.array([c for c, _ in rates]),
+                                        pa.array([r for _, r in rates])], TABLES["fx_rates"].column_names))
+        say(f"firm {config.name}; people.csv: {sinks['people'].rows:,} people; "
+            f"fx_rates.csv: {len(rates)} currencies")
         for i, (task, out) in enumerate(zip(tasks, rendered_chunks(tasks, workers))):
             for name, table in out.tables.items():
                 sinks[name].write(table)
@@ -102,7 +113,7 @@ def generate(out_dir: Path, truth_path: Path, *, clients: int, years: int, seed:
         for sink in sinks.values():
             sink.close()
 
-    truth = truth_document(truth_clients, profit, seed, years, end_quarter)
+    truth = truth_document(truth_clients, profit, seed, years, end_quarter, config, lapse_quarters)
     with open(truth_path, "w", encoding="utf-8") as fh:
         json.dump(truth, fh, sort_keys=True, indent=1)
         fh.write("\n")
@@ -116,7 +127,7 @@ def generate(out_dir: Path, truth_path: Path, *, clients: int, years: int, seed:
     warning = ""
     if whales != planted or not truth["whale_profit_share"] > WHALE_PROFIT_SHARE:
         warning = " WARNING: the planted whales are not the top of the whale curve in this run;"
-    say(f"{clients} clients x {years} years to {end_quarter} (seed {seed}): {entries:,} time "
+    say(f"{config.name}: {clients} clients x {years} years to {end_quarter} (seed {seed}): {entries:,} time "
         f"entries ({sinks[HARVEST_FILE].rows:,} in Harvest format), {sinks['invoices'].rows:,} "
         f"invoices, {sinks['requests'].rows:,} requests; whales carry "
         f"{truth['whale_profit_share']:.0%} of profit, {n_loss} clients lose money;{warning} "
