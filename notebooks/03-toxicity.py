@@ -74,9 +74,6 @@ d.show_figure(toxicity_plots.plot_marker_heatmap(active, top_n=30, lang=report_l
 
 # %% [markdown]
 # ## Where the score comes from
-#
-# Thresholds, baselines and weights live in `config/params.yaml` under `toxicity.markers`, each
-# under its marker's name.
 
 # %%
 d.show(d.paragraph_html(tr(
@@ -88,6 +85,12 @@ d.show(d.paragraph_html(tr(
     "that supplies fewer tables.", report_lang,
     points=d.fmt_number(params.toxicity.points_per_weight, 0, report_lang),
     red=d.fmt_number(params.toxicity_red, 0, report_lang), n=params.toxicity.red_full_markers)))
+
+# %% [markdown]
+# Thresholds, baselines and weights live in `config/params.yaml` under `toxicity.markers`, each
+# under its marker's name.
+
+# %%
 measured = markers.measured_markers(panel)
 docs = markers.marker_docs(params, lang=report_lang)
 docs["measured"] = docs.marker.map(measured)
