@@ -191,10 +191,14 @@ def test_early_warnings_name_silent_churners_a_quarter_ahead(firm):
     planted = firm["planted"]
     churners = planted.loc[planted.silent_churner & planted.churn_quarter.notna(), "churn_quarter"]
     assert len(churners) >= 5
-    quality = early_warning.warning_backtest(firm["panel"], churners, firm["params"])
-    assert quality["recall"] >= 0.8, quality
-    # precision is reported, not asserted: the warnings cast a wide net by design
-    assert 0 <= quality["precision_clients"] <= 1
+    panel, params = firm["panel"], firm["params"]
+    quality = early_warning.warning_backtest(panel, churners, params)
+    assert quality["recall_full_quarter"] >= 0.8, quality  # a whole quarter before the last active one
+    # precision against every stop the data show (a warned client that left is a right warning,
+    # planted as a silent churner or not); an in-sourcing exit is neither right nor wrong
+    observed = early_warning.warning_backtest(panel, early_warning.observed_stops(panel, params.lapse_quarters),
+                                              params, insourced=early_warning.insourcing_exits(panel))
+    assert observed["precision_clients"] >= 0.35, observed
 
 
 # --- issue 6: the spiral -------------------------------------------------------------

@@ -126,11 +126,14 @@ class EarlyWarningParams(_Section):
     orders_drop: float
     requests_drop: float
     min_base_requests: int = Field(ge=0)
+    phase_fall_quantile: float = Field(ge=0, le=1)
+    phase_min_quarters: int = Field(ge=1)
     late_days_rise: float
     survey_recent_quarters: int = Field(ge=1)
     nps_drop: float
     csat_drop: float
     contact_changes: int = Field(ge=0)
+    contact_quarters: int = Field(ge=1)
     revenue_quarters: int = Field(ge=1)
     lookback_quarters: int = Field(ge=1)
     fire_at: float = Field(gt=0)
