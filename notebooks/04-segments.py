@@ -61,7 +61,8 @@ save_table(warning_history, processed_dir, "early_warning_history")
 # ## The segment map
 #
 # Margin over the last four quarters (x) against the toxicity score (y), each client sized by
-# revenue. The lines are the cut-offs from `config/params.yaml`.
+# revenue. The lines are the cut-offs from `config/params.yaml`. A client below the toxicity line
+# can still be toxic: two markers at full severity make it red whatever its score.
 
 # %%
 d.show_figure(toxicity_plots.plot_segment_map(placed, params, lang=report_lang))

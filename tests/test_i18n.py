@@ -197,7 +197,8 @@ def test_a_context_tells_two_translations_of_one_english_text_apart():
 def test_markdown_is_translated_block_by_block_keeping_its_markup():
     source = ("# Segments: what to do with each client\n\n## The segment map\n\n"
               "Margin over the last four quarters (x) against the toxicity score (y), each client sized by\n"
-              "revenue. The lines are the cut-offs from `config/params.yaml`.")
+              "revenue. The lines are the cut-offs from `config/params.yaml`. A client below the toxicity line\n"
+              "can still be toxic: two markers at full severity make it red whatever its score.")
     out = translate_markdown(source, "ru")
     assert out.startswith("# Сегменты: что делать с каждым клиентом\n\n## Карта сегментов\n\n")
     assert "`config/params.yaml`" in out and "Margin" not in out
