@@ -8,7 +8,8 @@
 #
 # **Reads:** `data/processed/client_quarter.parquet`, `contracts.parquet` (renewals, when
 # supplied). **Writes:** `data/processed/pnl_clients.parquet` (one row per client, with ABC class
-# and lifetime value), `data/processed/pnl_quarters.parquet` (per client and quarter).
+# and lifetime value), `data/processed/pnl_quarters.parquet` (per client and quarter),
+# `revenue_movements.parquet`, `revenue_retention.parquet` and `cohort_retention.parquet` (retention).
 
 # %% tags=["parameters"]
 # Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
@@ -20,13 +21,13 @@ reads_file = None
 # %%
 import pandas as pd
 
-from clientlens.analysis import ltv, pnl
+from clientlens.analysis import ltv, pnl, retention
 from clientlens.i18n import tr, tr_values
 from clientlens.parameters import stage_params
 from clientlens.processed import load_panel, load_table, reporting_currency, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.downloads import write_csv
-from clientlens.publishing.plots import pnl_plots
+from clientlens.publishing.plots import pnl_plots, retention_plots
 from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
@@ -142,7 +143,7 @@ d.show(d.kpi_html([
 
 # %%
 fit, lang = model.fit, report_lang
-retention = [
+model_rows = [
     (tr("history used", lang), tr(model.source, lang)),
     (tr("one period, quarters", lang), d.fmt_number(model.period_quarters, 0, lang)),
     (tr("cohorts", lang), d.fmt_number(len(model.survivors), 0, lang)),
@@ -152,7 +153,129 @@ retention = [
      f"{d.fmt_number(fit.get('alpha'), 2, lang)}; {d.fmt_number(fit.get('beta'), 2, lang)}"),
     (tr("fit", lang), tr(str(fit.get("message", "")), lang)),
 ]
-d.show_table(pd.DataFrame(retention, columns=["retention model", "value"]), lang=report_lang, searchable=False)
+d.show_table(pd.DataFrame(model_rows, columns=["retention model", "value"]), lang=report_lang, searchable=False)
+
+# %% [markdown]
+# ## Retention
+#
+# Which revenue stays, and which clients do. Every figure compares a client's revenue over four
+# quarters (the rolling year) with the same measure earlier: a services firm bills in lumps, and
+# quarter against quarter a quiet quarter between two projects would look like a client leaving
+# and coming back.
+#
+# **Net revenue retention (NRR)**: what the clients that had revenue in the year before billed
+# this year, as a share of what they billed then. New clients are left out, growth counts: above
+# 100%, the clients of a year ago grew by more than they shrank or left.
+#
+# **Gross revenue retention (GRR)**: the same, with each client's revenue capped at what it billed
+# the year before: the share of last year's revenue kept, growth aside (100% at most).
+#
+# **Movements**: each quarter's change in the rolling year's revenue, client by client: new
+# clients, clients back after a year or more without revenue, expansion and contraction of the
+# clients billing both times, and churn (a client with no revenue in the last four quarters).
+#
+# **Clients kept, by cohort**: the clients first billed in one year, and the share of them still
+# active so many years later (worked or invoiced within the last `lapse_quarters` quarters and no
+# exit recorded, the meaning of active on every page).
+
+# %%
+grid = retention.revenue_grid(panel, period_end)
+movements = retention.revenue_movements(panel, period_end)
+by_year = retention.revenue_movements(panel, period_end, step_quarters=retention.YEAR_QUARTERS)
+kept = retention.revenue_retention(panel, period_end)
+cohorts = retention.cohort_retention(panel, period_end, lapse_quarters=params.lapse_quarters)
+save_table(pd.concat([movements.assign(step_quarters=1), by_year.assign(step_quarters=retention.YEAR_QUARTERS)]),
+           processed_dir, "revenue_movements")
+save_table(kept, processed_dir, "revenue_retention")
+save_table(cohorts, processed_dir, "cohort_retention")
+
+# %%
+if not grid.measured:
+    d.show(d.paragraph_html(tr("Revenue is not measured (no invoices and no billable amounts), so neither is "
+                               "retention.", report_lang), note=True))
+elif grid.n_quarters < retention.YEAR_QUARTERS:
+    d.show(d.paragraph_html(tr("Less than a year of history ({n} quarters): retention compares whole years, and "
+                               "there is not one yet.", report_lang, n=grid.n_quarters), note=True))
+elif not len(kept):
+    d.show(d.paragraph_html(tr("NRR and GRR compare a year with the year before it: they need two years of history, "
+                               "and the data hold {n} quarters.", report_lang, n=grid.n_quarters), note=True))
+else:
+    last = kept.iloc[-1]
+    d.show(d.kpi_html([
+        ("net revenue retention, last year", d.fmt_pct(last["nrr"], 0, report_lang), "nrr"),
+        ("gross revenue retention, last year", d.fmt_pct(last["grr"], 0, report_lang), "grr"),
+        ("clients of a year before still billing", tr("{n} of {total}", report_lang, n=int(last["clients_retained"]),
+                                                       total=int(last["clients_year_before"]))),
+    ], lang=report_lang))
+    d.show(d.paragraph_html(tr(
+        "The year to {period}: the clients that had revenue in the year before it billed {retained}, against "
+        "{before} then; capped at each one's revenue of the year before, {capped}.", report_lang,
+        period=last["period"], retained=d.fmt_money(last["revenue_retained"], cur, report_lang),
+        before=d.fmt_money(last["revenue_year_before"], cur, report_lang),
+        capped=d.fmt_money(last["revenue_retained_capped"], cur, report_lang))))
+
+# %%
+if len(movements):
+    d.show_figure(retention_plots.plot_revenue_movements(movements, cur, lang=report_lang))
+    d.show(d.paragraph_html(tr(
+        "Each bar is the change in revenue over the last four quarters from one quarter's end to the next; for every "
+        "quarter, revenue = revenue the quarter before + new + back + expansion - contraction - churn, to the cent. "
+        "Churn counts a client a year after its last invoice.", report_lang), note=True))
+if len(kept):
+    d.show_table(retention.in_whole_units(kept).assign(nrr=kept.nrr.map(lambda v: d.fmt_pct(v, 1, report_lang)),
+                                                       grr=kept.grr.map(lambda v: d.fmt_pct(v, 1, report_lang)))
+                 .drop(columns=["quarter_index"])
+                 .rename(columns={"period": "year to", "clients_year_before": "clients a year before",
+                                  "clients_retained": "of them still billing",
+                                  "revenue_year_before": "their revenue the year before",
+                                  "revenue_retained": "their revenue this year",
+                                  "revenue_retained_capped": "this year, capped at the year before",
+                                  "nrr": "NRR", "grr": "GRR"}),
+                 lang=report_lang, searchable=False, caption=tr("NRR and GRR, each row a year (amounts in {cur})",
+                                                               report_lang, cur=cur))
+
+# %%
+if len(by_year):
+    d.show_table(retention.in_whole_units(by_year).drop(columns=["quarter_index", "net_change"])
+                 .rename(columns={"period": "year to", "revenue_before": "revenue, the year before",
+                                  "new": "new clients", "expansion": "expansion", "contraction": "contraction",
+                                  "churn": "churn", "reactivation": "clients back",
+                                  "revenue": "revenue, the year", "clients_before": "clients, the year before",
+                                  "clients": "clients, the year"}),
+                 lang=report_lang, searchable=False,
+                 caption=tr("Revenue movements by year, each year against the one before (amounts in {cur})",
+                            report_lang, cur=cur))
+
+# %% [markdown]
+# ### Clients kept, by the year they were won
+#
+# A cohort is the clients whose first revenue fell in one year (or quarter). The first cohort also
+# holds every client already with the firm when the data begin, so it looks older and more loyal
+# than a cohort of new clients. The dashed line is the retention model behind lifetime value above.
+
+# %%
+if len(cohorts):
+    yearly = retention.cohort_table(retention.cohort_retention(panel, period_end, lapse_quarters=params.lapse_quarters,
+                                                               by="year"))
+    shown = yearly.drop(columns=[0])  # year +0 is the quarter each client was won
+    for column in shown.columns[2:]:
+        shown[column] = yearly[column].map(lambda v: "" if pd.isna(v) else d.fmt_pct(v, 0, report_lang))
+    shown.columns = [tr("cohort", report_lang), tr("clients", report_lang)] + [
+        tr("year +{n}", report_lang, n=c) for c in shown.columns[2:]]
+    d.show_table(shown, lang=report_lang, searchable=False, caption=tr(
+        "Share of each year's new clients active that many years after their first revenue (blank: not that long yet)",
+        report_lang))
+    d.show_figure(retention_plots.plot_cohort_curves(
+        cohorts, retention.pooled_retention(cohorts), retention.model_curve(model, int(cohorts.periods_since.max())),
+        model_label=tr("retention model (sBG), fitted to {source}", report_lang, source=tr(model.source, report_lang)),
+        lang=report_lang))
+    quarterly = retention.cohort_table(cohorts)
+    csv_file = write_csv(quarterly, processed_dir, "cohort-retention-by-quarter", report_lang)
+    d.show(d.download_link_html(csv_file, tr("Download the cohort table by quarter (CSV)", report_lang)))
+    d.show(d.paragraph_html(tr(
+        "Where the dashed line runs above the observed one, the model expects clients to stay longer than this "
+        "firm's clients have, and the lifetime values above lean high; below it, they lean low.", report_lang),
+        note=True))
 
 # %% [markdown]
 # ## Every client
@@ -173,3 +296,42 @@ table = table.rename(columns={"client_name": "client", "abc_class": "class", "de
 d.show_table(table, lang=report_lang, max_rows=None)
 csv_file = write_csv(table, processed_dir, "pnl-every-client", report_lang)
 d.show(d.download_link_html(csv_file, tr("Download this table (CSV)", report_lang)))
+
+# %% [markdown]
+# ## Margin by kind of work and by role
+#
+# The last four quarters, portfolio-wide. Invoices name a client, never a project or a kind of
+# work, so each client's revenue is shared out over its work in proportion to the billable value
+# the work logged in the period; each hour's cost, and the overhead on it, stay where the hour was
+# logged. The rows of each client add up to its P&L above to the cent; each client's card splits
+# it by project and by kind of work. A client whose margin is not measured is left out.
+#
+# **Reads:** `data/processed/time_entries.parquet` as well. **Writes:**
+# `data/processed/pnl_projects.parquet` and `pnl_work_types.parquet` (each client's P&L by project
+# and by kind of work, over the last four quarters and all history).
+
+# %%
+from clientlens.analysis import drilldown
+
+split = drilldown.drilldown(drilldown.work_sums(processed_dir, panel, period_end), clients, panel,
+                            overhead_base=params.overhead_base, period_end=period_end)
+for dimension, table_name in [("project", "pnl_projects"), ("work_type", "pnl_work_types")]:
+    save_table(split[split.dimension == dimension].drop(columns="dimension").rename(columns={"key": dimension}),
+               processed_dir, table_name)
+
+by_kind = drilldown.portfolio_table(split, "work_type", "last4", report_lang)
+if by_kind.empty:
+    d.show(d.paragraph_html(tr("Not measured: no client has both revenue and cost in the last four quarters.",
+                               report_lang), note=True))
+else:
+    d.show_table(by_kind, lang=report_lang, searchable=False)
+    d.show_table(drilldown.portfolio_table(split, "role", "last4", report_lang), lang=report_lang, searchable=False)
+    d.show(d.paragraph_html(tr(
+        "Clients: how many of the clients measured did such work. List rate: the people table's bill rate for the "
+        "same hours (not measured without it).", report_lang), note=True))
+csv_file = write_csv(drilldown.download_table(split, "project", report_lang), processed_dir, "pnl-by-project",
+                     report_lang)
+d.show(d.download_link_html(csv_file, tr("Download the P&L by project (CSV)", report_lang)))
+csv_file = write_csv(drilldown.download_table(split, "work_type", report_lang), processed_dir, "pnl-by-kind-of-work",
+                     report_lang)
+d.show(d.download_link_html(csv_file, tr("Download the P&L by kind of work (CSV)", report_lang)))

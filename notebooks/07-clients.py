@@ -3,14 +3,14 @@
 #
 # Every client on one line, the largest first: segment, revenue and margin, toxicity, where the
 # client is on the quarterly spiral, what the next four quarters should bring, and the most
-# valuable action proposed. Each name opens the client's card: the P&L by quarter, the toxicity
-# markers with their reasons, any early warning, the spiral phase and mistakes, the forecast, and
-# every action proposed for the client.
+# valuable action proposed. Each name opens the client's card: the P&L by quarter and by project
+# and kind of work, the toxicity markers with their reasons, any early warning, the spiral phase
+# and mistakes, the forecast, and every action proposed for the client.
 #
 # **Reads:** `pnl_clients.parquet`, `pnl_quarters.parquet`, `segments.parquet`,
 # `toxicity_clients.parquet`, `early_warnings.parquet`, `spiral_positions.parquet`,
 # `spiral_mistakes.parquet`, `spiral_clients.parquet`, `forecast_clients.parquet`,
-# `client_actions.parquet`. **Writes:** `data/processed/client_directory.parquet`; the cards
+# `client_actions.parquet`, `pnl_projects.parquet`, `pnl_work_types.parquet`. **Writes:** `data/processed/client_directory.parquet`; the cards
 # themselves are published as `reports/clients/<client>.html`.
 
 # %% tags=["parameters"]

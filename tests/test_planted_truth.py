@@ -239,3 +239,65 @@ def test_forecast_beats_the_naive_baseline_in_the_backtest(firm):
     if firm["name"] == "agency" and not all(beats):
         pytest.xfail("issue #27: the forecast has no seasons, and the agency is seasonal")
     assert all(beats), summary
+
+
+def test_per_project_pnl_sums_to_the_client_pnl(firm):
+    """Issue #29: the P&L per project (and per kind of work and role) of every client sums to its
+    client P&L to the cent, over all history and the last four quarters."""
+    from clientlens.analysis import drilldown
+
+    params, panel, end = firm["params"], firm["panel"], firm["meta"]["period_end"]
+    sums = drilldown.work_sums(firm["root"] / "processed", panel, end)
+    rows = drilldown.drilldown(sums, firm["pnl"], panel, overhead_base=params.overhead_base, period_end=end)
+    assert drilldown.check_sums(rows, firm["pnl"]).empty
+    projects = rows[(rows.dimension == "project") & (rows.window == "all")]
+    measured = firm["pnl"].loc[firm["pnl"]["margin"].notna(), "client_id"]
+    assert measured.isin(projects.client_id).all()
+    by_client = projects.groupby("client_id")[["revenue", "margin"]].sum(min_count=1)
+    want = firm["pnl"].set_index("client_id").loc[measured, ["revenue", "margin"]]
+    assert np.allclose(by_client.loc[measured].to_numpy(float), want.to_numpy(float), atol=0.005, rtol=0)
+    assert (projects.groupby("client_id").size() > 1).any()  # the demo plants several projects a client
+
+
+def test_retention_ties_to_the_raw_invoices_to_the_cent(firm):
+    """Issue #29: the rolling year's revenue behind the movements, NRR and GRR, and the cohorts'
+    sizes are the raw invoices' own (amount x rate, half-up cents), and the movements over the
+    whole history add up to the last rolling year's revenue minus the first's, to the cent."""
+    from clientlens.analysis import retention
+    from clientlens.quarters import quarter_index_of, quarter_label
+
+    panel, end = firm["panel"], quarter_index_of(firm["meta"]["period_end"])
+    invoices = pd.read_csv(firm["root"] / "raw" / "invoices.csv")
+    rates = pd.read_csv(firm["root"] / "raw" / "fx_rates.csv").set_index("currency")["rate"]
+    invoices["cents"] = to_cents(invoices.amount, invoices.currency.fillna(firm["params"].reporting_currency).map(rates))
+    issued = pd.to_datetime(invoices.issue_date)
+    invoices["quarter_index"] = issued.dt.year * 4 + (issued.dt.month - 1) // 3
+    cents = (invoices[invoices.quarter_index <= end]
+             .pivot_table(index="quarter_index", columns="client_id", values="cents", aggfunc="sum", fill_value=0)
+             .reindex(range(int(panel.quarter_index.min()), end + 1), fill_value=0).astype("int64"))
+    year = cents.rolling(4).sum()  # whole cents, exact in float64
+
+    movements = retention.revenue_movements(panel, end)
+    assert len(movements) >= 4
+    assert to_cents(movements.revenue, 1.0).tolist() == year.sum(axis=1).loc[movements.quarter_index].tolist()
+    assert (to_cents(movements.revenue_before, 1.0).tolist()
+            == year.sum(axis=1).loc[movements.quarter_index - 1].tolist())
+    moved = sum(sign * to_cents(movements[kind], 1.0).sum() for kind, sign in
+                (("new", 1), ("expansion", 1), ("contraction", -1), ("churn", -1), ("reactivation", 1)))
+    assert moved == to_cents(movements.revenue, 1.0).iloc[-1] - to_cents(movements.revenue_before, 1.0).iloc[0]
+
+    kept = retention.revenue_retention(panel, end)
+    assert len(kept) >= 1
+    for _, row in kept.iterrows():
+        then, now = year.loc[row.quarter_index - 4], year.loc[row.quarter_index]
+        base = then > 0
+        got = to_cents(row[["revenue_year_before", "revenue_retained", "revenue_retained_capped"]], 1.0).tolist()
+        assert got == [then[base].sum(), now[base].sum(), np.minimum(now[base], then[base]).sum()]
+        assert row.nrr == pytest.approx(now[base].sum() / then[base].sum(), abs=1e-12)
+        assert row.grr == pytest.approx(np.minimum(now[base], then[base]).sum() / then[base].sum(), abs=1e-12)
+
+    cohorts = retention.cohort_retention(panel, end, lapse_quarters=firm["params"].lapse_quarters)
+    billed = cents > 0
+    first = billed.idxmax()[billed.any()].map(quarter_label)
+    sizes = cohorts[cohorts.periods_since == 0].set_index("cohort")["clients"]
+    assert sizes.to_dict() == first.value_counts().to_dict()

@@ -25,7 +25,8 @@ CARD_DIR = "clients"
 
 # Tables a card reads, all from data/processed/.
 CARD_TABLES = ("pnl_clients", "pnl_quarters", "segments", "toxicity_clients", "early_warnings",
-               "spiral_positions", "spiral_mistakes", "spiral_clients", "forecast_clients", "client_actions")
+               "spiral_positions", "spiral_mistakes", "spiral_clients", "forecast_clients", "client_actions",
+               "pnl_projects", "pnl_work_types")
 
 # spiral_clients (the spiral page's table) names its columns for readers.
 FORECAST_NEXT4 = "forecast, next 4 quarters"
@@ -35,6 +36,9 @@ TREND_COLUMNS = ["quarter", "revenue", "total_cost", "margin", "margin_pct"]
 FORECAST_COLUMNS = ["quarter", "revenue_mean", "revenue_lo_80", "revenue_hi_80"]
 ACTION_COLUMNS = ["action", "evidence", "value", "value_basis"]
 MISTAKE_COLUMNS = ["label", "quarters", "evidence"]
+# the P&L below the client (analysis.drilldown), one window at a time
+SPLIT_COLUMNS = ["window", "key", "unallocated", "hours", "revenue", "total_cost", "margin", "margin_pct",
+                 "effective_rate", "list_rate", "revenue_not_measured"]
 
 # A card's file name is a readable part taken from the id and a hash of the exact id. The
 # readable part is lower-case ASCII letters, digits, '-' and '_' only, so no name differs from
@@ -78,6 +82,8 @@ class Card:
     forecast: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     measured: dict[str, bool] = field(default_factory=dict)
+    projects: list[dict[str, Any]] = field(default_factory=list)
+    work_types: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -181,11 +187,16 @@ def client_cards(tables: dict[str, pd.DataFrame | None], lang: str = "en") -> It
     forecast_table = tables.get("forecast_clients")
     forecast = _rows_by_client(forecast_table, FORECAST_COLUMNS, "quarter")
     actions = _rows_by_client(tables.get("client_actions"), ACTION_COLUMNS, "value", ascending=False)
+    projects = _rows_by_client(_renamed(tables.get("pnl_projects"), {"project": "key"}), SPLIT_COLUMNS,
+                               "revenue", ascending=False)
+    work_types = _rows_by_client(_renamed(tables.get("pnl_work_types"), {"work_type": "key"}), SPLIT_COLUMNS,
+                                 "revenue", ascending=False)
     measured = {
         "toxicity": toxicity is not None,
         "warnings": tables.get("early_warnings") is not None,
         "spiral": tables.get("spiral_positions") is not None,
         "forecast": forecast_table is not None,
+        "drilldown": tables.get("pnl_projects") is not None,
     }
     outlook = _one_by_client(_renamed(tables.get("spiral_clients"), {FORECAST_NEXT4: "forecast_next4", CLV: "clv"}),
                              ["forecast_next4", "clv"])
@@ -204,6 +215,8 @@ def client_cards(tables: dict[str, pd.DataFrame | None], lang: str = "en") -> It
             forecast=forecast.get(cid, []),
             actions=actions.get(cid, []),
             measured=measured,
+            projects=projects.get(cid, []),
+            work_types=work_types.get(cid, []),
         )
         for cid, rows in summary_rows.items()
     ]

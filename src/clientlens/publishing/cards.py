@@ -117,6 +117,41 @@ def _table(rows: list[dict[str, Any]], columns: dict[str, str], lang: str) -> st
     return d.rows_table_html(list(columns.values()), [[r.get(key) for key in columns] for r in rows], lang=lang)
 
 
+def _split_body(card: Card, lang: str, currency: str) -> str:
+    """The client's P&L by project and by kind of work: a table per period (the last four
+    quarters, then all history), the period said once in the table's caption."""
+    from clientlens.analysis.drilldown import REVENUE_NOT_MEASURED, WINDOW_LABELS, key_labels
+
+    if not card.measured.get("drilldown") or not (card.projects or card.work_types):
+        return d.paragraph_html(t("not_measured", lang), note=True)
+    parts = [d.paragraph_html(tr(
+        "Invoices name the client, not the project, so the client's revenue is shared out in proportion to the "
+        "billable value each project (kind of work) logged in the period; costs and overhead stay where the hours "
+        "were logged. The rows add up to the client's P&L.", lang), note=True)]
+    reasons = {r["revenue_not_measured"] for r in card.projects + card.work_types if r.get("revenue_not_measured")}
+    parts += [d.paragraph_html(tr("Revenue not measured: {why}.", lang, why=tr(REVENUE_NOT_MEASURED[why], lang)),
+                               note=True) for why in sorted(reasons)]
+    for dimension, rows, caption in (
+            ("project", card.projects, N_("By project, {period}")),
+            ("work_type", card.work_types, N_("By kind of work, {period}"))):
+        for window in ("last4", "all"):
+            shown = [r for r in rows if r.get("window") == window]
+            if not shown:
+                continue
+            labels = key_labels(dimension, [r.get("key") for r in shown], [r.get("unallocated") for r in shown], lang)
+            shown = [{**r, "label": label, "margin_pct": None if r.get("margin_pct") is None else 100 * r["margin_pct"]}
+                     for r, label in zip(shown, labels)]
+            columns = {"label": tr("project", lang) if dimension == "project" else tr("kind of work", lang),
+                       "hours": tr("hours", lang), "revenue": tr("revenue, {cur}", lang, cur=currency),
+                       "total_cost": tr("total cost, {cur}", lang, cur=currency),
+                       "margin": tr("margin, {cur}", lang, cur=currency), "margin_pct": tr("margin, %", lang),
+                       "effective_rate": tr("revenue per hour", lang), "list_rate": tr("list rate", lang)}
+            parts.append(d.rows_table_html(list(columns.values()), [[r.get(k) for k in columns] for r in shown],
+                                           lang=lang, caption=tr(caption, lang,
+                                                                 period=tr(WINDOW_LABELS[window], lang))))
+    return "".join(parts)
+
+
 def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "", footer: str = "") -> str:
     """One client's card page (reports/clients/<slug>.html)."""
     e = d.escape
@@ -196,6 +231,8 @@ def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "",
 
     sections = [
         _section(tr("Profit and loss by quarter", lang), "pnl", pnl_body),
+        _section(tr("Profit and loss by project and kind of work", lang), "projects",
+                 _split_body(card, lang, currency)),
         _section(tr("Toxicity markers", lang), "markers", markers_body),
         _section(tr("Early warning", lang), "warning", warning_body),
         _section(tr("Quarterly spiral", lang), "spiral", spiral_body),
