@@ -24,7 +24,7 @@ reads_file = None
 import pandas as pd
 
 from clientlens.analysis import forecast as fc
-from clientlens.analysis import markov
+from clientlens.analysis import markov, rivals
 from clientlens.analysis import spiral as sp
 from clientlens.i18n import tr, tr_values
 from clientlens.parameters import stage_params
@@ -36,26 +36,28 @@ from clientlens.publishing.plots.theme import set_theme
 set_theme()
 params = stage_params(params_file, reads_file)
 report_lang, seed = params.report_lang, params.seed
-horizon, runs = params.forecast_quarters, params.monte_carlo_runs
-churn_after, levels = params.spiral.churn_after_quarters, params.spiral.interval_levels
+cfg = rivals.settings(params)
+horizon, runs, churn_after, levels = cfg.horizon, params.monte_carlo_runs, cfg.churn_after_quarters, cfg.levels
 panel, meta = load_panel(processed_dir)
 states = sp.client_states(panel, period_end=meta["period_end"], churn_after_quarters=churn_after)
 positions = sp.client_positions(sp.spiral_positions(states))
-events = sp.mistake_events(panel, states, **sp.mistake_thresholds(params),
-                           lang=report_lang)
+events = sp.mistake_events(panel, states, **sp.mistake_thresholds(params), lang=report_lang)
 mistakes = sp.mistakes_by_client(panel, events, lang=report_lang)
 chain = markov.fit_chain(states, ci=params.spiral.transition_ci)
-future = fc.monte_carlo_forecast(states, chain, horizon=horizon, runs=runs, seed=seed, levels=levels)
+# the firm's seasons and each client's recent level and direction, in every forecast of this page
+seasons = rivals.firm_seasons(states, cfg)
+future = fc.monte_carlo_forecast(states, chain, horizon=horizon, runs=runs, seed=seed, levels=levels,
+                                 seasons=seasons, trend=cfg.trend)
 # no revenue measured, no forecast of it: every money column says "not measured"
 honest = (lambda table: table) if fc.revenue_measured(panel) else fc.without_revenue
 future, positions = fc.Forecast(honest(future.clients), honest(future.portfolio)), honest(positions)
-check, no_backtest = fc.backtest_if_possible(panel, report_lang, holdout=params.spiral.backtest_quarters,
-                                             runs=runs, seed=seed, levels=levels,
-                                             churn_after_quarters=churn_after, period_end=meta["period_end"])
+check, no_backtest = rivals.backtest_if_possible(panel, cfg, report_lang, period_end=meta["period_end"])
+published = honest(rivals.published_forecast(states, check, cfg)
+                   .merge(future.portfolio[["quarter_index", "live_clients_mean"]], on="quarter_index", how="left"))
 uplift = fc.mistake_churn_uplift(states, mistakes)
 for name, table in [("spiral_positions", positions), ("spiral_mistakes", mistakes), ("spiral_chain", chain),
-                    ("spiral_mistake_churn", uplift),
-                    ("forecast_clients", future.clients), ("forecast_portfolio", future.portfolio),
+                    ("spiral_mistake_churn", uplift), ("forecast_clients", future.clients),
+                    ("forecast_portfolio", published),
                     ("forecast_backtest", check.summary if check else pd.DataFrame({"not_possible": [no_backtest]}))]:
     save_table(table, processed_dir, name)
 
@@ -96,25 +98,40 @@ d.show_table(uplift.assign(mistake=[tr(sp.MISTAKE_LABELS[m], report_lang) for m 
 # %% [markdown]
 # ## Revenue for the next four quarters
 #
-# The fan shows the forecast's 80% and 95% ranges from simulated futures of every live client.
-# The backtest fits the model on history up to four quarters before the end, forecasts those
-# quarters, and compares with what happened and with the naive forecast.
+# Revenue of the clients we have today (existing clients, no new business). The backtest forecasts
+# from each of the last quarters with only what was known then, by the chain (with the firm's
+# seasons and each client's recent level and direction) and by simple rivals: the last quarter
+# carried forward, the same quarter a year before, and exponential smoothing. The forecast
+# published is the method with the smallest weighted error there; its 80% and 95% ranges are
+# calibrated on its own backtest errors, with the share of outcomes they held beside them, and the
+# share they held when each cut-off was left out of the calibration (outcomes the range had not seen).
 
 # %%
-d.show_figure(spiral_plots.forecast_fan_chart(fc.portfolio_history(states), future.portfolio,
+d.show_figure(spiral_plots.forecast_fan_chart(fc.portfolio_history(states), published,
                                               check.portfolio if check else None, levels=levels,
-                                              lang=report_lang))
-d.show_table(future.portfolio[["quarter", "revenue_mean", "revenue_lo_80", "revenue_hi_80", "live_clients_mean"]]
-             .rename(columns={"revenue_mean": "expected revenue", "revenue_lo_80": "80% low",
-                              "revenue_hi_80": "80% high", "live_clients_mean": "clients still with us"}),
+                                              method=published["method"].iloc[0], lang=report_lang))
+d.show_table(published[["quarter", "method", "revenue_mean", "revenue_lo_80", "revenue_hi_80", "coverage_80",
+                        "coverage_80_held_out", "revenue_lo_95", "revenue_hi_95", "coverage_95", "coverage_95_held_out",
+                        "year_before_revenue"]]
+             .assign(method=[tr(rivals.METHOD_LABELS[m], report_lang) for m in published.method])
+             .rename(columns={"method": "forecast method", "revenue_mean": "expected revenue",
+                              "revenue_lo_80": "80% low", "revenue_hi_80": "80% high",
+                              "coverage_80": "backtest outcomes inside the 80% range",
+                              "coverage_80_held_out": "inside the 80% range, calibrated without their cut-off",
+                              "revenue_lo_95": "95% low", "revenue_hi_95": "95% high",
+                              "coverage_95": "backtest outcomes inside the 95% range",
+                              "coverage_95_held_out": "inside the 95% range, calibrated without their cut-off",
+                              "year_before_revenue": "the same quarter a year before"}),
              lang=report_lang, searchable=False)
 if check:
     d.show_table(check.summary.assign(level=tr_values(check.summary.level, report_lang),
-                                      model=tr_values(check.summary.model, report_lang))
-                 .rename(columns={"cutoff": "fitted up to", "quarters": "quarters forecast", "n": "forecasts",
+                                      model=[tr(rivals.METHOD_LABELS[m], report_lang) for m in check.summary.model])
+                 .rename(columns={"cutoffs": "cut-offs", "n": "forecasts",
                                   "mae": "mean absolute error", "mape": "mean absolute % error",
                                   "wape": "weighted absolute % error", "coverage_80": "inside the 80% range",
-                                  "coverage_95": "inside the 95% range", "wape_skill": "skill against naive"}),
+                                  "coverage_95": "inside the 95% range", "wape_skill": "skill against naive",
+                                  "coverage_80_held_out": "inside the 80% range, calibrated without their cut-off",
+                                  "coverage_95_held_out": "inside the 95% range, calibrated without their cut-off"}),
                  lang=report_lang, searchable=False)
 else:
     d.show(d.paragraph_html(tr("No backtest yet: {why}.", report_lang, why=no_backtest)))
@@ -125,7 +142,8 @@ else:
 # %%
 scenario = fc.scenario_avoid_mistake(panel, params.spiral.scenario_mistake, states=states, by_client=mistakes,
                                      horizon=horizon, runs=runs, seed=seed, level=levels[0],
-                                     churn_after_quarters=churn_after, lang=report_lang)
+                                     churn_after_quarters=churn_after, lang=report_lang, seasons=seasons,
+                                     trend=cfg.trend)
 d.show(d.paragraph_html(scenario.assumption, note=True))
 d.show_table(honest(scenario.portfolio).drop(columns=["quarter_index"])
              .rename(columns={"horizon": "quarters ahead", "baseline_mean": "expected revenue, as is",
@@ -157,7 +175,7 @@ d.show_table(clv.assign(state=[sp.phase_label(s, report_lang) for s in clv.state
 
 # %%
 per_client = honest(sp.client_forecast_table(positions, future.clients, markov.client_clv(
-    states, chain, state_rev, yearly_discount_rate=params.discount_rate)))
+    states, chain, state_rev, rivals.trend_scales(states, cfg), yearly_discount_rate=params.discount_rate)))
 save_table(per_client, processed_dir, "spiral_clients")
 d.show_table(per_client.assign(phase=[sp.phase_label(p, report_lang) for p in per_client.phase])
              .rename(columns={"client_name": "client"}), lang=report_lang)

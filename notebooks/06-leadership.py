@@ -50,6 +50,8 @@ save_table(ranked, processed_dir, "leadership_actions")
 leadership.save_headline(head, processed_dir)
 
 # %%
+first_forecast = (forecast.sort_values("quarter_index").iloc[0]
+                  if forecast is not None and len(forecast) and "last_quarter_revenue" in forecast else None)
 forecast_text = (f"{d.fmt_money_short(head.forecast_mean, cur, report_lang)} "
                  f"({d.fmt_money_short(head.forecast_lo, '', report_lang)}–"
                  f"{d.fmt_money_short(head.forecast_hi, '', report_lang)})"
@@ -63,9 +65,15 @@ d.show(d.kpi_html([
     (tr("clients at risk, of {active} active", report_lang, active=d.fmt_number(head.clients_active, 0, report_lang)),
      d.fmt_number(head.clients_at_risk, 0, report_lang), "clients_at_risk"),
     ("revenue at risk, a year", d.fmt_money_short(head.revenue_at_risk, cur, report_lang), "revenue_at_risk"),
-    (tr("forecast {quarter}, {level}% range", report_lang, quarter=head.forecast_quarter,
-        level=head.forecast_level) if head.forecast_quarter else tr("forecast", report_lang),
-     forecast_text, "forecast"),
+    (tr("forecast {quarter}, {level}% range, existing clients, no new business", report_lang,
+        quarter=head.forecast_quarter, level=head.forecast_level)
+     if head.forecast_quarter else tr("forecast", report_lang), forecast_text, "forecast"),
+    # beside the forecast, the actuals it is read against: the last quarter, and the same quarter a year before
+    *([(tr("actual {quarter}, the last quarter", report_lang, quarter=first_forecast.last_quarter),
+        d.fmt_money_short(first_forecast.last_quarter_revenue, cur, report_lang), "last_quarter_revenue"),
+       (tr("actual {quarter}, a year before the forecast", report_lang, quarter=first_forecast.year_before_quarter),
+        d.fmt_money_short(first_forecast.year_before_revenue, cur, report_lang), "year_before_revenue")]
+      if first_forecast is not None else []),
 ], lang=report_lang))
 d.show(d.paragraph_html(leadership.risk_sentence(risk, cur, report_lang), note=True))
 d.show(d.figures_side_by_side_html(

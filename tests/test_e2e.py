@@ -248,6 +248,10 @@ def assert_no_english_on_the_pages(project: Path) -> None:
     names |= set(pd.read_parquet(processed / "clients.parquet")["client_name"].dropna().astype(str))
     panel = pd.read_parquet(processed / "client_quarter.parquet")
     names |= set(panel.get("our_communicator", pd.Series(dtype=object)).dropna().astype(str))
+    # projects and roles as the firm's own data names them (the P&L below the client shows them)
+    entries = pd.read_parquet(processed / "time_entries.parquet", columns=["project", "role"])
+    names |= set(entries["project"].dropna().astype(str)) | set(entries["role"].dropna().astype(str))
+    names |= set(pd.read_parquet(processed / "people.parquet")["role"].dropna().astype(str))
     left = {}
     for path in every_page(project):
         soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")

@@ -264,6 +264,32 @@ def test_client_ltv_by_hand():
     assert capped.loc["A", "expected_periods"] == pytest.approx(derl_8, rel=1e-10)
 
 
+def test_client_ltv_discounts_a_yearly_renewal_period_at_the_yearly_rate():
+    """Contracts renewed once a year: a period is four quarters, so its margin is four quarters'
+    and each renewal is a year away, discounted at the yearly rate (1.1, not 1.1 ** 0.25)."""
+    a, b, year_d = 1.0, 3.0, 0.1
+    model = ltv.RetentionModel(source="hand", period_quarters=4, fit=pd.Series({"alpha": a, "beta": b}),
+                               survivors=pd.DataFrame(), client_renewals=pd.Series({"A": 1.0}))
+    client_pnl = pd.DataFrame({"client_id": ["A", "B"], "client_name": ["A", "B"], "status": ["active", "active"],
+                               "margin": [0.0, 0.0], "margin_per_quarter_last4": [100.0, 100.0],
+                               "tenure_quarters": [8, 9]})
+    out = ltv.client_ltv(client_pnl, model, year_d).set_index("client_id")
+    # A has made 1 renewal (n = 2): sum_{t>=2} S(t)/S(1) / 1.1^(t-2), each period a year of margin
+    derl, ratio = 0.0, 1.0
+    for t in range(2, 3000):
+        ratio *= (b + t - 1) / (a + b + t - 1)
+        derl += ratio / 1.1 ** (t - 2)
+    assert out.loc["A", "margin_per_period"] == 400.0
+    assert out.loc["A", "expected_periods"] == pytest.approx(derl, rel=1e-8)
+    assert out.loc["A", "ltv_projected"] == pytest.approx(400.0 * derl, rel=1e-8)
+    # B has no renewal history: 9 quarters are 3 periods begun, so 2 renewals made
+    assert out.loc["B", "renewals"] == 2
+    # a two-year horizon is two yearly periods
+    capped = ltv.client_ltv(client_pnl, model, year_d, horizon_years=2).set_index("client_id")
+    two = (b + 1) / (a + b + 1) * (1 + (b + 2) / (a + b + 2) / 1.1)
+    assert capped.loc["A", "expected_periods"] == pytest.approx(two, rel=1e-10)
+
+
 def test_ltv_end_to_end_from_panel():
     rng = np.random.default_rng(5)
     rows = []

@@ -150,6 +150,13 @@ class EarlyWarningParams(_Section):
 class SpiralParams(_Section):
     churn_after_quarters: int = Field(ge=1)
     backtest_quarters: int = Field(ge=1)
+    backtest_cutoffs: int = Field(ge=1)
+    backtest_min_quarters: int = Field(ge=4)
+    season_min_quarters: int = Field(ge=5)
+    season_shrink_years: float = Field(ge=0)
+    level_weight: float = Field(gt=0, le=1)
+    trend_weight: float = Field(ge=0, le=1)
+    trend_damping: float = Field(ge=0, lt=1)
     interval_levels: tuple[float, ...]
     transition_ci: float = Field(gt=0, lt=1)
     scenario_mistake: str

@@ -5,7 +5,10 @@
   client from its state at the period end, and draws each quarter's revenue as
   client scale x state mean x a residual resampled from history for that state. Seeded: the same
   inputs and seed give the same numbers. Only clients live at the period end are forecast; new
-  clients are not (the forecast is for the existing book).
+  clients are not (the forecast is for the existing book). With `seasons`
+  (seasons.season_factors) and `trend` (Trend: `client_levels`, `scale_path`) a client's scale
+  is its recent level and direction, times the season of the quarter forecast.
+  The rolling backtest against simple rivals and the published headline are in `rivals`.
 - `backtest`: fit on history up to `holdout` quarters before the end, forecast those quarters,
   and score against what happened and against a naive baseline (each client's last revenue
   carried forward), for the portfolio and per client: MAE, MAPE, WAPE and interval coverage.
@@ -45,6 +48,7 @@ from clientlens.analysis.spiral import (
     phase_transitions,
     quarter_label,
 )
+from clientlens.analysis.seasons import factor_of
 from clientlens.i18n import N_, tr
 
 SIMULATION_THREADS = min(2, os.cpu_count() or 1)  # a laptop's cores; the results never depend on it
@@ -85,9 +89,9 @@ def portfolio_history(states: pd.DataFrame) -> pd.DataFrame:
 # --- the simulation engine ------------------------------------------------------------------
 
 def _residual_pools(states: pd.DataFrame, names: Sequence[str], mu: np.ndarray,
-                    scales: pd.DataFrame) -> list[np.ndarray]:
-    """Per state, revenue / (client's own ratio x state mean) over history: the within-client,
-    within-state noise (mean about 1). Clients seen for one quarter only are left out."""
+                    scales: pd.DataFrame, seasons: pd.DataFrame | None = None) -> list[np.ndarray]:
+    """Per state, revenue / (client's own ratio x state mean x season) over history: the
+    within-client, within-state noise (mean about 1). Clients seen for one quarter only are left out."""
     sc = scales.set_index("client_id")
     ratio = sc["ratio"].where(sc["quarters"] >= 2)
     pools = []
@@ -96,7 +100,7 @@ def _residual_pools(states: pd.DataFrame, names: Sequence[str], mu: np.ndarray,
             pools.append(np.zeros(1))
             continue
         rows = states[states["state"] == n]
-        r = rows["client_id"].map(ratio).to_numpy(dtype=float)
+        r = rows["client_id"].map(ratio).to_numpy(dtype=float) * factor_of(seasons, rows["quarter_index"])
         with np.errstate(invalid="ignore", divide="ignore"):
             e = rows["revenue"].to_numpy(dtype=float) / (r * mu[i])
         e = e[np.isfinite(e)]
@@ -137,7 +141,8 @@ def _simulate(start: np.ndarray, group: np.ndarray, scale: np.ndarray, matrices:
               rng: np.random.Generator, chunk_size: int, noise: bool):
     """Yield (client slice, revenue[runs, clients, horizon], states[runs, clients, horizon]).
 
-    matrices: (M, G, S, S) with M = 1 (same matrix every run) or M = runs (one draw per run);
+    scale: (clients, horizon), each client's size in each future quarter (its level, direction
+    and the season). matrices: (M, G, S, S) with M = 1 (same matrix every run) or M = runs (one draw per run);
     group: each client's group index into G. Random numbers are drawn in a fixed order that does
     not depend on the matrices, so two calls with the same seed share them (common random numbers).
 
@@ -180,7 +185,7 @@ def _simulate(start: np.ndarray, group: np.ndarray, scale: np.ndarray, matrices:
                 e = allpool[offset[s] + k]
             else:
                 e = 1.0
-            rev[:, :, h] = scale[sl][None, :] * mu[s] * e
+            rev[:, :, h] = scale[sl, h][None, :] * mu[s] * e
         return sl, rev, st
 
     with ThreadPoolExecutor(max_workers=SIMULATION_THREADS) as pool:
@@ -204,19 +209,101 @@ def _quantiles_over_runs(values: np.ndarray, qs: Sequence[float]) -> np.ndarray:
     return np.quantile(flat, qs, axis=1).reshape((len(qs),) + values.shape[1:])
 
 
+class Trend(NamedTuple):
+    """Holt's damped trend (Gardner and McKenzie, 1985) on a client's revenue relative to its
+    phase: level_weight (alpha) and trend_weight (beta) of each new quarter, damping (phi) of the
+    direction per quarter ahead."""
+    level_weight: float
+    trend_weight: float
+    damping: float
+
+
+def client_levels(states: pd.DataFrame, mu: pd.Series, scales: pd.DataFrame, trend: Trend,
+                  seasons: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each client's recent size and direction, relative to what its phase earns.
+
+    y = revenue / (state mean x season) in every quarter the client is live in a state that
+    earns; Holt's damped trend runs over y quarter by quarter (a quarter without y moves the level
+    along its direction). Columns: client_id, level, slope, quarters (live quarters behind the
+    shrinkage), shrink_quarters.
+    """
+    live = states[(states["state"] != CHURNED)]
+    m = live["state"].map(mu).astype(float).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = live["revenue"].to_numpy(dtype=float) / (m * factor_of(seasons, live["quarter_index"]))
+    y = np.where(m > 0, y, np.nan)
+    wide = (pd.DataFrame({"client_id": live["client_id"].to_numpy(), "quarter_index": live["quarter_index"].to_numpy(),
+                          "y": y})
+            .pivot(index="client_id", columns="quarter_index", values="y"))
+    quarters = range(int(states["quarter_index"].min()), int(states["quarter_index"].max()) + 1)
+    wide = wide.reindex(columns=quarters)
+    Y = wide.to_numpy(dtype=float)
+    a, b, phi = trend.level_weight, trend.trend_weight, trend.damping
+    level = np.full(len(Y), np.nan)
+    slope = np.zeros(len(Y))
+    for k in range(Y.shape[1]):
+        obs = Y[:, k]
+        seen = np.isfinite(obs)
+        started = np.isfinite(level)
+        first = seen & ~started
+        step = seen & started
+        ahead = level + phi * slope
+        new_level = a * obs + (1 - a) * ahead
+        slope = np.where(step, b * (new_level - level) + (1 - b) * phi * slope,
+                         np.where(started & ~seen, phi * slope, slope))
+        level = np.where(first, obs, np.where(step, new_level, np.where(started, ahead, level)))
+    out = pd.DataFrame({"level": level, "slope": slope}, index=wide.index)
+    sc = scales.set_index("client_id")
+    out["quarters"] = sc["quarters"].reindex(out.index).fillna(0).astype(int)
+    out["shrink_quarters"] = sc["shrink_quarters"].reindex(out.index)
+    return out.rename_axis("client_id").reset_index()
+
+
+def scale_path(levels: pd.DataFrame, horizon: int | None, damping: float) -> pd.DataFrame:
+    """Each client's size h quarters ahead, shrunk toward 1 as client_scales does:
+    (n x max(0, level + slope x (phi + ... + phi^h)) + k) / (n + k). horizon None: the long run,
+    phi / (1 - phi) steps of direction (what a lifetime value sees). Index client_id, columns 1..h
+    (or 'long_run')."""
+    if horizon is None:
+        steps = {"long_run": damping / (1 - damping) if damping < 1 else np.inf}
+    else:
+        steps = {h: sum(damping ** i for i in range(1, h + 1)) for h in range(1, horizon + 1)}
+    lv = levels.set_index("client_id")
+    n, k = lv["quarters"].to_numpy(dtype=float), lv["shrink_quarters"].fillna(0).to_numpy(dtype=float)
+    out = {}
+    for h, s in steps.items():
+        raw = np.clip(lv["level"].to_numpy() + lv["slope"].to_numpy() * s, 0, None)
+        shrunk = np.where(np.isfinite(raw), (n * np.nan_to_num(raw) + k) / np.where(n + k > 0, n + k, 1), 1.0)
+        out[h] = np.where(n + k > 0, shrunk, 1.0)
+    return pd.DataFrame(out, index=lv.index)
+
+
 def _prepare(states: pd.DataFrame, chain: pd.DataFrame | None, state_rev: pd.DataFrame | None,
-             scales: pd.DataFrame | None, prior: float):
+             scales: pd.DataFrame | None, prior: float, horizon: int,
+             seasons: pd.DataFrame | None = None, trend: Trend | None = None):
+    """The chain, its states, state means, every live client's size in each future quarter
+    (clients x horizon: level and direction with `trend`, else the whole-history scale; times the
+    season of that quarter), the live clients and the residual pools."""
     chain = chain if chain is not None else fit_chain(states, prior=prior)
     names = list(transition_matrix(chain).index)
     state_rev = state_rev if state_rev is not None else state_revenue(states, chain)
     mu = state_rev.set_index("state")["revenue_mean"].reindex(names).fillna(0.0).to_numpy(dtype=float).copy()
     mu[names.index(CHURNED)] = 0.0
     scales = scales if scales is not None else client_scales(states, state_rev)
-    scale = scales.set_index("client_id")["scale"]
     start = start_states(states, names)
     live = start[start["state"] != CHURNED].reset_index(drop=True)
-    pools = _residual_pools(states[states["state"] != CHURNED], names, mu, scales)
-    return chain, names, mu, scale, live, pools
+    end = int(states["quarter_index"].max()) if len(states) else 0
+    season_ahead = factor_of(seasons, [end + h for h in range(1, horizon + 1)])
+    if trend is not None:
+        path = scale_path(client_levels(states, pd.Series(mu, index=names), scales, trend, seasons),
+                          horizon, trend.damping)
+        size = path.reindex(live["client_id"]).fillna(1.0).to_numpy(dtype=float)
+    else:
+        scale = scales.set_index("client_id")["scale"]
+        size = np.repeat(live["client_id"].map(scale).fillna(1.0).to_numpy(dtype=float)[:, None], horizon, axis=1)
+    size = size * season_ahead[None, :]
+    pools = _residual_pools(states[states["state"] != CHURNED], names, mu, scales, seasons)
+    return chain, names, mu, size, live, pools
 
 
 def _posterior_draws(chain: pd.DataFrame, names: Sequence[str], runs: int,
@@ -238,7 +325,8 @@ def monte_carlo_forecast(states: pd.DataFrame, chain: pd.DataFrame | None = None
                          state_rev: pd.DataFrame | None = None, scales: pd.DataFrame | None = None, *,
                          horizon: int, runs: int, seed: int, levels: Sequence[float],
                          parameter_uncertainty: bool = True, revenue_noise: bool = True,
-                         prior: float = 0.5, chunk_size: int = 256) -> Forecast:
+                         prior: float = 0.5, chunk_size: int = 256, seasons: pd.DataFrame | None = None,
+                         trend: Trend | None = None) -> Forecast:
     """Monte Carlo forecast of revenue for the next `horizon` quarters.
 
     Forecast.clients (one row per live client and future quarter): client_id, client_name,
@@ -249,12 +337,14 @@ def monte_carlo_forecast(states: pd.DataFrame, chain: pd.DataFrame | None = None
     Forecast.portfolio (one row per future quarter): quarter, quarter_index, horizon,
     revenue_mean, revenue_p50, revenue_lo_XX / revenue_hi_XX, live_clients_mean,
     churned_clients_mean (of the clients live at the start).
+    `seasons` (seasons.season_factors) and `trend` (Trend) carry the firm's seasons and each
+    client's recent level and direction into the revenue; without them a client's size is its
+    whole-history scale.
     """
     rng = np.random.default_rng(seed)
-    chain, names, mu, scale, live, pools = _prepare(states, chain, state_rev, scales, prior)
+    chain, names, mu, sc, live, pools = _prepare(states, chain, state_rev, scales, prior, horizon, seasons, trend)
     idx = {n: i for i, n in enumerate(names)}
     start = live["state"].map(idx).to_numpy(dtype=int)
-    sc = live["client_id"].map(scale).fillna(1.0).to_numpy(dtype=float)
     P = transition_matrix(chain).to_numpy()
     matrices = (_posterior_draws(chain, names, runs, rng)[:, None] if parameter_uncertainty
                 else P[None, None])
@@ -501,7 +591,8 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str, *, horizon: int, r
                            level: float, churn_after_quarters: int,
                            states: pd.DataFrame | None = None, by_client: pd.DataFrame | None = None,
                            mistake_params: Mapping | None = None, revenue_col: str = "revenue",
-                           prior: float = 0.5, lang: str = "en") -> Scenario:
+                           prior: float = 0.5, lang: str = "en", seasons: pd.DataFrame | None = None,
+                           trend: Trend | None = None) -> Scenario:
     """Portfolio revenue for the next `horizon` quarters if `mistake` were avoided from now on.
 
     `by_client` (spiral.mistakes_by_client) says who made the mistake; without it the mistakes
@@ -517,6 +608,8 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str, *, horizon: int, r
     random numbers, so the difference is the scenario's, not Monte Carlo noise. When clients who
     made the mistake churn no more than the others, churn is left unchanged.
 
+    `seasons` and `trend`: as for monte_carlo_forecast, so the baseline is the published chain's.
+
     Scenario.portfolio: quarter, quarter_index, horizon, baseline_mean, scenario_mean,
     difference_mean, difference_lo_XX, difference_hi_XX (XX = level).
     Scenario.parameters: name, value, note.
@@ -531,7 +624,7 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str, *, horizon: int, r
     if by_client is None:
         events = mistake_events(panel, states, **dict(mistake_params))
         by_client = mistakes_by_client(panel, events)
-    chain, names, mu, scale, live, pools = _prepare(states, None, None, None, prior)
+    chain, names, mu, sc, live, pools = _prepare(states, None, None, None, prior, horizon, seasons, trend)
     P = transition_matrix(chain).to_numpy()
     hz = churn_hazards(states, by_client, mistake)
     m = by_client[by_client["mistake"] == mistake].set_index("client_id")["status"]
@@ -546,7 +639,6 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str, *, horizon: int, r
                        _adjust(P, names, reroute, f_without), _adjust(P, names, reroute, 1.0)])[None]
     idx = {n: i for i, n in enumerate(names)}
     start = live["state"].map(idx).to_numpy(dtype=int)
-    sc = live["client_id"].map(scale).fillna(1.0).to_numpy(dtype=float)
 
     def run(matrices: np.ndarray) -> np.ndarray:
         r = np.random.default_rng(seed)  # the same random numbers for baseline and scenario

@@ -127,13 +127,15 @@ def phase_mix_chart(phase_revenue: pd.DataFrame, *, title: str | None = None,
 
 
 def forecast_fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.DataFrame | None = None,
-                       *, levels: Sequence[float], title: str | None = None,
+                       *, levels: Sequence[float], title: str | None = None, method: str | None = None,
                        figsize: tuple[float, float] = (10, 5.2), lang: str = "en") -> Figure:
     """Portfolio revenue: history, the forecast fan, and the backtest over the last quarters.
 
     Inputs: `forecast.portfolio_history`, `Forecast.portfolio`, optionally `Backtest.portfolio`.
     The backtest shows what the model fitted without those quarters said (mean and interval),
-    the naive forecast, and as points the revenue that came in from the same clients.
+    the naive forecast, and as points the revenue that came in from the same clients. A rolling
+    backtest (`rivals.RollingBacktest.portfolio`, with a cutoff column) shows `method`'s forecast
+    from each cut-off and what the clients live then billed.
     """
     if not forecast["revenue_mean"].notna().any():
         return not_measured_figure(title or tr("Portfolio revenue: history, forecast and backtest", lang),
@@ -152,7 +154,14 @@ def forecast_fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, backtest: 
     else:
         fx_line, fy_line = fx, forecast["revenue_mean"].to_numpy()
     ax.plot(fx_line, fy_line, color=BLUE, lw=2, label=tr("forecast, existing clients (mean)", lang))
-    if backtest is not None and len(backtest):
+    if backtest is not None and len(backtest) and "cutoff" in backtest.columns:
+        for k, (_cut, path) in enumerate(backtest.groupby("cutoff")):
+            ax.plot(path["quarter_index"], path[method], color=ORANGE, lw=1.3, ls="--",
+                    label=tr("backtest: forecast from each cut-off", lang) if k == 0 else None)
+        ax.scatter(backtest["quarter_index"], backtest["actual"], color=RED, zorder=5, s=14,
+                   label=tr("actual, clients live at the cutoff", lang))
+        ax.axvline(backtest["quarter_index"].min() - 0.5, color="#999999", lw=0.8, ls="--")
+    elif backtest is not None and len(backtest):
         bx = backtest["quarter_index"].to_numpy()
         p = int(round(max(levels) * 100))
         if f"markov_lo_{p}" in backtest.columns:
