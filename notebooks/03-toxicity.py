@@ -108,3 +108,23 @@ d.show_table(current.assign(top_marker=current.top_marker.map(marker_label)).sor
     ["client_id", "client_name", "score", "score_basis", "is_red", "top_marker", "reasons"]]
     .rename(columns={"client_name": "client", "is_red": "red", "score_basis": "score rests on",
                      "top_marker": "largest marker"}), lang=report_lang)
+
+# %% [markdown]
+# ## What predicted departures here
+#
+# The weights above are the same at every firm. Here, this firm's own history: for each marker
+# and warning signal, how much more often the clients showing it left within the next quarters
+# than the clients that did not, most telling first.
+
+# %%
+from clientlens.analysis import precursors
+
+shown = precursors.showing(panel, params)
+precursor_table = precursors.precursor_table(panel, params, as_of=meta["period_end"], shown=shown)
+d.show(precursors.words_html(precursors.summary_words(precursor_table, params, report_lang)))
+weights_quality = None  # no backtest without enough departures to learn from
+if precursor_table.attrs["enough"]:
+    d.show_table(precursors.page_table(precursor_table, report_lang), lang=report_lang, searchable=False)
+    weights_quality = precursors.weights_backtest(panel, params, as_of=meta["period_end"], shown=shown)
+for words in precursors.weights_words(precursor_table, weights_quality, params, report_lang):
+    d.show(precursors.words_html(words, note=True))

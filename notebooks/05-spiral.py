@@ -11,7 +11,8 @@
 #
 # **Reads:** `client_quarter.parquet`. **Writes:** `data/processed/spiral_positions.parquet`,
 # `spiral_mistakes.parquet`, `spiral_mistake_churn.parquet`, `spiral_chain.parquet`, `forecast_clients.parquet`,
-# `forecast_portfolio.parquet`, `forecast_backtest.parquet`, `spiral_clients.parquet`.
+# `forecast_portfolio.parquet`, `forecast_backtest.parquet`, `spiral_clients.parquet`, and, with a deals table,
+# `pipeline_win_rates.parquet` and `pipeline_weighted.parquet`.
 
 # %% tags=["parameters"]
 # Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
@@ -25,10 +26,11 @@ import pandas as pd
 
 from clientlens.analysis import forecast as fc
 from clientlens.analysis import markov, rivals
+from clientlens.analysis import pipeline as pl
 from clientlens.analysis import spiral as sp
 from clientlens.i18n import tr, tr_values
 from clientlens.parameters import stage_params
-from clientlens.processed import load_panel, save_table
+from clientlens.processed import load_panel, load_table, reporting_currency, save_table
 from clientlens.publishing import display as d
 from clientlens.publishing.plots import spiral_plots
 from clientlens.publishing.plots.theme import set_theme
@@ -179,3 +181,40 @@ per_client = honest(sp.client_forecast_table(positions, future.clients, markov.c
 save_table(per_client, processed_dir, "spiral_clients")
 d.show_table(per_client.assign(phase=[sp.phase_label(p, report_lang) for p in per_client.phase])
              .rename(columns={"client_name": "client"}), lang=report_lang)
+
+# %% [markdown]
+# ## Pipeline
+#
+# The deals in the CRM that are still open, weighted by the firm's own win rate of the stage
+# each stands in: of the closed deals that reached that stage, the share won. This is its own
+# line, beside the forecast of existing clients above and never added into it: a deal with an
+# existing client may be the very work that forecast already expects.
+
+# %%
+deals = load_table(processed_dir, "deals")
+if deals is None:
+    d.show(d.paragraph_html(tr("No deals table was supplied, so the pipeline is not measured.", report_lang),
+                            note=True))
+else:
+    # the win rates' intervals at the forecast's widest range, beside which they are shown
+    stage_rates = pl.win_rates(deals, max(params.spiral.interval_levels))
+    weighted = pl.weighted_pipeline(deals, stage_rates, load_table(processed_dir, "clients"))
+    save_table(stage_rates, processed_dir, "pipeline_win_rates")
+    save_table(weighted, processed_dir, "pipeline_weighted")
+    d.show(d.paragraph_html(tr("Amounts are in {currency}. A stage no closed deal reached is weighted by every "
+                               "deal's win rate; a deal without an amount is counted, its amount not measured.",
+                               report_lang, currency=reporting_currency(processed_dir)), note=True))
+    d.show_table(weighted.assign(quarter=weighted.quarter.fillna(tr("no expected close date", report_lang)))
+                 .rename(columns={"quarter": "expected close", "open_deals": "open deals",
+                                  "deals_without_amount": "deals without an amount", "open_amount": "open amount",
+                                  "weighted_amount": "weighted pipeline", "weighted_lo": "weighted, interval low",
+                                  "weighted_hi": "weighted, interval high",
+                                  "existing_client_weighted": "weighted, existing clients",
+                                  "prospect_weighted": "weighted, prospects"}),
+                 lang=report_lang, searchable=False)
+    d.show_table(stage_rates.assign(stage=stage_rates.stage.replace({pl.EVERY_DEAL: tr(pl.EVERY_DEAL, report_lang)}))
+                 .drop(columns=["stage_order"])
+                 .rename(columns={"stage": "deal stage", "reached": "closed deals that reached it", "won": "won", "lost": "lost",
+                                  "win_rate": "win rate", "win_rate_lo": "win rate, interval low",
+                                  "win_rate_hi": "win rate, interval high"}),
+                 lang=report_lang, searchable=False)

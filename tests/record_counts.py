@@ -79,7 +79,7 @@ def check_counts(raw: Path, out: Path) -> int:
     return len(s)
 
 
-ADAPTER_TEST_MODULES = ("test_adapters", "test_adapters_time", "test_adapters_billing")
+ADAPTER_TEST_MODULES = ("test_adapters", "test_adapters_time", "test_adapters_billing", "test_adapters_crm")
 
 
 def counted(run_ingest):

@@ -311,3 +311,23 @@ def test_retention_ties_to_the_raw_invoices_to_the_cent(firm):
     first = billed.idxmax()[billed.any()].map(quarter_label)
     sizes = cohorts[cohorts.periods_since == 0].set_index("cohort")["clients"]
     assert sizes.to_dict() == first.value_counts().to_dict()
+
+
+# --- issue 29: what predicted departures here ------------------------------------------------
+
+def test_planted_precursors_of_departure_rank_above_the_planted_noise(firm):
+    """Every marker or signal the demo plants before departures (and on no client that stays)
+    ranks above every marker it plants only on clients that never leave, and precedes
+    departures more often than not."""
+    from clientlens.analysis import precursors
+
+    table = precursors.precursor_table(firm["panel"], firm["params"], as_of=firm["meta"]["period_end"])
+    assert table.attrs["enough"], table.attrs
+    rank = {key: i for i, key in enumerate(table["key"])}
+    planted, noise = firm["truth"]["precursors"], firm["truth"]["noise_markers"]
+    assert planted and noise
+    worst_precursor = max(rank[key] for key in planted)
+    best_noise = min(rank[precursors.feature_key("marker", m)] for m in noise)
+    assert worst_precursor < best_noise, table[["key", "clients_showing", "showing_left", "lift", "cautious_lift"]]
+    lifts = table.set_index("key")["lift"]
+    assert (lifts[planted] > 1).all(), lifts[planted]

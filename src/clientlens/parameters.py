@@ -97,6 +97,9 @@ class ToxicityParams(_Section):
     max_reasons: int = Field(ge=1)
     points_per_weight: float = Field(gt=0)
     red_full_markers: int = Field(ge=1)
+    weights_from_history: bool
+    precursor_min_departures: int = Field(ge=1)
+    precursor_interval: float = Field(gt=0, lt=1)
     markers: dict[str, MarkerParams]
 
     @model_validator(mode="after")

@@ -108,9 +108,15 @@ def toxicity_scores(panel: pd.DataFrame, params: Params, window: int | None = No
     NaN when no marker is measured), is_red, n_measured (markers measured for the row: what
     the score rests on), n_markers (markers with a weight), then per marker m: m (its
     value), sev_m (0-1), pts_m (points of the score), and aux_m where a reason
-    quotes a count.
+    quotes a count. With toxicity.weights_from_history, the weights are those the firm's own
+    history up to as_of gives (precursors.history_params).
     """
     window = params.toxicity.window_quarters if window is None else int(window)
+    if params.toxicity.weights_from_history:
+        from clientlens.analysis import precursors  # it reads this module
+
+        # one set of weights for every quarter: what the firm's history up to as_of says
+        params = precursors.history_params(panel, params, as_of=as_of)
     markers = compute_markers(panel, params, window=window, as_of=as_of)
     out = score_from_markers(markers, params)
     out.insert(4, "window", window)

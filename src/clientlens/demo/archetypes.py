@@ -165,6 +165,24 @@ TOXIC_PAIRS = (
 TOXIC_MARKERS = ("urgent_after_hours", "contradicting", "approval_days", "team_score",
                  "escalations", "shelved_share", "nps")
 
+# What precedes a departure, and what does not (clientlens.analysis.precursors measures both).
+# A silent churner's fade (ClientPlan.decline) plants these in the quarters before it stops:
+# fewer hours and requests, slower payments, a low NPS answer, a new contact each quarter, a
+# lower team rating and more shelved work.
+FADE_MARKERS = ("falling_orders", "falling_requests", "contact_churn", "late_payment", "nps",
+                "team_score", "shelved_share")
+FADE_SIGNALS = ("falling_orders", "falling_requests", "rising_payment_delays", "falling_nps",
+                "contact_change")
+# Planted past threshold on clients that never leave (toxic, toxic_pair, late_payer and
+# estimate_shopper walk the chain without churn).
+STAYER_MARKERS = tuple(MARKER_PLANTS) + ("presale_cost_share",)
+# Precursors: planted before departures and on no client that stays ("marker:" or "signal:"
+# and the name, as precursors.feature_key). Noise: planted on stayers only. Late payment, NPS,
+# team rating and shelved work are planted on both, so they are neither.
+PRECURSORS = tuple([f"marker:{m}" for m in FADE_MARKERS if m not in STAYER_MARKERS]
+                   + [f"signal:{s}" for s in FADE_SIGNALS])
+NOISE_MARKERS = tuple(m for m in STAYER_MARKERS if m not in FADE_MARKERS)
+
 
 def toxic_pair_profile(markers: tuple[str, ...]) -> Profile:
     """An ordinary client with exactly these markers at full severity."""

@@ -50,6 +50,14 @@ class FirmConfig:
     # Share of ordinary clients (ordinary, spiral followers, steady stars) that lack some of
     # OPTIONAL_TABLES.
     missing_tables_share: float
+    # The CRM (demo/deals.py): deals a client opens a year while active, how many more an
+    # estimate shopper asks for, each stage's chance to go on (the last: to be won) for
+    # ordinary deals and for the shoppers', and open deals of new prospects per client.
+    deals_per_client_year: float = 1.5
+    shopper_deal_multiplier: float = 3.0
+    stage_advance: tuple[float, float, float] = (0.7, 0.6, 0.65)
+    shopper_stage_advance: tuple[float, float, float] = (0.9, 0.2, 0.3)
+    prospect_deals_per_client: float = 0.3
 
     @property
     def shares(self) -> dict[str, float]:
@@ -92,6 +100,9 @@ AGENCY = FirmConfig(
     support_volume=0.4,
     stale_share=0.5,
     missing_tables_share=0.45,
+    deals_per_client_year=2.0,
+    stage_advance=(0.6, 0.5, 0.7),
+    prospect_deals_per_client=0.5,
 )
 
 FIRMS: dict[str, FirmConfig] = {f.name: f for f in (DEMO, AGENCY)}

@@ -28,12 +28,22 @@ and the summary line warns when a run misses either). Extra keys, for
 tests and debugging: firm_config (every setting of the firm), spiral_breaker_mix, chain_use,
 whale_profit_share, and per client
 profit, currency and time_export (time_entries or harvest).
+
+`pipeline` (top level, written by demo/writer.py from demo/deals.py): the deal stages, the
+planted win rate of each (`win_rate_by_stage`, and `shopper_win_rate_by_stage` for the estimate
+shoppers' deals) and how many deals, prospects' deals, closed and open deals deals.csv holds.
+
+`precursors` (top level): the markers and warning signals planted in the quarters before a
+departure and on no client that stays, as "marker:<name>" or "signal:<name>";
+`noise_markers`: markers planted past threshold only on clients that never leave
+(demo.archetypes says which is which).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 
+from clientlens.demo.archetypes import NOISE_MARKERS, PRECURSORS
 from clientlens.demo.client_plan import ClientPlan
 from clientlens.demo.firms import FirmConfig
 from clientlens.demo.spiral_chain import MISTAKES, PLANTED_MATRIX, STATES
@@ -103,5 +113,7 @@ def truth_document(clients: dict[str, dict], profit: dict[str, float], seed: int
             "bent_by_mistake": "spiral_breaker (see spiral_breaker)",
         },
         "whale_profit_share": round(share, 4),
+        "precursors": list(PRECURSORS),
+        "noise_markers": list(NOISE_MARKERS),
         "clients": clients,
     }

@@ -14,6 +14,7 @@ from clientlens.demo.archetypes import assign_clients
 from clientlens.demo.arrow_columns import arrow_table
 from clientlens.demo.chunks import ChunkTask, rendered_chunks
 from clientlens.demo.currencies import FX_RATES, REPORTING_CURRENCY
+from clientlens.demo.deals import deals_table
 from clientlens.demo.firms import FirmConfig, firm_config
 from clientlens.demo.harvest import HARVEST_COLUMNS, HARVEST_FILE
 from clientlens.demo.people import ROLES, make_people
@@ -22,7 +23,7 @@ from clientlens.demo.window import make_calendar
 from clientlens.intake.contract import TABLES
 
 TABLE_FILES = ("clients", "contracts", "invoices", "time_entries", "requests", "deliverables",
-               "surveys", "team_feedback", "contacts", "people", "fx_rates")
+               "surveys", "team_feedback", "contacts", "people", "fx_rates", "deals")
 CHUNK_CLIENTS = 100  # clients rendered and written together (about 400k time entries at most)
 WRITE_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="none")
 
@@ -109,11 +110,14 @@ def generate(out_dir: Path, truth_path: Path, *, clients: int, years: int, seed:
                           if out.tables[t] is not None)
             say(f"chunk {i + 1}/{len(tasks)}: clients {task.first + 1}-{task.stop}, "
                 f"{entries:,} time entries ({time.perf_counter() - started:.1f} s)")
+        deals, deals_truth = deals_table(truth_clients, cal, seed, config)
+        sinks["deals"].write(deals)
     finally:
         for sink in sinks.values():
             sink.close()
 
     truth = truth_document(truth_clients, profit, seed, years, end_quarter, config, lapse_quarters)
+    truth["pipeline"] = deals_truth
     with open(truth_path, "w", encoding="utf-8") as fh:
         json.dump(truth, fh, sort_keys=True, indent=1)
         fh.write("\n")

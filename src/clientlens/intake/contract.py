@@ -7,7 +7,7 @@ from this module (a test keeps the two in step).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Canonical value types. "money" is a decimal amount in the row's currency
 # (converted to the reporting currency at ingest); "quarter" is text like 2025Q3.
@@ -48,6 +48,8 @@ class Table:
     required_table: bool = False
     # (earlier, later): a row where `later` < `earlier` breaks the contract
     ordered_dates: tuple[tuple[str, str], ...] = ()
+    # (column, other, values): `column` may not be empty where `other` holds one of `values`
+    required_when: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     feeds: tuple[str, ...] = ()  # markers and metrics of DOMAIN.md this table feeds
 
     def column(self, name: str) -> Column:
@@ -383,10 +385,59 @@ PROJECT_CLIENTS = Table(
     feeds=("the client of each entry of an export without clients",),
 )
 
+DEAL_OUTCOMES = ("won", "lost", "open")
+
+DEALS = Table(
+    "deals",
+    "Sales deals from the CRM: proposals to existing clients and to prospects, open, won or "
+    "lost. Stage names are the firm's own: a stage the contract does not know is data, not an "
+    "error. Win rates by stage come from the closed deals; the open ones, weighted by them, make "
+    "the pipeline, shown beside the forecast of existing clients and never added into it.",
+    (
+        Column("deal_id", "str", "Deal key.", required=True, nullable=False,
+               aliases=("deal id", "id сделки", "номер сделки")),
+        replace(_client_id(required=False), nullable=True,
+                description="The existing client the deal is for (id or name, matched as in every "
+                "table); empty for a prospect."),
+        Column("prospect", "str", "The company a deal is for when it is no client yet (a CRM "
+               "export's company lands here); one whose name or id reads as an existing client's "
+               "is that client's deal.", aliases=("company", "associated company", "компания")),
+        Column("deal_name", "str", "What the deal is for.", aliases=("deal name",
+                                                                    "название сделки")),
+        Column("stage", "str", "Stage the deal is in; for a closed deal the last stage it reached "
+               "before closing, or empty when the CRM does not say.",
+               aliases=("deal stage", "стадия", "стадия сделки", "этап")),
+        Column("stage_order", "int", "Position of the stage in the firm's pipeline (1 = first). "
+               "With it, a deal closed from a later stage counts as having reached every earlier "
+               "one; without it each stage stands on its own.", min=1,
+               aliases=("stage order", "порядок стадии")),
+        Column("amount", "money", "Deal value; empty while not estimated (not measured).", min=0,
+               unit="currency", aliases=("deal amount", "сумма", "бюджет")),
+        _currency(),
+        Column("created_date", "date", "Day the deal was opened.", required=True, nullable=False,
+               not_in_future=True, aliases=("create date", "дата создания")),
+        Column("expected_close_date", "date", "Day an open deal is expected to close.",
+               aliases=("expected close", "expected close date",
+                        "предполагаемая дата закрытия")),
+        Column("closed_date", "date", "Day the deal was won or lost.", not_in_future=True,
+               aliases=("дата закрытия",)),
+        Column("outcome", "enum", "Won, lost, or still open.", required=True, nullable=False,
+               values=DEAL_OUTCOMES, aliases=("result", "итог")),
+        Column("lost_reason", "str", "Why a lost deal was lost, if recorded.",
+               aliases=("closed lost reason", "lost reason", "причина отказа",
+                        "причина проигрыша")),
+    ),
+    key=("deal_id",),
+    ordered_dates=(("created_date", "closed_date"),),
+    required_when=(("closed_date", "outcome", ("won", "lost")),),
+    feeds=("win rates by stage and the weighted pipeline", "lost deals and repeated estimates per "
+           "client (estimate shoppers)"),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (CLIENTS, CONTRACTS, INVOICES, TIME_ENTRIES, REQUESTS, DELIVERABLES, SURVEYS,
-              TEAM_FEEDBACK, CONTACTS, PEOPLE, FX_RATES, RATES, PROJECT_CLIENTS)
+              TEAM_FEEDBACK, CONTACTS, PEOPLE, FX_RATES, RATES, PROJECT_CLIENTS, DEALS)
 }
 
 
@@ -422,6 +473,8 @@ def render_markdown() -> str:
                        f"{c.description} |")
         for earlier, later in table.ordered_dates:
             out.append(f"\n`{later}` may not be before `{earlier}`.")
+        for column, other, values in table.required_when:
+            out.append(f"\n`{column}` may not be empty where `{other}` is {' or '.join(values)}.")
         out.append("")
     return "\n".join(out)
 

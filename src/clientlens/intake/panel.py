@@ -432,6 +432,8 @@ ANONYMIZED_COLUMNS: dict[str, dict[str, str]] = {
     "fx_rates": {"currency": KEEP},
     "rates": {"client_id": CLIENT, "role": KEEP, "person": PERSON, "currency": KEEP},
     "project_clients": {"project": PROJECT, "client_id": CLIENT},
+    "deals": {"deal_id": "Deal", "client_id": CLIENT, "prospect": CLIENT, "deal_name": DROP, "stage": KEEP,
+              "currency": KEEP, "lost_reason": DROP},
 }
 # Ingest's other outputs the ingest page reads (a text column not named here is dropped).
 INGEST_OUTPUTS: dict[str, dict[str, str]] = {

@@ -16,7 +16,7 @@ from clientlens.i18n import N_, tr
 # The reasons ingest writes (readers/rules.py, readers/parse.py, ingest.py), as templates; the
 # catalogue (locale/ru.yaml) translates them. Each {field} stands for text kept as it is.
 TEMPLATES = [
-    N_("{name} is empty"), N_("not a currency code"), N_("not one of {values}"), N_("not a date and time"),
+    N_("{name} is empty"), N_("{name} is empty while {other} is {state}"), N_("not a currency code"), N_("not one of {values}"), N_("not a date and time"),
     N_("not a date"), N_("not a time (HH:MM)"), N_("not a whole number"), N_("not a number"), N_("not yes/no"),
     N_("not a quarter like {example}"), N_("not readable"), N_("zero hours"), N_("negative hours"),
     N_("rate is 0"), N_("negative rate"), N_("more than {max} hours"), N_("{name} below {min}"),

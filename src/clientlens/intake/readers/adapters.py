@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clientlens.intake.contract import TABLES
-from clientlens.intake.readers import billing, helpdesk, time_trackers
+from clientlens.intake.readers import billing, crm, helpdesk, time_trackers
 from clientlens.intake.readers.errors import IngestError, display_path
 from clientlens.intake.readers.headers import guess_table, match_columns, table_fits, table_from_stem
 from clientlens.intake.readers.mapping import (
@@ -99,7 +99,7 @@ ADAPTERS: tuple[Export, ...] = (
     Export("tempo", "time_entries", (("issue key",), ("hours",), ("work date",)), tempo,
            label="Jira/Tempo"),
     Export("1c", "invoices", (_ONEC_CLIENT, _ONEC_NUMBER, _ONEC_AMOUNT), onec, label="1C"),
-    *time_trackers.ADAPTERS, *billing.ADAPTERS, *helpdesk.ADAPTERS,
+    *time_trackers.ADAPTERS, *billing.ADAPTERS, *helpdesk.ADAPTERS, *crm.ADAPTERS,
 )
 CLOSEST_SHOWN = 2  # tables and exports named when a file fits none
 

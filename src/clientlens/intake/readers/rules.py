@@ -208,6 +208,15 @@ def stage_sql(table: Table, mapping: FileMapping, source: RawSource, hints: Hint
         order = [c.name for c in columns].index(later) * 10 + 5
         rules.append((f"{q(later)} < {q(earlier)}",
                       _violation(later, raw_name(later), f"{later} before {earlier}", order)))
+    for column, other, values in table.required_when:
+        if other not in exprs:
+            continue
+        order = [c.name for c in columns].index(column) * 10
+        for value in values:
+            empty = f"{raw_name(column)} IS NULL" if column in exprs else "true"
+            rules.append((f"{q(other)} = {lit(value)} AND {empty}",
+                          _violation(column, "NULL::VARCHAR", f"{column} is empty while {other} is {value}",
+                                     order)))
     rules.append(("_extra IS NOT NULL",
                   _violation(OVERFLOW_COLUMN, "_extra", "more fields than the header", 9999)))
     if controls and not typed_mode:
