@@ -115,6 +115,7 @@ d.show_figure(spiral_plots.forecast_fan_chart(fc.portfolio_history(states), publ
 d.show_table(published[["quarter", "method", "revenue_mean", "revenue_lo_80", "revenue_hi_80", "coverage_80",
                         "coverage_80_held_out", "revenue_lo_95", "revenue_hi_95", "coverage_95", "coverage_95_held_out",
                         "year_before_revenue"]]
+             .pipe(d.pct_columns, [c for c in published.columns if c.startswith("coverage_")], lang=report_lang)
              .assign(method=[tr(rivals.METHOD_LABELS[m], report_lang) for m in published.method])
              .rename(columns={"method": "forecast method", "revenue_mean": "expected revenue",
                               "revenue_lo_80": "80% low", "revenue_hi_80": "80% high",
@@ -126,7 +127,9 @@ d.show_table(published[["quarter", "method", "revenue_mean", "revenue_lo_80", "r
                               "year_before_revenue": "the same quarter a year before"}),
              lang=report_lang, searchable=False)
 if check:
-    d.show_table(check.summary.assign(level=tr_values(check.summary.level, report_lang),
+    d.show_table(check.summary.pipe(d.pct_columns, ["mape", "wape", "wape_skill", "coverage_80", "coverage_95",
+                                                    "coverage_80_held_out", "coverage_95_held_out"], lang=report_lang)
+                 .assign(level=tr_values(check.summary.level, report_lang),
                                       model=[tr(rivals.METHOD_LABELS[m], report_lang) for m in check.summary.model])
                  .rename(columns={"cutoffs": "cut-offs", "n": "forecasts",
                                   "mae": "mean absolute error", "mape": "mean absolute % error",
@@ -212,7 +215,8 @@ else:
                                   "existing_client_weighted": "weighted, existing clients",
                                   "prospect_weighted": "weighted, prospects"}),
                  lang=report_lang, searchable=False)
-    d.show_table(stage_rates.assign(stage=stage_rates.stage.replace({pl.EVERY_DEAL: tr(pl.EVERY_DEAL, report_lang)}))
+    d.show_table(stage_rates.pipe(d.pct_columns, ["win_rate", "win_rate_lo", "win_rate_hi"], lang=report_lang)
+                 .assign(stage=stage_rates.stage.replace({pl.EVERY_DEAL: tr(pl.EVERY_DEAL, report_lang)}))
                  .drop(columns=["stage_order"])
                  .rename(columns={"stage": "deal stage", "reached": "closed deals that reached it", "won": "won", "lost": "lost",
                                   "win_rate": "win rate", "win_rate_lo": "win rate, interval low",

@@ -249,3 +249,13 @@ def test_a_carriage_return_in_a_cell_starts_no_row(tmp_path):
     assert '"Acme\r=cmd()"' in raw and '"Beta\n@x"' in raw, "a cell holding a line break is quoted"
     with open(tmp_path / "downloads" / "rows.csv", encoding="utf-8-sig", newline="") as fh:
         assert [r["client"] for r in csv.DictReader(fh)] == ["Acme\r=cmd()", "Beta\n@x"]
+
+
+def test_share_columns_are_shown_as_percentages():
+    """A table whose heading promises a rate shows 23%, not 0.23; a missing share is not measured,
+    and other columns are left as they are."""
+    df = pd.DataFrame({"stage": ["a", "b"], "win_rate": [0.234, float("nan")], "won": [3, 0]})
+    out = d.pct_columns(df, ["win_rate", "absent"], lang="en")
+    assert out["win_rate"].tolist() == ["23%", d.fmt_pct(float("nan"), 0, "en")]
+    assert out["won"].tolist() == [3, 0] and df["win_rate"].iloc[0] == 0.234  # the input is untouched
+    assert d.pct_columns(df, ["win_rate"], 1, "ru")["win_rate"].iloc[0] == d.fmt_pct(0.234, 1, "ru")

@@ -89,6 +89,11 @@ def fmt_pct(value: Any, digits: int = 0, lang: str = "en") -> str:
     return fmt_number(100 * value, digits, lang, "%")
 
 
+def pct_columns(df: pd.DataFrame, columns: Iterable[str], digits: int = 0, lang: str = "en") -> pd.DataFrame:
+    """`df` with the share columns among `columns` (0.23) written as percentages (23%)."""
+    return df.assign(**{c: [fmt_pct(v, digits, lang) for v in df[c]] for c in columns if c in df.columns})
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
