@@ -10,7 +10,8 @@
 # **Reads:** `pnl_clients.parquet`, `pnl_quarters.parquet`, `segments.parquet`,
 # `toxicity_clients.parquet`, `early_warnings.parquet`, `spiral_positions.parquet`,
 # `spiral_mistakes.parquet`, `spiral_clients.parquet`, `forecast_clients.parquet`,
-# `client_actions.parquet`, `pnl_projects.parquet`, `pnl_work_types.parquet`. **Writes:** `data/processed/client_directory.parquet`; the cards
+# `client_actions.parquet`, `pnl_projects.parquet`, `pnl_work_types.parquet`, and for the deals on the cards
+# `deals.parquet`, `clients.parquet`, `pipeline_win_rates.parquet`. **Writes:** `data/processed/client_directory.parquet`; the cards
 # themselves are published as `reports/clients/<client>.html`.
 
 # %% tags=["parameters"]

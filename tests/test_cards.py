@@ -155,3 +155,69 @@ def test_long_tables_are_paged_and_can_show_every_row():
     (1_234_000_000, "en", "1.2B USD")])
 def test_headline_money_is_short(value, lang, expected):
     assert d.fmt_money_short(value, "USD", lang) == expected
+
+
+def deal_tables() -> dict[str, pd.DataFrame | None]:
+    """stage_tables with a CRM: A1 has deals of every kind, B/2 none. The period ends 2025Q4."""
+    from clientlens.analysis import pipeline as pl
+
+    rows = [
+        # id, client, prospect, name, stage, amount, expected close, closed, outcome
+        ("d1", "A1", None, "Redesign", "Proposal", 1000.0, "2026-02-15", None, "open"),
+        ("d2", None, "alpha corp", "Audit", "Discovery", 400.0, "2026-01-10", None, "open"),  # named as A1
+        ("d3", "A1", None, "Portal", "Proposal", 2000.0, None, "2025-11-03", "won"),
+        ("d4", "A1", None, "App", "Discovery", 500.0, None, "2025-05-20", "lost"),
+        ("d5", "A1", None, "Old one", "Proposal", 900.0, None, "2024-12-01", "lost"),  # before the last four
+        ("d6", None, "Newco", "Site", "Proposal", 700.0, "2026-01-01", None, "open"),  # a prospect's
+        ("d7", None, "Other", "Shop", "Discovery", 100.0, None, "2025-06-01", "lost"),
+    ]
+    deals = pd.DataFrame(rows, columns=["deal_id", "client_id", "prospect", "deal_name", "stage", "amount",
+                                        "expected_close_date", "closed_date", "outcome"])
+    deals["stage_order"] = deals["stage"].map({"Discovery": 1, "Proposal": 2})
+    deals["lost_reason"] = ["", "", "", "Price", "Timing", "", ""]
+    deals["created_date"] = "2024-10-01"
+    for column in ("expected_close_date", "closed_date", "created_date"):
+        deals[column] = pd.to_datetime(deals[column]).dt.date
+    tables = stage_tables()
+    tables["deals"] = deals
+    tables["clients"] = tables["pnl_clients"][["client_id", "client_name"]]
+    tables["pipeline_win_rates"] = pl.win_rates(deals, 0.9)
+    return tables
+
+
+def test_a_card_lists_the_clients_open_deals_weighted_and_its_recent_closed_ones():
+    by_id = {c.client_id: c for c in cards.client_cards(deal_tables())}
+    a = by_id["A1"]
+    # Closed: d3 won from Proposal, d4 lost at Discovery, d5 lost at Proposal, d7 lost at
+    # Discovery. Proposal was reached by d3 and d5: 1 of 2 won. Discovery by all four: 1 of 4.
+    assert [r["deal_name"] for r in a.open_deals] == ["Audit", "Redesign"]  # soonest to close first
+    audit, redesign = a.open_deals
+    assert redesign["win_rate"] == pytest.approx(0.5) and redesign["weighted_amount"] == pytest.approx(500.0)
+    assert audit["win_rate"] == pytest.approx(0.25) and audit["weighted_amount"] == pytest.approx(100.0)
+    assert redesign["expected_close_date"] == "2026-02-15"
+    # the last four quarters to 2025Q4: d3 and d4, the latest first; d5 closed in 2024Q4
+    assert [(r["deal_name"], r["outcome"]) for r in a.closed_deals] == [("Portal", "won"), ("App", "lost")]
+    assert a.closed_deals[1]["lost_reason"] == "Price"
+    assert by_id["B/2"].open_deals == [] and by_id["B/2"].closed_deals == []
+
+
+@pytest.mark.parametrize("lang, open_caption, empty", [
+    ("en", "Open deals", "No open deal, and no deal won or lost in the last four quarters."),
+    ("ru", "Открытые сделки", "Открытых сделок нет, и за последние четыре квартала ни одна сделка не выиграна "
+                              "и не проиграна.")])
+def test_the_deals_section_renders_in_both_languages(lang, open_caption, empty):
+    by_id = {c.client_id: c for c in cards.client_cards(deal_tables(), lang)}
+    section = BeautifulSoup(card_pages.render_card(by_id["A1"], lang, "USD"), "html.parser").select_one("#deals")
+    text = section.get_text(" ")
+    assert open_caption in text and "Redesign" in text and "Portal" in text
+    assert len(section.select("table")) == 2
+    assert ("проиграно" if lang == "ru" else "lost") in text
+    empty_section = BeautifulSoup(card_pages.render_card(by_id["B/2"], lang, "USD"), "html.parser").select_one("#deals")
+    assert empty_section.get_text(" ").strip().endswith(empty)
+    assert not empty_section.select("table")
+
+
+def test_the_deals_section_says_not_measured_without_a_deals_table():
+    card = next(c for c in cards.client_cards(stage_tables()) if c.client_id == "A1")
+    section = BeautifulSoup(card_pages.render_card(card, "en", "USD"), "html.parser").select_one("#deals")
+    assert "not measured" in section.get_text()

@@ -69,6 +69,64 @@ def test_estimate_shopping_share_and_min_events():
     assert value(w4, "A", "2024Q2", "estimate_no_order") == pytest.approx(7 / 9)
 
 
+def _shopping(rows: dict[str, list[dict]], window: int = 1) -> pd.DataFrame:
+    return compute_markers(panel(rows), P, window=window)
+
+
+def test_estimate_shopping_from_requests_only():
+    # no deals table: the deal columns are NULL, the requests alone judge
+    m = _shopping({"A": [{"estimate_requests": 6, "estimates_without_order": 3,
+                          "deals_closed": None, "deals_lost": None}]})
+    assert value(m, "A", "2024Q1", "estimate_no_order") == pytest.approx(3 / 6)
+    assert measured_markers(panel({"A": [{"estimate_requests": 6, "estimates_without_order": 3}]}))[
+        "estimate_no_order"]
+
+
+def test_estimate_shopping_from_deals_only_counts_the_shortfall_of_wins_against_the_firms():
+    # The firm closed 2 + 8 + 5 = 15 deals and won 1 + 1 + 4 = 6: it wins 40%. B won 1 of 8
+    # (12.5%): 8 x (1 - 0.125 / 0.4) = 5.5 deals short of an order, over 8. C won 4 of 5, more
+    # than the firm: none short. A closed 2, fewer than min_events: its deals are not judged.
+    m = _shopping({"A": [{"deals_closed": 2, "deals_lost": 1}],
+                   "B": [{"deals_closed": 8, "deals_lost": 7}],
+                   "C": [{"deals_closed": 5, "deals_lost": 1}]})
+    assert value(m, "B", "2024Q1", "estimate_no_order") == pytest.approx(5.5 / 8)
+    assert value(m, "C", "2024Q1", "estimate_no_order") == pytest.approx(0.0)
+    assert np.isnan(value(m, "A", "2024Q1", "estimate_no_order"))
+    assert measured_markers(panel({"B": [{"deals_closed": 8, "deals_lost": 7}]}))["estimate_no_order"]
+
+
+def test_estimate_shopping_from_requests_and_deals():
+    # Firm: 4 + 6 = 10 closed, 3 + 1 = 4 won, 40%. A: 5 estimate requests, 2 without order; its
+    # 4 closed deals are too few to judge -> 2 / 5. B: 3 requests, all without order; won 1 of 6
+    # closed: 6 x (1 - (1/6) / 0.4) = 3.5 short -> (3 + 3.5) / (3 + 6).
+    m = _shopping({"A": [{"estimate_requests": 5, "estimates_without_order": 2,
+                          "deals_closed": 4, "deals_lost": 1}],
+                   "B": [{"estimate_requests": 3, "estimates_without_order": 3,
+                          "deals_closed": 6, "deals_lost": 5}]})
+    assert value(m, "A", "2024Q1", "estimate_no_order") == pytest.approx(2 / 5)
+    assert value(m, "B", "2024Q1", "estimate_no_order") == pytest.approx(6.5 / 9)
+    # three requests alone are too few to judge; with the deals the count reaches min_events
+    assert np.isnan(value(_shopping({"B": [{"estimate_requests": 3, "estimates_without_order": 3}]}),
+                          "B", "2024Q1", "estimate_no_order"))
+
+
+def test_estimate_shopping_from_neither_is_not_measured():
+    p = panel({"A": [{"revenue": 100.0, "estimate_requests": None, "estimates_without_order": None,
+                      "deals_closed": None, "deals_lost": None}]})
+    assert np.isnan(value(compute_markers(p, P, window=4), "A", "2024Q1", "estimate_no_order"))
+    assert not measured_markers(p)["estimate_no_order"]
+
+
+def test_the_firms_win_rate_looks_no_further_than_the_quarter():
+    # Q1: the firm won 2 of 10 (A's). Q2: B wins all its 10. A in Q1 is judged against 20% and
+    # won as often: none short. Had Q2 counted, the firm's 12 of 20 would put A 10 x (1 - 0.2 /
+    # 0.6) short. In Q2 B won more than the firm: none short either.
+    m = _shopping({"A": [{"deals_closed": 10, "deals_lost": 8}, {"deals_closed": 0, "deals_lost": 0}],
+                   "B": [{"deals_closed": 0, "deals_lost": 0}, {"deals_closed": 10, "deals_lost": 0}]})
+    assert value(m, "A", "2024Q1", "estimate_no_order") == pytest.approx(0.0)
+    assert value(m, "B", "2024Q2", "estimate_no_order") == pytest.approx(0.0)
+
+
 def test_presale_cost_share():
     p = panel({"A": [{"cost_presale": 200.0, "delivery_cost": 1000.0},
                      {"cost_presale": 0.0, "delivery_cost": 1000.0}]})

@@ -276,3 +276,38 @@ def test_a_deadline_is_missed_past_the_grace_days(tmp_path, grace):
     assert row.delivered_count == 4
     assert row.missed_deadlines == sum(days > grace for days in late_by)
     assert (row.nps_answers, row.csat_answers, row.survey_responses) == (2, 1, 3)
+
+
+def _deal(deal_id, client, prospect, outcome, created, closed):
+    return {"deal_id": deal_id, "client_id": client, "prospect": prospect, "deal_name": deal_id,
+            "stage": "Proposal", "stage_order": 2, "amount": 1000.0, "currency": "USD",
+            "created_date": created, "expected_close_date": None, "closed_date": closed, "outcome": outcome,
+            "lost_reason": None}
+
+
+def test_deals_closed_and_lost_per_client_quarter(time_only):
+    write(time_only, "deals", [
+        _deal("d1", "A", None, "won", D(2025, 1, 5), D(2025, 2, 1)),
+        _deal("d2", "A", None, "lost", D(2025, 1, 5), D(2025, 3, 31)),   # Q1 by its closed date
+        _deal("d3", "A", None, "lost", D(2025, 3, 5), D(2025, 4, 1)),    # opened Q1, closed Q2
+        _deal("d4", None, "  beta ", "lost", D(2025, 4, 5), D(2025, 5, 1)),  # a prospect named as B
+        _deal("d5", None, "Newco", "lost", D(2025, 4, 5), D(2025, 5, 1)),  # a prospect: no client's
+        _deal("d6", "A", None, "open", D(2025, 7, 5), None),            # still open: not closed
+        _deal("d7", "B", None, "won", D(2025, 9, 1), D(2025, 10, 2)),   # after the period end
+    ])
+    build_panel(time_only, "2025Q3", P.office_hours, lapse_quarters=P.lapse_quarters,
+                deadline_grace_days=P.deadline_grace_days, anonymize=False)
+    panel = load(time_only)
+    got = {k: (int(r.deals_closed), int(r.deals_lost)) for k, r in panel.iterrows()}
+    assert got[("A", "2025Q1")] == (2, 1) and got[("A", "2025Q2")] == (1, 1)
+    assert got[("A", "2025Q3")] == (0, 0)  # measured: nothing closed
+    assert got[("B", "2025Q2")] == (1, 1)
+    assert sum(c for c, _ in got.values()) == 4  # Newco's, the open one and the late one are in no row
+    assert PANEL_COLUMNS["deals_closed"] and PANEL_COLUMNS["deals_lost"]
+
+
+def test_deal_columns_are_not_measured_without_a_deals_table(time_only):
+    build_panel(time_only, "auto", P.office_hours, lapse_quarters=P.lapse_quarters,
+                deadline_grace_days=P.deadline_grace_days, anonymize=False)
+    panel = load(time_only)
+    assert panel["deals_closed"].isna().all() and panel["deals_lost"].isna().all()

@@ -117,6 +117,41 @@ def test_deals_lost_per_client_and_quarter() -> None:
     assert "Other" not in lost.index.get_level_values(0)
 
 
+def test_the_panel_counts_the_deals_lost_the_pipeline_counts(tmp_path) -> None:
+    """The estimate-shopping marker reads the panel's deal columns: the same clients' deals
+    (a prospect named as a client is its deal), the same lost ones, by the quarter they closed."""
+    import datetime as dt
+    import json
+
+    from clientlens.intake.panel import PANEL_FILE, build_panel
+    from clientlens.parameters import load
+
+    clients = pd.DataFrame({"client_id": ["Acme", "Newco"], "client_name": ["Acme", "Newco"],
+                            "exit_date": [None, None], "exit_reason": [None, None]})
+    clients.to_parquet(tmp_path / "clients.parquet", index=False)
+    pd.DataFrame([{"entry_id": f"{c}{m}", "client_id": c, "date": dt.date(2025, m, 2), "hours": 1.0,
+                   "billable": True, "billable_amount": 100.0, "cost_amount": 40.0, "work_type": "feature",
+                   "rework": False, "after_hours": False, "person": "ann"}
+                  for c in ("Acme", "Newco") for m in (1, 4, 7)]
+                 ).to_parquet(tmp_path / "time_entries.parquet", index=False)
+    deals = SMALL.copy()
+    for c in ("created_date", "expected_close_date", "closed_date"):
+        deals[c] = deals[c].dt.date
+    deals.to_parquet(tmp_path / "deals.parquet", index=False)
+    (tmp_path / "manifest.json").write_text(json.dumps({"data_max_date": "2025-09-30"}))
+    params = load()
+    build_panel(tmp_path, "2025Q3", params.office_hours, lapse_quarters=params.lapse_quarters,
+                deadline_grace_days=params.deadline_grace_days, anonymize=False)
+    panel = pd.read_parquet(tmp_path / PANEL_FILE).set_index(["client_id", "quarter"])
+    lost = pl.deals_lost(SMALL, clients).set_index(["client_id", "quarter"])["deals_lost"]
+    lost = lost[lost > 0]
+    assert panel["deals_lost"][panel["deals_lost"] > 0].astype(int).to_dict() == lost.to_dict()
+    # closed (won or lost): Acme three in Q1; Newco one lost in Q1, two won in Q2
+    assert panel["deals_closed"].astype(int).to_dict() == {
+        ("Acme", "2025Q1"): 3, ("Acme", "2025Q2"): 0, ("Acme", "2025Q3"): 0,
+        ("Newco", "2025Q1"): 1, ("Newco", "2025Q2"): 2, ("Newco", "2025Q3"): 0}
+
+
 def test_wilson_interval_of_nothing_is_not_measured() -> None:
     lo, hi = pl.wilson_interval(np.array([0]), np.array([0]), LEVEL)
     assert np.isnan(lo[0]) and np.isnan(hi[0])

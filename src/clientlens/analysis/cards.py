@@ -26,7 +26,7 @@ CARD_DIR = "clients"
 # Tables a card reads, all from data/processed/.
 CARD_TABLES = ("pnl_clients", "pnl_quarters", "segments", "toxicity_clients", "early_warnings",
                "spiral_positions", "spiral_mistakes", "spiral_clients", "forecast_clients", "client_actions",
-               "pnl_projects", "pnl_work_types")
+               "pnl_projects", "pnl_work_types", "deals", "clients", "pipeline_win_rates")
 
 # spiral_clients (the spiral page's table) names its columns for readers.
 FORECAST_NEXT4 = "forecast, next 4 quarters"
@@ -39,6 +39,11 @@ MISTAKE_COLUMNS = ["label", "quarters", "evidence"]
 # the P&L below the client (analysis.drilldown), one window at a time
 SPLIT_COLUMNS = ["window", "key", "unallocated", "hours", "revenue", "total_cost", "margin", "margin_pct",
                  "effective_rate", "list_rate", "revenue_not_measured"]
+
+# the client's deals (analysis.pipeline): open ones weighted as on the pipeline page, and closed ones
+OPEN_DEAL_COLUMNS = ["deal_name", "stage", "amount", "expected_close_date", "win_rate", "weighted_amount"]
+CLOSED_DEAL_COLUMNS = ["deal_name", "stage", "amount", "closed_date", "outcome", "lost_reason"]
+CLOSED_DEALS_QUARTERS = 4  # the card shows the deals closed in the last four quarters
 
 # A card's file name is a readable part taken from the id and a hash of the exact id. The
 # readable part is lower-case ASCII letters, digits, '-' and '_' only, so no name differs from
@@ -84,6 +89,8 @@ class Card:
     measured: dict[str, bool] = field(default_factory=dict)
     projects: list[dict[str, Any]] = field(default_factory=list)
     work_types: list[dict[str, Any]] = field(default_factory=list)
+    open_deals: list[dict[str, Any]] = field(default_factory=list)
+    closed_deals: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -160,6 +167,56 @@ def _marker_rows(toxicity: pd.DataFrame | None, lang: str) -> dict[str, list[dic
     return out
 
 
+def _last_quarter(tables: dict[str, pd.DataFrame | None]) -> str | None:
+    """The period end: the last quarter of the P&L by quarter (every client's rows run to it)."""
+    quarters = tables.get("pnl_quarters")
+    if quarters is None or not len(quarters) or "quarter" not in quarters.columns:
+        return None
+    return str(quarters["quarter"].dropna().max())
+
+
+def _day_texts(dates: pd.Series) -> pd.Series:
+    """Dates as 2025-03-31 (None when empty), as a card shows them."""
+    return pd.Series([None if _missing(v) or v is pd.NaT else str(v)[:10] for v in dates],
+                     index=dates.index, dtype=object)
+
+
+def client_deal_rows(tables: dict[str, pd.DataFrame | None]) -> tuple[dict[str, list[dict[str, Any]]],
+                                                                        dict[str, list[dict[str, Any]]]]:
+    """Per existing client: its open deals, each weighted by the win rate the pipeline page
+    weights it by (pipeline.open_deals over pipeline_win_rates), the soonest to close first; and
+    the deals it won or lost in the last CLOSED_DEALS_QUARTERS quarters to the period end, the
+    latest first. A prospect's deal is no client's."""
+    from clientlens.analysis import pipeline as pl
+    from clientlens.quarters import quarter_index_of, quarter_of
+
+    deals, rates = tables.get("deals"), tables.get("pipeline_win_rates")
+    if deals is None or not len(deals):
+        return {}, {}
+    deals = deals.assign(**{c: _day_texts(deals[c]) for c in ("expected_close_date", "closed_date")
+                            if c in deals.columns})
+    clients = tables.get("clients")
+    opened: dict[str, list[dict[str, Any]]] = {}
+    if rates is not None and len(rates) and (deals["outcome"] == "open").any():
+        live = pl.open_deals(deals, rates, clients).dropna(subset=["client"])
+        live = live.assign(client_id=live["client"].astype(str),
+                           weighted_amount=live["amount"].astype(float) * live["win_rate"])
+        opened = _rows_by_client(live.sort_values("expected_close_date", kind="mergesort", na_position="last"),
+                                 OPEN_DEAL_COLUMNS)
+    closed = deals[deals["outcome"].isin(["won", "lost"])]
+    closed = closed.assign(client_id=pl.deal_clients(closed, clients)).dropna(subset=["client_id"])
+    end = _last_quarter(tables)
+    if end is not None and len(closed):
+        end_index = quarter_index_of(end)
+        index = pd.Series([quarter_index_of(quarter_of(d.date())) if pd.notna(d) else None
+                           for d in pd.to_datetime(closed["closed_date"])], index=closed.index, dtype="float")
+        closed = closed[(index <= end_index) & (index > end_index - CLOSED_DEALS_QUARTERS)]
+    closed = closed.assign(client_id=closed["client_id"].astype(str))
+    ended = _rows_by_client(closed.sort_values("closed_date", ascending=False, kind="mergesort"),
+                            CLOSED_DEAL_COLUMNS)
+    return opened, ended
+
+
 SUMMARY_COLUMNS = ["client_name", "status", "exited", "first_quarter", "last_active_quarter", "tenure_quarters",
                    "revenue", "margin", "margin_pct", "revenue_last4", "margin_last4", "effective_rate",
                    "non_billable_share", "is_loss_making", "margin_note"]
@@ -197,7 +254,9 @@ def client_cards(tables: dict[str, pd.DataFrame | None], lang: str = "en") -> It
         "spiral": tables.get("spiral_positions") is not None,
         "forecast": forecast_table is not None,
         "drilldown": tables.get("pnl_projects") is not None,
+        "deals": tables.get("deals") is not None,
     }
+    open_deals, closed_deals = client_deal_rows(tables)
     outlook = _one_by_client(_renamed(tables.get("spiral_clients"), {FORECAST_NEXT4: "forecast_next4", CLV: "clv"}),
                              ["forecast_next4", "clv"])
     summary_rows = _rows_by_client(clients, ["client_id"] + SUMMARY_COLUMNS)
@@ -217,6 +276,8 @@ def client_cards(tables: dict[str, pd.DataFrame | None], lang: str = "en") -> It
             measured=measured,
             projects=projects.get(cid, []),
             work_types=work_types.get(cid, []),
+            open_deals=open_deals.get(cid, []),
+            closed_deals=closed_deals.get(cid, []),
         )
         for cid, rows in summary_rows.items()
     ]

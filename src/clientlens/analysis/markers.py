@@ -173,8 +173,56 @@ def trend_drop(W: np.ndarray, recent: int, base: int, min_base_quarters: int,
 Compute = Callable[[QuarterGrid, int, ToxicityParams], tuple[np.ndarray, np.ndarray | None]]
 
 
+def firm_loss_rate(g: QuarterGrid) -> np.ndarray:
+    """Per quarter row: the share of every client's closed deals lost up to that quarter (the
+    firm's own loss rate so far, so nothing looks ahead); NaN before any deal closed."""
+    closed = np.nancumsum(np.nansum(g.w("deals_closed"), axis=1))
+    lost = np.nancumsum(np.nansum(g.w("deals_lost"), axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(closed > 0, lost / np.where(closed > 0, closed, 1), np.nan)
+
+
+def _known_sums(g: QuarterGrid, num: str, den: str, window: int) -> tuple[np.ndarray, np.ndarray]:
+    N, D = g.w(num), g.w(den)
+    both = ~np.isnan(N) & ~np.isnan(D)
+    n_sum, _ = window_sum(np.where(both, N, np.nan), window)
+    d_sum, _ = window_sum(np.where(both, D, np.nan), window)
+    return n_sum, d_sum
+
+
 def _estimate_no_order(g, w, tp):
-    return _ratio(g, "estimates_without_order", "estimate_requests", w, tp.min_events)
+    """Estimate requests that never became an order, and deals short of an order, over the
+    estimate requests and closed deals of the window; each source counts where it is measured,
+    so a firm with only a CRM, or only a request log, is judged too.
+
+    Deals are judged against the firm's own win rate, for firms lose most of what they propose,
+    to existing clients too (an upsell the client did not need, a renewal priced too high): an
+    ordinary client losing as often as everyone else is no shopper. The deals counted as never
+    becoming an order are the client's shortfall of wins against the firm's: closed deals x (1 -
+    the client's win share / the firm's win share so far), none for a client winning as often as
+    the firm or more, every one for a client that won nothing. And only over at least
+    `toxicity.min_events` closed deals in the window: at a firm that wins a deal in four, a
+    client losing its two is chance. Counting every lost deal would name ordinary clients (their
+    losses alone outweigh the estimates they order); counting only losses above the firm's loss
+    rate would never name a shopper from its deals, capped at the firm's win share.
+    `toxicity.min_events` applies again to the estimate requests and deals counted together."""
+    req_num, req_den = _known_sums(g, "estimates_without_order", "estimate_requests", w)
+    lost, closed = _known_sums(g, "deals_lost", "deals_closed", w)
+    judged = closed >= max(tp.min_events, 1)
+    firm_wins = 1.0 - firm_loss_rate(g)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        short = closed * (1.0 - (closed - lost) / closed / firm_wins)
+    # a firm that won nothing leaves no client short of it
+    short = np.where(judged, np.where(firm_wins > 0, np.clip(short, 0.0, closed), 0.0), np.nan)
+    closed = np.where(judged, closed, np.nan)
+    num = np.where(np.isnan(req_num) & np.isnan(short), np.nan,
+                   np.nan_to_num(req_num) + np.nan_to_num(short))
+    den = np.where(np.isnan(req_den) & np.isnan(closed), np.nan,
+                   np.nan_to_num(req_den) + np.nan_to_num(closed))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = num / den
+    value[~(den >= max(tp.min_events, 1e-12))] = np.nan
+    return value, num
 
 
 def _presale_cost_share(g, w, tp):
@@ -308,6 +356,9 @@ class Marker:
     fmt: str = "pct"              # how {v} is written: pct, int, num1
     relationship: bool = False    # a marker a communicator change can move
     aux_fmt: str = "int"
+    # A marker read from more than one source: it is measured when the columns of any one of
+    # these groups are (empty: when all of `columns` are).
+    either_columns: tuple[tuple[str, ...], ...] = ()
 
     def label(self, lang: str = "en") -> str:
         return tr(self.label_en, lang)
@@ -316,10 +367,14 @@ class Marker:
 MARKERS: tuple[Marker, ...] = (
     Marker("estimate_no_order", "estimate shopping",
            "Estimates without order",
-           "Share of the client's estimate requests in the window that never became an order.",
-           "share of estimate requests", "requests", ("estimate_requests", "estimates_without_order"),
+           "Share of the client's estimate requests and closed deals in the window that never became "
+           "an order; deals count by how far the client's win rate falls short of the firm's, once "
+           "enough of them closed.",
+           "share of estimate requests and deals", "requests, deals",
+           ("estimate_requests", "estimates_without_order", "deals_closed", "deals_lost"),
            True, _estimate_no_order,
-           "{v} of estimate requests never became an order"),
+           "{v} of estimate requests and deals never became an order",
+           either_columns=(("estimate_requests", "estimates_without_order"), ("deals_closed", "deals_lost"))),
     Marker("presale_cost_share", "estimate shopping",
            "Unpaid presale cost",
            "Cost of non-billable presale and estimate hours as a share of the whole delivery cost "
@@ -467,7 +522,8 @@ def measured_markers(panel: pd.DataFrame) -> dict[str, bool]:
     """Whether each marker's source columns hold any value at all in the panel."""
     out = {}
     for m in MARKERS:
-        out[m.name] = all(np.isfinite(numeric(panel, c)).any() for c in m.columns)
+        groups = m.either_columns or (m.columns,)
+        out[m.name] = any(all(np.isfinite(numeric(panel, c)).any() for c in group) for group in groups)
     return out
 
 

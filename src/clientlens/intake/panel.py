@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from clientlens.analysis.pipeline import deal_clients
 from clientlens.intake.contract import TABLES
 from clientlens.intake.panel_columns import COLUMN_SOURCE, PANEL_COLUMNS
 from clientlens.parameters import OfficeHours
@@ -284,6 +285,16 @@ def build_panel_sql(tables: set[str], period_end: str, office_hours: OfficeHours
         FROM requests WHERE created_at < DATE '{end_date}' + INTERVAL 1 DAY GROUP BY 1, 2""",
              {c: (f"req_q.{c}" if c == "approval_days_mean" else f"coalesce(req_q.{c}, 0)")
               for c, s in COLUMN_SOURCE.items() if s == "requests"})
+
+    # --- deals: the ones an existing client closed, won or lost --------------------------
+    # `deals` here is the view build_panel makes, its client_id resolved as the pipeline does.
+    measured("deals", "deal_q", f"""
+        SELECT client_id, {_q('closed_date')} AS quarter_index,
+               count(*) AS deals_closed,
+               count(*) FILTER (WHERE outcome = 'lost') AS deals_lost
+        FROM deals WHERE client_id IS NOT NULL AND outcome IN ('won', 'lost')
+          AND closed_date <= DATE '{end_date}' GROUP BY 1, 2""",
+             {c: f"coalesce(deal_q.{c}, 0)" for c, s in COLUMN_SOURCE.items() if s == "deals"})
 
     # --- deliverables --------------------------------------------------------------
     measured("deliverables", "del_q", f"""
@@ -708,6 +719,20 @@ def rows_after(con: duckdb.DuckDBPyConnection, tables: set[str], last_day: dt.da
     return counts
 
 
+def _resolve_deal_clients(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
+    """Replace the deals view by one whose client_id is each deal's existing client, matched as
+    the pipeline matches it (a prospect named as a client is that client's), so the panel's deal
+    columns and the pipeline's page count the same deals."""
+    given = set(con.sql("SELECT * FROM deals").columns)
+    wanted = [c for c in ("deal_id", "client_id", "prospect", "outcome", "closed_date") if c in given]
+    deals = con.sql(f"SELECT {', '.join(wanted)} FROM deals").df()
+    clients = con.sql("SELECT client_id, client_name FROM clients").df() if "clients" in tables else None
+    deals["client_id"] = deal_clients(deals, clients)
+    con.register("deals_resolved", deals)
+    con.execute("CREATE OR REPLACE VIEW deals AS SELECT deal_id, CAST(client_id AS VARCHAR) AS client_id, "
+                "outcome, CAST(closed_date AS DATE) AS closed_date FROM deals_resolved")
+
+
 def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
                 threads: int | None = None, *, lapse_quarters: int, deadline_grace_days: int,
                 anonymize: bool,
@@ -739,6 +764,8 @@ def build_panel(processed_dir: Path, period_end: str, office_hours: OfficeHours,
         # invoices written before the contract had the column (or by hand, in tests)
         con.execute("CREATE OR REPLACE VIEW invoices AS SELECT *, NULL::BOOLEAN AS paid_in_full "
                     f"FROM read_parquet('{(processed_dir / 'invoices.parquet').as_posix()}')")
+    if "deals" in tables:
+        _resolve_deal_clients(con, tables)
     chosen = period_end not in (None, "", "auto")
     if not chosen:
         max_date = manifest.get("data_max_date")

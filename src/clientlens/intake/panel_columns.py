@@ -64,6 +64,9 @@ PANEL_COLUMNS: dict[str, str] = {
     "unplanned_accepted": "unplanned change requests we accepted",
     "support_requests": "support requests",
     "support_without_followup": "support requests never followed up",
+    # deals (the CRM), by the quarter each closed; a prospect's deal is no client's
+    "deals_closed": "deals for the client won or lost in the quarter (by closed date)",
+    "deals_lost": "of those, lost",
     # deliverables
     "delivered_count": "deliverables delivered in the quarter",
     "launched_count": "of those, launched", "shelved_count": "of those, shelved",
@@ -112,3 +115,5 @@ for _name in ("client_contact", "our_communicator", "communicator_role", "client
 COLUMN_SOURCE["list_value"] = "people"
 for _name in ("contract_value_signed", "recurring_value_signed", "active_contracts", "retainer_active"):
     COLUMN_SOURCE[_name] = "contracts"
+for _name in ("deals_closed", "deals_lost"):
+    COLUMN_SOURCE[_name] = "deals"

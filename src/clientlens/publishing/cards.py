@@ -152,6 +152,38 @@ def _split_body(card: Card, lang: str, currency: str) -> str:
     return "".join(parts)
 
 
+def _deals_body(card: Card, lang: str, currency: str) -> str:
+    """The client's open deals, weighted as on the pipeline page, and those it won or lost in
+    the last four quarters; "not measured" without a deals table."""
+    if not card.measured.get("deals"):
+        return d.paragraph_html(t("not_measured", lang), note=True)
+    if not (card.open_deals or card.closed_deals):
+        return d.paragraph_html(tr("No open deal, and no deal won or lost in the last four quarters.", lang),
+                                note=True)
+    parts = []
+    if card.open_deals:
+        shown = [{**r, "win_rate": None if r.get("win_rate") is None else 100 * r["win_rate"]}
+                 for r in card.open_deals]
+        columns = {"deal_name": tr("deal", lang), "stage": tr("deal stage", lang),
+                   "amount": tr("amount, {cur}", lang, cur=currency),
+                   "expected_close_date": tr("expected close", lang), "win_rate": tr("stage win rate, %", lang),
+                   "weighted_amount": tr("weighted amount, {cur}", lang, cur=currency)}
+        parts.append(d.rows_table_html(list(columns.values()), [[r.get(k) for k in columns] for r in shown],
+                                       lang=lang, caption=tr("Open deals", lang)))
+    else:
+        parts.append(d.paragraph_html(tr("No open deal.", lang), note=True))
+    if card.closed_deals:
+        shown = [{**r, "outcome": tr(str(r.get("outcome")), lang)} for r in card.closed_deals]
+        columns = {"deal_name": tr("deal", lang), "stage": tr("deal stage", lang),
+                   "amount": tr("amount, {cur}", lang, cur=currency), "closed_date": tr("closed on", lang),
+                   "outcome": tr("outcome", lang), "lost_reason": tr("why lost", lang)}
+        parts.append(d.rows_table_html(list(columns.values()), [[r.get(k) for k in columns] for r in shown],
+                                       lang=lang, caption=tr("Deals won or lost in the last four quarters", lang)))
+    else:
+        parts.append(d.paragraph_html(tr("No deal won or lost in the last four quarters.", lang), note=True))
+    return "".join(parts)
+
+
 def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "", footer: str = "") -> str:
     """One client's card page (reports/clients/<slug>.html)."""
     e = d.escape
@@ -237,6 +269,7 @@ def render_card(card: Card, lang: str = "en", currency: str = "", css: str = "",
         _section(tr("Early warning", lang), "warning", warning_body),
         _section(tr("Quarterly spiral", lang), "spiral", spiral_body),
         _section(tr("Forecast", lang), "forecast", forecast_body),
+        _section(tr("Deals", lang), "deals", _deals_body(card, lang, currency)),
         _section(tr("Every action proposed", lang), "actions", actions_body),
     ]
     nav = (f'<header class="cl-topbar"><a href="../index.html">{e(t("home", lang))}</a> '
