@@ -252,8 +252,11 @@ def assert_no_english_on_the_pages(project: Path) -> None:
     entries = pd.read_parquet(processed / "time_entries.parquet", columns=["project", "role"])
     names |= set(entries["project"].dropna().astype(str)) | set(entries["role"].dropna().astype(str))
     names |= set(pd.read_parquet(processed / "people.parquet")["role"].dropna().astype(str))
-    if (processed / "deals.parquet").exists():  # the CRM's own stage names
-        names |= set(pd.read_parquet(processed / "deals.parquet")["stage"].dropna().astype(str))
+    if (processed / "deals.parquet").exists():  # the CRM's own words: stages, deal names, lost reasons
+        deals = pd.read_parquet(processed / "deals.parquet")
+        for column in ("stage", "deal_name", "lost_reason", "prospect"):
+            if column in deals.columns:
+                names |= set(deals[column].dropna().astype(str))
     left = {}
     for path in every_page(project):
         soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
