@@ -35,6 +35,7 @@ from scipy.stats import t as student_t
 from clientlens.analysis.forecast import (
     NoBacktest,
     Trend,
+    _errors,
     _pct,
     _prepare,
     portfolio_history,
@@ -256,14 +257,6 @@ def _held_out_coverage(actual: np.ndarray, forecast: np.ndarray, horizon: np.nda
         lo, hi = apply_range(forecast[mine], horizon[mine], q)
         inside.extend(((actual[mine] >= lo) & (actual[mine] <= hi)).tolist())
     return float(np.mean(inside)) if inside else np.nan
-
-
-def _errors(actual: np.ndarray, forecast: np.ndarray) -> dict[str, float]:
-    err = np.abs(forecast - actual)
-    pos = actual > 0
-    return {"mae": float(err.mean()) if len(err) else np.nan,
-            "mape": float((err[pos] / actual[pos]).mean()) if pos.any() else np.nan,
-            "wape": float(err.sum() / np.abs(actual).sum()) if np.abs(actual).sum() > 0 else np.nan}
 
 
 # Beyond this many errors in each tail an empirical quantile is read off the data; with fewer it
