@@ -186,8 +186,11 @@ def test_reasons_in_plain_words_en_and_ru():
     one = panel({"A": [dict(BASE, requests_total=10, urgent_after_hours_requests=0,
                             change_requests=5, contradicting_requests=1)]})
     s1 = toxicity_scores(one, load(), window=1)
-    assert "1 contradicting change request this quarter (20% of change requests)" in \
-        toxicity_reasons(s1, load()).at[0, "reasons"]
+    # one contradicting request of five is no pattern (toxicity.min_bad_events): not named
+    assert "contradicting" not in toxicity_reasons(s1, load()).at[0, "reason_markers"]
+    from clientlens.analysis.markers import MARKER_BY_NAME, reason_text
+    assert reason_text(MARKER_BY_NAME["contradicting"], 0.2, 1, window=1, lang="en", base_quarters=4) == \
+        "1 contradicting change request this quarter (20% of change requests)"
     with pytest.raises(ValueError):
         toxicity_reasons(s, load(), lang="de")
 
@@ -381,3 +384,19 @@ def test_adding_a_clean_table_never_lowers_a_flag_and_removing_one_never_raises_
             assert (after.is_red == before.is_red).all(), t
             np.testing.assert_allclose(after.score.fillna(0), before.score.fillna(0))
             assert (after.n_measured >= before.n_measured).all()
+
+
+@pytest.mark.parametrize("marker", ["contradicting", "urgent_after_hours", "shelved_share", "missed_deadlines",
+                                    "estimate_no_order"])
+def test_a_share_resting_on_one_bad_event_counts_nothing(marker):
+    """One contradicting request of five is 20%, the threshold, but no pattern: below
+    toxicity.min_bad_events bad events the share counts nothing; at it, it counts in full."""
+    p = load()
+    share = p.toxicity.markers[marker].threshold
+    few, enough = p.toxicity.min_bad_events - 1, p.toxicity.min_bad_events
+    for bad, severity in ((few, 0.0), (enough, 1.0)):
+        s = score_from_markers(markers_row(**{marker: share, f"aux_{marker}": bad}), p)
+        assert s.at[0, f"sev_{marker}"] == severity, (bad, severity)
+        assert (toxicity_reasons(s, p).at[0, "reason_markers"] == marker) is (severity == 1.0)
+    # without the count (a table from before counts were kept), the share alone decides
+    assert score_from_markers(markers_row(**{marker: share}), p).at[0, f"sev_{marker}"] == 1.0

@@ -93,6 +93,7 @@ class ToxicityParams(_Section):
     trend_base_quarters: int = Field(ge=1)
     min_events: int = Field(ge=0)
     min_answers: int = Field(ge=1)
+    min_bad_events: int = Field(ge=1)
     reason_min_severity: float = Field(ge=0, le=1)
     max_reasons: int = Field(ge=1)
     points_per_weight: float = Field(gt=0)

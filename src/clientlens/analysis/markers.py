@@ -359,6 +359,9 @@ class Marker:
     # A marker read from more than one source: it is measured when the columns of any one of
     # these groups are (empty: when all of `columns` are).
     either_columns: tuple[tuple[str, ...], ...] = ()
+    # A share of events whose aux is the count of bad ones: fewer than toxicity.min_bad_events of
+    # them count nothing, whatever the share (one contradicting request of five is no pattern).
+    event_share: bool = False
 
     def label(self, lang: str = "en") -> str:
         return tr(self.label_en, lang)
@@ -374,7 +377,7 @@ MARKERS: tuple[Marker, ...] = (
            ("estimate_requests", "estimates_without_order", "deals_closed", "deals_lost"),
            True, _estimate_no_order,
            "{v} of estimate requests and deals never became an order",
-           either_columns=(("estimate_requests", "estimates_without_order"), ("deals_closed", "deals_lost"))),
+           either_columns=(("estimate_requests", "estimates_without_order"), ("deals_closed", "deals_lost")), event_share=True),
     Marker("presale_cost_share", "estimate shopping",
            "Unpaid presale cost",
            "Cost of non-billable presale and estimate hours as a share of the whole delivery cost "
@@ -400,7 +403,7 @@ MARKERS: tuple[Marker, ...] = (
            "Share of deliverables delivered in the window that were shelved, never launched.",
            "share of deliverables", "deliverables", ("delivered_count", "shelved_count"),
            True, _shelved_share,
-           "{v} of delivered work was shelved, never launched"),
+           "{v} of delivered work was shelved, never launched", event_share=True),
     Marker("late_payment", "late payment",
            "Late payment",
            "Mean days invoices were paid after their due date, over invoices due in the window "
@@ -414,13 +417,14 @@ MARKERS: tuple[Marker, ...] = (
            "(\"right now\" on a Friday night).",
            "share of requests", "requests", ("urgent_after_hours_requests", "requests_total"),
            True, _urgent_after_hours,
-           "{v} of requests are urgent and raised after hours", relationship=True),
+           "{v} of requests are urgent and raised after hours", relationship=True, event_share=True),
     Marker("contradicting", "disrespect",
            "Contradicting requests",
            "Share of change requests that revert or contradict an earlier request.",
            "share of change requests", "requests", ("contradicting_requests", "change_requests"),
            True, _contradicting,
-           "{a} contradicting change request{s} {period} ({v} of change requests)", relationship=True),
+           "{a} contradicting change request{s} {period} ({v} of change requests)", relationship=True,
+           event_share=True),
     Marker("approval_days", "long approvals",
            "Approval time",
            "Mean days the client took to approve our proposals and estimates.",
@@ -476,7 +480,7 @@ MARKERS: tuple[Marker, ...] = (
            "allowed.",
            "share of deliverables", "deliverables", ("missed_deadlines", "delivered_count"),
            True, _missed_deadlines,
-           "{v} of deliverables missed the promised date"),
+           "{v} of deliverables missed the promised date", event_share=True),
     Marker("gross_margin", "economic marker",
            "Gross margin",
            "(revenue - delivery cost) / revenue over the window; -100% when there is cost and no "

@@ -56,6 +56,9 @@ def marker_severity(markers: pd.DataFrame, params: Params) -> pd.DataFrame:
             with np.errstate(invalid="ignore"):
                 sev = np.clip((v - b) / (t - b), 0.0, 1.0)
         sev = np.where(np.isnan(v), np.nan, sev)
+        if m.event_share and f"aux_{m.name}" in markers:  # one bad event is no pattern
+            bad = markers[f"aux_{m.name}"].to_numpy(dtype="float64")
+            sev = np.where(bad < params.toxicity.min_bad_events, np.where(np.isnan(sev), np.nan, 0.0), sev)
         out[m.name] = sev
     return pd.DataFrame(out, index=markers.index)
 
