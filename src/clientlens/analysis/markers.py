@@ -133,14 +133,21 @@ class QuarterGrid:
 # ---------------------------------------------------------------------------
 # computing helpers (wide in, wide out)
 # ---------------------------------------------------------------------------
-def _ratio(g: QuarterGrid, num: str, den: str, window: int, min_den: float,
-           num_values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """sum(num)/sum(den) over the window where both are known; NaN below min_den."""
+def _known_sums(g: QuarterGrid, num: str, den: str, window: int,
+                num_values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Window sums of num and den over the quarters where both are known."""
     N = g.w(num) if num_values is None else num_values
     D = g.w(den)
     both = ~np.isnan(N) & ~np.isnan(D)
     n_sum, _ = window_sum(np.where(both, N, np.nan), window)
     d_sum, _ = window_sum(np.where(both, D, np.nan), window)
+    return n_sum, d_sum
+
+
+def _ratio(g: QuarterGrid, num: str, den: str, window: int, min_den: float,
+           num_values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """sum(num)/sum(den) over the window where both are known; NaN below min_den."""
+    n_sum, d_sum = _known_sums(g, num, den, window, num_values)
     with np.errstate(invalid="ignore", divide="ignore"):
         value = n_sum / d_sum
     value[~(d_sum >= max(min_den, 1e-12))] = np.nan
@@ -182,12 +189,6 @@ def firm_loss_rate(g: QuarterGrid) -> np.ndarray:
         return np.where(closed > 0, lost / np.where(closed > 0, closed, 1), np.nan)
 
 
-def _known_sums(g: QuarterGrid, num: str, den: str, window: int) -> tuple[np.ndarray, np.ndarray]:
-    N, D = g.w(num), g.w(den)
-    both = ~np.isnan(N) & ~np.isnan(D)
-    n_sum, _ = window_sum(np.where(both, N, np.nan), window)
-    d_sum, _ = window_sum(np.where(both, D, np.nan), window)
-    return n_sum, d_sum
 
 
 def _estimate_no_order(g, w, tp):

@@ -28,14 +28,13 @@ client's deal, as a CRM export names clients as companies.
 """
 from __future__ import annotations
 
-import re
-import unicodedata
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
 from clientlens.i18n import N_
+from clientlens.intake.readers.identity import identity_key
 from clientlens.quarters import quarter_of
 
 EVERY_DEAL = N_("(every deal)")  # the stage row of all closed deals
@@ -63,11 +62,10 @@ def wilson_interval(won: np.ndarray | int, n: np.ndarray | int,
 
 
 def _ident(value: object) -> str | None:
-    """A name as a reader sees it: NFKC, trimmed, spaces collapsed, case folded."""
+    """A name as a reader sees it (intake's identity_key: the same rule ingest matches clients by)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
-    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(value))).strip().casefold()
-    return text or None
+    return identity_key(str(value))
 
 
 def deal_clients(deals: pd.DataFrame, clients: pd.DataFrame | None) -> pd.Series:
