@@ -2,6 +2,7 @@
 #   make report   sets itself up, builds the demo company if data/raw/ is empty, runs the chain, publishes HTML
 #   make test     runs the test suite
 # Any parameter of config/params.yaml can be overridden: make report PERIOD_END=2025Q4 REPORT_LANG=ru
+# The pages are published in report_lang at reports/ and in second_report_lang at reports/<lang>/
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -64,6 +65,15 @@ build/deps.mk: $(NOTEBOOKS) $(SRC_FILES) | $(SETUP_STAMP)
 	@$(RUN) -m clientlens.tooling.pipeline deps
 	@touch $@
 
+# The second language (second_report_lang; empty for one language only): every stage runs again
+# in it, in build/lang/<lang>/ on a copy of the first pass's intake, once the first pass has run
+# it; publish puts its pages at reports/<lang>/.
+ifneq ($(filter publish build/%,$(MAKECMDGOALS)),)
+SECOND_LANG := $(shell $(RUN) -m clientlens.tooling.pipeline second-lang $(MAKEOVERRIDES) 2>/dev/null)
+endif
+SECOND := build/lang/$(SECOND_LANG)
+SECOND_EXECUTED := $(if $(SECOND_LANG),$(STAGES:%=$(SECOND)/executed/%.ipynb))
+
 ifneq ($(filter publish build/%,$(MAKECMDGOALS)),)
 -include build/deps.mk
 endif
@@ -71,7 +81,10 @@ endif
 build/executed/%.ipynb: notebooks/%.ipynb notebooks/%.py build/params/%.json | $(SETUP_STAMP)
 	@$(RUN) -m clientlens.tooling.pipeline stage $*
 
-reports/index.html: $(EXECUTED) $(REPORT_ASSETS) build/params.json
+$(SECOND)/executed/%.ipynb: build/executed/%.ipynb | $(SETUP_STAMP)
+	@$(RUN) -m clientlens.tooling.pipeline second-stage $*
+
+reports/index.html: $(EXECUTED) $(SECOND_EXECUTED) $(REPORT_ASSETS) build/params.json
 	@$(RUN) -m clientlens.tooling.pipeline publish
 
 demo-data: $(SETUP_STAMP) ## Write the demo company into data/raw/ (its size from config/params.yaml; CLIENTS=1000 to change)

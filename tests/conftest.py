@@ -30,19 +30,90 @@ def build_project(tmp_path_factory):
     return build
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """`build()`'s project, built by one worker of the run and read by all: under xdist each
+    worker has its own session, and a build every worker read would otherwise run once per
+    worker. The first worker to take the lock builds; the others wait, then read its path."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build()
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent / f"built-{name}"  # the run's folder, not a worker's
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "project"
+        if done.exists():
+            return Path(done.read_text(encoding="utf-8"))
+        project = build()
+        done.write_text(str(project), encoding="utf-8")
+        return project
+
+
 @pytest.fixture(scope="session")
-def demo_project(build_project) -> Path:
+def demo_project(build_project, tmp_path_factory) -> Path:
     """The project after `make report` on an empty data/raw/ (so on the demo company), with
     that run's output in first-run.log. Read it, never change it: take demo_project_copy."""
-    project, run = build_project("fresh-clone", *DEMO_SIZE)
-    (project / "first-run.log").write_text(run.stdout + run.stderr)
-    return project
+    def build() -> Path:
+        project, run = build_project("fresh-clone", *DEMO_SIZE)
+        (project / "first-run.log").write_text(run.stdout + run.stderr)
+        return project
+
+    return built_once(tmp_path_factory, "demo", build)
 
 
 @pytest.fixture
 def demo_project_copy(demo_project, tmp_path) -> Path:
     """A built demo project of the test's own, for tests that run Make or edit files."""
     return copy_built(demo_project, tmp_path / "project")
+
+
+# A one-file firm: five clients in a Harvest detailed time report (its header: e2e_support), the
+# last at a bill rate below the cost rate.
+HARVEST_ONLY_RATES = {"Acme Corp": 120.0, "Beta LLC": 110.0, "Gamma GmbH": 95.0, "Delta Inc": 130.0, "Zeta SA": 35.0}
+
+
+@pytest.fixture(scope="session")
+def harvest_only_project(build_project, tmp_path_factory) -> Path:
+    """The project after `make report` on data/raw/ holding one Harvest export and nothing else."""
+    from e2e_support import write_harvest_export
+
+    def prepare(project: Path) -> None:
+        write_harvest_export(project / "data" / "raw" / "harvest_detailed_time.csv", HARVEST_ONLY_RATES, n=600, seed=11)
+
+    return built_once(tmp_path_factory, "harvest-only", lambda: build_project(
+        "harvest-only", prepare=prepare, what="a firm of one Harvest export")[0])
+
+
+SMALL_FIRM_CLIENTS = ["North Ltd", "South LLC", "West GmbH"]
+
+
+@pytest.fixture(scope="session")
+def small_firm_project(build_project, tmp_path_factory) -> Path:
+    """The project after `make report` on a firm too small to have clients at risk: three clients
+    with steady work over four whole quarters, 2024Q4 to 2025Q3, in the canonical time_entries
+    table (docs/data-contract.md), each hour billed at 100 and costing 50."""
+    import csv
+    import datetime as dt
+    import random
+
+    def prepare(project: Path) -> None:
+        rng = random.Random(4)
+        with open(project / "data" / "raw" / "time_entries.csv", "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["date", "client_id", "project", "task", "person", "hours", "billable",
+                             "billable_amount", "cost_amount", "currency"])
+            days = [dt.date(2024, 10, 1) + dt.timedelta(days=rng.randint(0, 364)) for _ in range(300)]
+            # each client worked the period's last day: the last quarter is whole, and counted
+            work = [(rng.choice(SMALL_FIRM_CLIENTS), day) for day in days]
+            work += [(client, dt.date(2025, 9, 30)) for client in SMALL_FIRM_CLIENTS]
+            for client, day in work:
+                hours = round(rng.uniform(1, 8), 2)
+                writer.writerow([day.isoformat(), client, f"{client} site", "Development", rng.choice(["Ann", "Bob"]),
+                                 hours, "true", round(hours * 100, 2), round(hours * 50, 2), "USD"])
+
+    return built_once(tmp_path_factory, "small-firm", lambda: build_project(
+        "small-firm", prepare=prepare, what="a firm of three clients")[0])
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +139,8 @@ def browser():
 # first worker with room; started first, these run side by side and the many quick files fill in
 # after them, so neither worker is left alone with a long file at the end. (--dist loadgroup would
 # allow finer groups, but pytest-xdist 3.8 cannot see the groups under pytest 9.2: xdist #1386.)
-SLOWEST_FIRST = ["test_e2e.py", "test_lab.py", "test_e2e_hostile.py", "test_e2e_not_measured.py",
-                 "test_anonymize_reports.py", "test_bench.py", "test_typed_read.py", "test_bad_inputs.py",
+SLOWEST_FIRST = ["test_e2e.py", "test_pages_browser.py", "test_lab.py", "test_e2e_hostile.py",
+                 "test_e2e_not_measured.py", "test_anonymize_reports.py", "test_bench.py", "test_typed_read.py", "test_bad_inputs.py",
                  "test_forecast.py", "test_row_counts.py", "test_planted_truth.py"]
 
 

@@ -121,6 +121,7 @@ class ToxicityParams(_Section):
 class SegmentParams(_Section):
     profitable_margin_pct: float
     communicator_driven_share: float = Field(ge=0, le=1)
+    reprice_increase: float = Field(gt=0, le=1)
 
 
 class EarlyWarningParams(_Section):
@@ -209,6 +210,7 @@ class Params(_Section):
     communicator_max_quarters: int = Field(ge=1)
     spiral: SpiralParams
     report_lang: Literal["en", "ru"]
+    second_report_lang: Literal["en", "ru"] | None
     anonymize: bool
 
     @field_validator("period_end")
@@ -217,6 +219,12 @@ class Params(_Section):
         if value != "auto" and not QUARTER_RE.match(value):
             raise ValueError(f"{value!r}: write a quarter as 2025Q4, or auto")
         return value
+
+    @field_validator("second_report_lang", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        # `make report SECOND_REPORT_LANG=` turns the second language off, as null does
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("reporting_currency", "unnamed_currency", mode="before")
     @classmethod

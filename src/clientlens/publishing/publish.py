@@ -22,9 +22,12 @@ from typing import Any, Iterable
 
 import nbformat
 
-from clientlens.i18n import t, tr, translate_markdown
+from clientlens.i18n import N_, t, tr, translate_markdown
 from clientlens.publishing.display import escape
+from clientlens.publishing.run_status import built_line, status_placeholder
+from clientlens.publishing.twins import Twin, twin_link_html
 from clientlens.processed import reporting_currency
+from clientlens.quarters import date_label, quarter_label
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -49,12 +52,36 @@ def git_commit(project_root: Path) -> str:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root, capture_output=True,
                               text=True, timeout=10)
         if head.returncode != 0:
-            return "unknown (not a git checkout)"
+            return NOT_A_CHECKOUT
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                cwd=project_root, capture_output=True, text=True, timeout=10)
         return head.stdout.strip() + (" +changes" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
-        return "unknown (git not available)"
+        return NO_GIT
+
+
+# What git_commit says when it cannot name a commit; the footer shows it in the page's language.
+NOT_A_CHECKOUT = N_("unknown (not a git checkout)")
+NO_GIT = N_("unknown (git not available)")
+WITH_CHANGES = " +changes"
+
+
+def commit_label(commit: str, lang: str) -> str:
+    """git_commit's text as the footer shows it in `lang`."""
+    if commit in (NOT_A_CHECKOUT, NO_GIT):
+        return tr(commit, lang)
+    if commit.endswith(WITH_CHANGES):
+        return tr("{commit} with changes not yet committed", lang, commit=commit[:-len(WITH_CHANGES)])
+    return commit
+
+
+def moment_label(moment: str | None, lang: str) -> str:
+    """A time now_utc() wrote ("2026-12-06 13:30 UTC") or a day ("2026-09-30") as a reader writes
+    it in `lang`: "6 Dec 2026 13:30 UTC", "06.12.2026 13:30 UTC"; "unknown" when there is none."""
+    if not moment:
+        return t("unknown", lang)
+    day, _, rest = str(moment).partition(" ")
+    return " ".join(filter(None, [date_label(day, lang), rest]))
 
 
 def script_hash(script: str) -> str:
@@ -71,10 +98,10 @@ def lineage_html(lineage: Lineage, lang: str, full: bool = True) -> str:
     (a client card links to the index, whose footer has them)."""
     e = escape
     rows = [
-        (t("data_as_of", lang), lineage.data_as_of or t("unknown", lang)),
-        (t("period_end", lang), lineage.period_end or t("unknown", lang)),
-        (t("git_commit", lang), lineage.git_commit),
-        (t("built_at", lang), lineage.built_at),
+        (t("data_as_of", lang), moment_label(lineage.data_as_of, lang)),
+        (t("period_end", lang), quarter_label(lineage.period_end, lang) if lineage.period_end else t("unknown", lang)),
+        (t("git_commit", lang), commit_label(lineage.git_commit, lang)),
+        (t("built_at", lang), moment_label(lineage.built_at, lang)),
     ]
     out = [f'<footer class="cl-lineage" id="lineage"><h2>{e(t("lineage", lang))}</h2><table>']
     out += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows]
@@ -111,6 +138,25 @@ def _strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
         cells.append(cell)
     nb.cells = cells
+    return nb
+
+
+METHOD_TAG = "method"
+
+
+def fold_method(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+    """Each markdown cell tagged `method` (the files read and written, models and formulas) as a
+    closed "Method and sources" section: a reader who wants the business answer scrolls past it.
+    Run after translation, so the cell's paragraphs are looked up as written."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and METHOD_TAG in cell.get("metadata", {}).get("tags", []):
+            # one HTML block with no blank line in it: the page's markdown renderer would close
+            # <details> at the first blank line and leave the body outside it
+            body = "\n".join(line for line in markdown2html_mistune(cell.source).splitlines() if line.strip())
+            cell.source = (f'<details class="cl-method" id="method"><summary>'
+                           f'{escape(tr("Method and sources", lang))}</summary>\n{body}\n</details>')
     return nb
 
 
@@ -242,9 +288,11 @@ def finish_page(page: str) -> str:
     return re.sub(r"<img(?![^>]*\balt=)", f'<img alt="{NO_IMAGE_TEXT}"', page)
 
 
-def render_page(executed: Path, lineage: Lineage, lang: str) -> tuple[str, str, str]:
-    """(html, title, summary) of one executed notebook."""
-    nb = translate_notebook(_strip_for_readers(nbformat.read(executed, as_version=4)), lang)
+def render_page(executed: Path, lineage: Lineage, lang: str, twin: Twin | None = None,
+                page_file: str = "") -> tuple[str, str, str]:
+    """(html, title, summary) of one executed notebook, published as `page_file`; its top bar
+    links to its `twin` in the other language."""
+    nb = fold_method(translate_notebook(_strip_for_readers(nbformat.read(executed, as_version=4)), lang), lang)
     title = page_title(nb, executed.stem)
     script = (STATIC_DIR / "report.js").read_text(encoding="utf-8")
     exporter = _exporter_class()(
@@ -263,6 +311,11 @@ def render_page(executed: Path, lineage: Lineage, lang: str) -> tuple[str, str, 
             "script": script,
             "csp": content_security_policy(script),
             "home_label": t("home", lang),
+            "twin_link": twin_link_html(twin, page_file),
+            # the leadership page says when it was built, and where a failed later run says so
+            "run_status": (built_line(moment_label(lineage.built_at, lang), moment_label(lineage.data_as_of, lang), lang)
+                           + status_placeholder(moment_label(lineage.built_at, lang))
+                           if Path(page_file).stem == LEADERSHIP_STAGE else ""),
             "pager_words": pager_words(lang),
             "lineage_html": lineage_html(lineage, lang),
         }
@@ -271,7 +324,7 @@ def render_page(executed: Path, lineage: Lineage, lang: str) -> tuple[str, str, 
     return add_table_of_contents(finish_page(body), lang), title, page_summary(nb)
 
 
-def render_index(pages: list[dict[str, str]], lineage: Lineage, lang: str) -> str:
+def render_index(pages: list[dict[str, str]], lineage: Lineage, lang: str, twin: Twin | None = None) -> str:
     e = escape
     css = (STATIC_DIR / "report.css").read_text(encoding="utf-8")
     items = "\n".join(
@@ -283,9 +336,9 @@ def render_index(pages: list[dict[str, str]], lineage: Lineage, lang: str) -> st
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <meta http-equiv="Content-Security-Policy" content="{e(policy)}">
 <title>{e(t("index_title", lang))}</title><style>{css}</style></head>
-<body><header class="cl-topbar"><a href="index.html">{e(t("home", lang))}</a></header>
-<main class="cl-page"><h1>{e(t("index_title", lang))}</h1>
-<p class="cl-note">{e(t("built_at", lang))}: {e(lineage.built_at)} · {e(t("data_as_of", lang))}: {e(lineage.data_as_of or t("unknown", lang))}</p>
+<body><header class="cl-topbar"><a href="index.html">{e(t("home", lang))}</a>{twin_link_html(twin, "index.html")}</header>
+<main class="cl-page">{status_placeholder(moment_label(lineage.built_at, lang))}<h1>{e(t("index_title", lang))}</h1>
+<p class="cl-note">{e(t("built_at", lang))}: {e(moment_label(lineage.built_at, lang))} · {e(t("data_as_of", lang))}: {e(moment_label(lineage.data_as_of, lang))}</p>
 <ul class="cl-index-list">
 {items}
 </ul>
@@ -302,7 +355,8 @@ def ordered_for_readers(executed: Iterable[Path]) -> list[Path]:
     return sorted(executed, key=lambda p: (re.sub(r"^\d+-", "", p.stem) != LEADERSHIP_STAGE, p.name))
 
 
-def write_client_cards(processed_dir: Path, site_dir: Path, lineage: Lineage, lang: str) -> int:
+def write_client_cards(processed_dir: Path, site_dir: Path, lineage: Lineage, lang: str,
+                       twin: Twin | None = None) -> int:
     """reports/clients/<slug>.html: a card per client of the P&L stage (none before it ran)."""
     from clientlens.analysis.cards import client_cards, load_card_tables
     from clientlens.publishing.cards import write_cards
@@ -313,7 +367,7 @@ def write_client_cards(processed_dir: Path, site_dir: Path, lineage: Lineage, la
     css = (STATIC_DIR / "report.css").read_text(encoding="utf-8")
     currency = reporting_currency(processed_dir)
     return write_cards(client_cards(tables, lang), site_dir, lang, currency, css,
-                       lineage_html(lineage, lang, full=False))
+                       lineage_html(lineage, lang, full=False), twin=twin)
 
 
 PROJECT_SHOWN_AS = "."
@@ -329,8 +383,11 @@ def notebook_for_readers(executed: Path, project_root: Path) -> str:
 
 
 def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str,
-               processed_dir: Path | None = None) -> list[dict[str, str]]:
-    """Render every executed notebook, the index, and copies of the notebooks, into site_dir.
+               processed_dir: Path | None = None, twin: Twin | None = None,
+               project_root: Path | None = None) -> list[dict[str, str]]:
+    """Render every executed notebook, the index, and copies of the notebooks, into site_dir;
+    every page's top bar links to its `twin` in the other language's site. The published
+    notebooks name `project_root` (by default the folder holding build/executed/) as ".".
 
     The CSV downloads the notebooks wrote into `processed_dir/downloads/` are copied into
     `site_dir/downloads/`, so they are published with the pages that link to them.
@@ -346,15 +403,16 @@ def build_site(executed_dir: Path, site_dir: Path, lineage: Lineage, lang: str,
             shutil.copy2(csv_file, site_dir / "downloads" / csv_file.name)
     pages = []
     for executed in ordered_for_readers(executed_dir.glob("*.ipynb")):
-        page, title, summary = render_page(executed, lineage, lang)
         name = re.sub(r"^\d+-", "", executed.stem) + ".html"
+        page, title, summary = render_page(executed, lineage, lang, twin, name)
         (site_dir / name).write_text(page, encoding="utf-8")
         (site_dir / "executed" / executed.name).write_text(
-            notebook_for_readers(executed, executed_dir.resolve().parent.parent), encoding="utf-8")
+            notebook_for_readers(executed, project_root or executed_dir.resolve().parent.parent),
+            encoding="utf-8")
         pages.append({"file": name, "title": title, "summary": summary, "notebook": executed.name})
     if processed_dir is not None:
-        write_client_cards(Path(processed_dir), site_dir, lineage, lang)
-    (site_dir / "index.html").write_text(render_index(pages, lineage, lang), encoding="utf-8")
+        write_client_cards(Path(processed_dir), site_dir, lineage, lang, twin)
+    (site_dir / "index.html").write_text(render_index(pages, lineage, lang, twin), encoding="utf-8")
     (site_dir / "pages.json").write_text(json.dumps(pages, indent=2, ensure_ascii=False), encoding="utf-8")
     return pages
 

@@ -9,6 +9,8 @@ leaves no reports/, and the next run puts the previous set back. Whatever an int
 (a staged set, a previous set, the hidden `.publishing` files of the per-file scheme before this
 one) is removed when the next publish starts.
 
+A site in two languages (reports/ and reports/<lang>/) is one set: both switch together.
+
 Files in reports/ that publishing does not write (.gitkeep, which git tracks, or a note someone
 left there) are carried into each new set.
 
@@ -29,13 +31,15 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from clientlens.i18n import LANGUAGES
 from clientlens.paths import shown
 
 # Tests kill the run at the n-th checkpoint to prove that readers never see a mix.
 KILL_AT_VARIABLE = "CLIENTLENS_PUBLISH_KILL_AT"
 
-# What publishing writes into reports/: top-level pages and pages.json, and these folders whole.
-SITE_FOLDERS = frozenset({"executed", "downloads", "clients"})
+# What publishing writes into reports/: top-level pages and pages.json, and these folders whole,
+# the second language's site (reports/<lang>/) among them: published with the first as one set.
+SITE_FOLDERS = frozenset({"executed", "downloads", "clients", *LANGUAGES})
 SITE_FILE_SUFFIXES = frozenset({".html"})
 SITE_FILE_NAMES = frozenset({"pages.json"})
 OLD_SCHEME_SUFFIX = ".publishing"

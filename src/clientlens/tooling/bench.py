@@ -304,6 +304,8 @@ def run_chain(step, seed: int, needs: dict[str, list[str]], jobs: int = CHAIN_JO
     starts after it, the ones running finish, and the failed one is measured too."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+    from clientlens.tooling.pipeline import stage_command
+
     measured: dict[str, Measured] = {}
     failure: dict[str, str] | None = None
 
@@ -328,7 +330,7 @@ def run_chain(step, seed: int, needs: dict[str, list[str]], jobs: int = CHAIN_JO
             while failure is None and (waiting or running):
                 for name in [n for n in waiting if set(needs[n]) <= done][:jobs - len(running)]:
                     waiting.remove(name)
-                    running[pool.submit(attempt, name, "stage", name)] = name
+                    running[pool.submit(attempt, name, *stage_command(name))] = name
                 if not running:
                     raise BenchError(f"stages {', '.join(waiting)} wait for stages that never run")
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
@@ -381,7 +383,7 @@ def run_bench(clients: int, years: int, seed: int, root: Path = BENCH_ROOT,
               baseline: bool = True) -> Results:
     from clientlens.intake.stage import forget
     from clientlens.publishing.publish import git_commit
-    from clientlens.tooling.pipeline import Workspace, stage_needs
+    from clientlens.tooling.pipeline import Workspace, effective_params, second_language, second_pass_needs, stage_needs
 
     workdir = Path(root).resolve() / scale_name(clients, years, seed)
     generated = ensure_demo(workdir, clients, years, seed)
@@ -410,6 +412,9 @@ def run_bench(clients: int, years: int, seed: int, root: Path = BENCH_ROOT,
 
     needs = stage_needs()
     ingest_stage = next(iter(needs))
+    second = second_language(effective_params([f"SEED={seed}"]).model_dump(mode="json"))
+    if second:  # the pages in the second language too, as make report publishes them
+        needs |= second_pass_needs(needs, second)
     runs: list[Measured] = []
     ingest_runs: list[Measured] = []
     if baseline:

@@ -2,6 +2,7 @@
 
     python -m clientlens.tooling.pipeline prepare [KEY=VALUE ...]   stamps Make compares (params, raw files)
     python -m clientlens.tooling.pipeline stage 02-pnl             executes one notebook with papermill
+    python -m clientlens.tooling.pipeline second-stage 02-pnl      the same in the second language (second_report_lang)
     python -m clientlens.tooling.pipeline publish                  renders HTML and publishes it atomically
     python -m clientlens.tooling.pipeline demo [CLIENTS=.. ...]    writes the demo company into data/raw
     python -m clientlens.tooling.pipeline deps                     Make rules: which src modules each stage uses
@@ -22,12 +23,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from clientlens import parameters, paths
 from clientlens.paths import BUILD_DIR, NOTEBOOKS_DIR, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR, REPORTS_DIR, shown
 from clientlens.processed import file_stats
 from clientlens.quarters import QuarterError
+
+if TYPE_CHECKING:
+    from clientlens.publishing.run_status import FailedRun
 
 KERNEL_NAME = "clientlens"
 
@@ -37,7 +41,12 @@ ALIASES = {"CLIENTS": "demo_clients", "YEARS": "demo_years"}
 
 
 class PipelineError(RuntimeError):
-    """A failure the user can act on; its message is the one line they see."""
+    """A failure the user can act on; its message is the one line they see. A stage's failure
+    carries what the published pages' banner says of it (publishing.run_status)."""
+
+    def __init__(self, message: str, failed: "FailedRun | None" = None):
+        super().__init__(message)
+        self.failed = failed
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class Workspace:
     reports: Path = REPORTS_DIR
     build: Path = BUILD_DIR
     demo_truth: Path = paths.DEMO_TRUTH_FILE
+    second_lang: str | None = None  # this is the second language's pass (second)
 
     @classmethod
     def under(cls, root: Path | str) -> "Workspace":
@@ -57,9 +67,21 @@ class Workspace:
         return cls(root / "raw", root / "processed", root / "reports", root / "build",
                    root / "demo_truth.json")
 
+    def second(self, lang: str) -> "Workspace":
+        """The second language's pass: the same raw files, a build folder of its own, and a
+        processed folder of its own that starts as a copy of the first pass's (seed_second_pass),
+        so the first pass's processed/ is written by the first pass only."""
+        build = self.build / "lang" / lang
+        return Workspace(self.raw, build / "processed", self.reports / lang, build, self.demo_truth, lang)
+
     @property
     def params_file(self) -> Path:
         return self.build / "params.json"
+
+    @property
+    def failed_run_file(self) -> Path:
+        """The last run's failure, while no publish has followed it."""
+        return self.build / "failed" / "run.json"
 
     @property
     def raw_inventory_file(self) -> Path:
@@ -125,6 +147,17 @@ def write_if_changed(path: Path, text: str) -> bool:
 
 
 
+def second_language(params: dict[str, Any]) -> str | None:
+    """The language the pages are also published in; None for one language only."""
+    second = params.get("second_report_lang")
+    return second if second and second != params.get("report_lang") else None
+
+
+def second_params_text(params: dict[str, Any], lang: str) -> str:
+    """The second pass's parameters: the run's, in the second language."""
+    return json.dumps({**params, "report_lang": lang}, indent=2, sort_keys=True) + "\n"
+
+
 def prepare(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
     """Write what Make compares: the run's parameters, each stage's share of them, the raw files.
 
@@ -136,6 +169,9 @@ def prepare(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
     params = effective_params(overrides)
     write_if_changed(ws.params_file, params.to_json())
     data = params.model_dump(mode="json")
+    second = second_language(data)
+    if second:
+        write_if_changed(ws.second(second).params_file, second_params_text(data, second))
     write_if_changed(ws.raw_inventory_file, json.dumps(file_stats(ws.raw), indent=2) + "\n")
     io = stage_io()
     for stage in io:
@@ -237,16 +273,25 @@ def stage_parameters(notebook: Path, ws: Workspace = PROJECT) -> dict[str, Any]:
     return {name: values[name] for name in declared}
 
 
-def failure_line(notebook: Path, kept: Path, error: Exception) -> str:
-    cell = getattr(error, "cell_index", None)
-    count = getattr(error, "exec_count", None)
+def failed_run(notebook: Path, error: Exception) -> "FailedRun":
+    from clientlens.publishing.publish import now_utc
+    from clientlens.publishing.run_status import FailedRun
+
     ename = getattr(error, "ename", type(error).__name__)
     evalue = str(getattr(error, "evalue", error)).strip().splitlines()
-    where = f"cell {cell}" if cell is not None else "a cell"
+    return FailedRun(when=now_utc(), notebook=str(notebook.relative_to(PROJECT_ROOT)),
+                     cell=getattr(error, "cell_index", None),
+                     error=f"{ename}: {evalue[0] if evalue else ''}".strip().rstrip(":"))
+
+
+def failure_line(notebook: Path, kept: Path, error: Exception, ws: Workspace = PROJECT) -> str:
+    failed = failed_run(notebook, error)
+    count = getattr(error, "exec_count", None)
+    where = f"cell {failed.cell}" if failed.cell is not None else "a cell"
     if count:
         where += f" (In [{count}])"
-    detail = f"{ename}: {evalue[0] if evalue else ''}".strip().rstrip(":")
-    return (f"FAILED {notebook.relative_to(PROJECT_ROOT)} at {where}: {detail} "
+    second = f" (the {ws.second_lang} pages)" if ws.second_lang else ""
+    return (f"FAILED {failed.notebook}{second} at {where}: {failed.error} "
             f"- the executed notebook is kept at {shown(kept)}")
 
 
@@ -291,7 +336,9 @@ def run_stage(name: str, ws: Workspace = PROJECT) -> None:
     write_if_changed(ws.stage_reads_file(name), "[]\n")  # the stage adds each section it reads
     running = ws.build / "running" / notebook.name
     running.parent.mkdir(parents=True, exist_ok=True)
-    print(f"-> {name}: running {notebook.relative_to(PROJECT_ROOT)}", file=sys.stderr, flush=True)
+    # the second pass's stages are told apart: "-> 02-pnl (ru): running"
+    label = f"{name} ({ws.second_lang})" if ws.second_lang else name
+    print(f"-> {label}: running {notebook.relative_to(PROJECT_ROOT)}", file=sys.stderr, flush=True)
     started, started_at = time.monotonic(), time.time()
     try:
         papermill.execute_notebook(
@@ -303,18 +350,62 @@ def run_stage(name: str, ws: Workspace = PROJECT) -> None:
         kept = ws.failed / notebook.name
         kept.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(running, kept)
-        raise PipelineError(failure_line(notebook, kept, error)) from None
+        raise PipelineError(failure_line(notebook, kept, error, ws), failed_run(notebook, error)) from None
     except Exception as error:  # kernel died, notebook unreadable: still one line
         kept = ws.failed / notebook.name
         if running.exists():
             kept.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(running, kept)
-        raise PipelineError(failure_line(notebook, kept, error)) from None
+        raise PipelineError(failure_line(notebook, kept, error, ws), failed_run(notebook, error)) from None
     ws.executed.mkdir(parents=True, exist_ok=True)
     (ws.failed / notebook.name).unlink(missing_ok=True)
     record_stage(name, ws, started_at)
     running.replace(ws.executed / notebook.name)
-    print(f"   {name}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    print(f"   {label}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+
+def seed_second_pass(ws: Workspace, second: Workspace) -> None:
+    """Copy into the second pass's processed folder what the first pass's intake wrote, with
+    each file's time, so the second pass's intake finds its inputs unchanged and reuses them
+    rather than read every export again. Copies, never links: intake and DuckDB write files in
+    place, and the first pass's files must change only when the first pass writes them."""
+    from clientlens.intake.panel import ANONYMIZE_KEY_FILE
+    from clientlens.intake.stage import FINGERPRINT_FILE, intake_outputs
+
+    wanted = intake_outputs(ws.processed)
+    for stale in set(intake_outputs(second.processed)) - set(wanted):
+        (second.processed / stale).unlink(missing_ok=True)
+    have = file_stats(second.processed, wanted)
+    for name, stats in file_stats(ws.processed, wanted).items():
+        if have.get(name) != stats:
+            target = second.processed / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.copying")
+            shutil.copy2(ws.processed / name, tmp)
+            tmp.replace(target)
+    # intake's note of what it read and wrote, and the anonymisation key: the second pass's
+    # pseudonyms are the first's
+    for source, target in [(ws.processed / FINGERPRINT_FILE, second.processed / FINGERPRINT_FILE),
+                           (ws.processed.parent / ANONYMIZE_KEY_FILE, second.processed.parent / ANONYMIZE_KEY_FILE)]:
+        if source.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        else:
+            target.unlink(missing_ok=True)
+
+
+def run_second_stage(name: str, ws: Workspace = PROJECT) -> None:
+    """Execute stage `name` again in the second language, on the second pass's own folders,
+    once the first pass has run it."""
+    lang = second_language(load_params(ws))
+    if lang is None:
+        raise PipelineError(f"{shown(ws.params_file)}: no second language (second_report_lang) to run {name} in")
+    second = ws.second(lang)
+    if not (ws.executed / f"{name}.ipynb").exists():
+        raise PipelineError(f"{name} in {lang}: the stage has not run in the first language yet")
+    if name == stages()[0]:
+        seed_second_pass(ws, second)
+    run_stage(name, second)
 
 
 def record_stage(stage: str, ws: Workspace, started_at: float) -> None:
@@ -357,19 +448,46 @@ def run_publish(ws: Workspace = PROJECT) -> None:
     from clientlens.publishing.cards import CardNameClash
     from clientlens.publishing.publish import build_site, publish
     from clientlens.publishing.release import PublishError, check_writable
+    from clientlens.publishing.twins import twins
 
+    params = load_params(ws)
+    lang, second_lang = params["report_lang"], second_language(params)
+    second = ws.second(second_lang) if second_lang else None
     missing = [s for s in stages() if not (ws.executed / f"{s}.ipynb").exists()]
+    if second is not None:
+        missing += [f"{s} ({second_lang})" for s in stages() if not (second.executed / f"{s}.ipynb").exists()]
     if missing:
         raise PipelineError(f"cannot publish: stages not run yet: {', '.join(missing)}")
-    params = load_params(ws)
+    lineage = lineage_for_publication(ws)
+    first_twin, second_twin = twins(lang, second_lang) if second_lang else (None, None)
     try:
         check_writable(ws.reports)  # a read-only reports/ is found before the whole site is rendered
-        pages = build_site(ws.executed, ws.site, lineage_for_publication(ws), params["report_lang"],
-                           processed_dir=ws.processed)
+        pages = build_site(ws.executed, ws.site, lineage, lang, processed_dir=ws.processed, twin=first_twin)
+        if second is not None:
+            # the second site inside the first: one set, published (or not) as a whole
+            second_lineage = lineage_for_publication(second)
+            second_lineage.built_at, second_lineage.git_commit = lineage.built_at, lineage.git_commit
+            build_site(second.executed, ws.site / second_lang, second_lineage, second_lang,
+                       processed_dir=second.processed, twin=second_twin, project_root=ws.build.parent)
         publish(ws.site, ws.reports)
     except (PublishError, CardNameClash) as error:
         raise PipelineError(str(error)) from None
-    print(f"published {len(pages)} pages: {shown(ws.reports)}/index.html", file=sys.stderr)
+    ws.failed_run_file.unlink(missing_ok=True)
+    also = f" and {shown(ws.reports / second_lang)}/index.html" if second_lang else ""
+    print(f"published {len(pages)} pages: {shown(ws.reports)}/index.html{also}", file=sys.stderr)
+
+
+def note_failed_run(ws: Workspace, failed: "FailedRun") -> None:
+    """A stage failed, so this run publishes nothing: the failure is noted, and the published
+    index and leadership pages (both languages) say they are from the last good run."""
+    from clientlens.publishing.run_status import mark_failed_run
+
+    write_if_changed(ws.failed_run_file, json.dumps(failed.to_dict(), indent=2) + "\n")
+    try:
+        mark_failed_run(ws.reports, failed)
+    except OSError as error:  # the failure is what the user must see, not the banner's
+        print(f"make report: the published pages could not be marked as older than this run "
+              f"({error.strerror or error})", file=sys.stderr)
 
 
 def run_demo(overrides: Iterable[str], ws: Workspace = PROJECT) -> None:
@@ -527,6 +645,18 @@ def stage_needs(codes: dict[str, str] | None = None) -> dict[str, list[str]]:
     return needs
 
 
+def second_pass_needs(needs: dict[str, list[str]], lang: str) -> dict[str, list[str]]:
+    """{"02-pnl (ru)": the stages it waits for} for the second language's pass, as the Makefile
+    runs it: after the first pass's run of the stage and the second pass's of those it loads."""
+    return {f"{name} ({lang})": [name] + [f"{s} ({lang})" for s in wanted] for name, wanted in needs.items()}
+
+
+def stage_command(step: str) -> list[str]:
+    """The pipeline command that runs a step named as stage_needs or second_pass_needs name it."""
+    name, _, lang = step.partition(" (")
+    return ["second-stage", name] if lang else ["stage", name]
+
+
 def make_dependencies() -> str:
     """Make rules: each stage depends on the src files it imports (and the data files they read)
     and on the stages whose tables it loads (stage_needs); the first stage reads the raw files."""
@@ -543,6 +673,11 @@ def make_dependencies() -> str:
         rel = " ".join(str(p.relative_to(PROJECT_ROOT)) for p in files)
         upstream = " ".join(f"build/executed/{s}.ipynb" for s in needs[name]) or "build/raw_inventory.json"
         out.append(f"build/executed/{name}.ipynb: {upstream} {rel}".rstrip())
+    out.append("# The second language's pass (the Makefile's SECOND): a stage runs after the first pass's run "
+               "of it and the second pass's runs of the stages whose tables it loads.")
+    for name in codes:
+        upstream = " ".join(f"$(SECOND)/executed/{s}.ipynb" for s in needs[name])
+        out.append(f"$(SECOND)/executed/{name}.ipynb: build/executed/{name}.ipynb {upstream}".rstrip())
     return "\n".join(out) + "\n"
 
 
@@ -562,6 +697,8 @@ def main(argv: list[str]) -> int:
             prepare(rest, ws)
         elif command == "stage":
             run_stage(rest[0], ws)
+        elif command == "second-stage":
+            run_second_stage(rest[0], ws)
         elif command == "publish":
             run_publish(ws)
         elif command == "demo":
@@ -572,11 +709,15 @@ def main(argv: list[str]) -> int:
             repair_kernel()
         elif command == "stages":
             print(" ".join(stages()))
+        elif command == "second-lang":
+            print(second_language(effective_params(rest).model_dump(mode="json")) or "")
         else:
             print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
             return 2
     except (PipelineError, parameters.ConfigError, QuarterError) as error:
         print(f"make report: {error}", file=sys.stderr)
+        if getattr(error, "failed", None) is not None:
+            note_failed_run(ws, error.failed)
         return 1
     except OSError as error:
         from clientlens.publishing.release import machine_failure_line
