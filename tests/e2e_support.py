@@ -221,6 +221,7 @@ LATIN_ALLOWED = {
     "usd", "eur", "rub", "gbp", "kzt", "byn", "cny",
 }
 _NOT_WORDS = re.compile(r"\S+\.(?:csv|parquet|json|yaml|html|ipynb|xlsx|md)\b|\S*/\S*|\b\d{4}Q[1-4]\b"
+                        r"|\b(?:I{1,3}|IV) кв\."  # a Russian quarter: "IV кв. 2026"
                         r"|\b[0-9a-f]{7,40}\b|utf-8|cp1251", re.IGNORECASE)
 
 

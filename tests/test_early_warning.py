@@ -101,11 +101,13 @@ def test_list_is_ranked_by_revenue_at_risk_and_leaves_out_the_gone():
     assert list(ew["client_id"]) == ["B", "A"]  # D left, C has one signal, E is quiet
     assert list(ew["rank"]) == [1, 2]
     a = ew.set_index("client_id").loc["A"]
-    assert a["reasons"] == ("requests down 50% (since 2025Q3); "
-                            "pays 30 days later than before (since 2025Q2)")
+    assert a["reasons"] == ("requests down 50% (since Q3 2025); "
+                            "pays 30 days later than before (since Q2 2025)")
+    assert a["falling_requests_since"] == "2025Q3"  # the stored quarter stays the code later steps read
     assert a["signals"] == "Falling requests, Rising payment delays"
     ru = early_warnings(demo_panel(), Q[6], P, lang="ru").set_index("client_id")
-    assert ru.at["A", "reasons"].startswith("запросов меньше на 50% (с 2025Q3)")
+    assert ru.at["A", "reasons"].startswith("запросов меньше на 50% (с III кв. 2025)")
+    assert "2025Q" not in ru.at["A", "reasons"]
 
 
 def test_as_of_uses_no_later_data():

@@ -134,7 +134,7 @@ def test_backtest_sees_no_future(panel):
 
 
 def test_backtest_without_enough_history_says_so(panel):
-    with pytest.raises(ValueError, match="shorter holdout"):
+    with pytest.raises(ValueError, match="no history up to"):
         fc.backtest(panel, holdout=40, runs=10, seed=PARAMS.seed, levels=LEVELS, churn_after_quarters=CHURN)
 
 

@@ -146,7 +146,7 @@ def test_migration_matrix_counts():
     assert m.loc["Costly to serve", "No longer in the panel"] == 1
     assert m.loc["New client", "Core"] == 1
     assert m.to_numpy().sum() == 5
-    assert m.index.name == "from 2024Q1" and m.columns.name == "to 2024Q2"
+    assert m.index.name == "from Q1 2024" and m.columns.name == "to Q2 2024"
     ru = migration_matrix(history(), "2024Q1", "2024Q2", lang="ru")
     assert ru.loc["Ядро", "Ядро"] == 1
     with pytest.raises(ValueError):

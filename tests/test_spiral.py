@@ -169,12 +169,12 @@ def test_sequence_mistakes_by_hand():
     }
     e = ev[ev.client_id == "noux"].iloc[0]
     assert e.quarters == f"{Q(0)}–{Q(1)}"
-    assert "then stability from 2024Q2 without a UX phase" in e.evidence
+    assert "then stability from Q2 2024 without a UX phase" in e.evidence
     assert e.metric == "ux_value" and e.value == 0
     assert "a pause" in ev[ev.client_id == "pause"].iloc[0].evidence
-    assert "came after support (2024Q4)" in ev[ev.client_id == "uxnof"].iloc[0].evidence
+    assert "came after support (Q4 2024)" in ev[ev.client_id == "uxnof"].iloc[0].evidence
     n = ev[ev.client_id == "nostab"]
-    assert n.iloc[0].evidence.startswith("Functionality in 2024Q1 and UX in 2024Q2, then functionality")
+    assert n.iloc[0].evidence.startswith("Functionality in Q1 2024 and UX in Q2 2024, then functionality")
     assert n.iloc[0].quarters == f"{Q(0)}–{Q(2)}"
     status = bc.set_index(["client_id", "mistake"])["status"]
     assert status[("good", "feature_without_ux")] == "clear"
@@ -198,7 +198,7 @@ def test_leaving_after_a_phase_with_the_next_kind_of_work_never_done():
     got = {(r.client_id, r.mistake, r.quarter) for r in ev.itertuples()}
     assert got == {("a", "feature_without_ux", Q(2)), ("b", "no_stabilisation", Q(2)),
                    ("c", "no_stabilisation", Q(2))}
-    assert "then the client left in 2024Q3, with no UX work at all" in ev[ev.client_id == "a"].iloc[0].evidence
+    assert "then the client left in Q3 2024, with no UX work at all" in ev[ev.client_id == "a"].iloc[0].evidence
 
 
 def test_work_mix_rules_by_hand():
@@ -238,7 +238,7 @@ def test_left_censored_ux_start():
     panel.loc[(panel.client_id == "y") & (panel.quarter == Q(0)), "value_feature"] = 20.0
     ev, _ = _events(panel, mix_min_quarters=0)
     assert set(zip(ev.client_id, ev.mistake)) == {("x", "ux_without_feature")}
-    assert "the data starts in 2024Q1" in ev.iloc[0].evidence
+    assert "the data starts in Q1 2024" in ev.iloc[0].evidence
 
 
 def test_count_mistakes_by_hand():
@@ -277,12 +277,12 @@ def test_count_mistakes_by_hand():
     assert "6 of 12 change requests were unplanned and accepted (portfolio: 9%)" in \
         e.loc[("wish", "agree_to_every_wish", Q(4)), "evidence"]
     assert e.loc[("team", "team_growth_unplanned", Q(5)), "evidence"].startswith(
-        "In 2025Q2 the team grew from 3 to 7 people, while 6 of 16 change requests since 2024Q1")
+        "In Q2 2025 the team grew from 3 to 7 people, while 6 of 16 change requests since Q1 2024")
     e = ev.set_index(["client_id", "mistake"])
     assert e.loc[("early", "early_free_delivery"), "quarters"] == f"{Q(2)}, {Q(6)}"
     assert e.loc[("early", "early_free_delivery"), "value"] == 2
     assert e.loc[("sup", "support_without_followup"), "value"] == 3
-    assert "(3 of 4 over 2024Q2–2025Q1)" in e.loc[("sup", "support_without_followup"), "evidence"]
+    assert "(3 of 4 over Q2 2024–Q1 2025)" in e.loc[("sup", "support_without_followup"), "evidence"]
     assert e.loc[("rot", "communicator_not_rotated"), "quarters"] == f"{Q(8)}–{Q(9)}"
     assert e.loc[("rot", "communicator_not_rotated"), "value"] == 10
     assert e.loc[("tech", "technical_communicator"), "quarters"] == f"{Q(6)}–{Q(7)}"

@@ -295,7 +295,7 @@ def _reasons(row: pd.Series, lang: str) -> str:
             text = tr(s.reason_en, lang).format(
                 v=format_value(row[f"{s.name}_value"], s.fmt, lang),
                 s=plural_s(row[f"{s.name}_value"]))
-            text += " " + tr("(since {since})", lang, since=since)
+            text += " " + tr("(since {since})", lang, since=quarter_label(since, lang))
             parts.append(text)
     return "; ".join(parts)
 

@@ -471,7 +471,7 @@ def backtest(panel: pd.DataFrame, *, holdout: int, runs: int, seed: int, levels:
     cutoff = end - holdout
     train = panel[qi <= cutoff]
     if train.empty:
-        raise NoBacktest(N_("backtest: no history up to {quarter}; use a shorter holdout"),
+        raise NoBacktest(N_("there is no history up to {quarter}, where the check would start"),
                          quarter=quarter_label(cutoff))
     states = client_states(train, period_end=cutoff, churn_after_quarters=churn_after_quarters,
                            revenue_col=revenue_col)
@@ -660,7 +660,8 @@ def scenario_avoid_mistake(panel: pd.DataFrame, mistake: str, *, horizon: int, r
     moves = "; ".join(f"{f} -> {'/'.join(src)} becomes {f} -> {t}" for f, (src, t) in reroute.items()
                       if f in names) or "none (not a sequence mistake)"
     label = MISTAKE_LABELS[mistake]
-    assumption = _scenario_assumption(lang, tr(label, lang), quarter_label(end + 1), reroute, names, hz, reduce)
+    assumption = _scenario_assumption(lang, tr(label, lang), quarter_label(end + 1, lang), reroute, names, hz,
+                                      reduce)
     params = pd.DataFrame([
         ("mistake", mistake, label),
         ("clients_detected", hz["clients_with"], "clients who made the mistake"),
@@ -694,7 +695,7 @@ def _scenario_assumption(lang: str, label: str, start: str, reroute: Mapping, na
                 "(an upper bound: these clients may differ in other ways).", lang,
                 with_=pct(hz["with"]), without=pct(hz["without"]))
              if reduce else tr("no excess churn observed for clients who made it: churn unchanged.", lang))
-    return tr("Scenario \u201c{label}\u201d avoided from {start} on. Rerouted moves: {moves}. Churn: {churn} "
+    return tr("Scenario \u201c{label}\u201d avoided from {start} on. Moves between phases that change: {moves}. Churn: {churn} "
               "New clients are not forecast.", lang, label=label, start=start, moves=moves, churn=churn)
 
 
@@ -724,7 +725,9 @@ class NoBacktest(ValueError):
         self.template, self.values = template, values
 
     def text(self, lang: str = "en") -> str:
-        return tr(self.template, lang, **self.values)
+        # the values keep quarter codes (the English message above); the reader gets the quarter's name
+        return tr(self.template, lang, **{k: quarter_label(v, lang) if k == "quarter" else v
+                                          for k, v in self.values.items()})
 
 
 def backtest_if_possible(panel: pd.DataFrame, lang: str = "en", **kwargs: Any) -> tuple[Backtest | None, str]:

@@ -35,6 +35,7 @@ from clientlens.analysis.markers import (
 from clientlens.analysis.toxicity import markers_basis, red_flag
 from clientlens.i18n import N_, tr
 from clientlens.parameters import Params
+from clientlens.quarters import quarter_label
 
 
 @dataclass(frozen=True)
@@ -315,8 +316,8 @@ def migration_matrix(history: pd.DataFrame, from_quarter: str, to_quarter: str,
         index=rows, columns=cols, fill_value=0).astype(int)
     m.index = [segment_label(k, lang) for k in rows]
     m.columns = [segment_label(k, lang) for k in cols]
-    m.index.name = tr("from {quarter}", lang, quarter=from_quarter)
-    m.columns.name = tr("to {quarter}", lang, quarter=to_quarter)
+    m.index.name = tr("from {quarter}", lang, quarter=quarter_label(from_quarter, lang))
+    m.columns.name = tr("to {quarter}", lang, quarter=quarter_label(to_quarter, lang))
     return m
 
 

@@ -143,8 +143,11 @@ STATE_COLUMNS = ["client_id", "client_name", "quarter", "quarter_index", "state"
 
 # --- small helpers -------------------------------------------------------------------------
 
-def quarter_ranges(indices: Iterable[int]) -> str:
-    """'2024Q1–2024Q3, 2025Q1' from quarter indices (consecutive quarters become a range)."""
+def quarter_ranges(indices: Iterable[int], lang: str | None = None) -> str:
+    """'2024Q1–2024Q3, 2025Q1' from quarter indices (consecutive quarters become a range).
+
+    Without `lang` the codes, which _parse_ranges reads back (the events' `quarters` column);
+    with it, what a reader sees ('Q1 2024–Q3 2024, Q1 2025', 'I кв. 2024–III кв. 2024, ...')."""
     idx = sorted({int(i) for i in indices})
     if not idx:
         return ""
@@ -153,8 +156,8 @@ def quarter_ranges(indices: Iterable[int]) -> str:
         if i is not None and i == prev + 1:
             prev = i
             continue
-        parts.append(quarter_label(start) if start == prev
-                     else f"{quarter_label(start)}–{quarter_label(prev)}")
+        parts.append(quarter_label(start, lang) if start == prev
+                     else f"{quarter_label(start, lang)}–{quarter_label(prev, lang)}")
         if i is not None:
             start = prev = i
     return ", ".join(parts)
@@ -575,9 +578,9 @@ def _phase_events(states: pd.DataFrame, split: pd.DataFrame, lang: str = "en") -
                 events.append(_event(
                     cid, name, "feature_without_ux", nxt[1][0].start, qs + n_q[:1],
                     tr("Functionality in {quarters} (feature value {feature}), then {phase} from {start} without "
-                       "a UX phase (UX value meanwhile: {ux})", lang, quarters=quarter_ranges(qs),
+                       "a UX phase (UX value meanwhile: {ux})", lang, quarters=quarter_ranges(qs, lang),
                        feature=m(value(group, "value_feature")), phase=phase(nxt[0]),
-                       start=quarter_label(nxt[1][0].start), ux=m(ux)), "ux_value", ux, None))
+                       start=quarter_label(int(nxt[1][0].start), lang), ux=m(ux)), "ux_value", ux, None))
             # ... or feature, a pause, then new feature work
             if state == "feature" and len(group) > 1:
                 for g0, g1 in zip(group[:-1], group[1:]):
@@ -586,15 +589,15 @@ def _phase_events(states: pd.DataFrame, split: pd.DataFrame, lang: str = "en") -
                         cid, name, "feature_without_ux", g1.start, list(_span(g0)) + gap + [int(g1.start)],
                         tr("Functionality in {quarters}, then a pause, then new functionality from {start} "
                            "(feature value {feature}) with no UX phase between", lang,
-                           quarters=quarter_ranges(_span(g0)), start=quarter_label(g1.start),
+                           quarters=quarter_ranges(_span(g0), lang), start=quarter_label(int(g1.start), lang),
                            feature=m(g1.value_feature)), "ux_value", float(g0.value_ux), None))
             # ... or functionality, then the client left, with no UX work at all
             if state == "feature" and last and left_at is not None and tot["value_ux"] <= 0:
                 events.append(_event(
                     cid, name, "feature_without_ux", left_at, qs + [int(left_at)],
                     tr("Functionality in {quarters} (feature value {feature}), then the client left in {left}, "
-                       "with no UX work at all (UX value 0)", lang, quarters=quarter_ranges(qs),
-                       feature=m(tot["value_feature"]), left=quarter_label(left_at)),
+                       "with no UX work at all (UX value 0)", lang, quarters=quarter_ranges(qs, lang),
+                       feature=m(tot["value_feature"]), left=quarter_label(int(left_at), lang)),
                     "ux_value", 0.0, None))
             # UX without functionality: UX after a phase other than functionality, or first
             if state == "ux" and (k == 0 or merged[k - 1][0] != "feature"):
@@ -604,28 +607,28 @@ def _phase_events(states: pd.DataFrame, split: pd.DataFrame, lang: str = "en") -
                     events.append(_event(
                         cid, name, "ux_without_feature", group[0].start, q_of(prev_group) + qs,
                         tr("UX work in {quarters} (UX value {ux}) came after {phase} ({before}) with no new "
-                           "functionality before it", lang, quarters=quarter_ranges(qs), ux=m(ux_value),
-                           phase=phase(prev_state), before=quarter_ranges(q_of(prev_group))),
+                           "functionality before it", lang, quarters=quarter_ranges(qs, lang), ux=m(ux_value),
+                           phase=phase(prev_state), before=quarter_ranges(q_of(prev_group), lang)),
                         "ux_value", ux_value, None))
                 elif not censored[cid] or f_value <= 0:
                     note = (tr("; the data starts in {start}, and no functionality work was done during it "
-                               "either (feature value 0)", lang, start=quarter_label(group[0].start))
+                               "either (feature value 0)", lang, start=quarter_label(int(group[0].start), lang))
                             if censored[cid] else "")
                     events.append(_event(
                         cid, name, "ux_without_feature", group[0].start, qs,
                         tr("The first recorded phase is UX ({quarters}, UX value {ux}) with no functionality "
-                           "before it", lang, quarters=quarter_ranges(qs), ux=m(ux_value)) + note,
+                           "before it", lang, quarters=quarter_ranges(qs, lang), ux=m(ux_value)) + note,
                         "ux_value", ux_value, None))
             # functionality and UX without stabilisation: UX, then support or functionality ...
             if state == "ux" and nxt is not None and nxt[0] in ("support", "feature"):
                 prev = merged[k - 1] if k > 0 and merged[k - 1][0] == "feature" else None
                 stab = value(group, "value_stability") + value(nxt[1], "value_stability") + \
                     (value(prev[1], "value_stability") if prev else 0.0)
-                words = dict(quarters=quarter_ranges(qs), phase=phase(nxt[0]), start=quarter_label(nxt[1][0].start),
-                             stability=m(stab))
+                words = dict(quarters=quarter_ranges(qs, lang), phase=phase(nxt[0]),
+                             start=quarter_label(int(nxt[1][0].start), lang), stability=m(stab))
                 evidence = (tr("Functionality in {before} and UX in {quarters}, then {phase} from {start} without "
                                "a stabilisation phase (stability value meanwhile: {stability})", lang,
-                               before=quarter_ranges(q_of(prev[1])), **words) if prev else
+                               before=quarter_ranges(q_of(prev[1]), lang), **words) if prev else
                             tr("UX in {quarters}, then {phase} from {start} without a stabilisation phase "
                                "(stability value meanwhile: {stability})", lang, **words))
                 events.append(_event(
@@ -637,8 +640,8 @@ def _phase_events(states: pd.DataFrame, split: pd.DataFrame, lang: str = "en") -
                 events.append(_event(
                     cid, name, "no_stabilisation", left_at, qs + [int(left_at)],
                     tr("UX in {quarters} (UX value {ux}), then the client left in {left}, with no stabilisation "
-                       "work at all (stability value 0)", lang, quarters=quarter_ranges(qs),
-                       ux=m(value(group, "value_ux")), left=quarter_label(left_at)),
+                       "work at all (stability value 0)", lang, quarters=quarter_ranges(qs, lang),
+                       ux=m(value(group, "value_ux")), left=quarter_label(int(left_at), lang)),
                     "stability_value", 0.0, None))
     return events
 
@@ -684,7 +687,7 @@ def _mix_events(states: pd.DataFrame, split: pd.DataFrame, min_quarters: int, pr
             events.append(_event(
                 r.client_id, r.client_name, mistake, int(r.start) + min_quarters - 1, span,
                 tr("{have} in {quarters} ({n} quarters) with no {absent} work at all ({absent} value {value})",
-                   lang, have=have[0].upper() + have[1:], quarters=quarter_ranges(span), n=int(r.n),
+                   lang, have=have[0].upper() + have[1:], quarters=quarter_ranges(span, lang), n=int(r.n),
                    absent=phase_label(absent, lang), value=money(getattr(r, "w_" + absent), lang)),
                 f"{absent}_share", float(getattr(r, "w_" + absent)), absent_share))
     return events
@@ -781,8 +784,8 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
             r.client_id, r.client_name, "agree_to_every_wish", r.quarter_index, [r.quarter_index],
             tr("{n} unplanned change requests accepted in {quarter}; over {window} {w_u} of {w_cr} change "
                "requests were unplanned and accepted (portfolio: {base:.0%})", lang, n=int(r.unplanned_accepted),
-               quarter=quarter_label(r.quarter_index),
-               window=quarter_ranges(window_of(r.quarter_index, r.first_q, unplanned_window)),
+               quarter=quarter_label(int(r.quarter_index), lang),
+               window=quarter_ranges(window_of(r.quarter_index, r.first_q, unplanned_window), lang),
                w_u=int(r.w_u), w_cr=int(r.w_cr), base=base),
             "unplanned_share_window", r.w_u / r.w_cr, unplanned_share))
 
@@ -819,8 +822,8 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
             r.client_id, r.client_name, "team_growth_unplanned", r.quarter_index,
             sorted({int(r.quarter_index), int(end)}),
             tr("In {quarter} {grew}, while {n_u} of {n_cr} change requests since {since} were unplanned and "
-               "accepted (portfolio: {base:.0%})", lang, quarter=quarter_label(r.quarter_index), grew=grew,
-               n_u=int(n_u), n_cr=int(n_cr), since=quarter_label(r.first_q), base=base),
+               "accepted (portfolio: {base:.0%})", lang, quarter=quarter_label(int(r.quarter_index), lang), grew=grew,
+               n_u=int(n_u), n_cr=int(n_cr), since=quarter_label(int(r.first_q), lang), base=base),
             "unplanned_share_to_date", n_u / n_cr if n_cr else np.nan, base))
 
     # early_free_delivery
@@ -829,7 +832,7 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
     crossed = p.loc[cum >= early_free_min].groupby("client_id")["quarter_index"].min()
     with_early = p[(early > 0) & p["client_id"].isin(crossed.index)]
     if len(with_early):
-        we = with_early.assign(item=[f"{quarter_label(q)} ({int(n)})" for q, n in
+        we = with_early.assign(item=[f"{quarter_label(int(q), lang)} ({int(n)})" for q, n in
                                      zip(with_early["quarter_index"], with_early["early_free_deliveries"])])
         agg = we.groupby("client_id", sort=False).agg(
             client_name=("client_name", "first"), total=("early_free_deliveries", "sum"),
@@ -855,8 +858,8 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
             r.client_id, r.client_name, "support_without_followup", r.quarter_index, [r.quarter_index],
             tr("{n} of {requests} support requests in {quarter} were never followed up ({n_window} of "
                "{requests_window} over {window})", lang, n=int(r.support_without_followup), requests=sup_q,
-               quarter=quarter_label(r.quarter_index), n_window=int(r.roll_unf), requests_window=int(r.roll_sup),
-               window=quarter_ranges(window)),
+               quarter=quarter_label(int(r.quarter_index), lang), n_window=int(r.roll_unf),
+               requests_window=int(r.roll_sup), window=quarter_ranges(window, lang)),
             "support_without_followup", r.roll_unf, followup_min))
 
     # communicator_not_rotated, technical_communicator: one event per run of a communicator
@@ -874,7 +877,8 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
             events.append(_event(
                 r.client_id, r.client_name, "communicator_not_rotated", r.first, r.quarters,
                 tr("{who} has been our communicator for {n} consecutive quarters by {quarter} (limit {limit})",
-                   lang, who=who, n=int(r.tenure), quarter=quarter_label(r.last), limit=communicator_max_quarters),
+                   lang, who=who, n=int(r.tenure), quarter=quarter_label(int(r.last), lang),
+                   limit=communicator_max_quarters),
                 "communicator_tenure_quarters", r.tenure, communicator_max_quarters))
     role = p["communicator_role"].astype(object)
     tech = role.map(lambda v: isinstance(v, str) and v.strip().lower() == "technical").astype(bool)
@@ -884,7 +888,7 @@ def mistake_events(panel: pd.DataFrame, states: pd.DataFrame | None = None, *,
             events.append(_event(
                 r.client_id, r.client_name, "technical_communicator", r.first, r.quarters,
                 tr("{who} (technical) was our communicator in {quarters}", lang, who=who,
-                   quarters=quarter_ranges(r.quarters)),
+                   quarters=quarter_ranges(r.quarters, lang)),
                 "quarters_technical", r.n, None))
 
     out = pd.DataFrame(events, columns=EVENT_COLUMNS)

@@ -35,7 +35,7 @@ from clientlens.intake.readers.sniff import hash_file
 from clientlens.parameters import Params, as_of_date
 from clientlens.paths import PROJECT_ROOT
 from clientlens.processed import file_stats
-from clientlens.quarters import shift_quarter
+from clientlens.quarters import date_label, quarter_label, shift_quarter
 
 FINGERPRINT_FILE = ".intake.json"
 # The code whose change changes what intake writes.
@@ -117,15 +117,16 @@ def left_out_text(panel_meta: dict[str, Any], lang: str = "en",
     left = panel_meta.get("left_out") or {}
     if not left:
         return None
-    counts = ", ".join(tr_plural("{n} row{s} of {table}", n, lang, n=number(n), table=f"{table}.parquet",
+    counts = ", ".join(tr_plural("{n} row{s} of {table}", n, lang, n=number(n), table=table,
                                  s="" if n == 1 else "s") for table, n in left.items())
     end = panel_meta["period_end"]
     if panel_meta.get("period_end_chosen"):
         return tr("Rows after {end}, the period end chosen, are left out: {counts}.", lang,
-                  end=end, counts=counts)
+                  end=quarter_label(end, lang), counts=counts)
     return tr("The data runs to {last}, inside a quarter not yet finished: its rows are left out "
               "of the analysis, which ends with {end} ({counts}). To include them: {command}.",
-              lang, last=panel_meta.get("data_max_date") or "?", end=end, counts=counts,
+              lang, last=date_label(panel_meta.get("data_max_date") or "?", lang), end=quarter_label(end, lang),
+              counts=counts,
               command=f"make report PERIOD_END={shift_quarter(end, 1)}")
 
 

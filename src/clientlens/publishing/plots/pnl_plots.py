@@ -24,11 +24,10 @@ from clientlens.analysis.pnl import ABC_LOSS
 from clientlens.i18n import N_, tr
 from clientlens.publishing.display import fmt_number
 from clientlens.publishing.plots.theme import TEXT_KW as _TEXT
-from clientlens.publishing.plots.theme import count_label, money_formatter, percent_formatter
+from clientlens.publishing.plots.theme import count_label, legend_outside, money_axis, money_formatter, percent_formatter
 from clientlens.publishing.plots.theme import money_label as money
 from clientlens.publishing.plots.theme import NO_MARGIN, not_measured_figure
 from clientlens.publishing.plots.theme import new_figure as _figure
-from clientlens.publishing.plots.theme import plain_legend as _plain_legend
 from clientlens.publishing.plots.theme import plain_text as _plain
 
 try:  # the project's chart palette, when the theme module is there
@@ -56,8 +55,9 @@ def _titles(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
 
 # --------------------------------------------------------------------------- whale curve
 
-def plot_whale_curve(curve: pd.DataFrame, *, title: str | None = None,
-                     figsize: tuple[float, float] = (10, 5.2), lang: str = "en") -> Figure:
+def plot_whale_curve(curve: pd.DataFrame, *, currency: str = "", title: str | None = None,
+                     figsize: tuple[float, float] = (10, 5.2), lang: str = "en",
+                     last_four_quarters: bool = False) -> Figure:
     """Cumulative profit (% of total) against clients ranked by profit (% of clients).
 
     Takes whale_curve(). The hump above 100% is the profit the best clients make; the falling
@@ -119,14 +119,16 @@ def plot_whale_curve(curve: pd.DataFrame, *, title: str | None = None,
                 xytext=(30, -6), textcoords="offset points", fontsize=8.5, va="center",
                 arrowprops={"arrowstyle": "-", "color": GREY, "linewidth": 0.6}, **_TEXT)
     ax.set_ylim(min(0.0, float(np.min(y))) * 1.05, float(np.max(y)) * 1.15 + 1e-9)
-    _titles(ax, title, tr("Clients ranked by profit over all history (n = {n})", lang, n=count_label(n, lang)),
-            tr("Cumulative profit, % of total", lang) if in_pct else tr("Cumulative profit", lang))
+    ranked = (N_("Clients ranked by profit over the last four quarters (n = {n})") if last_four_quarters
+              else N_("Clients ranked by profit over all history (n = {n})"))
+    _titles(ax, title, tr(ranked, lang, n=count_label(n, lang)),
+            tr("Cumulative profit, % of total", lang) if in_pct else money_axis(N_("Cumulative profit"), currency, lang))
     return fig
 
 
 # --------------------------------------------------------------------------- waterfall
 
-def plot_waterfall(waterfall: pd.DataFrame, *, title: str | None = None,
+def plot_waterfall(waterfall: pd.DataFrame, *, currency: str = "", title: str | None = None,
                    figsize: tuple[float, float] = (10, 5.2), lang: str = "en") -> Figure:
     """Revenue, each cost step, and margin as floating bars. Takes portfolio_waterfall()."""
     title = title or tr("From revenue to margin", lang)
@@ -161,7 +163,7 @@ def plot_waterfall(waterfall: pd.DataFrame, *, title: str | None = None,
     lo = min(0.0, float(w[["start", "end"]].min().min()))
     ax.set_ylim(lo * 1.1 - span * 0.02, span * 1.1)
     ax.grid(axis="x", visible=False)
-    _titles(ax, title, "", tr("Amount", lang))
+    _titles(ax, title, "", money_axis(N_("Amount"), currency, lang))
     return fig
 
 
@@ -244,7 +246,7 @@ def outliers_to_label(client_pnl: pd.DataFrame, n: int = 7) -> pd.DataFrame:
 
 
 def plot_margin_scatter(client_pnl: pd.DataFrame, classes: pd.DataFrame | None = None, *,
-                        n_labels: int = 7, title: str | None = None,
+                        n_labels: int = 7, currency: str = "", title: str | None = None,
                         figsize: tuple[float, float] = (10, 6), lang: str = "en") -> Figure:
     """Each client's lifetime margin against its revenue, the most extreme 5-8 named.
 
@@ -272,8 +274,7 @@ def plot_margin_scatter(client_pnl: pd.DataFrame, classes: pd.DataFrame | None =
     if n:
         sns.scatterplot(data=t, x="revenue", y="margin", hue=hue, hue_order=hue_order,
                         palette=palette, s=size, alpha=alpha, linewidth=0, ax=ax, rasterized=n > 2000)
-        _plain_legend(ax, title=None, loc="upper left", fontsize=9, frameon=False,
-                      markerscale=max(1.0, 40 / size) ** 0.5)
+        legend_outside(ax, title=None, fontsize=9, markerscale=max(1.0, 40 / size) ** 0.5)
         for text in ax.get_legend().get_texts():
             text.set_text(tr(text.get_text(), lang))
         for handle in ax.get_legend().legend_handles:
@@ -288,5 +289,6 @@ def plot_margin_scatter(client_pnl: pd.DataFrame, classes: pd.DataFrame | None =
         ax.text(0.0, 1.0, sub, transform=ax.transAxes, ha="left", va="bottom", fontsize=9,
                 color=GREY, **_TEXT)
     _label_points(ax, outliers_to_label(t, n_labels))
-    _titles(ax, title + "\n", tr("Revenue (lifetime)", lang), tr("Margin after overhead (lifetime)", lang))
+    _titles(ax, title + "\n", money_axis(N_("Revenue (lifetime)"), currency, lang),
+            money_axis(N_("Margin after overhead (lifetime)"), currency, lang))
     return fig

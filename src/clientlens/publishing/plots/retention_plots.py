@@ -11,11 +11,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from clientlens.i18n import N_, tr
-from clientlens.publishing.plots.theme import PALETTE, count_label, money_formatter, not_measured_figure
+from clientlens.publishing.plots.theme import PALETTE, count_label, legend_outside, money_formatter, not_measured_figure
 from clientlens.publishing.plots.theme import TEXT_KW as _TEXT
 from clientlens.publishing.plots.theme import new_figure as _figure
 from clientlens.publishing.plots.theme import percent_formatter
-from clientlens.publishing.plots.theme import plain_legend as _legend
+from clientlens.publishing.plots.theme import quarter_tick
 from clientlens.publishing.plots.theme import plain_text as _plain
 
 __all__ = ["plot_revenue_movements", "plot_cohort_curves", "SHORT_HISTORY"]
@@ -62,9 +62,11 @@ def plot_revenue_movements(movements: pd.DataFrame, currency: str, *, title: str
                linewidths=2, zorder=3, label=tr("net change", lang))
     ax.axhline(0, color=GREY, linewidth=0.8)
     ax.set_xticks(xs)
-    ax.set_xticklabels([_plain(p) for p in movements["period"]], **_TEXT)
+    crowded = len(xs) > 8  # upright labels of more quarters would run into each other
+    ax.set_xticklabels([quarter_tick(_plain(p), lang) for p in movements["period"]], rotation=45 if crowded else 0,
+                       ha="right" if crowded else "center", **_TEXT)
     ax.yaxis.set_major_formatter(money_formatter(lang))
-    _legend(ax, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    legend_outside(ax, fontsize=8)
     _titles(ax, title, tr("Quarter (each bar: the rolling year to it against the one to the quarter before)", lang),
             tr("Change in revenue over four quarters, {currency}", lang, currency=currency))
     return fig
@@ -99,6 +101,6 @@ def plot_cohort_curves(cohorts: pd.DataFrame, pooled: pd.DataFrame, model: pd.Da
     ax.yaxis.set_major_formatter(percent_formatter(lang))
     ax.set_ylim(0, 105)
     ax.set_xlim(0, max(float(pooled["periods_since"].max()), 1.0))
-    _legend(ax, fontsize=8, frameon=False, loc="lower left")
+    legend_outside(ax, fontsize=8)
     _titles(ax, title, tr("Quarters since the client's first revenue", lang), tr("Share of the cohort active", lang))
     return fig

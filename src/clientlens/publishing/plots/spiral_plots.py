@@ -20,12 +20,12 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from clientlens.analysis.spiral import CHURNED, DORMANT, MISTAKE_LABELS, MISTAKES, PHASES, phase_label
-from clientlens.i18n import tr
+from clientlens.i18n import N_, tr, tr_plural
 from clientlens.publishing.plots.theme import TEXT_KW as _TEXT
-from clientlens.publishing.plots.theme import count_label, money_formatter, number_formatter
+from clientlens.publishing.plots.theme import count_label, legend_outside, money_axis, money_formatter, number_formatter
+from clientlens.publishing.plots.theme import quarter_tick
 from clientlens.publishing.plots.theme import NO_REVENUE, not_measured_figure
 from clientlens.publishing.plots.theme import new_figure as _figure
-from clientlens.publishing.plots.theme import plain_legend as _legend
 from clientlens.publishing.plots.theme import plain_text as _plain
 
 try:  # the project's chart palette, when the theme module is there
@@ -50,15 +50,11 @@ def _pct(value: float, lang: str) -> str:
     return text.replace(".", ",") if lang == "ru" else text
 
 
-def _qlabel(i: int) -> str:
-    return f"{int(i) // 4}Q{int(i) % 4 + 1}"
-
-
-def _quarter_axis(ax: Any, indices: Sequence[int], max_labels: int = 12) -> None:
-    indices = list(indices)
+def _quarter_axis(ax: Any, indices: Sequence[int], lang: str, max_labels: int = 12) -> None:
+    indices = [int(i) for i in indices]
     step = max(1, int(np.ceil(len(indices) / max_labels)))
     ax.set_xticks(indices[::step])
-    ax.set_xticklabels([_qlabel(i) for i in indices[::step]], rotation=45, ha="right")
+    ax.set_xticklabels([quarter_tick(i, lang) for i in indices[::step]], rotation=45, ha="right")
 
 
 def transition_heatmap(chain: pd.DataFrame, *, show_ci: bool = True, title: str | None = None,
@@ -99,11 +95,12 @@ def transition_heatmap(chain: pd.DataFrame, *, show_ci: bool = True, title: str 
     ax.grid(False)
     _title(ax, title or tr("Where clients go next quarter (share of moves, {level} interval, count)", lang,
                            level=_pct(level, lang)))
-    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, format=FuncFormatter(lambda v, _: _pct(v, lang)))
+    bar = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, format=FuncFormatter(lambda v, _: _pct(v, lang)))
+    bar.set_label(tr("share of the row's clients that move to the column's phase", lang), **_TEXT)
     return fig
 
 
-def phase_mix_chart(phase_revenue: pd.DataFrame, *, title: str | None = None,
+def phase_mix_chart(phase_revenue: pd.DataFrame, *, currency: str = "", title: str | None = None,
                     figsize: tuple[float, float] = (10, 4.8), lang: str = "en") -> Figure:
     """Stacked bars of portfolio revenue per quarter by phase. Input: `spiral.phase_revenue_by_quarter`."""
     if not phase_revenue["revenue"].notna().any():
@@ -118,17 +115,18 @@ def phase_mix_chart(phase_revenue: pd.DataFrame, *, title: str | None = None,
         ax.bar(x, wide[c].to_numpy(), bottom=bottom, color=PHASE_COLORS.get(c), width=0.8,
                label=phase_label(c, lang))
         bottom += wide[c].to_numpy()
-    _quarter_axis(ax, x)
+    _quarter_axis(ax, x, lang)
     ax.yaxis.set_major_formatter(money_formatter(lang))
-    ax.set_ylabel(tr("revenue", lang))
-    _legend(ax, ncol=min(len(cols), 6), fontsize=8, loc="upper left", frameon=False)
+    ax.set_ylabel(money_axis(N_("revenue"), currency, lang))
+    legend_outside(ax, fontsize=8)
     _title(ax, title or tr("Portfolio revenue by spiral phase", lang))
     return fig
 
 
 def forecast_fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.DataFrame | None = None,
-                       *, levels: Sequence[float], title: str | None = None, method: str | None = None,
-                       figsize: tuple[float, float] = (10, 5.2), lang: str = "en") -> Figure:
+                       *, levels: Sequence[float], currency: str = "", title: str | None = None,
+                       method: str | None = None, figsize: tuple[float, float] = (10, 5.2),
+                       lang: str = "en") -> Figure:
     """Portfolio revenue: history, the forecast fan, and the backtest over the last quarters.
 
     Inputs: `forecast.portfolio_history`, `Forecast.portfolio`, optionally `Backtest.portfolio`.
@@ -173,11 +171,11 @@ def forecast_fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, backtest: 
                    label=tr("actual, clients live at the cutoff", lang))
         ax.axvline(bx.min() - 0.5, color="#999999", lw=0.8, ls="--")
     xs = np.unique(np.r_[history["quarter_index"].to_numpy(), fx])
-    _quarter_axis(ax, xs)
+    _quarter_axis(ax, xs, lang)
     ax.yaxis.set_major_formatter(money_formatter(lang))
     ax.set_ylim(bottom=0)
-    ax.set_ylabel(tr("revenue per quarter", lang))
-    _legend(ax, fontsize=8, loc="lower left", frameon=False, ncol=2)
+    ax.set_ylabel(money_axis(N_("revenue per quarter"), currency, lang))
+    legend_outside(ax, fontsize=8)
     _title(ax, title or tr("Portfolio revenue: history, forecast and backtest", lang))
     return fig
 
@@ -231,20 +229,21 @@ def positions_chart(positions: pd.DataFrame, *, title: str | None = None,
     left = np.zeros(len(table))
     shades = ["#c6dbef", "#6baed6", "#2171b5", "#08306b"]
     for k, col in enumerate(table.columns):
+        turns = int(str(col).rstrip("+"))
         ax.barh(y, table[col].to_numpy(), left=left, color=shades[min(k, 3)], height=0.6,
-                label=tr("{turns} turns completed", lang, turns=col))
+                label=tr_plural("{turns} turn{s} completed", turns, lang, turns=col, s="" if col == "1" else "s"))
         left += table[col].to_numpy()
     ax.set_yticks(y)
     ax.set_yticklabels([phase_label(p, lang) for p in table.index])
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: count_label(v, lang)))
     ax.set_xlabel(tr("live clients (by the phase they last worked in)", lang))
     ax.grid(axis="y", visible=False)
-    _legend(ax, fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    legend_outside(ax, fontsize=8)
     _title(ax, title or tr("Where live clients are on the spiral", lang))
     return fig
 
 
-def client_spiral_chart(positions: pd.DataFrame, client_id: str, *, title: str | None = None,
+def client_spiral_chart(positions: pd.DataFrame, client_id: str, *, currency: str = "", title: str | None = None,
                         figsize: tuple[float, float] = (10, 4.2), lang: str = "en") -> Figure:
     """One client's quarters: revenue bars coloured by state, spiral position as a step line.
 
@@ -257,14 +256,14 @@ def client_spiral_chart(positions: pd.DataFrame, client_id: str, *, title: str |
     x = s["quarter_index"].to_numpy()
     ax.bar(x, s["revenue"], color=[PHASE_COLORS.get(v, GREY) for v in s["state"]], width=0.8)
     ax.yaxis.set_major_formatter(money_formatter(lang))
-    ax.set_ylabel(tr("revenue", lang))
+    ax.set_ylabel(money_axis(N_("revenue"), currency, lang))
     ax2 = ax.twinx()
     ax2.step(x, s["spiral_position"], where="mid", color="#1b1b1b", lw=1.5)
     ax2.set_ylabel(tr("spiral position (turns)", lang))
     ax2.yaxis.set_major_formatter(number_formatter(lang))
     ax2.set_ylim(bottom=0)
     ax2.grid(False)
-    _quarter_axis(ax, x)
+    _quarter_axis(ax, x, lang)
     present = [v for v in list(PHASES) + [DORMANT, CHURNED] if v in set(s["state"])]
     fig.legend(handles=[Patch(color=PHASE_COLORS[v], label=phase_label(v, lang)) for v in present], fontsize=8,
                frameon=False, loc="outside lower center", ncol=len(present))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import matplotlib
+from matplotlib.ticker import FuncFormatter
 
 from clientlens.i18n import N_, tr
 
@@ -76,6 +77,24 @@ def plain_legend(ax, **kwargs) -> None:
             text.set_parse_math(False)
 
 
+def legend_outside(ax, **kwargs) -> None:
+    """plain_legend() right of the axes, where it covers no data however the data fall."""
+    plain_legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, **kwargs)
+
+
+def money_axis(label: str, currency: str, lang: str = "en") -> str:
+    """An axis label of amounts, naming their currency: "Cumulative profit, USD". The label is
+    an English catalogue key, shown in `lang`."""
+    return tr("{label}, {currency}", lang, label=tr(label, lang), currency=currency) if currency else tr(label, lang)
+
+
+def quarter_tick(code, lang: str = "en") -> str:
+    """A quarter's tick label as the page's reader writes it: "Q4 2026", "IV кв. 2026"."""
+    from clientlens.quarters import quarter_label
+
+    return quarter_label(code, lang)
+
+
 def not_measured_figure(title: str, why: str, figsize: tuple[float, float], lang: str = "en"):
     """A chart whose data is not measured: its title and, in its place, "not measured" and why."""
     fig, ax = new_figure(figsize)
@@ -111,11 +130,18 @@ def money_label(x: float, _pos=None, lang: str = "en") -> str:
     return sign + tr(unit, lang, number=number.replace(".", ",") if lang == "ru" else number)
 
 
-def money_formatter(lang: str = "en"):
-    """A tick formatter writing amounts as money_label() does."""
-    from matplotlib.ticker import FuncFormatter
+class MoneyFormatter(FuncFormatter):
+    """Ticks written as money_label() does. Its class marks an axis of amounts, whose label
+    must name the currency (money_axis); is_money_axis finds them."""
 
-    return FuncFormatter(lambda x, _pos=None: money_label(x, lang=lang))
+
+def money_formatter(lang: str = "en") -> MoneyFormatter:
+    return MoneyFormatter(lambda x, _pos=None: money_label(x, lang=lang))
+
+
+def is_money_axis(axis) -> bool:
+    """Whether a matplotlib axis (ax.xaxis, ax.yaxis) writes its ticks as amounts."""
+    return isinstance(axis.get_major_formatter(), MoneyFormatter)
 
 
 def count_label(x: float, lang: str = "en") -> str:

@@ -14,6 +14,7 @@ only the few clients that matter most are named.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -21,11 +22,13 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from clientlens.analysis.markers import MARKERS
 from clientlens.analysis.segments import SEGMENTS
 from clientlens.i18n import tr
 from clientlens.parameters import Params
+from clientlens.quarters import quarter_label
 from clientlens.publishing.plots.theme import TEXT_KW as _TEXT
 from clientlens.publishing.plots.theme import new_figure as _figure
 from clientlens.publishing.plots.theme import number_formatter, percent_formatter
@@ -205,6 +208,11 @@ def plot_marker_heatmap(scores: pd.DataFrame, top_n: int = 30, value: str = "sev
     return fig
 
 
+def _quarters_read(text: str, lang: str) -> str:
+    """`text` with each quarter code in it (2026Q3) as the reader writes it (Q3 2026)."""
+    return re.sub(r"\b\d{4}Q[1-4]\b", lambda m: quarter_label(m.group(0), lang), text)
+
+
 def plot_migration_matrix(matrix: pd.DataFrame, lang: str = "en", title: str | None = None,
                           drop_empty: bool = True) -> Figure:
     """migration_matrix() as an annotated heat map (rows: from, columns: to).
@@ -219,14 +227,19 @@ def plot_migration_matrix(matrix: pd.DataFrame, lang: str = "en", title: str | N
     fig, ax = _figure((1.2 * len(m.columns) + 4, 0.55 * len(m.index) + 2.2))
     data = m.to_numpy(dtype=float)
     sns.heatmap(pd.DataFrame(data), ax=ax, annot=m.to_numpy(), fmt="d", cmap="Blues",
-                cbar=False, linewidths=0.5, linecolor="white", annot_kws={"fontsize": 9})
+                linewidths=0.5, linecolor="white", annot_kws={"fontsize": 9},
+                cbar_kws={"label": tr("clients who moved", lang), "shrink": 0.8,
+                          "ticks": MaxNLocator(integer=True), "format": number_formatter(lang)})
+    cbar = ax.collections[0].colorbar if ax.collections else None
+    if cbar is not None:
+        cbar.ax.yaxis.label.set_parse_math(False)
     ax.set_xticks(np.arange(len(m.columns)) + 0.5)
     ax.set_xticklabels([safe_text(c, 24) for c in m.columns], rotation=35, ha="right")
     ax.set_yticks(np.arange(len(m.index)) + 0.5)
     ax.set_yticklabels([safe_text(c, 28) for c in m.index], rotation=0)
     for t in list(ax.get_xticklabels()) + list(ax.get_yticklabels()) + list(ax.texts):
         t.set_parse_math(False)
-    ax.set_xlabel(safe_text(matrix.columns.name or ""), **_TEXT)
-    ax.set_ylabel(safe_text(matrix.index.name or ""), **_TEXT)
+    ax.set_xlabel(_quarters_read(safe_text(matrix.columns.name or ""), lang), **_TEXT)
+    ax.set_ylabel(_quarters_read(safe_text(matrix.index.name or ""), lang), **_TEXT)
     ax.set_title(safe_text(title or tr("Segment migration", lang)), loc="left", fontweight="bold", **_TEXT)
     return fig
