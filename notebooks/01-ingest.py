@@ -7,11 +7,6 @@
 # row goes to the quarantine with its file, row, column and reason, and for every file
 # rows read = rows accepted + rows quarantined + rows merged or skipped (lines of one invoice,
 # rows the export itself marks as no record, each with its reason).
-#
-# **Reads:** `data/raw/*`. **Writes:** `data/processed/<table>.parquet`,
-# `data/processed/quarantine/quarantine.csv`, `data/processed/ingest_summary.parquet`,
-# `data/processed/manifest.json`, and `data/processed/client_quarter.parquet`, the
-# client-quarter panel every later stage reads.
 
 # %% tags=["parameters"]
 # Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
@@ -33,6 +28,7 @@ from clientlens.parameters import stage_params
 from clientlens.processed import summary_totals
 from clientlens.publishing import display as d
 from clientlens.publishing import reasons
+from clientlens.quarters import quarter_label
 
 params = stage_params(params_file, reads_file)
 report_lang, anonymize = params.report_lang, params.anonymize
@@ -51,8 +47,7 @@ d.show(d.kpi_html([
     ("rows quarantined", d.fmt_number(totals["rows_quarantined"], 0, report_lang)),
     ("rows merged or skipped", d.fmt_number(totals["rows_merged_or_skipped"], 0, report_lang)),
 ], lang=report_lang))
-d.show_table(summary.assign(table=summary.table + ".parquet",
-                            format=[tr("canonical", report_lang) if f == "canonical" else format_label(f)
+d.show_table(summary.assign(format=[tr("canonical", report_lang) if f == "canonical" else format_label(f)
                                     for f in summary.format])
              .rename(columns={"rows_read": "rows read", "rows_accepted": "rows accepted",
                               "rows_quarantined": "rows quarantined", "rows_merged": "rows merged",
@@ -103,8 +98,7 @@ d.show(client_names_html(pd.read_parquet(Path(processed_dir) / "client_names_use
 # %% [markdown]
 # ## Quarantine
 #
-# Rows set aside, by reason. The full list, with file, row and column, is in
-# `data/processed/quarantine/quarantine.csv`.
+# Rows set aside, counted by reason.
 
 # %%
 quarantine = pd.read_parquet(Path(processed_dir) / "quarantine" / "quarantine.parquet")
@@ -117,14 +111,23 @@ else:
         d.show_table(reasons.in_language(quarantine.head(50), report_lang), lang=report_lang)
 
 # %% [markdown]
-# ## The client-quarter panel
+# ## Clients and quarters analysed
 
 # %%
 d.show(d.kpi_html([
     ("clients", d.fmt_number(panel_meta['clients'], 0, report_lang)),
     ("client-quarters", d.fmt_number(panel_meta['rows'], 0, report_lang)),
-    ("period analysed up to", panel_meta["period_end"]),
+    ("period analysed up to", quarter_label(panel_meta["period_end"], report_lang)),
 ], lang=report_lang))
 left_out = left_out_text(panel_meta, report_lang, lambda n: d.fmt_number(n, 0, report_lang))
 if left_out:
     d.show(d.paragraph_html(left_out, note=True))
+
+# %% [markdown] tags=["method"]
+# **Reads:** `data/raw/*`. **Writes:** `data/processed/<table>.parquet`,
+# `data/processed/quarantine/quarantine.csv`, `data/processed/ingest_summary.parquet`,
+# `data/processed/manifest.json`, and `data/processed/client_quarter.parquet`, the
+# client-quarter panel every later stage reads.
+#
+# The full list of rows set aside, with file, row, column and reason, is in
+# `data/processed/quarantine/quarantine.csv`.

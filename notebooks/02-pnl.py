@@ -5,11 +5,6 @@
 # presale estimates, rework and scope done for free are counted. This page puts a P&L on every
 # client, draws the whale curve (cumulative profit against clients ranked by profit), measures
 # how concentrated the business is, and values each relationship over its lifetime.
-#
-# **Reads:** `data/processed/client_quarter.parquet`, `contracts.parquet` (renewals, when
-# supplied). **Writes:** `data/processed/pnl_clients.parquet` (one row per client, with ABC class
-# and lifetime value), `data/processed/pnl_quarters.parquet` (per client and quarter),
-# `revenue_movements.parquet`, `revenue_retention.parquet` and `cohort_retention.parquet` (retention).
 
 # %% tags=["parameters"]
 # Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
@@ -29,6 +24,7 @@ from clientlens.publishing import display as d
 from clientlens.publishing.downloads import write_csv
 from clientlens.publishing.plots import pnl_plots, retention_plots
 from clientlens.publishing.plots.theme import set_theme
+from clientlens.quarters import quarter_label
 
 set_theme()
 params = stage_params(params_file, reads_file)
@@ -55,21 +51,23 @@ save_table(clients.sort_values("client_id"), processed_dir, "pnl_clients")
 save_table(quarters.sort_values(["client_id", "quarter_index"]), processed_dir, "pnl_quarters")
 
 # %% [markdown]
-# ## The portfolio in four numbers
+# ## The portfolio over all history
 
 # %%
 d.show(d.kpi_html([
-    ("revenue, lifetime", d.fmt_money(totals["revenue"], cur, report_lang)),
+    ("revenue", d.fmt_money(totals["revenue"], cur, report_lang)),
     ("margin after every cost", d.fmt_money(totals["margin"], cur, report_lang)),
     ("margin %", d.fmt_pct(totals["margin_pct"], 1, report_lang)),
-    ("profit from the top 20% of clients, all history", d.fmt_pct(top["profit_share"], 0, report_lang)),
+    ("profit from the top 20% of clients", d.fmt_pct(top["profit_share"], 0, report_lang)),
     # of the clients whose margin is measured: the others may make money or lose it
     ("clients losing money", tr("{n} of {total}", report_lang, n=int(clients.is_loss_making.eq(True).sum()),
-                                total=int(clients.is_loss_making.notna().sum()))),
+                                total=int(clients.is_loss_making.notna().sum()))
+     if clients.is_loss_making.notna().any() else d.fmt_number(None, 0, report_lang)),
 ], lang=report_lang))
 d.show(d.paragraph_html(tr(
     "Period analysed: {first} to {last}. Margin = revenue - delivery cost (every hour at its cost rate, billable "
-    "or not) - overhead ({rate} of {base}).", report_lang, first=clients.first_quarter.min(), last=period_end,
+    "or not) - overhead ({rate} of {base}).", report_lang,
+    first=quarter_label(clients.first_quarter.min(), report_lang), last=quarter_label(period_end, report_lang),
     rate=d.fmt_pct(params.overhead_rate, 0, report_lang), base=tr(params.overhead_base.replace("_", " "), report_lang)),
     note=True))
 d.show(d.paragraph_html(tr(
@@ -86,14 +84,11 @@ d.show(d.paragraph_html(tr(
 # clients give back.
 
 # %%
-d.show_figure(pnl_plots.plot_whale_curve(curve, lang=report_lang))
-summary = pnl.whale_summary(curve)
 if len(curve):
-    d.show(d.paragraph_html(tr(
-        "The curve peaks at {peak} of total profit after the best {rank} clients; {n_loss} loss-making clients "
-        "then give back {loss}.", report_lang, peak=d.fmt_pct(summary["peak_share"], 0, report_lang),
-        rank=int(summary["peak_rank"]), n_loss=int(summary["n_loss_making"]),
-        loss=d.fmt_money(-summary["loss_margin"], cur, report_lang))))
+    d.show_figure(pnl_plots.plot_whale_curve(curve, currency=cur, lang=report_lang), lang=report_lang)
+d.show(d.paragraph_html(pnl.whale_words(pnl.whale_summary(curve), report_lang,
+                                         pct=lambda v: d.fmt_pct(v, 0, report_lang),
+                                         money=lambda v: d.fmt_money(v, cur, report_lang))))
 
 # %% [markdown]
 # ## From revenue to margin
@@ -102,7 +97,8 @@ if len(curve):
 # clients do not pay for.
 
 # %%
-d.show_figure(pnl_plots.plot_waterfall(pnl.portfolio_waterfall(clients), lang=report_lang))
+d.show_figure(pnl_plots.plot_waterfall(pnl.portfolio_waterfall(clients), currency=cur, lang=report_lang),
+              lang=report_lang)
 
 # %% [markdown]
 # ## Margin against revenue
@@ -111,35 +107,35 @@ d.show_figure(pnl_plots.plot_waterfall(pnl.portfolio_waterfall(clients), lang=re
 # than they pay.
 
 # %%
-d.show_figure(pnl_plots.plot_margin_scatter(clients, lang=report_lang))
+d.show_figure(pnl_plots.plot_margin_scatter(clients, currency=cur, lang=report_lang), lang=report_lang)
 
 # %% [markdown]
 # ## ABC classes and concentration
 #
-# Class A: the clients that together make the first 80% of positive profit; B: up to 95%;
-# C: the rest that make money; D: loss-making. Concentration uses the Herfindahl-Hirschman
-# index of revenue shares (0-10,000; above 2,500 is highly concentrated).
+# Over all history, like the figures above. Class A: the clients that together make the first
+# 80% of positive profit; B: up to 95%; C: the rest that make money; D: loss-making. The effective
+# number of clients says how concentrated revenue is: the firm depends on its clients as much as
+# it would on that many clients of equal size.
 
 # %%
 abc = pnl.abc_summary(classes)
 d.show_table(abc.assign(abc_class=tr_values(abc.abc_class, report_lang))
              .rename(columns={"abc_class": "class", "client_share": "share of clients",
                               "revenue_share": "share of revenue", "margin_share": "share of margin"}),
-             lang=report_lang, searchable=False)
+             lang=report_lang, searchable=False, pct=["share of clients", "share of revenue", "share of margin"])
 d.show(d.kpi_html([
     ("largest client's share of revenue", d.fmt_pct(conc["largest_revenue_share"], 1, report_lang)),
     ("top 5 clients' share of revenue", d.fmt_pct(conc["top5_revenue_share"], 0, report_lang)),
-    ("HHI of revenue", d.fmt_number(conc["hhi"], 0, report_lang)),
     ("effective number of clients", d.fmt_number(conc["effective_clients"], 0, report_lang)),
 ], lang=report_lang))
 
 # %% [markdown]
 # ## Lifetime value
 #
-# Profit to date plus the discounted profit still to come: the whole relationship's worth after
-# every cost. Retention comes from a shifted-beta-geometric model (Fader and Hardie, 2007) fitted
-# to renewal history. The spiral page values clients by revenue instead (the revenue still to come
-# on the spiral, before costs), for the forecast.
+# Profit to date plus the profit still to come, discounted: the whole relationship's worth after
+# every cost. How long clients stay is learnt from this firm's own renewals. The spiral page values
+# clients by revenue instead (the revenue still to come on the spiral, before costs), for the
+# forecast.
 
 # %%
 fit, lang = model.fit, report_lang
@@ -149,8 +145,6 @@ model_rows = [
     (tr("cohorts", lang), d.fmt_number(len(model.survivors), 0, lang)),
     (tr("retention, next period", lang), d.fmt_pct(fit.get("retention_1"), 1, lang)),
     (tr("churn per period, mean", lang), d.fmt_pct(fit.get("mean_churn"), 1, lang)),
-    (tr("alpha, beta (sBG)", lang),
-     f"{d.fmt_number(fit.get('alpha'), 2, lang)}; {d.fmt_number(fit.get('beta'), 2, lang)}"),
     (tr("fit", lang), tr(str(fit.get("message", "")), lang)),
 ]
 d.show_table(pd.DataFrame(model_rows, columns=["retention model", "value"]), lang=report_lang, searchable=False)
@@ -210,13 +204,14 @@ else:
     d.show(d.paragraph_html(tr(
         "The year to {period}: the clients that had revenue in the year before it billed {retained}, against "
         "{before} then; capped at each one's revenue of the year before, {capped}.", report_lang,
-        period=last["period"], retained=d.fmt_money(last["revenue_retained"], cur, report_lang),
+        period=quarter_label(last["period"], report_lang),
+        retained=d.fmt_money(last["revenue_retained"], cur, report_lang),
         before=d.fmt_money(last["revenue_year_before"], cur, report_lang),
         capped=d.fmt_money(last["revenue_retained_capped"], cur, report_lang))))
 
 # %%
 if len(movements):
-    d.show_figure(retention_plots.plot_revenue_movements(movements, cur, lang=report_lang))
+    d.show_figure(retention_plots.plot_revenue_movements(movements, cur, lang=report_lang), lang=report_lang)
     d.show(d.paragraph_html(tr(
         "Each bar is the change in revenue over the last four quarters from one quarter's end to the next; for every "
         "quarter, revenue = revenue the quarter before + new + back + expansion - contraction - churn, to the cent. "
@@ -231,8 +226,9 @@ if len(kept):
                                   "revenue_retained": "their revenue this year",
                                   "revenue_retained_capped": "this year, capped at the year before",
                                   "nrr": "NRR", "grr": "GRR"}),
-                 lang=report_lang, searchable=False, caption=tr("NRR and GRR, each row a year (amounts in {cur})",
-                                                               report_lang, cur=cur))
+                 lang=report_lang, searchable=False, currency=cur,
+                 money=["their revenue the year before", "their revenue this year", "this year, capped at the year before"],
+                 caption=tr("NRR and GRR, each row a year", report_lang))
 
 # %%
 if len(by_year):
@@ -242,9 +238,10 @@ if len(by_year):
                                   "churn": "churn", "reactivation": "clients back",
                                   "revenue": "revenue, the year", "clients_before": "clients, the year before",
                                   "clients": "clients, the year"}),
-                 lang=report_lang, searchable=False,
-                 caption=tr("Revenue movements by year, each year against the one before (amounts in {cur})",
-                            report_lang, cur=cur))
+                 lang=report_lang, searchable=False, currency=cur,
+                 money=["revenue, the year before", "new clients", "expansion", "contraction", "churn", "clients back",
+                        "revenue, the year"],
+                 caption=tr("Revenue movements by year, each year against the one before", report_lang))
 
 # %% [markdown]
 # ### Clients kept, by the year they were won
@@ -267,8 +264,8 @@ if len(cohorts):
         report_lang))
     d.show_figure(retention_plots.plot_cohort_curves(
         cohorts, retention.pooled_retention(cohorts), retention.model_curve(model, int(cohorts.periods_since.max())),
-        model_label=tr("retention model (sBG), fitted to {source}", report_lang, source=tr(model.source, report_lang)),
-        lang=report_lang))
+        model_label=tr("lifetime-value model, fitted to {source}", report_lang, source=tr(model.source, report_lang)),
+        lang=report_lang), lang=report_lang)
     quarterly = retention.cohort_table(cohorts)
     csv_file = write_csv(quarterly, processed_dir, "cohort-retention-by-quarter", report_lang)
     d.show(d.download_link_html(csv_file, tr("Download the cohort table by quarter (CSV)", report_lang)))
@@ -283,17 +280,21 @@ if len(cohorts):
 # %%
 table = clients.sort_values("margin", ascending=False)[[
     "client_id", "client_name", "abc_class", "status", "revenue", "delivery_cost", "cost_non_billable", "overhead",
-    "margin", "margin_pct", "effective_rate", "list_rate", "rate_realisation", "dso", "margin_last4", "ltv_projected",
+    "margin", "margin_pct", "effective_rate", "list_rate", "rate_realisation", "dso", "ltv_projected",
     "ltv_total", "margin_note"]]
 table = table.assign(abc_class=tr_values(table.abc_class, report_lang), status=tr_values(table.status, report_lang))
 table = table.rename(columns={"client_name": "client", "abc_class": "class", "delivery_cost": "delivery cost",
                               "cost_non_billable": "non-billable cost", "margin_pct": "margin %",
                               "effective_rate": "revenue per hour", "list_rate": "list rate",
                               "rate_realisation": "share of list rate", "dso": "DSO, days",
-                              "margin_last4": "margin, last 4 quarters",
                               "ltv_projected": "profit still to come", "ltv_total": "lifetime profit",
                               "margin_note": "why not measured"})
-d.show_table(table, lang=report_lang, max_rows=None)
+d.show_table(table, lang=report_lang, max_rows=None, pct=["margin %", "share of list rate"], currency=cur,
+             money=["revenue", "delivery cost", "non-billable cost", "overhead", "margin", "revenue per hour", "list rate",
+                    "profit still to come", "lifetime profit"], caption=tr(
+    "Each client over all history, {first} to {last}; profit still to come is what the rest of the relationship "
+    "is expected to bring", report_lang, first=quarter_label(clients.first_quarter.min(), report_lang),
+    last=quarter_label(period_end, report_lang)))
 csv_file = write_csv(table, processed_dir, "pnl-every-client", report_lang)
 d.show(d.download_link_html(csv_file, tr("Download this table (CSV)", report_lang)))
 
@@ -305,10 +306,6 @@ d.show(d.download_link_html(csv_file, tr("Download this table (CSV)", report_lan
 # the work logged in the period; each hour's cost, and the overhead on it, stay where the hour was
 # logged. The rows of each client add up to its P&L above to the cent; each client's card splits
 # it by project and by kind of work. A client whose margin is not measured is left out.
-#
-# **Reads:** `data/processed/time_entries.parquet` as well. **Writes:**
-# `data/processed/pnl_projects.parquet` and `pnl_work_types.parquet` (each client's P&L by project
-# and by kind of work, over the last four quarters and all history).
 
 # %%
 from clientlens.analysis import drilldown
@@ -335,3 +332,20 @@ d.show(d.download_link_html(csv_file, tr("Download the P&L by project (CSV)", re
 csv_file = write_csv(drilldown.download_table(split, "work_type", report_lang), processed_dir, "pnl-by-kind-of-work",
                      report_lang)
 d.show(d.download_link_html(csv_file, tr("Download the P&L by kind of work (CSV)", report_lang)))
+
+# %% [markdown] tags=["method"]
+# **Reads:** `data/processed/client_quarter.parquet`, `contracts.parquet` (renewals, when
+# supplied). **Writes:** `data/processed/pnl_clients.parquet` (one row per client, with ABC class
+# and lifetime value), `data/processed/pnl_quarters.parquet` (per client and quarter),
+# `revenue_movements.parquet`, `revenue_retention.parquet` and `cohort_retention.parquet` (retention).
+#
+# Concentration also uses the Herfindahl-Hirschman index of revenue shares (HHI, the sum of the
+# squared shares in percent, 0-10,000; above 2,500 is highly concentrated); the effective number
+# of clients is 10,000 / HHI.
+#
+# Retention for lifetime value comes from a shifted-beta-geometric model (Fader and Hardie, 2007)
+# fitted to renewal history; the dashed line of the cohort chart is that model.
+#
+# **Reads:** `data/processed/time_entries.parquet` as well. **Writes:**
+# `data/processed/pnl_projects.parquet` and `pnl_work_types.parquet` (each client's P&L by project
+# and by kind of work, over the last four quarters and all history).

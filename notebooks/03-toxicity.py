@@ -6,10 +6,6 @@
 # after estimate and never order, or shelve what was built. Each of these is measured here per
 # client and quarter, then combined into one score from 0 to 100, with every point traced to
 # its marker and every red client given its reasons in plain words.
-#
-# **Reads:** `data/processed/client_quarter.parquet`. **Writes:**
-# `data/processed/toxicity_clients.parquet` (each client's current score, points per marker and
-# reasons), `data/processed/toxicity_quarters.parquet` (the score per client and quarter).
 
 # %% tags=["parameters"]
 # Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
@@ -48,20 +44,25 @@ red_revenue = red.revenue_window.sum() if pd.notna(active_revenue) else None
 
 # %% [markdown]
 # ## The red list
+#
+# The clients active now, with their revenue over the last four quarters.
 
 # %%
 d.show(d.kpi_html([
     (tr("red clients (score >= {red}, or {n} markers at full severity)", report_lang,
         red=d.fmt_number(params.toxicity_red, 0, report_lang), n=params.toxicity.red_full_markers),
      tr("{n} of {total}", report_lang, n=len(red), total=len(active))),
-    ("their revenue, last 4 quarters", d.fmt_money(red_revenue, cur, report_lang)),
+    ("their revenue", d.fmt_money(red_revenue, cur, report_lang)),
     ("share of revenue", d.fmt_pct(red_revenue / active_revenue if active_revenue > 0 else None, 0, report_lang)),
 ], lang=report_lang))
-d.show_table(red.sort_values("score", ascending=False)[["client_id", "client_name", "score", "score_basis",
-                                                        "revenue_window", "reasons"]]
-             .rename(columns={"client_name": "client", "score_basis": "score rests on",
-                              "revenue_window": "revenue, last 4 quarters"}),
-             lang=report_lang)
+if red.empty:
+    d.show(d.paragraph_html(tox.red_list_words(len(active), report_lang)))
+else:
+    d.show_table(red.sort_values("score", ascending=False)[["client_id", "client_name", "score", "score_basis",
+                                                            "revenue_window", "reasons"]]
+                 .rename(columns={"client_name": "client", "score_basis": "score rests on",
+                                  "revenue_window": tr("revenue, {cur}", report_lang, cur=cur)}),
+                 lang=report_lang)
 
 # %% [markdown]
 # ## The markers, client by client
@@ -70,7 +71,10 @@ d.show_table(red.sort_values("score", ascending=False)[["client_id", "client_nam
 # its threshold. Grey: not measured (the data that feeds it was not supplied).
 
 # %%
-d.show_figure(toxicity_plots.plot_marker_heatmap(active, top_n=30, lang=report_lang))
+if active.empty:
+    d.show(d.paragraph_html(tr("No client is active now, so there is no marker to show.", report_lang)))
+else:
+    d.show_figure(toxicity_plots.plot_marker_heatmap(active, top_n=30, lang=report_lang), lang=report_lang)
 
 # %% [markdown]
 # ## Where the score comes from
@@ -87,8 +91,7 @@ d.show(d.paragraph_html(tr(
     red=d.fmt_number(params.toxicity_red, 0, report_lang), n=params.toxicity.red_full_markers)))
 
 # %% [markdown]
-# Thresholds, baselines and weights live in `config/params.yaml` under `toxicity.markers`, each
-# under its marker's name.
+# Each marker, what it measures, and the thresholds that set its weight in the score.
 
 # %%
 measured = markers.measured_markers(panel)
@@ -128,3 +131,11 @@ if precursor_table.attrs["enough"]:
     weights_quality = precursors.weights_backtest(panel, params, as_of=meta["period_end"], shown=shown)
 for words in precursors.weights_words(precursor_table, weights_quality, params, report_lang):
     d.show(precursors.words_html(words, note=True))
+
+# %% [markdown] tags=["method"]
+# **Reads:** `data/processed/client_quarter.parquet`. **Writes:**
+# `data/processed/toxicity_clients.parquet` (each client's current score, points per marker and
+# reasons), `data/processed/toxicity_quarters.parquet` (the score per client and quarter).
+#
+# Thresholds, baselines and weights live in `config/params.yaml` under `toxicity.markers`, each
+# under its marker's name.

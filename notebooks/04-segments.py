@@ -8,12 +8,6 @@
 # an alternative, with clients that are both toxic and unprofitable. A client that builds its
 # own IT team and takes the work in-house is a healthy ending, not a failure. Below the map:
 # who moved between segments this quarter, and the early warnings of clients quietly leaving.
-#
-# **Reads:** `client_quarter.parquet`, `pnl_clients.parquet`, `pnl_quarters.parquet`,
-# `toxicity_clients.parquet`, `toxicity_quarters.parquet`. **Writes:** `data/processed/segments.parquet` (segment, action and
-# reasons per client), `data/processed/segment_history.parquet`,
-# `data/processed/early_warnings.parquet`, `data/processed/early_warning_history.parquet` (every
-# quarter's warning list, as it stood then).
 
 # %% tags=["parameters"]
 # Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
@@ -35,7 +29,7 @@ from clientlens.publishing import display as d
 from clientlens.publishing.downloads import write_csv
 from clientlens.publishing.plots import toxicity_plots
 from clientlens.publishing.plots.theme import set_theme
-from clientlens.quarters import shift_quarter
+from clientlens.quarters import quarter_label, shift_quarter
 
 set_theme()
 params = stage_params(params_file, reads_file)
@@ -60,27 +54,32 @@ save_table(warning_history, processed_dir, "early_warning_history")
 # %% [markdown]
 # ## The segment map
 #
-# Margin over the last four quarters (x) against the toxicity score (y), each client sized by
-# revenue. The lines are the cut-offs from `config/params.yaml`. A client below the toxicity line
+# The last four quarters: margin (x) against the toxicity score (y), each client sized by its
+# revenue. The lines are the firm's cut-offs between segments. A client below the toxicity line
 # can still be toxic: two markers at full severity make it red whatever its score.
 
 # %%
-d.show_figure(toxicity_plots.plot_segment_map(placed, params, lang=report_lang))
+d.show_figure(toxicity_plots.plot_segment_map(placed, params, lang=report_lang), lang=report_lang)
 d.show_table(seg.segment_summary(placed, lang=report_lang)[
     ["segment_label", "clients", "revenue", "margin", "revenue_share", "margin_share", "action"]]
-    .rename(columns={"segment_label": "segment", "revenue": "revenue, last 4 quarters",
-                     "margin": "margin, last 4 quarters", "revenue_share": "share of revenue",
-                     "margin_share": "share of margin"}), lang=report_lang, searchable=False)
+    .rename(columns={"segment_label": "segment", "revenue": tr("revenue, {cur}", report_lang, cur=cur),
+                     "margin": tr("margin, {cur}", report_lang, cur=cur), "revenue_share": "share of revenue",
+                     "margin_share": "share of margin"}), lang=report_lang, searchable=False,
+    pct=["share of revenue", "share of margin"],
+    caption=tr("Each segment over the last four quarters", report_lang))
 
 # %% [markdown]
-# ## Actions, client by client
+# ## Every client's segment
+#
+# Revenue and margin over the last four quarters. The one action for each client, weighing its
+# early warnings and spiral mistakes too, is on the leadership page and the client's card.
 
 # %%
-actions_table = (placed[["client_id", "client_name", "segment_label", "action", "why", "revenue", "margin_pct", "score"]]
+actions_table = (placed[["client_id", "client_name", "segment_label", "why", "revenue", "margin_pct", "score"]]
                  .rename(columns={"client_name": "client", "segment_label": "segment", "margin_pct": "margin %",
-                                  "revenue": "revenue, last 4 quarters", "score": "toxicity"}))
-d.show_table(actions_table, lang=report_lang)
-d.show(d.download_link_html(write_csv(actions_table, processed_dir, "actions-per-client", report_lang),
+                                  "revenue": tr("revenue, {cur}", report_lang, cur=cur), "score": "toxicity"}))
+d.show_table(actions_table, lang=report_lang, pct=["margin %"])
+d.show(d.download_link_html(write_csv(actions_table, processed_dir, "segments-per-client", report_lang),
                             tr("Download this table (CSV)", report_lang)))
 
 # %% [markdown]
@@ -88,12 +87,19 @@ d.show(d.download_link_html(write_csv(actions_table, processed_dir, "actions-per
 
 # %%
 previous = shift_quarter(period_end, -1)
-d.show_figure(toxicity_plots.plot_migration_matrix(seg.migration_matrix(history, previous, period_end,
-                                                                        lang=report_lang), lang=report_lang))
 moves = seg.segment_moves(history, previous, period_end, lang=report_lang)
-d.show_table(moves.assign(direction=tr_values(moves.direction, report_lang))[
-    ["client_id", "client_name", "from_label", "to_label", "direction"]]
-             .rename(columns={"client_name": "client", "from_label": "from", "to_label": "to"}), lang=report_lang)
+if moves.empty:
+    d.show(d.paragraph_html(tr("No client changed segment from {previous} to {now}.", report_lang,
+                               previous=quarter_label(previous, report_lang),
+                               now=quarter_label(period_end, report_lang))))
+else:
+    d.show_figure(toxicity_plots.plot_migration_matrix(seg.migration_matrix(history, previous, period_end,
+                                                                            lang=report_lang), lang=report_lang),
+                  lang=report_lang)
+    d.show_table(moves.assign(direction=tr_values(moves.direction, report_lang))[
+        ["client_id", "client_name", "from_label", "to_label", "direction"]]
+                 .rename(columns={"client_name": "client", "from_label": "from", "to_label": "to"}),
+                 lang=report_lang)
 
 # %% [markdown]
 # ## Early warnings: who may be leaving quietly
@@ -104,20 +110,26 @@ d.show_table(moves.assign(direction=tr_values(moves.direction, report_lang))[
 # a fall no larger than this firm's clients usually show in the same phase is not counted.
 
 # %%
-d.show_table(warnings[["rank", "client_id", "client_name", "revenue_at_risk", "signals", "reasons"]]
-             .rename(columns={"client_name": "client", "revenue_at_risk": "revenue at risk"}), lang=report_lang)
+if warnings.empty:
+    d.show(d.paragraph_html(tr("No client shows two warning signals now.", report_lang)))
+else:
+    d.show_table(warnings[["rank", "client_id", "client_name", "revenue_at_risk", "signals", "reasons"]]
+                 .rename(columns={"client_name": "client",
+                                  "revenue_at_risk": tr("revenue at risk, {cur}", report_lang, cur=cur)}),
+                 lang=report_lang)
 
 # %% [markdown]
 # ### How well the warnings worked in the past
 #
-# Each quarter's warning list as it stood then (from the data up to that quarter only, saved as
-# `early_warning_history`), checked against the clients that did stop: a recorded exit other
+# Each quarter's warning list as it stood then (from the data up to that quarter only), checked
+# against the clients that did stop: a recorded exit other
 # than in-sourcing, or no work and no invoice for the last quarters. A warning on a client that
 # then took the work in-house is left out of the precision: it did leave, but not as a loss.
 
 # %%
 stops = ew.observed_stops(panel, params.lapse_quarters)
 quality = ew.warning_backtest(panel, stops, params, insourced=ew.insourcing_exits(panel))
+save_table(pd.DataFrame([quality]), processed_dir, "early_warning_backtest")  # how often a warned client left: the leadership page's retention value
 if quality["stopped_clients"]:
     d.show_table(ew.backtest_table(quality, lang=report_lang).rename(columns={"measure": "what was checked",
                                                                               "value": "result"}),
@@ -125,3 +137,10 @@ if quality["stopped_clients"]:
 else:
     d.show(d.paragraph_html(tr("No client has stopped yet in these data, so the warnings cannot be checked "
                                "against what happened.", report_lang), note=True))
+
+# %% [markdown] tags=["method"]
+# **Reads:** `client_quarter.parquet`, `pnl_clients.parquet`, `pnl_quarters.parquet`,
+# `toxicity_clients.parquet`, `toxicity_quarters.parquet`. **Writes:** `data/processed/segments.parquet` (segment, action and
+# reasons per client), `data/processed/segment_history.parquet`,
+# `data/processed/early_warnings.parquet`, `data/processed/early_warning_history.parquet` (every
+# quarter's warning list, as it stood then).

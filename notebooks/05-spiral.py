@@ -5,14 +5,9 @@
 # then stability (once the client counts failures), then support, which shapes the next
 # contract; with the client's trust earned, a new functionality contract turns the spiral again.
 # This page places every client on that spiral from the kind of work billed each quarter,
-# detects the known mistakes that lose clients, models the flow between phases as a Markov
-# chain, and forecasts revenue for the next four quarters, with a backtest against the naive
-# forecast (last quarter carried forward), whatever it says.
-#
-# **Reads:** `client_quarter.parquet`. **Writes:** `data/processed/spiral_positions.parquet`,
-# `spiral_mistakes.parquet`, `spiral_mistake_churn.parquet`, `spiral_chain.parquet`, `forecast_clients.parquet`,
-# `forecast_portfolio.parquet`, `forecast_backtest.parquet`, `spiral_clients.parquet`, and, with a deals table,
-# `pipeline_win_rates.parquet` and `pipeline_weighted.parquet`.
+# finds the known mistakes that lose clients, measures how often clients move from one phase to
+# the next, and forecasts revenue for the next four quarters, with how well the same forecast
+# would have done in past quarters, whatever that shows.
 
 # %% tags=["parameters"]
 # Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
@@ -37,7 +32,7 @@ from clientlens.publishing.plots.theme import set_theme
 
 set_theme()
 params = stage_params(params_file, reads_file)
-report_lang, seed = params.report_lang, params.seed
+report_lang, seed, cur = params.report_lang, params.seed, reporting_currency(processed_dir)
 cfg = rivals.settings(params)
 horizon, runs, churn_after, levels = cfg.horizon, params.monte_carlo_runs, cfg.churn_after_quarters, cfg.levels
 panel, meta = load_panel(processed_dir)
@@ -67,8 +62,10 @@ for name, table in [("spiral_positions", positions), ("spiral_mistakes", mistake
 # ## Where the clients are
 
 # %%
-d.show_figure(spiral_plots.positions_chart(positions, lang=report_lang))
-d.show_figure(spiral_plots.phase_mix_chart(sp.phase_revenue_by_quarter(sp.phase_split(panel)), lang=report_lang))
+d.show_figure(spiral_plots.positions_chart(positions, lang=report_lang), lang=report_lang)
+d.show_figure(spiral_plots.phase_mix_chart(sp.phase_revenue_by_quarter(sp.phase_split(panel)),
+                                           currency=cur, lang=report_lang),
+              lang=report_lang)
 
 # %% [markdown]
 # ## How clients move between phases
@@ -77,7 +74,7 @@ d.show_figure(spiral_plots.phase_mix_chart(sp.phase_revenue_by_quarter(sp.phase_
 # phase next quarter, estimated from the whole history, with its 90% interval.
 
 # %%
-d.show_figure(spiral_plots.transition_heatmap(chain, lang=report_lang))
+d.show_figure(spiral_plots.transition_heatmap(chain, lang=report_lang), lang=report_lang)
 
 # %% [markdown]
 # ## The mistakes we make
@@ -86,32 +83,40 @@ d.show_figure(spiral_plots.transition_heatmap(chain, lang=report_lang))
 # supplied is "not measured".
 
 # %%
-d.show_figure(spiral_plots.mistakes_bar_chart(sp.mistake_counts(mistakes), lang=report_lang))
+d.show_figure(spiral_plots.mistakes_bar_chart(sp.mistake_counts(mistakes), lang=report_lang), lang=report_lang)
 detected = mistakes.loc[mistakes.status == "detected"].sort_values(["mistake", "client_name"])
-d.show_table(detected[["client_id", "client_name", "label", "quarters", "evidence"]]
-             .rename(columns={"client_name": "client", "label": "mistake"}), lang=report_lang)
-d.show(d.paragraph_html(tr("What each mistake costs: quarterly churn of the clients who made it against those "
-                           "who did not, in this firm's own history.", report_lang), note=True))
-d.show_table(uplift.assign(mistake=[tr(sp.MISTAKE_LABELS[m], report_lang) for m in uplift.mistake])
-             .rename(columns={"churn_with": "churn per quarter, made it",
-                                    "churn_without": "churn per quarter, did not", "uplift": "added churn"}),
-             lang=report_lang, searchable=False)
+if detected.empty:
+    d.show(d.paragraph_html(tr("No mistake was found in these data.", report_lang)))
+else:
+    d.show_table(detected[["client_id", "client_name", "label", "quarters", "evidence"]]
+                 .rename(columns={"client_name": "client", "label": "mistake"}), lang=report_lang)
+if "uplift" in uplift and uplift["uplift"].notna().any():
+    d.show(d.paragraph_html(tr("What each mistake costs: quarterly churn of the clients who made it against those "
+                               "who did not, in this firm's own history.", report_lang), note=True))
+    d.show_table(uplift.assign(mistake=[tr(sp.MISTAKE_LABELS[m], report_lang) for m in uplift.mistake])
+                 .rename(columns={"churn_with": "churn per quarter, made it",
+                                  "churn_without": "churn per quarter, did not", "uplift": "added churn"}),
+                 lang=report_lang, searchable=False)
+else:
+    d.show(d.paragraph_html(tr("What a mistake costs in lost clients is not measured yet: it needs clients that made "
+                               "it and clients that did not, and departures among them.", report_lang), note=True))
 
 # %% [markdown]
 # ## Revenue for the next four quarters
 #
-# Revenue of the clients we have today (existing clients, no new business). The backtest forecasts
-# from each of the last quarters with only what was known then, by the chain (with the firm's
-# seasons and each client's recent level and direction) and by simple rivals: the last quarter
-# carried forward, the same quarter a year before, and exponential smoothing. The forecast
-# published is the method with the smallest weighted error there; its 80% and 95% ranges are
-# calibrated on its own backtest errors, with the share of outcomes they held beside them, and the
-# share they held when each cut-off was left out of the calibration (outcomes the range had not seen).
+# Revenue of the clients we have today (existing clients, no new business). Several ways of
+# forecasting are tried on the past: from each of the last quarters, with only what was known
+# then, each forecasts the quarters that followed, and the one that came closest to what happened
+# is published. Its 80% and 95% ranges are as wide as its past misses, and beside them is how
+# often past outcomes fell inside them.
 
 # %%
+d.show('<div id="forecast"></div>')  # the leadership page's forecast figures link here
 d.show_figure(spiral_plots.forecast_fan_chart(fc.portfolio_history(states), published,
                                               check.portfolio if check else None, levels=levels,
-                                              method=published["method"].iloc[0], lang=report_lang))
+                                              method=published["method"].iloc[0],
+                                              currency=cur, lang=report_lang),
+              lang=report_lang)
 d.show_table(published[["quarter", "method", "revenue_mean", "revenue_lo_80", "revenue_hi_80", "coverage_80",
                         "coverage_80_held_out", "revenue_lo_95", "revenue_hi_95", "coverage_95", "coverage_95_held_out",
                         "year_before_revenue"]]
@@ -125,7 +130,8 @@ d.show_table(published[["quarter", "method", "revenue_mean", "revenue_lo_80", "r
                               "coverage_95": "backtest outcomes inside the 95% range",
                               "coverage_95_held_out": "inside the 95% range, calibrated without their cut-off",
                               "year_before_revenue": "the same quarter a year before"}),
-             lang=report_lang, searchable=False)
+             lang=report_lang, searchable=False, currency=cur,
+             money=["expected revenue", "80% low", "80% high", "95% low", "95% high", "the same quarter a year before"])
 if check:
     d.show_table(check.summary.pipe(d.pct_columns, ["mape", "wape", "wape_skill", "coverage_80", "coverage_95",
                                                     "coverage_80_held_out", "coverage_95_held_out"], lang=report_lang)
@@ -134,12 +140,14 @@ if check:
                  .rename(columns={"cutoffs": "cut-offs", "n": "forecasts",
                                   "mae": "mean absolute error", "mape": "mean absolute % error",
                                   "wape": "weighted absolute % error", "coverage_80": "inside the 80% range",
-                                  "coverage_95": "inside the 95% range", "wape_skill": "skill against naive",
+                                  "coverage_95": "inside the 95% range",
+                                  "wape_skill": "error cut against repeating the last quarter",
                                   "coverage_80_held_out": "inside the 80% range, calibrated without their cut-off",
                                   "coverage_95_held_out": "inside the 95% range, calibrated without their cut-off"}),
-                 lang=report_lang, searchable=False)
+                 lang=report_lang, searchable=False, currency=cur, money=["mean absolute error"])
 else:
-    d.show(d.paragraph_html(tr("No backtest yet: {why}.", report_lang, why=no_backtest)))
+    d.show(d.paragraph_html(tr("The forecast cannot be checked against past quarters yet: {why}.", report_lang,
+                               why=no_backtest)))
 
 # %% [markdown]
 # ## If one mistake were avoided
@@ -154,13 +162,15 @@ d.show_table(honest(scenario.portfolio).drop(columns=["quarter_index"])
              .rename(columns={"horizon": "quarters ahead", "baseline_mean": "expected revenue, as is",
                               "scenario_mean": "expected revenue, mistake avoided", "difference_mean": "difference",
                               "difference_lo_80": "difference, 80% low", "difference_hi_80": "difference, 80% high"}),
-             lang=report_lang, searchable=False)
+             lang=report_lang, searchable=False, currency=cur,
+             money=["expected revenue, as is", "expected revenue, mistake avoided", "difference", "difference, 80% low",
+                    "difference, 80% high"])
 
 # %% [markdown]
 # ## What a client is worth on the spiral
 #
-# Expected discounted revenue from each phase until the client leaves (Pfeifer and Carraway,
-# 2000: V = (I - P/(1+d))^-1 R).
+# The revenue a client in each phase is expected to bring until it leaves, discounted: what a
+# client in that phase is worth today.
 
 # %%
 state_rev = markov.state_revenue(states, chain)
@@ -170,7 +180,8 @@ d.show_table(clv.assign(state=[sp.phase_label(s, report_lang) for s in clv.state
                               "value_per_quarter": "value per quarter", "clv": "revenue until the client leaves",
                               "future_value": "revenue still to come", "expected_quarters": "expected quarters",
                               "discount_rate_quarterly": "discount rate, per quarter"}),
-             lang=report_lang, searchable=False)
+             lang=report_lang, searchable=False, currency=cur, pct=["discount rate, per quarter"],
+             money=["revenue per quarter", "value per quarter", "revenue until the client leaves", "revenue still to come"])
 
 # %% [markdown]
 # ## Every client on the spiral
@@ -214,7 +225,9 @@ else:
                                   "weighted_hi": "weighted, interval high",
                                   "existing_client_weighted": "weighted, existing clients",
                                   "prospect_weighted": "weighted, prospects"}),
-                 lang=report_lang, searchable=False)
+                 lang=report_lang, searchable=False, currency=cur,
+                 money=["open amount", "weighted pipeline", "weighted, interval low", "weighted, interval high",
+                        "weighted, existing clients", "weighted, prospects"])
     d.show_table(stage_rates.pipe(d.pct_columns, ["win_rate", "win_rate_lo", "win_rate_hi"], lang=report_lang)
                  .assign(stage=stage_rates.stage.replace({pl.EVERY_DEAL: tr(pl.EVERY_DEAL, report_lang)}))
                  .drop(columns=["stage_order"])
@@ -222,3 +235,20 @@ else:
                                   "win_rate": "win rate", "win_rate_lo": "win rate, interval low",
                                   "win_rate_hi": "win rate, interval high"}),
                  lang=report_lang, searchable=False)
+
+# %% [markdown] tags=["method"]
+# **Reads:** `client_quarter.parquet`. **Writes:** `data/processed/spiral_positions.parquet`,
+# `spiral_mistakes.parquet`, `spiral_mistake_churn.parquet`, `spiral_chain.parquet`, `forecast_clients.parquet`,
+# `forecast_portfolio.parquet`, `forecast_backtest.parquet`, `spiral_clients.parquet`, and, with a deals table,
+# `pipeline_win_rates.parquet` and `pipeline_weighted.parquet`.
+#
+# The flow between phases is a Markov chain fitted to the whole history. The backtest forecasts
+# from each of the last quarters with only what was known then, by the chain (with the firm's
+# seasons and each client's recent level and direction) and by simple rivals: the last quarter
+# carried forward, the same quarter a year before, and exponential smoothing. The forecast
+# published is the method with the smallest weighted error there; its 80% and 95% ranges are
+# calibrated on its own backtest errors, with the share of outcomes they held beside them, and the
+# share they held when each cut-off was left out of the calibration (outcomes the range had not seen).
+#
+# Expected discounted revenue from each phase until the client leaves (Pfeifer and Carraway,
+# 2000: V = (I - P/(1+d))^-1 R).

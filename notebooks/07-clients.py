@@ -6,13 +6,6 @@
 # valuable action proposed. Each name opens the client's card: the P&L by quarter and by project
 # and kind of work, the toxicity markers with their reasons, any early warning, the spiral phase
 # and mistakes, the forecast, and every action proposed for the client.
-#
-# **Reads:** `pnl_clients.parquet`, `pnl_quarters.parquet`, `segments.parquet`,
-# `toxicity_clients.parquet`, `early_warnings.parquet`, `spiral_positions.parquet`,
-# `spiral_mistakes.parquet`, `spiral_clients.parquet`, `forecast_clients.parquet`,
-# `client_actions.parquet`, `pnl_projects.parquet`, `pnl_work_types.parquet`, and for the deals on the cards
-# `deals.parquet`, `clients.parquet`, `pipeline_win_rates.parquet`. **Writes:** `data/processed/client_directory.parquet`; the cards
-# themselves are published as `reports/clients/<client>.html`.
 
 # %% tags=["parameters"]
 # Run by hand, the notebook reads config/params.yaml and the project's data/ folders;
@@ -47,9 +40,17 @@ d.show(d.kpi_html([
 # relationship, after every cost; toxicity is the 0-100 score of the toxicity page.
 
 # %%
-d.show_table(directory.assign(margin_pct=100 * directory["margin_pct"]).rename(columns={
+d.show_table(directory.rename(columns={
     "client_name": "client", "segment_label": "segment",
     "revenue_last4": tr("revenue, last 4 quarters, {cur}", report_lang, cur=cur),
     "margin_pct": "margin, %", "score": "toxicity", "score_basis": "toxicity rests on", "phase": "spiral phase",
     "forecast_next4": tr("forecast, next 4 quarters, {cur}", report_lang, cur=cur), "action": "most valuable action"}),
-    lang=report_lang, max_rows=None, searchable=True)
+    lang=report_lang, max_rows=None, searchable=True, pct=["margin, %"])
+
+# %% [markdown] tags=["method"]
+# **Reads:** `pnl_clients.parquet`, `pnl_quarters.parquet`, `segments.parquet`,
+# `toxicity_clients.parquet`, `early_warnings.parquet`, `spiral_positions.parquet`,
+# `spiral_mistakes.parquet`, `spiral_clients.parquet`, `forecast_clients.parquet`,
+# `client_actions.parquet`, `pnl_projects.parquet`, `pnl_work_types.parquet`, and for the deals on the cards
+# `deals.parquet`, `clients.parquet`, `pipeline_win_rates.parquet`. **Writes:** `data/processed/client_directory.parquet`; the cards
+# themselves are published as `reports/clients/<client>.html`.

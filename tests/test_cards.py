@@ -66,16 +66,17 @@ def test_a_card_gathers_each_stage_for_its_client():
     assert [r["quarter"] for r in a.trend] == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
     assert sum(r["revenue"] for r in a.trend) == 1000.0  # ties back to the P&L stage
     assert a.warning["reasons"] == "orders down 60%"
-    assert [x["value"] for x in a.actions] == [1000.0, 300.0]  # most valuable first
-    assert by_id["B/2"].warning is None and by_id["B/2"].actions == []
+    # an older run's table with two actions for A1: the card takes the one with the most at stake
+    assert a.action["action"] == "Meet the decision maker at Alpha Corp" and a.action["value"] == 1000.0
+    assert by_id["B/2"].warning is None and by_id["B/2"].action is None
 
 
 def test_a_card_says_not_measured_for_a_stage_without_data():
     card = next(c for c in cards.client_cards(stage_tables()) if c.client_id == "A1")
     page = BeautifulSoup(card_pages.render_card(card, "en", "USD"), "html.parser")
-    assert "not measured" in page.select_one("#markers").get_text()
-    assert "not measured" in page.select_one("#spiral").get_text()
-    assert "not measured" in page.select_one("#forecast").get_text()
+    for section in ("#markers", "#spiral", "#forecast"):
+        assert page.select_one(section).get_text(" ", strip=True).endswith(
+            "This part is not measured: the data it needs was not supplied."), section
     assert "orders down 60%" in page.select_one("#warning").get_text()
     # the most valuable action heads the card
     assert page.select_one(".cl-callout strong").get_text() == "Meet the decision maker at Alpha Corp"
@@ -221,3 +222,147 @@ def test_the_deals_section_says_not_measured_without_a_deals_table():
     card = next(c for c in cards.client_cards(stage_tables()) if c.client_id == "A1")
     section = BeautifulSoup(card_pages.render_card(card, "en", "USD"), "html.parser").select_one("#deals")
     assert "not measured" in section.get_text()
+
+
+def card_page(tables: dict[str, pd.DataFrame | None], client_id: str, lang: str = "en") -> BeautifulSoup:
+    card = next(c for c in cards.client_cards(tables, lang) if c.client_id == client_id)
+    return BeautifulSoup(card_pages.render_card(card, lang, "USD"), "html.parser")
+
+
+def test_each_row_of_figures_names_its_period_once_and_holds_one_margin():
+    tables = stage_tables()
+    # A1 over the last four quarters loses 300 of 1,000; over the whole relationship 300 of 2,000
+    tables["pnl_clients"].loc[0, ["revenue", "margin", "margin_pct"]] = [2000.0, -300.0, -0.15]
+    page = card_page(tables, "A1")
+    rows = {row["data-period"]: row for row in page.select(".cl-period")}
+    assert list(rows) == ["last4", "whole"]  # no forecast measured: no row ahead
+    assert rows["last4"].select_one(".cl-kpi-title").get_text() == "Last four quarters, Q1 2025 to Q4 2025"
+    assert rows["whole"].select_one(".cl-kpi-title").get_text() == "Whole relationship, Q1 2025 to Q4 2025 (4 quarters)"
+    margins = {key: [k.select_one(".cl-kpi-value").get_text() for k in row.select(".cl-kpi")
+                     if "margin" in k.select_one(".cl-kpi-label").get_text()] for key, row in rows.items()}
+    # the last four quarters' margin is the segments page's (margin_last4 / revenue_last4)
+    assert margins == {"last4": ["-300 USD (-30% of revenue)"], "whole": ["-300 USD (-15% of revenue)"]}
+    # and no other margin anywhere above the P&L: one figure per period, said once
+    above = "".join(str(s) for s in page.select_one("#pnl").find_all_previous(string=re.compile("%")))
+    assert above.count("% of revenue") == 2
+
+
+def test_a_one_quarter_client_and_a_client_with_half_a_relationship_say_their_own_periods():
+    page = card_page(stage_tables(), "B/2", "ru")
+    rows = [r.select_one(".cl-kpi-title").get_text() for r in page.select(".cl-period")]
+    assert rows == ["Последние четыре квартала: I кв. 2025 — IV кв. 2025",
+                    "Всё время работы: III кв. 2025 — IV кв. 2025 (2 квартала)"]
+
+
+def test_the_trend_names_its_currency_and_draws_its_legend_beside_the_chart():
+    trend = [{"quarter": "2025Q1", "revenue": 100_000.0, "total_cost": 150_000.0},
+             {"quarter": "2025Q2", "revenue": 200_000.0, "total_cost": 120_000.0}]
+    svg = BeautifulSoup(card_pages.trend_svg(trend, "en", "USD"), "html.parser")
+    assert svg.select_one(".cl-axis-title").get_text() == "USD"
+    assert svg.svg["aria-label"] == "Revenue and total cost by quarter, USD"
+    ticks = [t.get_text() for t in svg.svg.find_all("text", recursive=False)][1:]
+    assert ticks[:5] == ["0", "50k", "100k", "150k", "200k"] or ticks[:5] == ["0", "50.0k", "100k", "150k", "200k"]
+    assert "Q1 2025" in ticks and "Q2 2025" in ticks
+    legend = svg.select_one(".cl-legend").get_text(" ")
+    assert "revenue" in legend and "a quarter that lost money" in legend and "total cost" in legend
+    assert svg.select_one(".cl-legend").find_parent("svg") is None  # beside the chart, not over it
+    # no quarter lost money: the legend does not name a colour the chart does not use
+    fine = [dict(r, total_cost=50_000.0) for r in trend]
+    assert "lost money" not in BeautifulSoup(card_pages.trend_svg(fine, "en", "USD"), "html.parser").get_text()
+
+
+def test_zeros_read_as_zero_never_0_00_or_minus_0():
+    tables = stage_tables()
+    quarters = tables["pnl_quarters"]
+    quarters.loc[quarters.client_id == "B/2", ["revenue", "total_cost", "margin"]] = [0.0, 0.0, -0.0]
+    quarters.loc[quarters.client_id == "B/2", "margin_pct"] = float("nan")
+    tables["pnl_clients"].loc[1, ["revenue", "margin", "revenue_last4", "margin_last4"]] = [0.0, -0.0, 0.0, -0.0]
+    tables["pnl_clients"].loc[1, "margin_pct"] = float("nan")
+    tables["forecast_clients"] = pd.DataFrame({"client_id": ["B/2"], "quarter": ["2026Q1"], "revenue_mean": [0.0],
+                                               "revenue_lo_80": [-0.0], "revenue_hi_80": [0.004]})
+    for lang in ("en", "ru"):
+        text = card_page(tables, "B/2", lang).get_text(" ")
+        assert not re.search(r"0[.,]00|-0\b|−0\b", text), text
+
+
+def empty_tables() -> dict[str, pd.DataFrame | None]:
+    """Clients at the edges: N1 with no revenue at all, O1 with one quarter, and every table a
+    card reads supplied but holding nothing for them (no deals, no project, no marker)."""
+    clients = pd.DataFrame({
+        "client_id": ["N1", "O1"], "client_name": ["Nought Ltd", "Once Ltd"], "status": ["active"] * 2,
+        "exited": [False] * 2, "first_quarter": ["2025Q3", "2025Q4"], "last_active_quarter": ["2025Q4"] * 2,
+        "tenure_quarters": [2, 1], "revenue": [0.0, 800.0], "margin": [-500.0, 200.0],
+        "margin_pct": [float("nan"), 0.25], "revenue_last4": [0.0, 800.0], "margin_last4": [-500.0, 200.0]})
+    quarters = pd.DataFrame({"client_id": ["N1", "N1", "O1"], "quarter": ["2025Q3", "2025Q4", "2025Q4"],
+                             "revenue": [0.0, 0.0, 800.0], "total_cost": [200.0, 300.0, 600.0]})
+    quarters["margin"] = quarters.revenue - quarters.total_cost
+    quarters["margin_pct"] = [float("nan"), float("nan"), 0.25]
+    nothing = pd.DataFrame({"client_id": pd.Series(dtype=str)})
+    return {"pnl_clients": clients, "pnl_quarters": quarters, "segments": None,
+            "toxicity_clients": nothing.assign(quarter=None, window=None),
+            "early_warnings": nothing, "spiral_positions": nothing, "spiral_mistakes": None, "spiral_clients": None,
+            "forecast_clients": nothing, "client_actions": nothing,
+            "pnl_projects": nothing.assign(window=None, project=None), "pnl_work_types": None,
+            "deals": pd.DataFrame({"client_id": pd.Series(dtype=str), "outcome": pd.Series(dtype=str)})}
+
+
+@pytest.mark.parametrize("client_id, pnl_sentence", [
+    ("N1", "No revenue is recorded for this client: its quarters show cost only."),
+    ("O1", "One quarter so far, Q4 2025: revenue 800 USD, total cost 600 USD, margin 200 USD.")])
+def test_every_section_of_an_edge_client_says_a_sentence_never_an_empty_table_or_chart(client_id, pnl_sentence):
+    page = card_page(empty_tables(), client_id)
+    for section in page.select("section"):
+        assert section.find("p"), section["id"]
+        for table in section.select("table"):
+            assert table.select("tbody tr"), f"{section['id']}: an empty table"
+    assert pnl_sentence in page.select_one("#pnl").get_text(" ")
+    assert (page.select_one("#pnl svg") is None) == (client_id == "O1")  # one quarter: a sentence, no chart
+    texts = {s["id"]: s.get_text(" ", strip=True) for s in page.select("section")}
+    assert texts["projects"].endswith("none of its hours names a project.")
+    assert texts["markers"].endswith("No marker could be measured for this client.")
+    assert texts["deals"].endswith("No open deal, and no deal won or lost in the last four quarters.")
+    assert texts["action"].endswith("No action is needed for this client now.")
+
+
+def test_a_card_without_the_tables_says_so_in_each_section():
+    tables = {name: None for name in cards.CARD_TABLES}
+    tables.update(pnl_clients=empty_tables()["pnl_clients"])
+    page = card_page(tables, "O1")
+    for section in ("projects", "markers", "warning", "spiral", "forecast", "deals"):
+        assert page.select_one(f"#{section}").get_text(" ", strip=True).endswith(
+            "This part is not measured: the data it needs was not supplied."), section
+    assert page.select_one("#pnl").get_text(" ", strip=True).endswith(
+        "No work or invoice is recorded for this client in any quarter.")
+    assert not page.select("table") and not page.select("svg")
+
+
+def test_the_card_shows_the_one_action_with_its_step_stake_and_basis():
+    tables = stage_tables()
+    tables["client_actions"] = pd.DataFrame({
+        "client_id": ["A1"], "client_name": ["Alpha Corp"], "kind": ["warning"],
+        "action": ["Keep Alpha Corp"], "step": ["Meet the decision maker at Alpha Corp this quarter"],
+        "evidence": ["orders down 60%"], "value": [640.0], "value_basis": ["64% of a year's revenue"]})
+    page = card_page(tables, "A1")
+    action = page.select_one("#action")
+    assert len(action.select(".cl-callout")) == 1 and len(page.select(".cl-callout")) == 1
+    text = action.get_text(" ", strip=True)
+    assert action.select_one("strong").get_text() == "Keep Alpha Corp"
+    assert "Next step: Meet the decision maker at Alpha Corp this quarter" in text
+    assert "Why: orders down 60%" in text and "At stake: 640 USD (64% of a year's revenue)" in text
+    assert not page.find(string=re.compile("Every action proposed"))
+    # the lead's table: the action is the step, with the other findings and the relationships ended
+    lead_shape = stage_tables()
+    lead_shape["client_actions"] = pd.DataFrame({
+        "rank": [1, None], "client_id": ["A1", "B/2"], "client_name": ["Alpha Corp", "Beta LLC"],
+        "kind": ["warning", "review"], "action": ["Meet the decision maker at Alpha Corp", "Ask Beta LLC why"],
+        "evidence": ["orders down 60%", "left in 2025Q4"], "also": ["toxic and unprofitable", ""],
+        "value": [640.0, float("nan")], "value_basis": ["64% of a year's revenue", ""], "ended": [False, True]})
+    a_text = card_page(lead_shape, "A1").select_one("#action").get_text(" ", strip=True)
+    assert "Also found: toxic and unprofitable" in a_text and "Next step" not in a_text
+    ended = card_page(lead_shape, "B/2").select_one("#action")
+    assert ended.select_one("strong").get_text() == "Ask Beta LLC why" and "At stake" not in ended.get_text()
+    # the client without an action says so plainly, and is not handed the segment's as its own
+    b = card_page(tables, "B/2").select_one("#action")
+    assert not b.select(".cl-callout")
+    assert b.find("p").get_text(" ", strip=True) == ("No action is needed for this client now. "
+                                          "The standing advice for its segment (Core): Grow and protect.")

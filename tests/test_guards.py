@@ -139,12 +139,12 @@ def hostile_card(name: str) -> cards.Card:
     card = next(iter(cards.client_cards(card_tables(["A1"]))))
     card.client_name = name
     card.summary.update(segment_label=name, action=name, why=name, first_quarter=name)
-    card.trend = [{"quarter": name, "revenue": 1.0, "total_cost": 2.0, "margin": -1.0, "margin_pct": -1.0}]
+    card.trend = [{"quarter": name, "revenue": 1.0, "total_cost": 2.0, "margin": -1.0, "margin_pct": -1.0}] * 2
     card.measured = {"toxicity": True, "warnings": True, "spiral": True, "forecast": True}
     card.reasons = name
     card.warning = {"reasons": name, "signals": name, "revenue_at_risk": 1.0}
     card.mistakes = [{"label": name, "quarters": name, "evidence": name}]
-    card.actions = [{"action": name, "evidence": name, "value": 1.0, "value_basis": name}]
+    card.action = {"action": name, "evidence": name, "value": 1.0, "value_basis": name}
     return card
 
 

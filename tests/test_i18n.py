@@ -97,13 +97,14 @@ STAGE_WORDS = {
 
 def vocabulary_keys() -> set[str]:
     """Words the modules keep in tables and the notebooks show through tr(variable)."""
-    from clientlens.analysis import early_warning, markers, pnl, segments, spiral
+    from clientlens.analysis import early_warning, leadership, markers, pnl, segments, spiral
     from clientlens.intake import contract
 
     words = set(STAGE_WORDS) | {pnl.ABC_LOSS}
     words |= {w for m in markers.MARKERS for w in (m.label_en, m.definition, m.reason_en, m.unit)}
     words |= {context_key("early warning", s.label_en) for s in early_warning.SIGNALS}
     words |= {s.reason_en for s in early_warning.SIGNALS}
+    words |= {context_key("risk group", w) for w in leadership.RISK_PHRASES.values()}
     words |= {w for s in segments.SEGMENTS for w in (s.label_en, s.action_en, s.detail_en)}
     words |= {feed for table in contract.TABLES.values() for feed in table.feeds}
     words |= set(spiral.PHASE_LABELS.values()) | set(spiral.MISTAKE_LABELS.values())
@@ -168,8 +169,10 @@ def test_no_key_is_written_twice():
 
 
 def test_tr_looks_up_then_fills_placeholders():
-    assert tr("clients at risk, of {active} active", "ru", active=31) == "клиенты под риском (всего активных: 31)"
-    assert tr("clients at risk, of {active} active", "en", active=31) == "clients at risk, of 31 active"
+    assert tr("One client is at risk: {what} ({money}).", "ru", what="пропал", money="5 USD") == (
+        "В зоне риска один клиент: пропал (5 USD).")
+    assert tr("One client is at risk: {what} ({money}).", "en", what="gone quiet", money="5 USD") == (
+        "One client is at risk: gone quiet (5 USD).")
     assert tr("a text with no entry", "ru") == "a text with no entry"
     assert tr("{name} with braces", "en", name="{x}") == "{x} with braces"
 
@@ -188,20 +191,19 @@ def test_russian_plural_forms_follow_the_last_digits():
 
 
 def test_a_context_tells_two_translations_of_one_english_text_apart():
-    assert tr("Falling orders", "ru") == "Меньше заказов"
-    assert tr_context("early warning", "Falling orders", "ru") == "Падение заказов"
+    assert tr("Falling orders", "ru") == "Падение заказов"
+    assert tr_context("early warning", "Falling orders", "ru") == "падение заказов"
     assert tr_context("early warning", "Falling orders", "en") == "Falling orders"
     assert tr_context("early warning", "a text with no entry", "ru") == "a text with no entry"
 
 
 def test_markdown_is_translated_block_by_block_keeping_its_markup():
     source = ("# Segments: what to do with each client\n\n## The segment map\n\n"
-              "Margin over the last four quarters (x) against the toxicity score (y), each client sized by\n"
-              "revenue. The lines are the cut-offs from `config/params.yaml`. A client below the toxicity line\n"
-              "can still be toxic: two markers at full severity make it red whatever its score.")
+              "Thresholds, baselines and weights live in `config/params.yaml` under `toxicity.markers`, each\n"
+              "under its marker's name.")
     out = translate_markdown(source, "ru")
     assert out.startswith("# Сегменты: что делать с каждым клиентом\n\n## Карта сегментов\n\n")
-    assert "`config/params.yaml`" in out and "Margin" not in out
+    assert "`config/params.yaml`" in out and "Thresholds" not in out
     assert translate_markdown(source, "en") == source
 
 

@@ -17,13 +17,28 @@ def test_each_client_at_risk_is_counted_once_under_its_most_urgent_kind():
         "a": "warning", "b": "gone_quiet", "c": "toxic_unprofitable", "d": "warning", "e": "stale_communicator"}
     assert risk.set_index("client_id").at["a", "revenue"] == 120.0  # the larger of its two figures
     split = leadership.risk_breakdown(risk)
-    assert list(split.kind) == ["warning", "gone_quiet", "stale_communicator", "toxic_unprofitable"]
+    # the order of the actions' precedence: toxic and unprofitable first, then may be leaving
+    assert list(split.kind) == ["toxic_unprofitable", "warning", "gone_quiet", "stale_communicator"]
     assert split.clients.sum() == len(risk) and split.revenue.sum() == risk.revenue.sum()
     sentence = leadership.risk_sentence(split, "USD")
     assert sentence.startswith("Of the 5 clients at risk")
-    assert "2 show early signs of leaving (1.1k USD)" in sentence and "1 have gone quiet (no revenue in the last four quarters)" in sentence
+    assert "early signs of leaving, 2 (1.1k USD)" in sentence
+    assert "gone quiet, 1 (no revenue in the last four quarters)" in sentence
     assert "(0 USD)" not in sentence
-    assert "затихли — 1 (нет выручки за последние четыре квартала)" in leadership.risk_sentence(split, "USD", "ru")
+    ru = leadership.risk_sentence(split, "USD", "ru")
+    assert "пропали — 1 (нет выручки за последние четыре квартала)" in ru and "(5)" in ru
+
+
+def test_risk_sentence_for_none_and_for_one():
+    none = leadership.risk_breakdown(leadership.at_risk_clients(
+        pd.DataFrame({"client_id": ["a"], "client_name": ["A"], "segment": ["core"], "revenue": [5.0]}),
+        pd.DataFrame(columns=["client_id", "client_name", "revenue_at_risk"])))
+    assert leadership.risk_sentence(none, "USD").startswith("No client is at risk")
+    one = leadership.risk_breakdown(leadership.at_risk_clients(
+        pd.DataFrame({"client_id": ["a"], "client_name": ["A"], "segment": ["difficult"], "revenue": [2500.0]}),
+        pd.DataFrame(columns=["client_id", "client_name", "revenue_at_risk"])))
+    assert leadership.risk_sentence(one, "USD") == "One client is at risk: profitable but difficult (2.5k USD)."
+    assert ":" in leadership.risk_sentence(one, "USD", "ru") and "One client" not in leadership.risk_sentence(one, "USD", "ru")
 
 
 def test_a_client_at_risk_whose_revenue_is_not_measured_is_not_one_without_revenue():
@@ -32,7 +47,7 @@ def test_a_client_at_risk_whose_revenue_is_not_measured_is_not_one_without_reven
     warnings = pd.DataFrame(columns=["client_id", "client_name", "revenue_at_risk"])
     split = leadership.risk_breakdown(leadership.at_risk_clients(segments, warnings))
     sentence = leadership.risk_sentence(split, "USD")
-    assert "1 have gone quiet (no revenue in the last four quarters)" in sentence
+    assert "gone quiet, 1 (no revenue in the last four quarters)" in sentence
     assert "(not measured)" in sentence and sentence.count("no revenue") == 1
 
 
@@ -60,8 +75,9 @@ def test_data_quality_line_reads_ingest_and_toxicity_outputs():
 
 def test_headline_without_revenue_says_not_measured_not_zero():
     clients = pd.DataFrame({"client_id": ["A"], "client_name": ["A"], "status": ["active"], "revenue_last4": [None],
-                            "margin_last4": [None], "margin": [None], "revenue": [None]}).astype(
-        {"revenue_last4": float, "margin_last4": float, "margin": float, "revenue": float})
+                            "margin_last4": [None], "margin_pct_last4": [None], "margin": [None],
+                            "revenue": [None]}).astype(
+        {"revenue_last4": float, "margin_last4": float, "margin_pct_last4": float, "margin": float, "revenue": float})
     segments = pd.DataFrame({"client_id": ["A"], "client_name": ["A"], "revenue": [None], "segment": ["no_pnl"]})
     warnings = pd.DataFrame(columns=["client_id", "client_name", "revenue_at_risk"])
     head = leadership.headline(clients, segments, warnings, None, level=80)
@@ -75,8 +91,8 @@ def test_headline_of_a_firm_whose_revenue_is_partly_measured():
 
     clients = pd.DataFrame({"client_id": ["A", "B"], "client_name": ["A", "B"], "status": ["active", "active"],
                             "revenue_last4": [1200.0, None], "margin_last4": [None, None],
-                            "revenue": [3000.0, None], "margin": [None, None]}).astype(
-        {"revenue_last4": float, "margin_last4": float, "margin": float, "revenue": float})
+                            "margin_pct_last4": [None, None], "revenue": [3000.0, None], "margin": [None, None]}).astype(
+        {"revenue_last4": float, "margin_last4": float, "margin_pct_last4": float, "margin": float, "revenue": float})
     segments = pd.DataFrame({"client_id": ["A", "B"], "client_name": ["A", "B"], "revenue": [1200.0, None],
                              "segment": ["no_pnl", "no_pnl"]})
     warnings = pd.DataFrame(columns=["client_id", "client_name", "revenue_at_risk"])
@@ -86,3 +102,26 @@ def test_headline_of_a_firm_whose_revenue_is_partly_measured():
     totals = pnl.portfolio_totals(clients)
     assert totals["revenue"] == 3000.0 and pd.isna(totals["margin"]) and pd.isna(totals["margin_pct"])
     assert (totals["clients"], totals["clients_revenue_measured"], totals["clients_margin_measured"]) == (2, 1, 0)
+
+
+def test_captions_say_one_client_in_the_singular():
+    one = pd.DataFrame({"client_id": ["a"], "client_name": ["A"], "revenue": [6830.0], "kind": ["difficult"]})
+    assert leadership.at_risk_caption(one, "USD").startswith("1 client at risk, 6,830 USD")
+    two = pd.concat([one, one.assign(client_id="b")])
+    assert leadership.at_risk_caption(two, "USD").startswith("2 clients at risk")
+    assert leadership.at_risk_caption(one, "USD", "ru").startswith("1 клиент в зоне риска")
+
+
+def test_the_count_and_its_label_agree_and_a_range_not_measured_is_said():
+    assert leadership.clients_at_risk_label(1) == "client at risk"
+    assert leadership.clients_at_risk_label(3) == "clients at risk"
+    assert [leadership.clients_at_risk_label(n, "ru") for n in (1, 3, 5, 21)] == [
+        "клиент в зоне риска", "клиента в зоне риска", "клиентов в зоне риска", "клиент в зоне риска"]
+    import dataclasses
+
+    head = leadership.Headline(None, None, None, None, 3, 0, 0.0, {}, "2025Q4", 29_900.0, None, None, 80)
+    figure, label = leadership.forecast_figure(head, "USD")
+    assert figure == "29.9k USD" and "not measured" in label and "–" not in figure
+    figure, label = leadership.forecast_figure(dataclasses.replace(head, forecast_lo=20_000.0, forecast_hi=40_000.0),
+                                               "USD")
+    assert figure == "29.9k USD (20.0k–40.0k)" and label == "forecast, 80% range"

@@ -4,10 +4,10 @@
 
 Nothing here computes a metric. A card gathers, for one client, the rows the stages wrote:
 the P&L and its quarterly trend, the toxicity markers with their reasons, the segment and its
-action, an early warning, the spiral position and mistakes, the forecast, and every action
-proposed for the client, ranked by the money at stake. So a card can never disagree with the
-page a figure comes from. A table that was not produced (no helpdesk export, no forecast)
-leaves its part of the card empty, shown as "not measured", never as zero.
+action, an early warning, the spiral position and mistakes, the forecast, and the one action
+the client needs (client_actions holds at most one per client). So a card can never disagree
+with the page a figure comes from. A table that was not produced (no helpdesk export, no
+forecast) leaves its part of the card to say it was not measured, never to show zero.
 """
 from __future__ import annotations
 
@@ -34,7 +34,10 @@ CLV = "revenue still to come, discounted (spiral)"
 
 TREND_COLUMNS = ["quarter", "revenue", "total_cost", "margin", "margin_pct"]
 FORECAST_COLUMNS = ["quarter", "revenue_mean", "revenue_lo_80", "revenue_hi_80"]
-ACTION_COLUMNS = ["action", "evidence", "value", "value_basis"]
+# The action's columns a card shows; `step` (the concrete next step), `also` (the client's other
+# findings) and `ended` (a relationship that has ended: nothing at stake) are read when the table
+# carries them, so a card reads client_actions with or without them.
+ACTION_COLUMNS = ["kind", "action", "step", "evidence", "also", "value", "value_basis", "ended"]
 MISTAKE_COLUMNS = ["label", "quarters", "evidence"]
 # the P&L below the client (analysis.drilldown), one window at a time
 SPLIT_COLUMNS = ["window", "key", "unallocated", "hours", "revenue", "total_cost", "margin", "margin_pct",
@@ -85,12 +88,13 @@ class Card:
     spiral: dict[str, Any] | None = None
     mistakes: list[dict[str, Any]] = field(default_factory=list)
     forecast: list[dict[str, Any]] = field(default_factory=list)
-    actions: list[dict[str, Any]] = field(default_factory=list)
+    action: dict[str, Any] | None = None  # the one action the client needs, None when it needs none
     measured: dict[str, bool] = field(default_factory=dict)
     projects: list[dict[str, Any]] = field(default_factory=list)
     work_types: list[dict[str, Any]] = field(default_factory=list)
     open_deals: list[dict[str, Any]] = field(default_factory=list)
     closed_deals: list[dict[str, Any]] = field(default_factory=list)
+    periods: dict[str, Any] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
@@ -159,7 +163,7 @@ def _marker_rows(toxicity: pd.DataFrame | None, lang: str) -> dict[str, list[dic
         label, unit = m.label(lang), tr(m.unit, lang)
         for i, cid in enumerate(ids):
             if not math.isnan(severity[i]):
-                out.setdefault(cid, []).append({"marker": m.name, "label": label, "unit": unit,
+                out.setdefault(cid, []).append({"marker": m.name, "label": label, "unit": unit, "fmt": m.fmt,
                                                 "value": _clean(value[i]), "severity": float(severity[i]),
                                                 "points": _clean(points[i])})
     for rows in out.values():
@@ -218,11 +222,44 @@ def client_deal_rows(tables: dict[str, pd.DataFrame | None]) -> tuple[dict[str, 
 
 
 SUMMARY_COLUMNS = ["client_name", "status", "exited", "first_quarter", "last_active_quarter", "tenure_quarters",
-                   "revenue", "margin", "margin_pct", "revenue_last4", "margin_last4", "effective_rate",
+                   "revenue", "margin", "margin_pct", "revenue_last4", "margin_last4", "margin_pct_last4",
+                   "effective_rate",
                    "non_billable_share", "is_loss_making", "margin_note"]
 SEGMENT_COLUMNS = ["segment", "segment_label", "action", "why", "score", "n_measured", "n_markers"]
 WARNING_COLUMNS = ["revenue_at_risk", "n_signals", "signals", "reasons", "first_fired"]
 SPIRAL_COLUMNS = ["current_phase", "state", "turn", "turns_completed", "quarters_in_state", "quarter"]
+
+
+def one_action_per_client(actions: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """{client_id: the client's action}. client_actions holds at most one per client; a table
+    holding more (an older run's) gives each client its action with the most at stake."""
+    if actions is None or not len(actions):
+        return {}
+    ranked = actions.sort_values(["client_id", "value"], ascending=[True, False], kind="mergesort",
+                                 na_position="last")
+    return _one_by_client(ranked, ACTION_COLUMNS)
+
+
+def card_periods(tables: dict[str, pd.DataFrame | None]) -> dict[str, Any]:
+    """The periods a card's figures cover: the last four quarters to the period end, as the
+    P&L's *_last4 columns, the segments and the deals count them."""
+    from clientlens.quarters import shift_quarter
+
+    end = _last_quarter(tables)
+    return {"last4_from": shift_quarter(end, -3) if end else None, "last4_to": end}
+
+
+def marker_periods(toxicity: pd.DataFrame | None) -> dict[str, dict[str, str]]:
+    """{client_id: the quarters its toxicity markers were measured over}: each client's own
+    window, ending at its last active quarter, as the toxicity table states it."""
+    from clientlens.quarters import shift_quarter
+
+    out = {}
+    for cid, row in _one_by_client(toxicity, ["quarter", "window"]).items():
+        if row.get("quarter") and row.get("window"):
+            out[cid] = {"markers_from": shift_quarter(str(row["quarter"]), 1 - int(row["window"])),
+                        "markers_to": str(row["quarter"])}
+    return out
 
 
 def client_cards(tables: dict[str, pd.DataFrame | None], lang: str = "en") -> Iterable[Card]:
@@ -243,7 +280,7 @@ def client_cards(tables: dict[str, pd.DataFrame | None], lang: str = "en") -> It
     mistakes = _rows_by_client(mistakes_table, MISTAKE_COLUMNS)
     forecast_table = tables.get("forecast_clients")
     forecast = _rows_by_client(forecast_table, FORECAST_COLUMNS, "quarter")
-    actions = _rows_by_client(tables.get("client_actions"), ACTION_COLUMNS, "value", ascending=False)
+    action = one_action_per_client(tables.get("client_actions"))
     projects = _rows_by_client(_renamed(tables.get("pnl_projects"), {"project": "key"}), SPLIT_COLUMNS,
                                "revenue", ascending=False)
     work_types = _rows_by_client(_renamed(tables.get("pnl_work_types"), {"work_type": "key"}), SPLIT_COLUMNS,
@@ -260,6 +297,7 @@ def client_cards(tables: dict[str, pd.DataFrame | None], lang: str = "en") -> It
     outlook = _one_by_client(_renamed(tables.get("spiral_clients"), {FORECAST_NEXT4: "forecast_next4", CLV: "clv"}),
                              ["forecast_next4", "clv"])
     summary_rows = _rows_by_client(clients, ["client_id"] + SUMMARY_COLUMNS)
+    periods, measured_over = card_periods(tables), marker_periods(toxicity)
     return [
         Card(
             client_id=cid,
@@ -272,12 +310,13 @@ def client_cards(tables: dict[str, pd.DataFrame | None], lang: str = "en") -> It
             spiral=positions.get(cid),
             mistakes=mistakes.get(cid, []),
             forecast=forecast.get(cid, []),
-            actions=actions.get(cid, []),
+            action=action.get(cid),
             measured=measured,
             projects=projects.get(cid, []),
             work_types=work_types.get(cid, []),
             open_deals=open_deals.get(cid, []),
             closed_deals=closed_deals.get(cid, []),
+            periods={**periods, **measured_over.get(cid, {})},
         )
         for cid, rows in summary_rows.items()
     ]
@@ -288,7 +327,7 @@ def client_directory(tables: dict[str, pd.DataFrame | None], lang: str = "en") -
 
     Columns: client_id, client_name, segment_label, status, revenue_last4, margin_pct,
     score (toxicity), score_basis (the markers it rests on, "3 of 18 markers"), phase, forecast_next4 (mean revenue of the next four quarters, summed),
-    action (the most valuable one proposed, else the segment's)."""
+    action (the one client_actions holds for the client, else the segment's)."""
     from clientlens.i18n import tr
 
     clients = tables["pnl_clients"]
@@ -313,11 +352,9 @@ def client_directory(tables: dict[str, pd.DataFrame | None], lang: str = "en") -
         out["forecast_next4"] = out["client_id"].map(outlook[FORECAST_NEXT4])
     else:
         out["phase"], out["forecast_next4"] = None, float("nan")
-    proposed = tables.get("client_actions")
-    if proposed is not None and len(proposed):
-        best = (proposed.sort_values(["client_id", "value"], ascending=[True, False], kind="mergesort")
-                .drop_duplicates("client_id").set_index("client_id")["action"])
-        out["action"] = out["client_id"].map(best).fillna(out["action"])
+    best = {cid: a["action"] for cid, a in one_action_per_client(tables.get("client_actions")).items()}
+    if best:
+        out["action"] = out["client_id"].astype(str).map(best).fillna(out["action"])
     out["status"] = [tr(str(v), lang) for v in out["status"]]
     columns = ["client_id", "client_name", "segment_label", "status", "revenue_last4", "margin_pct", "score",
                "score_basis", "phase", "forecast_next4", "action"]

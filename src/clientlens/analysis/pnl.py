@@ -67,6 +67,7 @@ __all__ = [
     "ABC_LOSS",
     "client_quarter_pnl",
     "client_pnl",
+    "last_four_quarters",
     "whale_curve",
     "whale_summary",
     "top_share",
@@ -390,6 +391,14 @@ def _ranked(client_pnl: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
+def last_four_quarters(client_pnl: pd.DataFrame) -> pd.DataFrame:
+    """client_pnl() with its revenue, margin and margin_pct those of the last four quarters, so
+    the whale curve and the top clients' share read the same period as the headline figures.
+    A client with no row in the window has neither (not measured) and drops out of both."""
+    return client_pnl.assign(revenue=client_pnl["revenue_last4"], margin=client_pnl["margin_last4"],
+                             margin_pct=client_pnl["margin_pct_last4"])
+
+
 def whale_curve(client_pnl: pd.DataFrame) -> pd.DataFrame:
     """The whale curve: cumulative profit against clients ranked by profit, best first.
 
@@ -445,6 +454,32 @@ def whale_summary(curve: pd.DataFrame) -> pd.Series:
         "loss_client_share": n_loss / n if n else np.nan,
         "tail_destroys": -loss / positive if positive > 0 else np.nan,
     }, dtype=object)
+
+
+def whale_words(summary: pd.Series, lang: str, pct: Any, money: Any) -> str:
+    """The whale curve's sentence, from whale_summary(), in `lang`: where the curve peaks and what
+    the loss-making clients give back, said of one client, of several, and of none."""
+    from clientlens.i18n import tr, tr_plural
+
+    if not int(summary["n_clients"]):
+        return tr("No client's margin is measured, so there is no curve to draw.", lang)
+    rank, n_loss = int(summary["peak_rank"]), int(summary["n_loss_making"])
+    if pd.isna(summary["peak_share"]):
+        head = tr("Together the clients make no profit", lang)
+    elif rank == 1:  # tr_plural keeps the English as written, and English says one client in other words
+        head = tr("The curve peaks at {peak} of total profit with the most profitable client alone", lang,
+                  peak=pct(summary["peak_share"]))
+    else:
+        head = tr_plural("The curve peaks at {peak} of total profit after the best {rank} clients", rank, lang,
+                         peak=pct(summary["peak_share"]), rank=rank)
+    if n_loss == 0:
+        tail = tr("no client loses money.", lang)
+    elif n_loss == 1:
+        tail = tr("the one loss-making client then gives back {loss}.", lang, loss=money(-summary["loss_margin"]))
+    else:
+        tail = tr_plural("{n_loss} loss-making clients then give back {loss}.", n_loss, lang, n_loss=n_loss,
+                         loss=money(-summary["loss_margin"]))
+    return f"{head}; {tail}"
 
 
 def top_share(client_pnl: pd.DataFrame, share: float = 0.2) -> pd.Series:
@@ -531,6 +566,8 @@ def abc_summary(classes: pd.DataFrame) -> pd.DataFrame:
     out["clients"] = out["clients"].fillna(0).astype("int64")
     if len(t):  # a class without clients has no margin; with no client measured, nothing is measured
         out["margin"] = out["margin"].fillna(0.0)
+    if t["revenue"].notna().any():  # a class without clients has no revenue: 0, not "not measured"
+        out.loc[out["clients"] == 0, "revenue"] = 0.0
     out["client_share"] = out["clients"] / len(t) if len(t) else np.nan
     rev_total = t["revenue"].sum()
     out["revenue_share"] = out["revenue"] / rev_total if rev_total > 0 else np.nan

@@ -316,6 +316,9 @@ def summary_words(table: pd.DataFrame, params: Params, lang: str = "en") -> str:
 
     horizon = params.early_warning.lookback_quarters
     departed, clients = table.attrs["departures"], table.attrs["clients"]
+    if not departed:
+        return tr("No client has left within {n} quarters of a quarter the data can follow to its end, so nothing "
+                  "shows yet what precedes a departure.", lang, n=horizon)
     if not table.attrs["enough"]:
         return tr("Too few departures to say what preceded them: {departed} of {clients} clients left within "
                   "{n} quarters of a quarter the data can follow to its end, and at least {least} are needed "

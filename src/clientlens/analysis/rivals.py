@@ -193,7 +193,7 @@ def rolling_backtest(panel: pd.DataFrame, cfg: Settings, *, period_end: str | in
         int(period_end[:4]) * 4 + int(period_end[-1]) - 1 if isinstance(period_end, str) else int(period_end))
     cuts = _cutoffs(qi.unique(), end, cfg)
     if not cuts:
-        raise NoBacktest(N_("backtest: a year of history is needed before a cut-off; there are {n} quarters"),
+        raise NoBacktest(N_("it needs a year of history before the first quarter it checks; quarters in the data: {n}"),
                          n=int(qi.nunique()))
     actual_all = pd.DataFrame({"client_id": panel["client_id"].astype(str), "quarter_index": qi,
                                "actual": _revenue(panel, revenue_col).to_numpy()})

@@ -284,5 +284,17 @@ def markers_basis(n_measured: Any, n_markers: Any, lang: str = "en") -> str:
     return tr_plural("{n} of {total} markers", int(n_markers), lang, n=int(n_measured), total=int(n_markers))
 
 
+def red_list_words(n_active: int, lang: str = "en") -> str:
+    """The red list when it is empty, in words: no active client, the one active client, or
+    none of several, is red."""
+    from clientlens.i18n import tr
+
+    if n_active == 0:
+        return tr("No client is active now, so none is red.", lang)
+    if n_active == 1:
+        return tr("The one active client is not red.", lang)
+    return tr_plural("None of the {n} active clients is red.", n_active, lang, n=n_active)
+
+
 def marker_label(name: str, lang: str = "en") -> str:
     return MARKER_BY_NAME[name].label(lang)
