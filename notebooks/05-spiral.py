@@ -179,8 +179,10 @@ d.show_table(clv.assign(state=[sp.phase_label(s, report_lang) for s in clv.state
              .rename(columns={"state": "phase", "revenue_per_quarter": "revenue per quarter",
                               "value_per_quarter": "value per quarter", "clv": "revenue until the client leaves",
                               "future_value": "revenue still to come", "expected_quarters": "expected quarters",
+                              "margin": "share of revenue counted as value",
                               "discount_rate_quarterly": "discount rate, per quarter"}),
-             lang=report_lang, searchable=False, currency=cur, pct=["discount rate, per quarter"],
+             lang=report_lang, searchable=False, currency=cur,
+             pct=["discount rate, per quarter", "share of revenue counted as value"],
              money=["revenue per quarter", "value per quarter", "revenue until the client leaves", "revenue still to come"])
 
 # %% [markdown]
