@@ -96,6 +96,16 @@ def test_signals_fire_in_order():
     assert sig.loc[("A", Q[6]), "revenue_at_risk"] == pytest.approx(4000.0)
 
 
+def test_revenue_at_risk_not_measured_is_not_zero():
+    """A client whose revenue no export measures (hours only) has no revenue at risk to state:
+    "not measured", never 0."""
+    panel = demo_panel()
+    panel.loc[panel["client_id"] == "B", "revenue"] = np.nan
+    sig = warning_signals(panel, P).set_index(["client_id", "quarter"])
+    assert np.isnan(sig.loc[("B", Q[6]), "revenue_at_risk"])
+    assert sig.loc[("A", Q[6]), "revenue_at_risk"] == pytest.approx(4000.0)
+
+
 def test_list_is_ranked_by_revenue_at_risk_and_leaves_out_the_gone():
     ew = early_warnings(demo_panel(), Q[6], P)
     assert list(ew["client_id"]) == ["B", "A"]  # D left, C has one signal, E is quiet

@@ -224,7 +224,8 @@ def warning_signals(panel: pd.DataFrame, params: Params) -> pd.DataFrame:
     if g.nq == 0:
         return out
     rev, _ = window_sum(g.w("revenue"), ep.revenue_quarters)
-    out["revenue_at_risk"] = np.nan_to_num(g.rows(rev))
+    # not measured (no invoice nor billable amount in the window) stays NaN, never 0
+    out["revenue_at_risk"] = g.rows(rev)
     out["exited"] = numeric(f, "exited") > 0
     out["worked"] = activity.worked(f)
     phase = spiral.phase_split(f)["phase"]
