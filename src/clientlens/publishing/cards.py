@@ -38,20 +38,6 @@ def _figure(value: Any) -> Any:
     return value
 
 
-def _money(value: Any, currency: str, lang: str) -> str:
-    """A whole-unit amount with its currency, as the P&L and segments pages give it; never "-0"."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return d.fmt_money(None, currency, lang)
-    return d.fmt_money(round(value) + 0.0 if round(value) != 0 else 0.0, currency, lang)
-
-
-def _share(value: Any, lang: str) -> str:
-    """A share as a whole percentage ("42%"), never "-0%"."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return d.fmt_pct(None, 0, lang)
-    return d.fmt_pct(value if round(100 * value) != 0 else 0.0, 0, lang)
-
-
 def _nice_step(span: float, ticks: int = 4) -> float:
     """A round gap between axis ticks (1, 2 or 5 times a power of ten) giving about `ticks` gaps."""
     raw = span / ticks
@@ -139,10 +125,10 @@ def _plural_s(n: int) -> str:
 
 def _margin_text(margin: Any, share: Any, currency: str, lang: str) -> str:
     """One margin for one period: the amount, and its share of revenue when revenue was measured."""
-    amount = _money(margin, currency, lang)
+    amount = d.fmt_money(margin, currency, lang)
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return amount
-    return tr("{amount} ({share} of revenue)", lang, amount=amount, share=_share(share, lang))
+    return tr("{amount} ({share} of revenue)", lang, amount=amount, share=d.fmt_pct(share, 0, lang))
 
 
 def _share_of(margin: Any, revenue: Any) -> float | None:
@@ -173,7 +159,7 @@ def period_rows(card: Card, lang: str, currency: str) -> list[tuple[str, str, li
                   if score is not None else t("not_measured", lang))
     toxicity = (N_("toxicity score"), score_text, "score")
     last4_items = [
-        (N_("revenue"), _money(s.get("revenue_last4"), currency, lang), "revenue_last4"),
+        (N_("revenue"), d.fmt_money(s.get("revenue_last4"), currency, lang), "revenue_last4"),
         (N_("margin after every cost"), _margin_text(s.get("margin_last4"), last4_share, currency, lang),
          "margin_last4")]
     own_window = periods.get("markers_to") and (periods.get("markers_from"), periods.get("markers_to")) != (
@@ -190,14 +176,14 @@ def period_rows(card: Card, lang: str, currency: str) -> list[tuple[str, str, li
     else:
         whole = tr("Whole relationship", lang)
     rows.append(("whole", whole, [
-        (N_("revenue"), _money(s.get("revenue"), currency, lang), "revenue"),
+        (N_("revenue"), d.fmt_money(s.get("revenue"), currency, lang), "revenue"),
         (N_("margin after every cost"), _margin_text(s.get("margin"), s.get("margin_pct"), currency, lang), "margin")]))
     ahead = []
     if s.get("forecast_next4") is not None:  # none for a client that left: the forecast section says so
-        ahead.append((N_("revenue expected in the next four quarters"), _money(s.get("forecast_next4"), currency, lang),
+        ahead.append((N_("revenue expected in the next four quarters"), d.fmt_money(s.get("forecast_next4"), currency, lang),
                       "forecast_next4"))
     if s.get("clv") is not None:
-        ahead.append((N_("revenue still to come, discounted"), _money(s.get("clv"), currency, lang), "clv"))
+        ahead.append((N_("revenue still to come, discounted"), d.fmt_money(s.get("clv"), currency, lang), "clv"))
     if ahead:
         rows.append(("ahead", tr("Ahead", lang), ahead))
     return rows
@@ -259,7 +245,7 @@ def _action_body(card: Card, lang: str, currency: str) -> str:
     if a.get("also"):
         parts.append(f'<div class="cl-note">{e(tr("Also found: {also}", lang, also=a["also"]))}</div>')
     if not a.get("ended"):  # a relationship that has ended has nothing at stake
-        stake = _money(a.get("value"), currency, lang)
+        stake = d.fmt_money(a.get("value"), currency, lang)
         basis = a.get("value_basis")
         parts.append(f'<div class="cl-note">{e(tr("At stake: {value}", lang, value=stake))}'
                      f'{e(f" ({basis})") if basis else ""}</div>')
@@ -282,8 +268,8 @@ def _pnl_body(card: Card, lang: str, currency: str) -> str:
         r = rows[0]
         return margin_note + lead + d.paragraph_html(tr(
             "One quarter so far, {quarter}: revenue {revenue}, total cost {cost}, margin {margin}.", lang,
-            quarter=_quarter(r["quarter"], lang), revenue=_money(r.get("revenue"), currency, lang),
-            cost=_money(r.get("total_cost"), currency, lang), margin=_money(r.get("margin"), currency, lang)))
+            quarter=_quarter(r["quarter"], lang), revenue=d.fmt_money(r.get("revenue"), currency, lang),
+            cost=d.fmt_money(r.get("total_cost"), currency, lang), margin=d.fmt_money(r.get("margin"), currency, lang)))
     last = [{**r, "quarter": _quarter(r["quarter"], lang)} for r in card.trend[-8:]]
     caption = tr("The last eight quarters", lang) if len(card.trend) > 8 else ""
     table = _table(last, {
@@ -362,7 +348,7 @@ def _marker_value(row: dict[str, Any], lang: str) -> str:
     if value is None:
         return t("not_measured", lang)
     if row.get("fmt") == "pct":
-        return _share(value, lang)
+        return d.fmt_pct(value, 0, lang)
     text = d.fmt_number(value + 0.0 if round(value, 1) != 0 else 0.0, 0 if row.get("fmt") == "int" else 1, lang)
     return f"{text} {row.get('unit') or ''}".strip()
 
@@ -397,7 +383,7 @@ def _warning_body(card: Card, lang: str, currency: str) -> str:
                quarter=_quarter(w.get("first_fired"), lang)) if w.get("first_fired") else ""
     return d.paragraph_html(str(w.get("reasons") or "")) + _note(" ".join(filter(None, [since, tr(
         "Signals: {signals}. Revenue at risk over a year: {value}.", lang, signals=w.get("signals") or "",
-        value=_money(w.get("revenue_at_risk"), currency, lang))])))
+        value=d.fmt_money(w.get("revenue_at_risk"), currency, lang))])))
 
 
 def _spiral_body(card: Card, lang: str) -> str:
